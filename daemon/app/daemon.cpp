@@ -1,0 +1,142 @@
+#include "app/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
+
+#include <boost/asio.hpp>
+#include <atomic>
+#include <functional>
+#include <thread>
+
+#include "core/clock.hpp"
+#include "core/text.hpp"
+#include "ingest/store_writer.hpp"
+#include "net/mllp_server.hpp"
+
+namespace markerwatch::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Bridges the protocol-agnostic MLLP listener to the store writer.
+class Hl7FrameHandler final : public net::FrameHandler {
+ public:
+  explicit Hl7FrameHandler(ingest::StoreWriter& writer) : writer_(writer) {}
+
+  void on_frame(std::string frame, const std::string& peer, Respond respond) override {
+    writer_.submit_hl7(std::move(frame), peer, [respond = std::move(respond), peer](ingest::WriteOutcome o) {
+      respond(to_reply(o, peer));
+    });
+  }
+
+  void on_oversized(std::string head, std::size_t limit, const std::string& peer,
+                    Respond respond) override {
+    writer_.submit_oversized(std::move(head), limit, peer,
+                             [respond = std::move(respond), peer](ingest::WriteOutcome o) {
+                               auto reply = to_reply(o, peer);
+                               reply.close = true;
+                               respond(std::move(reply));
+                             });
+  }
+
+ private:
+  static Reply to_reply(const ingest::WriteOutcome& o, const std::string& peer) {
+    if (!o.committed) {
+      // Not stored: no ACK at all, so the sender's queue retries (a NACK would stop it).
+      spdlog::error("event=message_not_stored peer={} error=\"{}\" action=close_without_ack", peer,
+                    text::printable(o.error, 200));
+      return {std::nullopt, true};
+    }
+    const auto& h = o.hl7;
+    if (h.ack_code == hl7::AckCode::AA)
+      spdlog::debug("event=message_stored peer={} message_id={} control_id={} outcome={} stored={} ignored={}",
+                    peer, h.message_id, text::printable(h.control_id, 60), h.outcome, h.stored, h.ignored);
+    else
+      spdlog::warn("event=message_rejected peer={} message_id={} control_id={} ack={} outcome={} stored={} reason=\"{}\"",
+                   peer, h.message_id, text::printable(h.control_id, 60), hl7::to_string(h.ack_code),
+                   h.outcome, h.stored, text::printable(h.error, 200));
+    if (!h.acknowledge) return {std::nullopt, false};
+    return {h.ack, false};
+  }
+
+  ingest::StoreWriter& writer_;
+};
+
+void notify(const char* state) { sd_notify(0, state); }
+
+}  // namespace
+
+int run_daemon(const settings::Settings& settings) {
+  SystemClock clock;
+  spdlog::info("event=starting version={} {}", MARKERWATCH_VERSION, settings::describe(settings));
+  ingest::StoreWriter writer(settings, clock);
+  spdlog::info("event=database_ready path={} schema_version={}", settings.storage.path,
+               writer.schema_version());
+
+  asio::io_context io;
+  Hl7FrameHandler handler(writer);
+  net::MllpServerOptions mllp_options;
+  mllp_options.host = settings.mllp.listen.host;
+  mllp_options.port = settings.mllp.listen.port;
+  mllp_options.max_message_bytes = static_cast<std::size_t>(settings.mllp.max_message_bytes);
+  mllp_options.idle_timeout = std::chrono::seconds(settings.mllp.idle_timeout_s);
+  mllp_options.max_connections = settings.mllp.max_connections;
+  net::MllpServer mllp(io, mllp_options, handler);
+  try {
+    mllp.start();
+  } catch (const std::exception& e) {
+    spdlog::critical("event=listen_failed listener=mllp address={}:{} error=\"{}\"",
+                     settings.mllp.listen.host, settings.mllp.listen.port, e.what());
+    return 1;
+  }
+  writer.start();
+
+  // Signals and the watchdog share one strand: the io_context runs on two threads.
+  auto control = asio::make_strand(io);
+  asio::signal_set signals(control, SIGTERM, SIGINT);
+  asio::steady_timer watchdog(control);
+  std::atomic<bool> stopping = false;
+  signals.async_wait([&](boost::system::error_code ec, int signo) {
+    if (ec) return;
+    stopping = true;
+    spdlog::info("event=stopping signal={} open_connections={}", signo, mllp.active_connections());
+    notify("STOPPING=1");
+    mllp.stop();
+    watchdog.cancel();
+  });
+
+  std::uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+    const auto interval = std::chrono::microseconds(watchdog_usec / 2);
+    std::function<void()> kick = [&] {
+      watchdog.expires_after(interval);
+      watchdog.async_wait([&](boost::system::error_code ec) {
+        if (ec || stopping) return;
+        notify("WATCHDOG=1");
+        kick();
+      });
+    };
+    kick();
+  }
+
+  // READY only now: migrations ran and the listener is bound.
+  notify("READY=1");
+  std::printf("READY mllp=%u\n", static_cast<unsigned>(mllp.port()));
+  std::fflush(stdout);
+  spdlog::info("event=ready mllp_port={}", mllp.port());
+
+  std::thread second_io([&io] { io.run(); });
+  io.run();
+  second_io.join();
+  // Every connection has answered what it received; drain and close the database.
+  writer.stop();
+  const auto stats = writer.stats();
+  spdlog::info("event=stopped messages={} commits={} failures={}", stats.messages, stats.commits,
+               stats.failures);
+  return 0;
+}
+
+}  // namespace markerwatch::app

@@ -1,0 +1,39 @@
+// markerwatchd: the daemon. Foreground process; systemd does the daemonising.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <spdlog/spdlog.h>
+
+#include "app/daemon.hpp"
+#include "app/logging.hpp"
+#include "settings/settings.hpp"
+
+int main(int argc, char** argv) {
+  using namespace markerwatch;
+  CLI::App cli{"markerwatchd - tumor-marker trend monitoring service"};
+  std::string config_path;
+  bool check_only = false;
+  cli.add_option("--config", config_path, "TOML configuration file (default: embedded defaults)");
+  cli.add_flag("--check-config", check_only, "validate the configuration and exit");
+  cli.set_version_flag("--version", MARKERWATCH_VERSION);
+  CLI11_PARSE(cli, argc, argv);
+
+  settings::Settings s;
+  try {
+    s = config_path.empty() ? settings::default_settings() : settings::load_settings_file(config_path);
+  } catch (const settings::ConfigError& e) {
+    std::fprintf(stderr, "markerwatchd: config error: %s\n", e.what());
+    return 2;
+  }
+  if (check_only) {
+    std::printf("configuration ok: %s\n", settings::describe(s).c_str());
+    return 0;
+  }
+  app::setup_logging(s.log.level);
+  try {
+    return app::run_daemon(s);
+  } catch (const std::exception& e) {
+    spdlog::critical("event=fatal error=\"{}\"", e.what());
+    std::fprintf(stderr, "markerwatchd: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,175 @@
+#include "cli/commands.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "core/clock.hpp"
+#include "cli/output.hpp"
+#include "ingest/csv_records.hpp"
+#include "ingest/pipeline.hpp"
+#include "store/migrations.hpp"
+#include "store/result_store.hpp"
+
+namespace markerwatch::cli {
+
+namespace {
+
+constexpr std::size_t kMaxImportBytes = 512ull * 1024 * 1024;
+
+std::unique_ptr<store::Database> open_db(const settings::Settings& s) {
+  store::OpenOptions options;
+  options.synchronous =
+      s.storage.synchronous_full ? store::Synchronous::full : store::Synchronous::normal;
+  auto db = std::make_unique<store::Database>(s.storage.path, options);
+  store::migrate(*db);
+  return db;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("cannot be read");
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::size_t>(in.tellg());
+  if (size > kMaxImportBytes) throw InputError("larger than 512 MiB; split it");
+  in.seekg(0);
+  std::string content(size, '\0');
+  in.read(content.data(), static_cast<std::streamsize>(size));
+  return content;
+}
+
+}  // namespace
+
+settings::Settings load_settings(const Common& c) {
+  auto s = c.config_path.empty() ? settings::default_settings()
+                                 : settings::load_settings_file(c.config_path);
+  if (!c.db_path.empty()) s.storage.path = c.db_path;
+  return s;
+}
+
+int cmd_check_config(const Common& c) {
+  auto s = load_settings(c);
+  std::cout << "configuration ok: " << settings::describe(s) << "\n";
+  return 0;
+}
+
+int cmd_import(const Common& c, const std::vector<std::string>& files) {
+  auto s = load_settings(c);
+  auto db = open_db(s);
+  SystemClock clock;
+  ingest::Pipeline pipeline(*db, s, clock);
+  bool any_rejected = false;
+  for (const auto& path : files) {
+    try {
+      const auto content = read_file(path);
+      store::Transaction txn(*db);
+      auto report = pipeline.ingest_file(content, path);
+      txn.commit();
+      for (const auto& r : report.rejections)
+        std::cerr << path << ":" << r.line << ": " << r.reason << "\n";
+      if (report.kind == "hl7")
+        std::cout << path << ": hl7: " << report.accepted << " message(s) accepted ("
+                  << report.results_stored << " result(s) stored, " << report.observations_ignored
+                  << " observation(s) for no configured marker), " << report.unchanged
+                  << " duplicate(s), " << report.rejected << " rejected\n";
+      else
+        std::cout << path << ": " << report.kind << ": " << report.accepted << " stored, "
+                  << report.unchanged << " unchanged, " << report.rejected << " rejected\n";
+      any_rejected = any_rejected || report.rejected > 0;
+    } catch (const InputError& e) {
+      std::cerr << path << ": " << e.what() << "\n";
+      any_rejected = true;
+    }
+  }
+  return any_rejected ? 1 : 0;
+}
+
+int cmd_results(const Common& c, const std::string& patient, const std::string& marker_name,
+                const std::string& format_name, bool all_versions) {
+  auto s = load_settings(c);
+  const auto format = parse_format(format_name);
+  std::string marker;
+  if (!marker_name.empty()) {
+    const auto* def = s.markers.find(marker_name);
+    if (!def) throw InputError("unknown marker '" + marker_name + "'");
+    marker = def->name;
+  }
+  auto db = open_db(s);
+  store::ResultStore store(*db);
+  const auto rows = store.results(patient, marker, !all_versions);
+  if (format == Format::json) {
+    auto out = nlohmann::json::array();
+    for (const auto& r : rows) {
+      nlohmann::json j = {{"patient_id", r.patient_id}, {"authority", r.authority},
+                          {"marker", r.marker},         {"method", r.method},
+                          {"collected_at", r.collected_at}, {"collected_date", r.collected_date},
+                          {"comparator", r.comparator}, {"value_raw", r.value_raw},
+                          {"unit", r.unit},             {"unit_raw", r.unit_raw},
+                          {"reference_range", r.reference_range}, {"status", r.status},
+                          {"obs_id", r.obs_id},         {"source", r.source},
+                          {"effective", r.effective}};
+      j["value"] = r.value ? nlohmann::json(*r.value) : nlohmann::json(nullptr);
+      j["uln"] = r.uln ? nlohmann::json(*r.uln) : nlohmann::json(nullptr);
+      out.push_back(std::move(j));
+    }
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::vector<std::string> headers = {"date", "marker", "value", "unit", "status", "method",
+                                      "uln", "source"};
+  if (all_versions) headers.push_back("current");
+  std::vector<std::vector<std::string>> table;
+  for (const auto& r : rows) {
+    std::vector<std::string> cells = {
+        r.collected_date, r.marker, r.value ? r.comparator + format_number(*r.value) : "-",
+        r.unit, r.status, r.method, r.uln ? format_number(*r.uln) : "", r.source};
+    if (all_versions) cells.push_back(r.effective ? "yes" : "no");
+    table.push_back(std::move(cells));
+  }
+  if (format == Format::csv)
+    std::cout << render_csv(headers, table);
+  else
+    std::cout << render_table(headers, table, {false, false, true, false, false, false, true});
+  return 0;
+}
+
+int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
+  auto s = load_settings(c);
+  ingest::RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
+  auto record = ingest::make_milestone(a.patient, a.kind, a.date, a.end_date, a.note, a.markers, ctx);
+  auto db = open_db(s);
+  store::ResultStore store(*db);
+  SystemClock clock;
+  store::Transaction txn(*db);
+  ingest::Pipeline pipeline(*db, s, clock);
+  auto result = store.store_milestone(record, "cli", pipeline.now_utc());
+  txn.commit();
+  std::cout << (result == store::StoreResult::stored ? "added " : "already present: ")
+            << record.kind << " " << record.date << " for patient " << record.patient.id << "\n";
+  return 0;
+}
+
+int cmd_milestones_list(const Common& c, const std::string& patient, const std::string& format_name) {
+  auto s = load_settings(c);
+  const auto format = parse_format(format_name);
+  auto db = open_db(s);
+  store::ResultStore store(*db);
+  const auto rows = store.milestones(patient);
+  if (format == Format::json) {
+    auto out = nlohmann::json::array();
+    for (const auto& m : rows)
+      out.push_back({{"patient_id", m.patient_id}, {"kind", m.kind}, {"date", m.date},
+                     {"end_date", m.end_date}, {"note", m.note}, {"markers", m.markers},
+                     {"source", m.source}});
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::vector<std::string> headers = {"patient_id", "date", "kind", "end_date", "markers", "note"};
+  std::vector<std::vector<std::string>> table;
+  for (const auto& m : rows)
+    table.push_back({m.patient_id, m.date, m.kind, m.end_date, m.markers, m.note});
+  std::cout << (format == Format::csv ? render_csv(headers, table) : render_table(headers, table));
+  return 0;
+}
+
+}  // namespace markerwatch::cli

@@ -1,0 +1,80 @@
+// markerwatch: the companion CLI. Works on the same database as the daemon (SQLite WAL lets it run
+// beside it) and never needs the daemon running.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "store/database.hpp"
+
+int main(int argc, char** argv) {
+  using namespace markerwatch;
+  CLI::App app{"markerwatch - tumor-marker trend monitoring: import, review, check"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", MARKERWATCH_VERSION);
+  cli::Common common;
+  auto add_common = [&](CLI::App* sub) {
+    sub->add_option("--config", common.config_path, "TOML configuration file");
+    sub->add_option("--db", common.db_path, "SQLite database (wins over [storage] path)");
+  };
+
+  auto* check = app.add_subcommand("check-config", "validate a configuration file");
+  add_common(check);
+
+  std::vector<std::string> files;
+  auto* import = app.add_subcommand("import", "import HL7 files and results/milestones CSV files");
+  add_common(import);
+  import->add_option("files", files, "files to import (kind told apart by content)")->required();
+
+  std::string patient, marker, format = "table";
+  bool all_versions = false;
+  auto* results = app.add_subcommand("results", "list a patient's stored results");
+  add_common(results);
+  results->add_option("--patient", patient, "patient identifier")->required();
+  results->add_option("--marker", marker, "marker name, alias or LOINC code");
+  results->add_option("--format", format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  results->add_flag("--all-versions", all_versions, "include superseded and removed versions");
+
+  auto* milestones = app.add_subcommand("milestones", "therapy milestones");
+  milestones->require_subcommand(1);
+  cli::MilestoneArgs m;
+  auto* add = milestones->add_subcommand("add", "add a milestone");
+  add_common(add);
+  add->add_option("--patient", m.patient, "patient identifier")->required();
+  add->add_option("--kind", m.kind, "milestone kind, e.g. resection")->required();
+  add->add_option("--date", m.date, "YYYY-MM-DD")->required();
+  add->add_option("--end-date", m.end_date, "YYYY-MM-DD, for a course");
+  add->add_option("--note", m.note, "free text");
+  add->add_option("--markers", m.markers, "markers it concerns, ';'-separated (default: all)");
+  std::string list_patient, list_format = "table";
+  auto* list = milestones->add_subcommand("list", "list milestones");
+  add_common(list);
+  list->add_option("--patient", list_patient, "patient identifier (default: all)");
+  list->add_option("--format", list_format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  try {
+    if (*check) return cli::cmd_check_config(common);
+    if (*import) return cli::cmd_import(common, files);
+    if (*results) return cli::cmd_results(common, patient, marker, format, all_versions);
+    if (*add) return cli::cmd_milestones_add(common, m);
+    if (*list) return cli::cmd_milestones_list(common, list_patient, list_format);
+  } catch (const settings::ConfigError& e) {
+    std::cerr << "markerwatch: config error: " << e.what() << "\n";
+    return 2;
+  } catch (const InputError& e) {
+    std::cerr << "markerwatch: " << e.what() << "\n";
+    return 2;
+  } catch (const store::StoreError& e) {
+    std::cerr << "markerwatch: database error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "markerwatch: " << e.what() << "\n";
+    return 2;
+  }
+  return 2;
+}

@@ -1,0 +1,120 @@
+#include "core/markers.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/text.hpp"
+
+namespace markerwatch {
+
+namespace {
+
+std::string name_key(std::string_view s) {
+  std::string out;
+  for (char c : s)
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return out;
+}
+
+}  // namespace
+
+std::string unit_key(std::string_view unit) {
+  std::string out;
+  for (char c : text::trim(unit)) {
+    if (c == '[' || c == ']' || std::isspace(static_cast<unsigned char>(c))) continue;
+    out.push_back(c);
+  }
+  // Legacy all-capitals feeds ("NG/ML", "MG/DL") mean the lower-case prefixes; no lab unit uses
+  // mega or peta, so case folding is safe, while the prefix letter itself is always kept.
+  out = text::to_lower(out);
+  // "mcg" and the micro sign are the same prefix as "u".
+  for (std::string_view micro : {std::string_view("mcg"), std::string_view("\xC2\xB5g"),
+                                 std::string_view("\xCE\xBCg")}) {
+    if (out.starts_with(micro)) out = "ug" + out.substr(micro.size());
+  }
+  return out;
+}
+
+bool is_loinc_system(std::string_view system) {
+  const auto s = text::trim(system);
+  return s == "LN" || s == "http://loinc.org" || text::iequals(s, "LOINC");
+}
+
+MarkerCatalog MarkerCatalog::builtin() {
+  MarkerCatalog c;
+  c.put({"AFP", {"alpha-fetoprotein", "AFP-serum"}, {"1834-1", "19176-7", "83073-7", "53962-7"}, {},
+         "ng/mL", {{"ng/mL", 1.0}, {"ug/L", 1.0}, {"IU/mL", 1.21}, {"kIU/L", 1.21}}, {}, 10.0, 7.0});
+  c.put({"PIVKA-II", {"DCP", "PIVKA2", "PIVKA II", "des-gamma-carboxy prothrombin"}, {}, {},
+         "mAU/mL", {{"mAU/mL", 1.0}}, {"ng/mL"}, 40.0, 4.0});
+  c.put({"AFP-L3", {"AFP-L3%", "AFPL3", "AFP-L3 %"}, {"42332-7"}, {}, "%", {{"%", 1.0}}, {}, 10.0,
+         std::nullopt});
+  c.put({"CEA", {"carcinoembryonic antigen"}, {"2039-6", "19166-8"}, {}, "ng/mL",
+         {{"ng/mL", 1.0}, {"ug/L", 1.0}}, {}, 5.0, 4.4});
+  c.put({"CA19-9", {"CA 19-9", "CA199", "CA-19-9"}, {"24108-3", "83084-4"}, {}, "U/mL",
+         {{"U/mL", 1.0}, {"kU/L", 1.0}}, {}, 37.0, std::nullopt});
+  c.put({"CA-125", {"CA125", "CA 125"}, {"10334-1", "83082-8"}, {}, "U/mL",
+         {{"U/mL", 1.0}, {"kU/L", 1.0}}, {}, 35.0, std::nullopt});
+  c.put({"PSA", {"prostate specific antigen", "PSA total"}, {"2857-1", "83112-3", "35741-8"}, {},
+         "ng/mL", {{"ng/mL", 1.0}, {"ug/L", 1.0}}, {}, 4.0, 3.2});
+  return c;
+}
+
+void MarkerCatalog::put(MarkerDefinition def) {
+  if (auto* existing = find_mutable(def.name)) {
+    *existing = std::move(def);
+    return;
+  }
+  markers_.push_back(std::move(def));
+}
+
+MarkerDefinition* MarkerCatalog::find_mutable(std::string_view canonical_name) {
+  for (auto& m : markers_)
+    if (m.name == canonical_name) return &m;
+  return nullptr;
+}
+
+const MarkerDefinition* MarkerCatalog::find(std::string_view key) const {
+  const auto k = name_key(key);
+  if (k.empty()) return nullptr;
+  for (const auto& m : markers_) {
+    if (name_key(m.name) == k) return &m;
+    for (const auto& a : m.aliases)
+      if (name_key(a) == k) return &m;
+  }
+  const auto code = text::trim(key);
+  for (const auto& m : markers_)
+    if (std::find(m.loinc_codes.begin(), m.loinc_codes.end(), code) != m.loinc_codes.end())
+      return &m;
+  return nullptr;
+}
+
+const MarkerDefinition* MarkerCatalog::find_by_code(std::string_view code,
+                                                    std::string_view system) const {
+  code = text::trim(code);
+  system = text::trim(system);
+  if (code.empty()) return nullptr;
+  if (is_loinc_system(system)) {
+    for (const auto& m : markers_)
+      if (std::find(m.loinc_codes.begin(), m.loinc_codes.end(), code) != m.loinc_codes.end())
+        return &m;
+    return nullptr;
+  }
+  for (const auto& m : markers_)
+    for (const auto& lc : m.local_codes)
+      if (lc.code == code && (lc.system.empty() || lc.system == system)) return &m;
+  return nullptr;
+}
+
+std::optional<UnitMapping> MarkerCatalog::map_unit(const MarkerDefinition& marker,
+                                                   std::string_view unit) const {
+  const auto key = unit_key(unit);
+  if (key.empty()) return std::nullopt;
+  for (const auto& [name, factor] : marker.unit_factors)
+    if (unit_key(name) == key) return UnitMapping{factor, marker.canonical_unit, {}};
+  for (const auto& name : marker.separate_group_units)
+    if (unit_key(name) == key) return UnitMapping{1.0, name, name};
+  return std::nullopt;
+}
+
+}  // namespace markerwatch

@@ -1,0 +1,17 @@
+#pragma once
+// Small string helpers shared by every parser.
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace markerwatch::text {
+
+std::string_view trim(std::string_view s);
+std::string to_lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+std::vector<std::string_view> split(std::string_view s, char sep);
+bool is_valid_utf8(std::string_view s);
+// Keeps printable ASCII and replaces the rest, so a hostile string cannot forge log lines.
+std::string printable(std::string_view s, std::size_t max_len = 120);
+
+}  // namespace markerwatch::text

@@ -1,0 +1,34 @@
+#pragma once
+// RFC 4180 CSV: quoted fields with embedded separators, quotes and line breaks; CRLF or LF.
+// Bounded: a field or a row over the limits is an error, never an allocation spree.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/errors.hpp"
+
+namespace markerwatch::ingest {
+
+struct CsvRow {
+  std::size_t line = 0;  // 1-based line where the row starts
+  std::vector<std::string> fields;
+};
+
+class CsvReader {
+ public:
+  explicit CsvReader(std::string_view text, std::size_t max_field_bytes = 64 * 1024,
+                     std::size_t max_fields = 64);
+  // Next non-blank row; nullopt at the end. Throws InputError with the line on malformed input.
+  std::optional<CsvRow> next();
+
+ private:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  std::size_t line_ = 1;
+  std::size_t max_field_bytes_;
+  std::size_t max_fields_;
+};
+
+}  // namespace markerwatch::ingest

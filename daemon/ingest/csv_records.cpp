@@ -1,0 +1,195 @@
+#include "ingest/csv_records.hpp"
+
+#include <algorithm>
+
+#include "core/errors.hpp"
+#include "core/numeric_value.hpp"
+#include "core/reference_range.hpp"
+#include "core/text.hpp"
+
+namespace markerwatch::ingest {
+
+namespace {
+
+const std::vector<std::string> kResultRequired = {"patient_id", "marker", "collected_at", "value",
+                                                  "unit"};
+const std::vector<std::string> kResultOptional = {"status", "obs_id", "received_at", "method",
+                                                  "reference_range"};
+const std::vector<std::string> kMilestoneRequired = {"patient_id", "kind", "date"};
+const std::vector<std::string> kMilestoneOptional = {"end_date", "note", "markers"};
+
+std::string checked_text(const std::string& value, const std::string& column, std::size_t max) {
+  if (!text::is_valid_utf8(value)) throw InputError(column + " is not valid UTF-8");
+  if (value.size() > max)
+    throw InputError(column + " is longer than " + std::to_string(max) + " characters");
+  for (char c : value)
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
+      throw InputError(column + " contains control characters");
+  return value;
+}
+
+std::string iso_date(const std::string& value, const std::string& column) {
+  auto t = parse_iso_timestamp(value);
+  if (!t || value.size() != 10)
+    throw InputError(column + " '" + text::printable(value, 30) + "' is not a date (YYYY-MM-DD)");
+  return value;
+}
+
+std::string patient_of(const CsvHeader& h, const CsvRow& row) {
+  auto id = std::string(text::trim(checked_text(h.get(row, "patient_id"), "patient_id", 200)));
+  if (id.empty()) throw InputError("patient_id is empty");
+  return id;
+}
+
+}  // namespace
+
+FileKind detect_file_kind(std::string_view content) {
+  if (content.starts_with("\xEF\xBB\xBF")) content.remove_prefix(3);
+  while (!content.empty() && (content.front() == '\r' || content.front() == '\n' ||
+                              content.front() == 0x0B))
+    content.remove_prefix(1);
+  if (content.starts_with("MSH")) return FileKind::hl7;
+  auto header_line = content.substr(0, content.find_first_of("\r\n"));
+  auto columns = text::split(header_line, ',');
+  auto has = [&](std::string_view name) {
+    return std::any_of(columns.begin(), columns.end(),
+                       [&](std::string_view c) { return text::trim(c) == name; });
+  };
+  if (has("patient_id") && has("marker") && has("collected_at")) return FileKind::results_csv;
+  if (has("patient_id") && has("kind") && has("date")) return FileKind::milestones_csv;
+  return FileKind::unknown;
+}
+
+CsvHeader::CsvHeader(const CsvRow& header, const std::vector<std::string>& required,
+                     const std::vector<std::string>& optional)
+    : width_(header.fields.size()) {
+  for (std::size_t i = 0; i < header.fields.size(); ++i) {
+    auto name = std::string(text::trim(header.fields[i]));
+    if (std::find(required.begin(), required.end(), name) == required.end() &&
+        std::find(optional.begin(), optional.end(), name) == optional.end())
+      throw InputError("unknown column '" + text::printable(name, 40) + "' in the header");
+    if (!index_.emplace(name, i).second) throw InputError("column '" + name + "' appears twice");
+  }
+  for (const auto& r : required)
+    if (!index_.count(r)) throw InputError("the header lacks the required column '" + r + "'");
+}
+
+std::string CsvHeader::get(const CsvRow& row, const std::string& column) const {
+  auto it = index_.find(column);
+  if (it == index_.end() || it->second >= row.fields.size()) return {};
+  return row.fields[it->second];
+}
+
+CsvHeader results_header(const CsvRow& header) {
+  return CsvHeader(header, kResultRequired, kResultOptional);
+}
+CsvHeader milestones_header(const CsvRow& header) {
+  return CsvHeader(header, kMilestoneRequired, kMilestoneOptional);
+}
+
+ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx) {
+  if (row.fields.size() != h.width())
+    throw InputError("row has " + std::to_string(row.fields.size()) + " fields, the header " +
+                     std::to_string(h.width()));
+  ResultRecord r;
+  r.source = "csv";
+  r.patient.id = patient_of(h, row);
+  const auto marker_name = std::string(text::trim(h.get(row, "marker")));
+  const auto* marker = ctx.markers->find(marker_name);
+  if (!marker) throw InputError("unknown marker '" + text::printable(marker_name, 40) + "'");
+  r.marker = marker->name;
+  r.method = std::string(text::trim(checked_text(h.get(row, "method"), "method", 200)));
+
+  r.collected_raw = std::string(text::trim(h.get(row, "collected_at")));
+  auto when = parse_iso_timestamp(r.collected_raw);
+  if (!when)
+    throw InputError("collected_at '" + text::printable(r.collected_raw, 40) +
+                     "' is not an ISO 8601 date or date-time");
+  auto resolved = resolve(*when, *ctx.zone);
+  r.collected_at = resolved->utc;
+  r.collected_date = resolved->local_date;
+  r.collected_offset_assumed = resolved->offset_assumed && when->precision > TimePrecision::day;
+
+  const auto status_text = std::string(text::trim(h.get(row, "status")));
+  auto status = status_from_string(status_text);
+  if (!status) throw InputError("unknown status '" + text::printable(status_text, 30) + "'");
+  r.status = *status;
+  r.obs_id = std::string(text::trim(checked_text(h.get(row, "obs_id"), "obs_id", 200)));
+  const auto received = std::string(text::trim(h.get(row, "received_at")));
+  if (!received.empty()) {
+    auto t = parse_iso_timestamp(received);
+    if (!t) throw InputError("received_at '" + text::printable(received, 40) + "' is not ISO 8601");
+    r.received_at = resolve(*t, *ctx.zone)->utc;
+  }
+
+  const auto value_text = std::string(text::trim(h.get(row, "value")));
+  r.unit_raw = std::string(text::trim(checked_text(h.get(row, "unit"), "unit", 40)));
+  r.reference_range = std::string(text::trim(checked_text(h.get(row, "reference_range"),
+                                                          "reference_range", 100)));
+  if (removes_value(r.status) && value_text.empty()) {
+    r.unit = marker->canonical_unit;
+    return r;
+  }
+  auto number = parse_numeric(value_text);
+  if (!number) throw InputError("value '" + text::printable(value_text, 40) + "' is not a number");
+  if (number->value < 0) throw InputError("value " + value_text + " is negative");
+  auto mapping = ctx.markers->map_unit(*marker, r.unit_raw);
+  if (!mapping)
+    throw InputError("unit '" + text::printable(r.unit_raw, 20) + "' cannot be converted to " +
+                     marker->canonical_unit + " for " + marker->name);
+  r.value_raw = std::string(to_string(number->comparator)) + number->text;
+  r.value = number->value * mapping->factor;
+  r.comparator = number->comparator;
+  r.unit = mapping->stored_unit;
+  if (!mapping->method_suffix.empty())
+    r.method = r.method.empty() ? "unit:" + mapping->method_suffix
+                                : r.method + " unit:" + mapping->method_suffix;
+  if (!r.reference_range.empty()) {
+    auto uln = upper_limit_of(r.reference_range);
+    if (!uln)
+      throw InputError("reference_range '" + text::printable(r.reference_range, 40) +
+                       "' is not a-b, <b, <=b or b");
+    r.uln = *uln * mapping->factor;
+  }
+  if (removes_value(r.status)) r.value.reset();
+  return r;
+}
+
+MilestoneRecord make_milestone(const std::string& patient, const std::string& kind,
+                               const std::string& date, const std::string& end_date,
+                               const std::string& note, const std::string& markers,
+                               const RecordContext& ctx) {
+  MilestoneRecord m;
+  m.patient.id = std::string(text::trim(checked_text(patient, "patient_id", 200)));
+  if (m.patient.id.empty()) throw InputError("patient_id is empty");
+  m.kind = std::string(text::trim(kind));
+  if (!ctx.kinds->role(m.kind))
+    throw InputError("unknown milestone kind '" + text::printable(m.kind, 40) + "'");
+  m.date = iso_date(std::string(text::trim(date)), "date");
+  const auto end = std::string(text::trim(end_date));
+  if (!end.empty()) {
+    m.end_date = iso_date(end, "end_date");
+    if (m.end_date < m.date) throw InputError("end_date " + m.end_date + " is before date " + m.date);
+  }
+  m.note = checked_text(note, "note", 2000);
+  for (auto part : text::split(markers, ';')) {
+    auto name = text::trim(part);
+    if (name.empty()) continue;
+    const auto* marker = ctx.markers->find(name);
+    if (!marker) throw InputError("unknown marker '" + text::printable(name, 40) + "' in markers");
+    if (std::find(m.markers.begin(), m.markers.end(), marker->name) == m.markers.end())
+      m.markers.push_back(marker->name);
+  }
+  std::sort(m.markers.begin(), m.markers.end());
+  return m;
+}
+
+MilestoneRecord parse_milestone_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx) {
+  if (row.fields.size() != h.width())
+    throw InputError("row has " + std::to_string(row.fields.size()) + " fields, the header " +
+                     std::to_string(h.width()));
+  return make_milestone(h.get(row, "patient_id"), h.get(row, "kind"), h.get(row, "date"),
+                        h.get(row, "end_date"), h.get(row, "note"), h.get(row, "markers"), ctx);
+}
+
+}  // namespace markerwatch::ingest

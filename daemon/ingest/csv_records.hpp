@@ -1,0 +1,52 @@
+#pragma once
+// Rows of the results and milestones CSV files (DESIGN.md "Files") mapped to records. Pure.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/markers.hpp"
+#include "core/milestone_kinds.hpp"
+#include "core/records.hpp"
+#include "core/timestamp.hpp"
+#include "ingest/csv_reader.hpp"
+
+namespace markerwatch::ingest {
+
+enum class FileKind { hl7, results_csv, milestones_csv, unknown };
+// Told apart by content: an MSH segment, or the CSV header's required columns.
+FileKind detect_file_kind(std::string_view content);
+
+class CsvHeader {
+ public:
+  // Throws InputError naming missing required or unknown columns.
+  CsvHeader(const CsvRow& header, const std::vector<std::string>& required,
+            const std::vector<std::string>& optional);
+  // The field of `row` under `column`, or "" when the column is absent or the row is short.
+  std::string get(const CsvRow& row, const std::string& column) const;
+  std::size_t width() const { return width_; }
+
+ private:
+  std::map<std::string, std::size_t> index_;
+  std::size_t width_ = 0;
+};
+
+CsvHeader results_header(const CsvRow& header);
+CsvHeader milestones_header(const CsvRow& header);
+
+struct RecordContext {
+  const MarkerCatalog* markers = nullptr;
+  const MilestoneKinds* kinds = nullptr;
+  const ZoneRules* zone = nullptr;
+};
+
+// Throw InputError with the reason (the caller adds file and line).
+ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx);
+MilestoneRecord parse_milestone_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx);
+
+// Shared with the CLI's `milestones add`: validates kind, dates and markers.
+MilestoneRecord make_milestone(const std::string& patient, const std::string& kind,
+                               const std::string& date, const std::string& end_date,
+                               const std::string& note, const std::string& markers,
+                               const RecordContext& ctx);
+
+}  // namespace markerwatch::ingest

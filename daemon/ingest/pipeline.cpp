@@ -1,0 +1,289 @@
+#include "ingest/pipeline.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/text.hpp"
+#include "store/sha256.hpp"
+
+namespace markerwatch::ingest {
+
+namespace {
+
+std::string summarize(const std::vector<hl7::Issue>& issues) {
+  if (issues.empty()) return {};
+  std::string s = issues.front().segment + (issues.front().sequence > 0
+                                                ? "[" + std::to_string(issues.front().sequence) + "]"
+                                                : "") +
+                  ": " + issues.front().text;
+  if (issues.size() > 1) s += " (+" + std::to_string(issues.size() - 1) + " more)";
+  return s;
+}
+
+// Splits an HL7 file into messages: each starts at a line beginning with "MSH". Returns the
+// 1-based line of each message with its text.
+std::vector<std::pair<std::size_t, std::string_view>> split_messages(std::string_view content) {
+  std::vector<std::pair<std::size_t, std::string_view>> out;
+  if (content.starts_with("\xEF\xBB\xBF")) content.remove_prefix(3);
+  std::size_t line = 1, pos = 0, start = std::string_view::npos, start_line = 0;
+  while (pos <= content.size()) {
+    bool at_line_start = pos == 0 || content[pos - 1] == '\r' || content[pos - 1] == '\n';
+    if (at_line_start && content.substr(pos).starts_with("MSH")) {
+      if (start != std::string_view::npos) out.emplace_back(start_line, content.substr(start, pos - start));
+      start = pos;
+      start_line = line;
+    }
+    if (pos == content.size()) break;
+    char c = content[pos];
+    if (c == '\n' || (c == '\r' && (pos + 1 >= content.size() || content[pos + 1] != '\n'))) ++line;
+    ++pos;
+  }
+  if (start != std::string_view::npos) out.emplace_back(start_line, content.substr(start));
+  return out;
+}
+
+}  // namespace
+
+Pipeline::Pipeline(store::Database& db, const settings::Settings& settings, const Clock& clock)
+    : db_(db), settings_(settings), clock_(clock), store_(db) {
+  mapping_.markers = &settings_.markers;
+  mapping_.default_zone = settings_.zone.get();
+  mapping_.accepted_processing_ids = settings_.ingest.accept_processing_ids;
+  mapping_.patient_id_type = settings_.ingest.patient_id_type;
+  mapping_.patient_id_authority = settings_.ingest.patient_id_authority;
+  records_ = {&settings_.markers, &settings_.milestone_kinds, settings_.zone.get()};
+}
+
+std::string Pipeline::now_utc() const {
+  using namespace std::chrono;
+  return format_utc(duration_cast<seconds>(clock_.now().time_since_epoch()).count());
+}
+
+std::string Pipeline::hl7_now() const {
+  auto iso = now_utc();  // YYYY-MM-DDThh:mm:ssZ
+  std::string ts;
+  for (char c : iso)
+    if (c >= '0' && c <= '9') ts.push_back(c);
+  return ts + "+0000";
+}
+
+std::string Pipeline::next_ack_id(std::int64_t message_id) const {
+  return "MW" + std::to_string(message_id);
+}
+
+Hl7Outcome Pipeline::ingest_hl7(std::string_view raw, const std::string& transport,
+                                const std::string& peer) {
+  Hl7Outcome out;
+  const auto received_at = now_utc();
+  store::MessageEntry entry{transport, peer, "", "", store::sha256_hex(raw), received_at,
+                            std::string(raw)};
+  hl7::AckRequest ack;
+  ack.timestamp = hl7_now();
+  store::MessageOutcome outcome;
+
+  hl7::Limits limits;
+  limits.max_bytes = static_cast<std::size_t>(settings_.mllp.max_message_bytes);
+  try {
+    auto msg = hl7::Message::parse(raw, limits);
+    auto mapped = hl7::map_oru(msg, mapping_);
+    ack.header = mapped.header;
+    entry.sender = mapped.header.sender();
+    entry.control_id = mapped.header.control_id;
+    out.ignored = mapped.ignored_observations;
+    outcome.observations_ignored = mapped.ignored_observations;
+    switch (mapped.disposition) {
+      case hl7::Disposition::not_acknowledged:
+        out.acknowledge = false;
+        outcome.outcome = "ignored";
+        outcome.error = "an inbound ACK is not a result and is never answered";
+        break;
+      case hl7::Disposition::rejected_reject:
+      case hl7::Disposition::rejected_error:
+        ack.code = mapped.disposition == hl7::Disposition::rejected_reject ? hl7::AckCode::AR
+                                                                            : hl7::AckCode::AE;
+        ack.issues = mapped.issues;
+        outcome.outcome = "rejected";
+        outcome.error = summarize(mapped.issues);
+        break;
+      case hl7::Disposition::ignored:
+      case hl7::Disposition::accepted: {
+        if (auto original = store_.find_accepted(entry.sender, entry.control_id, entry.content_sha256)) {
+          outcome.outcome = "duplicate";
+          outcome.duplicate_of = original;
+          outcome.observations_ignored = 0;
+          break;
+        }
+        ack.issues = mapped.issues;
+        const auto message_id = store_.insert_message(entry);
+        out.message_id = message_id;
+        for (const auto& r : mapped.results) {
+          try {
+            if (store_.store_result(r, message_id, received_at) == store::StoreResult::stored)
+              ++outcome.results_stored;
+          } catch (const InputError& e) {
+            ack.issues.push_back({"OBX", 0, 5, 205, e.what()});
+          }
+        }
+        const bool any_issue = !ack.issues.empty();
+        if (mapped.disposition == hl7::Disposition::ignored)
+          outcome.outcome = "ignored";
+        else if (!any_issue)
+          outcome.outcome = "accepted";
+        else
+          outcome.outcome = "partial";
+        ack.code = any_issue ? hl7::AckCode::AE : hl7::AckCode::AA;
+        outcome.error = summarize(ack.issues);
+        if (any_issue)
+          ack.text = "stored " + std::to_string(outcome.results_stored) + " result(s), " +
+                     std::to_string(ack.issues.size()) + " observation error(s)";
+        break;
+      }
+    }
+  } catch (const hl7::ParseError& e) {
+    ack.header = hl7::salvage_header(raw);
+    entry.sender = ack.header.sender();
+    entry.control_id = ack.header.control_id;
+    ack.code = hl7::AckCode::AE;
+    ack.issues.push_back({"MSH", 1, 0, 102, e.what()});
+    outcome.outcome = "rejected";
+    outcome.error = e.what();
+  }
+  if (out.message_id == 0) out.message_id = store_.insert_message(entry);
+  outcome.ack_code = out.acknowledge ? std::string(hl7::to_string(ack.code)) : "";
+  store_.set_outcome(out.message_id, outcome);
+
+  out.control_id = entry.control_id;
+  out.outcome = outcome.outcome;
+  out.ack_code = ack.code;
+  out.error = outcome.error;
+  out.stored = outcome.results_stored;
+  if (out.acknowledge) {
+    ack.control_id = next_ack_id(out.message_id);
+    out.ack = hl7::build_ack(ack);
+  }
+  return out;
+}
+
+Hl7Outcome Pipeline::reject_oversized(std::string_view head, std::size_t limit,
+                                      const std::string& transport, const std::string& peer) {
+  hl7::AckRequest ack;
+  ack.header = hl7::salvage_header(head);
+  ack.code = hl7::AckCode::AR;
+  ack.timestamp = hl7_now();
+  const auto reason = "frame exceeds max_message_bytes (" + std::to_string(limit) + " bytes)";
+  ack.issues.push_back({"MSH", 1, 0, 207, reason});
+  store::MessageEntry entry{transport, peer, ack.header.sender(), ack.header.control_id,
+                            store::sha256_hex(head), now_utc(), std::string(head)};
+  Hl7Outcome out;
+  out.message_id = store_.insert_message(entry);
+  store::MessageOutcome outcome;
+  outcome.outcome = "rejected";
+  outcome.ack_code = "AR";
+  outcome.error = reason + "; only the first " + std::to_string(head.size()) + " bytes are kept";
+  store_.set_outcome(out.message_id, outcome);
+  out.control_id = entry.control_id;
+  out.outcome = outcome.outcome;
+  out.ack_code = hl7::AckCode::AR;
+  out.error = reason;
+  ack.control_id = next_ack_id(out.message_id);
+  out.ack = hl7::build_ack(ack);
+  return out;
+}
+
+FileReport Pipeline::ingest_file(std::string_view content, const std::string& path) {
+  const auto kind = detect_file_kind(content);
+  switch (kind) {
+    case FileKind::hl7: return ingest_hl7_file(content, path);
+    case FileKind::results_csv:
+    case FileKind::milestones_csv: return ingest_csv_file(content, path, kind);
+    case FileKind::unknown: break;
+  }
+  throw InputError(
+      "not an HL7 file (no MSH segment) and not a results or milestones CSV (header "
+      "patient_id,marker,collected_at,value,unit or patient_id,kind,date)");
+}
+
+FileReport Pipeline::ingest_hl7_file(std::string_view content, const std::string& path) {
+  FileReport report;
+  report.kind = "hl7";
+  for (const auto& [line, text] : split_messages(content)) {
+    auto outcome = ingest_hl7(text, "file", path + ":" + std::to_string(line));
+    report.observations_ignored += outcome.ignored;
+    report.results_stored += outcome.stored;
+    if (outcome.outcome == "duplicate") {
+      ++report.unchanged;
+    } else if (outcome.ack_code == hl7::AckCode::AA) {
+      ++report.accepted;
+    } else {
+      ++report.rejected;
+      report.rejections.push_back({line, std::string(hl7::to_string(outcome.ack_code)) + " " +
+                                             (outcome.control_id.empty() ? "" : outcome.control_id + ": ") +
+                                             outcome.error});
+    }
+  }
+  if (report.accepted + report.unchanged + report.rejected == 0)
+    throw InputError("no HL7 message found");
+  return report;
+}
+
+FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string& path,
+                                     FileKind kind) {
+  FileReport report;
+  report.kind = kind == FileKind::results_csv ? "results" : "milestones";
+  const auto received_at = now_utc();
+  const auto sender = "file:" + std::filesystem::path(path).filename().string();
+  const auto sha = store::sha256_hex(content);
+  store::MessageEntry entry{"file", path, sender, sha.substr(0, 16), sha, received_at,
+                            std::string(content)};
+  store::MessageOutcome outcome;
+  if (auto original = store_.find_accepted(sender, entry.control_id, sha)) {
+    // The very same file was imported before: nothing to do, but the attempt is logged.
+    outcome.outcome = "duplicate";
+    outcome.duplicate_of = original;
+    store_.set_outcome(store_.insert_message(entry), outcome);
+    report.unchanged = 1;
+    return report;
+  }
+  if (!text::is_valid_utf8(content)) throw InputError("file is not valid UTF-8");
+  const auto message_id = store_.insert_message(entry);
+
+  CsvReader reader(content);
+  auto header_row = reader.next();
+  if (!header_row) throw InputError("empty file");
+  const auto header = kind == FileKind::results_csv ? results_header(*header_row)
+                                                    : milestones_header(*header_row);
+  while (true) {
+    std::optional<CsvRow> row;
+    try {
+      row = reader.next();
+    } catch (const InputError& e) {
+      // A malformed quote ends the readable part of the file; what came before is kept.
+      ++report.rejected;
+      report.rejections.push_back({0, e.what()});
+      break;
+    }
+    if (!row) break;
+    try {
+      store::StoreResult stored;
+      if (kind == FileKind::results_csv)
+        stored = store_.store_result(parse_result_row(header, *row, records_), message_id, received_at);
+      else
+        stored = store_.store_milestone(parse_milestone_row(header, *row, records_), "csv", received_at);
+      (stored == store::StoreResult::stored ? report.accepted : report.unchanged)++;
+    } catch (const InputError& e) {
+      ++report.rejected;
+      report.rejections.push_back({row->line, e.what()});
+    }
+  }
+  outcome.outcome = report.rejected == 0 ? "accepted" : (report.accepted + report.unchanged) > 0 ? "partial" : "rejected";
+  outcome.results_stored = report.accepted;
+  if (!report.rejections.empty())
+    outcome.error = std::to_string(report.rejected) + " row(s) rejected; first: line " +
+                    std::to_string(report.rejections.front().line) + ": " +
+                    report.rejections.front().reason;
+  store_.set_outcome(message_id, outcome);
+  return report;
+}
+
+}  // namespace markerwatch::ingest

@@ -1,0 +1,72 @@
+#pragma once
+// The one path every input takes, whatever its transport: parse, map, store, all inside the
+// caller's transaction, with the outcome (and for HL7 the ACK) it must answer once committed.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "hl7/ack.hpp"
+#include "hl7/oru_mapper.hpp"
+#include "ingest/csv_records.hpp"
+#include "settings/settings.hpp"
+#include "store/result_store.hpp"
+
+namespace markerwatch::ingest {
+
+struct Hl7Outcome {
+  std::int64_t message_id = 0;
+  std::string control_id;
+  std::string outcome;  // accepted | partial | ignored | rejected | duplicate
+  hl7::AckCode ack_code = hl7::AckCode::AA;
+  bool acknowledge = true;  // false for an inbound ACK, which is never answered
+  std::string ack;          // the ACK message (no MLLP framing)
+  std::string error;        // first reason, for logs and reports
+  int stored = 0;
+  int ignored = 0;
+};
+
+struct FileReport {
+  struct Rejection {
+    std::size_t line = 0;
+    std::string reason;
+  };
+  std::string kind;  // hl7 | results | milestones
+  int accepted = 0;  // messages or rows kept
+  int results_stored = 0;  // HL7: results stored from the accepted messages
+  int observations_ignored = 0;  // HL7: observations for no configured marker
+  int unchanged = 0;  // already known (idempotent re-import)
+  int rejected = 0;
+  std::vector<Rejection> rejections;
+};
+
+class Pipeline {
+ public:
+  Pipeline(store::Database& db, const settings::Settings& settings, const Clock& clock);
+
+  // Caller holds a transaction (and a savepoint per message).
+  Hl7Outcome ingest_hl7(std::string_view raw, const std::string& transport, const std::string& peer);
+  // A frame over the size limit, known only by its first bytes: logged (head only) and answered
+  // AR so the sender's operator sees why.
+  Hl7Outcome reject_oversized(std::string_view head, std::size_t limit, const std::string& transport,
+                              const std::string& peer);
+  // A whole file (HL7 messages, results CSV or milestones CSV); caller holds a transaction.
+  FileReport ingest_file(std::string_view content, const std::string& path);
+
+  std::string now_utc() const;
+
+ private:
+  FileReport ingest_hl7_file(std::string_view content, const std::string& path);
+  FileReport ingest_csv_file(std::string_view content, const std::string& path, FileKind kind);
+  std::string next_ack_id(std::int64_t message_id) const;
+  std::string hl7_now() const;
+
+  store::Database& db_;
+  const settings::Settings& settings_;
+  const Clock& clock_;
+  store::ResultStore store_;
+  hl7::MappingOptions mapping_;
+  RecordContext records_;
+};
+
+}  // namespace markerwatch::ingest

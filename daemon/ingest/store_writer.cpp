@@ -1,0 +1,131 @@
+#include "ingest/store_writer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/text.hpp"
+#include "hl7/ack.hpp"
+#include "store/migrations.hpp"
+
+namespace markerwatch::ingest {
+
+namespace {
+std::shared_ptr<spdlog::logger> log() {
+  static auto logger = spdlog::default_logger()->clone("store");
+  return logger;
+}
+}  // namespace
+
+StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock)
+    : settings_(settings), clock_(clock) {
+  store::OpenOptions options;
+  options.synchronous =
+      settings.storage.synchronous_full ? store::Synchronous::full : store::Synchronous::normal;
+  db_ = std::make_unique<store::Database>(settings.storage.path, options);
+  auto report = store::migrate(*db_);
+  schema_version_ = report.to_version;
+  if (report.to_version != report.from_version)
+    log()->info("event=schema_migrated from={} to={} path={}", report.from_version,
+                report.to_version, settings.storage.path);
+  pipeline_ = std::make_unique<Pipeline>(*db_, settings_, clock_);
+}
+
+StoreWriter::~StoreWriter() { stop(); }
+
+void StoreWriter::start() { thread_ = std::thread([this] { run(); }); }
+
+void StoreWriter::submit_hl7(std::string raw, std::string peer, Completion done) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back({std::move(raw), std::move(peer), std::nullopt, std::move(done)});
+  }
+  wake_.notify_one();
+}
+
+void StoreWriter::submit_oversized(std::string head, std::size_t limit, std::string peer,
+                                   Completion done) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back({std::move(head), std::move(peer), limit, std::move(done)});
+  }
+  wake_.notify_one();
+}
+
+void StoreWriter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+WriterStats StoreWriter::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void StoreWriter::run() {
+  const auto batch_max = static_cast<std::size_t>(settings_.storage.commit_batch_max);
+  while (true) {
+    std::deque<Job> batch;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      // Everything that queued up during the previous commit goes into this one.
+      while (!queue_.empty() && batch.size() < batch_max) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    process(batch);
+  }
+}
+
+void StoreWriter::process(std::deque<Job>& batch) {
+  std::vector<WriteOutcome> outcomes(batch.size());
+  bool committed = false;
+  std::string commit_error;
+  try {
+    store::Transaction txn(*db_);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& job = batch[i];
+      try {
+        store::Savepoint sp(*db_);
+        if (job.oversized_limit) {
+          outcomes[i].hl7 = pipeline_->reject_oversized(job.raw, *job.oversized_limit, "mllp", job.peer);
+        } else {
+          outcomes[i].hl7 = pipeline_->ingest_hl7(job.raw, "mllp", job.peer);
+        }
+        sp.release();
+        outcomes[i].committed = true;
+      } catch (const std::exception& e) {
+        outcomes[i].committed = false;
+        outcomes[i].error = e.what();
+        log()->error("event=message_store_failed peer={} error=\"{}\"", job.peer,
+                     text::printable(e.what(), 200));
+      }
+    }
+    txn.commit();
+    committed = true;
+  } catch (const std::exception& e) {
+    commit_error = e.what();
+    log()->error("event=commit_failed messages={} error=\"{}\"", batch.size(),
+                 text::printable(commit_error, 200));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    stats_.messages += batch.size();
+    stats_.commits += committed ? 1 : 0;
+    stats_.failures += committed ? 0 : batch.size();
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!committed) {
+      outcomes[i].committed = false;
+      outcomes[i].error = commit_error;
+    }
+    batch[i].done(std::move(outcomes[i]));
+  }
+}
+
+}  // namespace markerwatch::ingest

@@ -1,0 +1,269 @@
+#include "net/mllp_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <deque>
+
+#include "net/mllp_framer.hpp"
+
+namespace markerwatch::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kMaxQueuedFrames = 256;  // pipelined frames waiting on one connection
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto logger = [] {
+    auto l = spdlog::default_logger()->clone("mllp");
+    return l;
+  }();
+  return logger;
+}
+}  // namespace
+
+class MllpSession : public std::enable_shared_from_this<MllpSession> {
+ public:
+  MllpSession(MllpServer& server, tcp::socket socket)
+      : server_(server),
+        socket_(std::move(socket)),
+        strand_(socket_.get_executor()),
+        idle_timer_(strand_),
+        framer_(server.options_.max_message_bytes),
+        buffer_(kReadChunk) {
+    boost::system::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    peer_ = ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  void start() {
+    asio::dispatch(strand_, [self = shared_from_this()] {
+      log()->info("event=connection_open peer={}", self->peer_);
+      self->arm_idle_timer();
+      self->read();
+    });
+  }
+
+  // Finish what was received, then close.
+  void shutdown() {
+    asio::dispatch(strand_, [self = shared_from_this()] {
+      self->stopping_ = true;
+      self->maybe_close();
+    });
+  }
+
+ private:
+  void arm_idle_timer() {
+    idle_timer_.expires_after(server_.options_.idle_timeout);
+    idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return;
+      if (self->busy_ || !self->queue_.empty()) {
+        self->arm_idle_timer();  // waiting on our own storage is not idleness
+        return;
+      }
+      log()->info("event=connection_idle_timeout peer={} idle_s={}", self->peer_,
+                  self->server_.options_.idle_timeout.count());
+      self->close();
+    });
+  }
+
+  void read() {
+    if (reading_ || closed_ || stopping_ || peer_done_ || framer_.failed()) return;
+    if (queue_.size() >= kMaxQueuedFrames) return;  // resumes when the queue drains
+    reading_ = true;
+    socket_.async_read_some(
+        asio::buffer(buffer_),
+        asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec,
+                                                                 std::size_t n) {
+          self->reading_ = false;
+          self->on_read(ec, n);
+        }));
+  }
+
+  void on_read(boost::system::error_code ec, std::size_t n) {
+    if (closed_) return;
+    std::vector<FrameEvent> events;
+    if (ec) {
+      if (ec != asio::error::eof && ec != asio::error::operation_aborted)
+        log()->info("event=connection_error peer={} error=\"{}\"", peer_, ec.message());
+      peer_done_ = true;
+      framer_.finish(events);
+      if (framer_.pending_bytes() > 0)
+        log()->warn("event=truncated_frame peer={} bytes={}", peer_, framer_.pending_bytes());
+    } else {
+      arm_idle_timer();
+      framer_.feed(std::string_view(buffer_.data(), n), events);
+    }
+    for (auto& e : events) {
+      switch (e.kind) {
+        case FrameEvent::Kind::frame: queue_.push_back(std::move(e.payload)); break;
+        case FrameEvent::Kind::garbage:
+          log()->warn("event=garbage_skipped peer={} bytes={}", peer_, e.bytes);
+          break;
+        case FrameEvent::Kind::restarted:
+          log()->warn("event=frame_restarted peer={} dropped_bytes={}", peer_, e.bytes);
+          break;
+        case FrameEvent::Kind::oversized:
+          oversized_head_ = std::move(e.payload);
+          break;
+      }
+    }
+    process_next();
+    read();
+  }
+
+  void process_next() {
+    if (busy_ || closed_) return;
+    auto self = shared_from_this();
+    auto respond = [self, work = asio::make_work_guard(server_.io_)](FrameHandler::Reply reply) {
+      asio::post(self->strand_, [self, reply = std::move(reply)]() mutable {
+        self->on_reply(std::move(reply));
+      });
+    };
+    if (!queue_.empty()) {
+      busy_ = true;
+      auto frame = std::move(queue_.front());
+      queue_.pop_front();
+      server_.handler_.on_frame(std::move(frame), peer_, std::move(respond));
+    } else if (oversized_head_) {
+      busy_ = true;
+      close_after_reply_ = true;
+      log()->warn("event=frame_too_large peer={} limit_bytes={}", peer_,
+                  server_.options_.max_message_bytes);
+      server_.handler_.on_oversized(std::move(*oversized_head_), server_.options_.max_message_bytes,
+                                    peer_, std::move(respond));
+      oversized_head_.reset();
+    } else {
+      maybe_close();
+    }
+  }
+
+  void on_reply(FrameHandler::Reply reply) {
+    if (closed_) return;
+    if (reply.close) close_after_reply_ = true;
+    if (!reply.message) {
+      busy_ = false;
+      after_reply();
+      return;
+    }
+    out_ = MllpFramer::frame(*reply.message);
+    asio::async_write(socket_, asio::buffer(out_),
+                      asio::bind_executor(strand_, [self = shared_from_this()](
+                                                       boost::system::error_code ec, std::size_t) {
+                        self->busy_ = false;
+                        if (ec) {
+                          log()->info("event=write_failed peer={} error=\"{}\"", self->peer_,
+                                      ec.message());
+                          self->close();
+                          return;
+                        }
+                        self->after_reply();
+                      }));
+  }
+
+  void after_reply() {
+    if (close_after_reply_) {
+      close();
+      return;
+    }
+    process_next();
+    read();
+  }
+
+  // Closes once nothing received is left unanswered and either side is done.
+  void maybe_close() {
+    if (busy_ || !queue_.empty() || oversized_head_) return;
+    if (stopping_ || peer_done_) close();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    idle_timer_.cancel();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    log()->info("event=connection_closed peer={}", peer_);
+    server_.forget(shared_from_this());
+  }
+
+  MllpServer& server_;
+  tcp::socket socket_;
+  asio::strand<asio::any_io_executor> strand_;
+  asio::steady_timer idle_timer_;
+  MllpFramer framer_;
+  std::vector<char> buffer_;
+  std::deque<std::string> queue_;
+  std::optional<std::string> oversized_head_;
+  std::string out_;
+  std::string peer_;
+  bool reading_ = false, busy_ = false, closed_ = false, stopping_ = false, peer_done_ = false,
+       close_after_reply_ = false;
+};
+
+MllpServer::MllpServer(asio::io_context& io, MllpServerOptions options, FrameHandler& handler)
+    : io_(io), options_(std::move(options)), handler_(handler), acceptor_(asio::make_strand(io)) {}
+
+MllpServer::~MllpServer() = default;
+
+void MllpServer::start() {
+  tcp::resolver resolver(io_);
+  auto endpoints = resolver.resolve(options_.host, std::to_string(options_.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service);
+  tcp::endpoint ep = endpoints.begin()->endpoint();
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  bound_port_ = acceptor_.local_endpoint().port();
+  log()->info("event=listening address={} port={}", options_.host, bound_port_);
+  accept_next();
+}
+
+void MllpServer::accept_next() {
+  acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec,
+                                                        tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping_) return;
+      log()->warn("event=accept_failed error=\"{}\"", ec.message());
+    } else if (active_.load() >= options_.max_connections) {
+      boost::system::error_code ignored;
+      auto ep = socket.remote_endpoint(ignored);
+      log()->warn("event=connection_refused reason=max_connections limit={} peer={}",
+                  options_.max_connections, ignored ? "unknown" : ep.address().to_string());
+      socket.close(ignored);
+    } else {
+      auto session = std::make_shared<MllpSession>(*this, std::move(socket));
+      {
+        std::lock_guard lock(sessions_mutex_);
+        sessions_.insert(session);
+      }
+      ++active_;
+      session->start();
+    }
+    if (!stopping_) accept_next();
+  });
+}
+
+void MllpServer::forget(const std::shared_ptr<MllpSession>& s) {
+  std::lock_guard lock(sessions_mutex_);
+  if (sessions_.erase(s)) --active_;
+}
+
+void MllpServer::stop() {
+  stopping_ = true;
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  std::set<std::shared_ptr<MllpSession>> open;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    open = sessions_;
+  }
+  for (auto& s : open) s->shutdown();
+}
+
+}  // namespace markerwatch::net

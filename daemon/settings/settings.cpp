@@ -1,0 +1,321 @@
+#include "settings/settings.hpp"
+
+#include <date/tz.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "core/numeric_value.hpp"
+#include "core/text.hpp"
+
+namespace markerwatch::settings {
+
+namespace {
+
+constexpr std::size_t kMaxConfigBytes = 4 * 1024 * 1024;
+
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const toml::node& node, const std::string& key,
+                         const std::string& reason) const {
+    const auto& where = node.source().begin;
+    throw ConfigError(source_ + ":" + std::to_string(where.line) + ":" +
+                      std::to_string(where.column) + ": " + key + ": " + reason);
+  }
+
+  // Every key of the table must be one this table knows.
+  void check_keys(const toml::table& t, const std::string& prefix,
+                  std::initializer_list<std::string_view> known) const {
+    for (auto&& [k, v] : t) {
+      bool ok = false;
+      for (auto name : known) ok = ok || k.str() == name;
+      if (!ok) fail(v, prefix + std::string(k.str()), "unknown key");
+    }
+  }
+
+  const toml::table* table(const toml::table& parent, std::string_view name,
+                           const std::string& key) const {
+    auto* node = parent.get(name);
+    if (!node) return nullptr;
+    if (!node->is_table()) fail(*node, key, "must be a table");
+    return node->as_table();
+  }
+
+  std::string string(const toml::node& n, const std::string& key, std::size_t max_len = 4096) const {
+    if (!n.is_string()) fail(n, key, "must be a string");
+    const auto& s = n.as_string()->get();
+    if (s.size() > max_len) fail(n, key, "is longer than " + std::to_string(max_len) + " characters");
+    return s;
+  }
+
+  std::int64_t integer(const toml::node& n, const std::string& key, std::int64_t min,
+                       std::int64_t max) const {
+    if (!n.is_integer()) fail(n, key, "must be an integer");
+    auto v = n.as_integer()->get();
+    if (v < min || v > max)
+      fail(n, key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return v;
+  }
+
+  double number(const toml::node& n, const std::string& key, double min, double max) const {
+    double v = 0;
+    if (n.is_integer())
+      v = static_cast<double>(n.as_integer()->get());
+    else if (n.is_floating_point())
+      v = n.as_floating_point()->get();
+    else
+      fail(n, key, "must be a number");
+    if (!(v >= min && v <= max)) {
+      std::ostringstream range;
+      range << "must be between " << min << " and " << max;
+      fail(n, key, range.str());
+    }
+    return v;
+  }
+
+  std::vector<std::string> strings(const toml::node& n, const std::string& key) const {
+    if (!n.is_array()) fail(n, key, "must be an array of strings");
+    std::vector<std::string> out;
+    for (auto&& item : *n.as_array()) out.push_back(string(item, key));
+    return out;
+  }
+
+ private:
+  std::string source_;
+};
+
+void read_storage(const Reader& r, const toml::table& t, StorageSettings& s) {
+  r.check_keys(t, "storage.", {"path", "synchronous", "commit_batch_max"});
+  if (auto* n = t.get("path")) {
+    s.path = r.string(*n, "storage.path");
+    if (s.path.empty()) r.fail(*n, "storage.path", "must not be empty");
+  }
+  if (auto* n = t.get("synchronous")) {
+    auto v = r.string(*n, "storage.synchronous");
+    if (v != "full" && v != "normal") r.fail(*n, "storage.synchronous", "must be \"full\" or \"normal\"");
+    s.synchronous_full = v == "full";
+  }
+  if (auto* n = t.get("commit_batch_max"))
+    s.commit_batch_max = static_cast<int>(r.integer(*n, "storage.commit_batch_max", 1, 100000));
+}
+
+void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {
+  r.check_keys(t, "mllp.", {"listen", "max_message_bytes", "idle_timeout_s", "max_connections"});
+  if (auto* n = t.get("listen")) {
+    try {
+      s.listen = parse_endpoint(r.string(*n, "mllp.listen"), "mllp.listen");
+    } catch (const ConfigError& e) {
+      r.fail(*n, "mllp.listen", e.what());
+    }
+  }
+  if (auto* n = t.get("max_message_bytes"))
+    s.max_message_bytes = r.integer(*n, "mllp.max_message_bytes", 1024, 256LL * 1024 * 1024);
+  if (auto* n = t.get("idle_timeout_s"))
+    s.idle_timeout_s = static_cast<int>(r.integer(*n, "mllp.idle_timeout_s", 1, 86400));
+  if (auto* n = t.get("max_connections"))
+    s.max_connections = static_cast<int>(r.integer(*n, "mllp.max_connections", 1, 10000));
+}
+
+void read_log(const Reader& r, const toml::table& t, LogSettings& s) {
+  r.check_keys(t, "log.", {"level"});
+  if (auto* n = t.get("level")) {
+    auto v = r.string(*n, "log.level");
+    static const std::vector<std::string> levels = {"trace", "debug", "info", "warn",
+                                                    "error", "critical", "off"};
+    if (std::find(levels.begin(), levels.end(), v) == levels.end())
+      r.fail(*n, "log.level", "must be one of trace, debug, info, warn, error, critical, off");
+    s.level = v;
+  }
+}
+
+void read_ingest(const Reader& r, const toml::table& t, IngestSettings& s) {
+  r.check_keys(t, "ingest.", {"default_timezone", "accept_processing_ids", "patient_id_type",
+                              "patient_id_authority"});
+  if (auto* n = t.get("default_timezone")) {
+    s.default_timezone = r.string(*n, "ingest.default_timezone", 64);
+    try {
+      make_zone(s.default_timezone);
+    } catch (const ConfigError& e) {
+      r.fail(*n, "ingest.default_timezone", e.what());
+    }
+  }
+  if (auto* n = t.get("accept_processing_ids")) {
+    s.accept_processing_ids = r.strings(*n, "ingest.accept_processing_ids");
+    for (const auto& id : s.accept_processing_ids)
+      if (id != "P" && id != "T" && id != "D")
+        r.fail(*n, "ingest.accept_processing_ids", "entries must be \"P\", \"T\" or \"D\"");
+    if (s.accept_processing_ids.empty())
+      r.fail(*n, "ingest.accept_processing_ids", "must not be empty");
+  }
+  if (auto* n = t.get("patient_id_type"))
+    s.patient_id_type = r.string(*n, "ingest.patient_id_type", 20);
+  if (auto* n = t.get("patient_id_authority"))
+    s.patient_id_authority = r.string(*n, "ingest.patient_id_authority", 200);
+}
+
+void read_marker(const Reader& r, const std::string& name, const toml::table& t,
+                 MarkerCatalog& catalog) {
+  const std::string prefix = "markers." + name + ".";
+  r.check_keys(t, prefix, {"canonical_unit", "uln", "half_life_days", "aliases", "loinc",
+                           "local_codes", "units"});
+  MarkerDefinition def;
+  if (auto* existing = catalog.find_mutable(name)) {
+    def = *existing;
+  } else {
+    def.name = name;
+    if (!t.get("canonical_unit") || !t.get("uln"))
+      r.fail(t, "markers." + name,
+             "is not a built-in marker, so it needs canonical_unit and uln");
+  }
+  if (auto* n = t.get("canonical_unit")) {
+    auto unit = r.string(*n, prefix + "canonical_unit", 40);
+    if (catalog.find_mutable(name) && unit != def.canonical_unit)
+      r.fail(*n, prefix + "canonical_unit",
+             "the canonical unit of a built-in marker cannot change (it is " + def.canonical_unit + ")");
+    def.canonical_unit = unit;
+    def.unit_factors.emplace(unit, 1.0);
+  }
+  if (auto* n = t.get("uln")) def.uln = r.number(*n, prefix + "uln", 0.0, 1e12);
+  if (auto* n = t.get("half_life_days")) {
+    if (n->is_string() && n->as_string()->get() == "off")
+      def.half_life_days.reset();
+    else
+      def.half_life_days = r.number(*n, prefix + "half_life_days", 0.1, 3650);
+  }
+  if (auto* n = t.get("aliases"))
+    for (auto& a : r.strings(*n, prefix + "aliases")) def.aliases.push_back(a);
+  if (auto* n = t.get("loinc"))
+    for (auto& c : r.strings(*n, prefix + "loinc")) def.loinc_codes.push_back(c);
+  if (auto* n = t.get("local_codes"))
+    for (auto& c : r.strings(*n, prefix + "local_codes")) {
+      auto bar = c.find('|');
+      LocalCode lc = bar == std::string::npos ? LocalCode{"", c}
+                                              : LocalCode{c.substr(0, bar), c.substr(bar + 1)};
+      if (lc.code.empty()) r.fail(*n, prefix + "local_codes", "entry '" + c + "' has no code");
+      def.local_codes.push_back(lc);
+    }
+  if (auto* n = t.get("units")) {
+    if (!n->is_table()) r.fail(*n, prefix + "units", "must be a table of unit = factor");
+    for (auto&& [unit, factor] : *n->as_table())
+      def.unit_factors[std::string(unit.str())] =
+          r.number(factor, prefix + "units." + std::string(unit.str()), 1e-12, 1e12);
+  }
+  catalog.put(std::move(def));
+}
+
+class ZoneByName final : public ZoneRules {
+ public:
+  explicit ZoneByName(const date::time_zone* zone) : zone_(zone) {}
+  int offset_minutes_at_local(const LocalTimestamp& t) const override {
+    using namespace std::chrono;
+    const auto local = date::local_days{date::year{t.year} / t.month / t.day} + hours{t.hour} +
+                       minutes{t.minute} + seconds{t.second};
+    const auto info = zone_->get_info(local);
+    // In a DST gap or fold the first candidate offset is taken; the collection date (what the
+    // rules use) does not depend on it.
+    return static_cast<int>(duration_cast<minutes>(info.first.offset).count());
+  }
+  std::string name() const override { return std::string(zone_->name()); }
+
+ private:
+  const date::time_zone* zone_;
+};
+
+}  // namespace
+
+Endpoint parse_endpoint(const std::string& text, const std::string& key) {
+  Endpoint e;
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    throw ConfigError(key + ": '" + text + "' is not host:port");
+  e.host = text.substr(0, colon);
+  if (e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
+  auto port = parse_numeric(text.substr(colon + 1));
+  if (!port || port->comparator != Comparator::none || port->text.find('.') != std::string::npos ||
+      port->value < 0 || port->value > 65535)
+    throw ConfigError(key + ": port in '" + text + "' must be 0 to 65535");
+  e.port = static_cast<std::uint16_t>(port->value);
+  return e;
+}
+
+std::shared_ptr<const ZoneRules> make_zone(const std::string& name) {
+  if (name == "UTC" || name == "Z") return std::make_shared<FixedOffsetZone>(0, "UTC");
+  if (!name.empty() && (name[0] == '+' || name[0] == '-')) {
+    auto ts = parse_iso_timestamp("2000-01-01T00:00" + name);
+    if (!ts || !ts->offset_minutes)
+      throw ConfigError("'" + name + "' is not a UTC offset like +01:00");
+    return std::make_shared<FixedOffsetZone>(*ts->offset_minutes, name);
+  }
+  try {
+    const auto* zone = name == "localtime" ? date::current_zone() : date::locate_zone(name);
+    return std::make_shared<ZoneByName>(zone);
+  } catch (const std::exception& e) {
+    throw ConfigError("unknown time zone '" + text::printable(name, 64) + "'");
+  }
+}
+
+Settings default_settings() {
+  Settings s;
+  s.zone = make_zone(s.ingest.default_timezone);
+  return s;
+}
+
+Settings parse_settings(std::string_view toml_text, const std::string& source_name) {
+  if (toml_text.size() > kMaxConfigBytes)
+    throw ConfigError(source_name + ": larger than 4 MiB, not a configuration file");
+  if (!text::is_valid_utf8(toml_text)) throw ConfigError(source_name + ": not valid UTF-8");
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    throw ConfigError(source_name + ":" + std::to_string(where.line) + ":" +
+                      std::to_string(where.column) + ": " + std::string(e.description()));
+  }
+  Reader r(source_name);
+  Settings s;
+  s.source = source_name;
+  r.check_keys(root, "", {"storage", "mllp", "log", "ingest", "markers"});
+  if (auto* t = r.table(root, "storage", "storage")) read_storage(r, *t, s.storage);
+  if (auto* t = r.table(root, "mllp", "mllp")) read_mllp(r, *t, s.mllp);
+  if (auto* t = r.table(root, "log", "log")) read_log(r, *t, s.log);
+  if (auto* t = r.table(root, "ingest", "ingest")) read_ingest(r, *t, s.ingest);
+  if (auto* t = r.table(root, "markers", "markers"))
+    for (auto&& [name, node] : *t) {
+      const auto key = "markers." + std::string(name.str());
+      if (!node.is_table()) r.fail(node, key, "must be a table");
+      read_marker(r, std::string(name.str()), *node.as_table(), s.markers);
+    }
+  s.zone = make_zone(s.ingest.default_timezone);
+  return s;
+}
+
+Settings load_settings_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot be read");
+  std::string content;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    content.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (content.size() > kMaxConfigBytes)
+      throw ConfigError(path + ": larger than 4 MiB, not a configuration file");
+  }
+  return parse_settings(content, path);
+}
+
+std::string describe(const Settings& s) {
+  std::ostringstream out;
+  out << "config=" << s.source << " storage.path=" << s.storage.path
+      << " storage.synchronous=" << (s.storage.synchronous_full ? "full" : "normal")
+      << " mllp.listen=" << s.mllp.listen.host << ":" << s.mllp.listen.port
+      << " ingest.default_timezone=" << (s.zone ? s.zone->name() : s.ingest.default_timezone)
+      << " markers=" << s.markers.all().size();
+  return out.str();
+}
+
+}  // namespace markerwatch::settings

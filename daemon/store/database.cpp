@@ -1,0 +1,184 @@
+#include "store/database.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace markerwatch::store {
+
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, std::string_view what) {
+  throw StoreError(std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+void create_private_file(const std::string& path) {
+  std::error_code ec;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) throw StoreError("cannot create folder " + parent.string() + ": " + ec.message());
+  // Health data: the file (and so its -wal and -shm companions) is readable by its owner only.
+  int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+  } else if (errno != EEXIST) {
+    throw StoreError("cannot create database " + path + ": " + std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+void Statement::Finalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &raw, nullptr) != SQLITE_OK)
+    fail(db, "prepare failed for \"" + std::string(sql.substr(0, 60)) + "\"");
+  stmt_.reset(raw);
+}
+
+Statement& Statement::bind(int index, std::int64_t v) {
+  if (sqlite3_bind_int64(stmt_.get(), index, v) != SQLITE_OK) fail(db_, "bind");
+  return *this;
+}
+Statement& Statement::bind(int index, double v) {
+  if (sqlite3_bind_double(stmt_.get(), index, v) != SQLITE_OK) fail(db_, "bind");
+  return *this;
+}
+Statement& Statement::bind(int index, std::string_view v) {
+  if (sqlite3_bind_text(stmt_.get(), index, v.data(), static_cast<int>(v.size()),
+                        SQLITE_TRANSIENT) != SQLITE_OK)
+    fail(db_, "bind");
+  return *this;
+}
+Statement& Statement::bind(int index, std::optional<double> v) {
+  return v ? bind(index, *v) : bind_null(index);
+}
+Statement& Statement::bind_null(int index) {
+  if (sqlite3_bind_null(stmt_.get(), index) != SQLITE_OK) fail(db_, "bind");
+  return *this;
+}
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+  if (sqlite3_bind_blob(stmt_.get(), index, bytes.data(), static_cast<int>(bytes.size()),
+                        SQLITE_TRANSIENT) != SQLITE_OK)
+    fail(db_, "bind");
+  return *this;
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  std::string msg = sqlite3_errmsg(db_);
+  sqlite3_reset(stmt_.get());
+  throw StoreError("statement failed: " + msg);
+}
+
+void Statement::run() {
+  try {
+    while (step()) {
+    }
+  } catch (...) {
+    reset();
+    throw;
+  }
+  reset();
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+}
+
+std::int64_t Statement::int64(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
+double Statement::real(int col) const { return sqlite3_column_double(stmt_.get(), col); }
+std::optional<double> Statement::optional_real(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return real(col);
+}
+std::string Statement::text(int col) const {
+  auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), col));
+  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), col)))
+           : std::string();
+}
+bool Statement::is_null(int col) const {
+  return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL;
+}
+
+void Database::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+Database::Database(const std::string& path, const OpenOptions& options) : path_(path) {
+  int flags = SQLITE_OPEN_NOMUTEX;
+  if (options.read_only) {
+    flags |= SQLITE_OPEN_READONLY;
+  } else {
+    if (path != ":memory:") create_private_file(path);
+    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  }
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  db_.reset(raw);
+  if (rc != SQLITE_OK) fail(raw, "cannot open database " + path);
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  exec("PRAGMA foreign_keys = ON");
+  if (!options.read_only) {
+    if (path != ":memory:") {
+      auto mode = prepare("PRAGMA journal_mode = WAL");
+      if (!mode.step() || mode.text(0) != "wal")
+        throw StoreError("cannot switch " + path + " to WAL journal mode");
+    }
+    exec(options.synchronous == Synchronous::full ? "PRAGMA synchronous = FULL"
+                                                  : "PRAGMA synchronous = NORMAL");
+  }
+}
+
+void Database::exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string copy(sql);
+  if (sqlite3_exec(db_.get(), copy.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw StoreError(msg);
+  }
+}
+
+std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
+int Database::changes() const { return sqlite3_changes(db_.get()); }
+
+Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Transaction::~Transaction() {
+  if (!done_) {
+    try {
+      db_.exec("ROLLBACK");
+    } catch (...) {
+      // Rollback after a failed COMMIT may report "no transaction is active": nothing to undo.
+    }
+  }
+}
+void Transaction::commit() {
+  db_.exec("COMMIT");
+  done_ = true;
+}
+
+Savepoint::Savepoint(Database& db) : db_(db) { db_.exec("SAVEPOINT mw_item"); }
+Savepoint::~Savepoint() {
+  if (!done_) {
+    try {
+      db_.exec("ROLLBACK TO mw_item; RELEASE mw_item");
+    } catch (...) {
+    }
+  }
+}
+void Savepoint::release() {
+  db_.exec("RELEASE mw_item");
+  done_ = true;
+}
+
+}  // namespace markerwatch::store

@@ -1,0 +1,114 @@
+#pragma once
+// RAII over sqlite3: a connection and prepared statements that are bound, stepped and reset.
+// The only place in markerwatch that includes sqlite3.h.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/errors.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace markerwatch::store {
+
+class StoreError : public Error {
+ public:
+  using Error::Error;
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql);
+  Statement(Statement&&) noexcept = default;
+  Statement& operator=(Statement&&) noexcept = default;
+
+  Statement& bind(int index, std::int64_t v);
+  Statement& bind(int index, int v) { return bind(index, static_cast<std::int64_t>(v)); }
+  Statement& bind(int index, double v);
+  Statement& bind(int index, std::string_view v);
+  Statement& bind(int index, const char* v) { return bind(index, std::string_view(v)); }
+  Statement& bind(int index, const std::string& v) { return bind(index, std::string_view(v)); }
+  Statement& bind(int index, std::optional<double> v);
+  Statement& bind_null(int index);
+  Statement& bind_blob(int index, std::string_view bytes);
+
+  // True while a row is available.
+  bool step();
+  // Runs a statement that returns no rows, then resets it.
+  void run();
+  void reset();
+
+  std::int64_t int64(int col) const;
+  double real(int col) const;
+  std::optional<double> optional_real(int col) const;
+  std::string text(int col) const;
+  bool is_null(int col) const;
+
+ private:
+  struct Finalizer {
+    void operator()(sqlite3_stmt* s) const;
+  };
+  std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
+  sqlite3* db_;
+};
+
+enum class Synchronous { full, normal };
+
+struct OpenOptions {
+  bool read_only = false;
+  Synchronous synchronous = Synchronous::full;
+  int busy_timeout_ms = 5000;
+};
+
+class Database {
+ public:
+  // Creates the file with mode 0600 when missing (and its folder), then enables WAL, foreign keys
+  // and the busy timeout.
+  Database(const std::string& path, const OpenOptions& options);
+
+  void exec(std::string_view sql);
+  Statement prepare(std::string_view sql) { return Statement(db_.get(), sql); }
+  std::int64_t last_insert_id() const;
+  int changes() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Closer {
+    void operator()(sqlite3* db) const;
+  };
+  std::unique_ptr<sqlite3, Closer> db_;
+  std::string path_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back when destroyed without commit().
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  void commit();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+// A savepoint inside a transaction: one message's work that can fail alone.
+class Savepoint {
+ public:
+  explicit Savepoint(Database& db);
+  ~Savepoint();
+  void release();
+  Savepoint(const Savepoint&) = delete;
+  Savepoint& operator=(const Savepoint&) = delete;
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+}  // namespace markerwatch::store

@@ -1,0 +1,52 @@
+#include "store/migrations.hpp"
+
+#include "core/timestamp.hpp"
+
+#include <chrono>
+
+namespace markerwatch::store {
+
+namespace {
+
+std::string now_utc() {
+  using namespace std::chrono;
+  return format_utc(duration_cast<seconds>(system_clock::now().time_since_epoch()).count());
+}
+
+}  // namespace
+
+int schema_version(Database& db) {
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
+      "NULL, applied_at TEXT NOT NULL)");
+  auto q = db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  q.step();
+  return static_cast<int>(q.int64(0));
+}
+
+MigrationReport migrate(Database& db, const std::vector<SchemaFile>& files) {
+  Transaction txn(db);
+  MigrationReport report;
+  report.from_version = schema_version(db);
+  const int known = files.empty() ? 0 : files.back().version;
+  if (report.from_version > known)
+    throw StoreError("database " + db.path() + " has schema version " +
+                     std::to_string(report.from_version) + ", newer than this markerwatch knows (" +
+                     std::to_string(known) + "); upgrade markerwatch or use a matching database");
+  auto record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+  report.to_version = report.from_version;
+  for (const auto& f : files) {
+    if (f.version <= report.from_version) continue;
+    try {
+      db.exec(f.sql);
+    } catch (const StoreError& e) {
+      throw StoreError("schema file " + f.name + " failed: " + e.what());
+    }
+    record.bind(1, f.version).bind(2, f.name).bind(3, now_utc()).run();
+    report.to_version = f.version;
+  }
+  txn.commit();
+  return report;
+}
+
+}  // namespace markerwatch::store

@@ -1,0 +1,28 @@
+#pragma once
+// Applies the numbered schema/NNNN_name.sql files (embedded at build time) in order, inside one
+// transaction, and refuses a database whose schema is newer than this binary knows.
+#include <string>
+#include <vector>
+
+#include "store/database.hpp"
+
+namespace markerwatch::store {
+
+struct SchemaFile {
+  int version;
+  std::string name;
+  std::string sql;
+};
+
+// The files of schema/, in version order (generated from the source tree at build time).
+const std::vector<SchemaFile>& embedded_schema();
+
+struct MigrationReport {
+  int from_version = 0;
+  int to_version = 0;
+};
+
+MigrationReport migrate(Database& db, const std::vector<SchemaFile>& files = embedded_schema());
+int schema_version(Database& db);
+
+}  // namespace markerwatch::store

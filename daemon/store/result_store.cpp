@@ -1,0 +1,249 @@
+#include "store/result_store.hpp"
+
+#include <sstream>
+
+#include "core/version_resolution.hpp"
+#include "store/sha256.hpp"
+
+namespace markerwatch::store {
+
+namespace {
+
+std::string result_content_key(const ResultRecord& r) {
+  std::ostringstream key;
+  key.precision(17);
+  // Unit separator between fields so that no field value can shift into another.
+  const char sep = '\x1f';
+  key << r.marker << sep << r.method << sep << r.collected_at << sep << r.collected_date << sep;
+  if (r.value) key << *r.value;
+  key << sep << to_string(r.comparator) << sep << r.value_raw << sep << r.unit << sep
+      << r.unit_raw << sep << r.reference_range << sep << to_string(r.status) << sep << r.obs_id
+      << sep << r.received_at;
+  return sha256_hex(key.str());
+}
+
+std::string join_markers(const std::vector<std::string>& markers) {
+  std::string out;
+  for (const auto& m : markers) out += (out.empty() ? "" : ";") + m;
+  return out;
+}
+
+constexpr const char* kResultColumns =
+    "r.id, p.identifier, p.authority, r.marker, r.method, r.collected_at, r.collected_date, "
+    "r.collected_raw, r.value, r.comparator, r.value_raw, r.unit, r.unit_raw, r.reference_range, "
+    "r.uln, r.status, r.obs_id, r.version_time, r.source, r.effective";
+
+}  // namespace
+
+ResultStore::ResultStore(Database& db)
+    : db_(db),
+      find_patient_(db.prepare("SELECT id FROM patients WHERE identifier = ? AND authority = ?")),
+      insert_patient_(db.prepare(
+          "INSERT INTO patients (identifier, authority, created_at) VALUES (?, ?, ?)")),
+      insert_message_(db.prepare(
+          "INSERT INTO messages (transport, peer, sender, control_id, content_sha256, "
+          "received_at, raw, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected')")),
+      update_message_(db.prepare(
+          "UPDATE messages SET outcome = ?, ack_code = ?, error = ?, results_stored = ?, "
+          "observations_ignored = ?, duplicate_of = ?, raw = CASE WHEN ? THEN NULL ELSE raw END "
+          "WHERE id = ?")),
+      find_accepted_(db.prepare(
+          "SELECT id FROM messages WHERE sender = ? AND control_id = ? AND content_sha256 = ? "
+          "AND outcome IN ('accepted', 'ignored') ORDER BY id LIMIT 1")),
+      find_result_content_(
+          db.prepare("SELECT id FROM results WHERE patient_id = ? AND content_sha256 = ?")),
+      insert_result_(db.prepare(
+          "INSERT INTO results (patient_id, marker, method, collected_at, collected_date, "
+          "collected_raw, collected_offset_assumed, value, comparator, value_raw, unit, unit_raw, "
+          "reference_range, uln, status, obs_id, version_time, source, message_id, "
+          "content_sha256, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+          "?, ?, ?, ?)")),
+      series_versions_(db.prepare(
+          "SELECT id, obs_id, status, version_time FROM results WHERE patient_id = ? AND "
+          "marker = ? AND method = ? AND collected_date = ? ORDER BY id")),
+      clear_effective_(db.prepare(
+          "UPDATE results SET effective = 0 WHERE patient_id = ? AND marker = ? AND method = ? "
+          "AND collected_date = ? AND effective = 1")),
+      set_effective_(db.prepare("UPDATE results SET effective = 1 WHERE id = ?")),
+      insert_milestone_(db.prepare(
+          "INSERT OR IGNORE INTO milestones (patient_id, kind, date, end_date, note, markers, "
+          "source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")),
+      select_results_(db.prepare(std::string("SELECT ") + kResultColumns +
+                                 " FROM results r JOIN patients p ON p.id = r.patient_id "
+                                 "WHERE p.identifier = ?1 AND (?2 = '' OR r.marker = ?2) AND "
+                                 "(?3 = 0 OR r.effective = 1) ORDER BY r.collected_at, r.id")),
+      select_milestones_(db.prepare(
+          "SELECT m.id, p.identifier, p.authority, m.kind, m.date, m.end_date, m.note, m.markers, "
+          "m.source FROM milestones m JOIN patients p ON p.id = m.patient_id WHERE (?1 = '' OR "
+          "p.identifier = ?1) ORDER BY p.identifier, m.date, m.id")) {}
+
+std::int64_t ResultStore::patient(const PatientKey& key, const std::string& now) {
+  find_patient_.bind(1, key.id).bind(2, key.authority);
+  if (find_patient_.step()) {
+    auto id = find_patient_.int64(0);
+    find_patient_.reset();
+    return id;
+  }
+  find_patient_.reset();
+  insert_patient_.bind(1, key.id).bind(2, key.authority).bind(3, now).run();
+  return db_.last_insert_id();
+}
+
+std::int64_t ResultStore::insert_message(const MessageEntry& m) {
+  insert_message_.bind(1, m.transport)
+      .bind(2, m.peer)
+      .bind(3, m.sender)
+      .bind(4, m.control_id)
+      .bind(5, m.content_sha256)
+      .bind(6, m.received_at)
+      .bind_blob(7, m.raw)
+      .run();
+  return db_.last_insert_id();
+}
+
+void ResultStore::set_outcome(std::int64_t message_id, const MessageOutcome& o) {
+  update_message_.bind(1, o.outcome)
+      .bind(2, o.ack_code)
+      .bind(3, o.error)
+      .bind(4, o.results_stored)
+      .bind(5, o.observations_ignored);
+  if (o.duplicate_of)
+    update_message_.bind(6, *o.duplicate_of);
+  else
+    update_message_.bind_null(6);
+  // A duplicate's bytes are those of the message it repeats: keep them once.
+  update_message_.bind(7, o.duplicate_of ? 1 : 0).bind(8, message_id).run();
+}
+
+std::optional<std::int64_t> ResultStore::find_accepted(const std::string& sender,
+                                                       const std::string& control_id,
+                                                       const std::string& sha256) {
+  find_accepted_.bind(1, sender).bind(2, control_id).bind(3, sha256);
+  std::optional<std::int64_t> out;
+  if (find_accepted_.step()) out = find_accepted_.int64(0);
+  find_accepted_.reset();
+  return out;
+}
+
+StoreResult ResultStore::store_result(const ResultRecord& r, std::optional<std::int64_t> message_id,
+                                      const std::string& now) {
+  const auto patient_id = patient(r.patient, now);
+  const auto key = result_content_key(r);
+  find_result_content_.bind(1, patient_id).bind(2, key);
+  const bool seen = find_result_content_.step();
+  find_result_content_.reset();
+  if (seen) return StoreResult::unchanged;
+
+  if (r.obs_id.empty() && (is_correction(r.status) || removes_value(r.status))) {
+    if (count_value_groups(versions_on_date(patient_id, r)) > 1)
+      throw InputError("a " + std::string(to_string(r.status)) +
+                       " result without observation id matches several " + r.marker +
+                       " values on " + r.collected_date + "; send it with its obs_id");
+  }
+
+  insert_result_.bind(1, patient_id)
+      .bind(2, r.marker)
+      .bind(3, r.method)
+      .bind(4, r.collected_at)
+      .bind(5, r.collected_date)
+      .bind(6, r.collected_raw)
+      .bind(7, r.collected_offset_assumed ? 1 : 0)
+      .bind(8, r.value)
+      .bind(9, to_string(r.comparator))
+      .bind(10, r.value_raw)
+      .bind(11, r.unit)
+      .bind(12, r.unit_raw)
+      .bind(13, r.reference_range)
+      .bind(14, r.uln)
+      .bind(15, to_string(r.status))
+      .bind(16, r.obs_id)
+      .bind(17, r.received_at)
+      .bind(18, r.source);
+  if (message_id)
+    insert_result_.bind(19, *message_id);
+  else
+    insert_result_.bind_null(19);
+  insert_result_.bind(20, key).bind(21, now).run();
+  resolve_series_date(patient_id, r);
+  return StoreResult::stored;
+}
+
+std::vector<StoredVersion> ResultStore::versions_on_date(std::int64_t patient_id,
+                                                         const ResultRecord& r) {
+  std::vector<StoredVersion> versions;
+  auto& q = series_versions_;
+  q.bind(1, patient_id).bind(2, r.marker).bind(3, r.method).bind(4, r.collected_date);
+  while (q.step())
+    versions.push_back({q.int64(0), q.text(1),
+                        status_from_string(q.text(2)).value_or(ResultStatus::final_result),
+                        q.text(3)});
+  q.reset();
+  return versions;
+}
+
+void ResultStore::resolve_series_date(std::int64_t patient_id, const ResultRecord& r) {
+  const auto resolution = resolve_versions(versions_on_date(patient_id, r));
+  clear_effective_.bind(1, patient_id).bind(2, r.marker).bind(3, r.method).bind(4, r.collected_date).run();
+  for (auto id : resolution.effective_rows) set_effective_.bind(1, id).run();
+}
+
+StoreResult ResultStore::store_milestone(const MilestoneRecord& m, const std::string& source,
+                                         const std::string& now) {
+  const auto patient_id = patient(m.patient, now);
+  insert_milestone_.bind(1, patient_id)
+      .bind(2, m.kind)
+      .bind(3, m.date)
+      .bind(4, m.end_date)
+      .bind(5, m.note)
+      .bind(6, join_markers(m.markers))
+      .bind(7, source)
+      .bind(8, now)
+      .run();
+  return db_.changes() > 0 ? StoreResult::stored : StoreResult::unchanged;
+}
+
+std::vector<ResultRow> ResultStore::results(const std::string& patient_id,
+                                            const std::string& marker, bool effective_only) {
+  std::vector<ResultRow> rows;
+  auto& q = select_results_;
+  q.bind(1, patient_id).bind(2, marker).bind(3, effective_only ? 1 : 0);
+  while (q.step()) {
+    ResultRow row;
+    row.id = q.int64(0);
+    row.patient_id = q.text(1);
+    row.authority = q.text(2);
+    row.marker = q.text(3);
+    row.method = q.text(4);
+    row.collected_at = q.text(5);
+    row.collected_date = q.text(6);
+    row.collected_raw = q.text(7);
+    row.value = q.optional_real(8);
+    row.comparator = q.text(9);
+    row.value_raw = q.text(10);
+    row.unit = q.text(11);
+    row.unit_raw = q.text(12);
+    row.reference_range = q.text(13);
+    row.uln = q.optional_real(14);
+    row.status = q.text(15);
+    row.obs_id = q.text(16);
+    row.version_time = q.text(17);
+    row.source = q.text(18);
+    row.effective = q.int64(19) != 0;
+    rows.push_back(std::move(row));
+  }
+  q.reset();
+  return rows;
+}
+
+std::vector<MilestoneRow> ResultStore::milestones(const std::string& patient_id) {
+  std::vector<MilestoneRow> rows;
+  auto& q = select_milestones_;
+  q.bind(1, patient_id);
+  while (q.step())
+    rows.push_back({q.int64(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6),
+                    q.text(7), q.text(8)});
+  q.reset();
+  return rows;
+}
+
+}  // namespace markerwatch::store

@@ -1,0 +1,84 @@
+#pragma once
+// Typed access to patients, the message log, results and milestones. All SQL lives here and is
+// prepared once per connection; callers never see SQL.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/records.hpp"
+#include "core/version_resolution.hpp"
+#include "store/database.hpp"
+
+namespace markerwatch::store {
+
+struct MessageEntry {
+  std::string transport;  // mllp | http | file
+  std::string peer;
+  std::string sender;
+  std::string control_id;
+  std::string content_sha256;
+  std::string received_at;
+  std::string raw;
+};
+
+struct MessageOutcome {
+  std::string outcome;  // accepted | partial | ignored | rejected | duplicate
+  std::string ack_code;
+  std::string error;
+  int results_stored = 0;
+  int observations_ignored = 0;
+  std::optional<std::int64_t> duplicate_of;
+};
+
+enum class StoreResult { stored, unchanged };
+
+struct ResultRow {
+  std::int64_t id = 0;
+  std::string patient_id, authority, marker, method, collected_at, collected_date, collected_raw;
+  std::optional<double> value;
+  std::string comparator, value_raw, unit, unit_raw, reference_range;
+  std::optional<double> uln;
+  std::string status, obs_id, version_time, source;
+  bool effective = false;
+};
+
+struct MilestoneRow {
+  std::int64_t id = 0;
+  std::string patient_id, authority, kind, date, end_date, note, markers, source;
+};
+
+class ResultStore {
+ public:
+  explicit ResultStore(Database& db);
+
+  std::int64_t patient(const PatientKey& key, const std::string& now);
+
+  std::int64_t insert_message(const MessageEntry& m);
+  void set_outcome(std::int64_t message_id, const MessageOutcome& o);
+  // A message already accepted from this sender with this control id and the same bytes.
+  std::optional<std::int64_t> find_accepted(const std::string& sender, const std::string& control_id,
+                                            const std::string& sha256);
+
+  // Stores one result version and re-resolves the effective version of its series on that date.
+  // Throws InputError when a correction without observation id is ambiguous.
+  StoreResult store_result(const ResultRecord& r, std::optional<std::int64_t> message_id,
+                           const std::string& now);
+  StoreResult store_milestone(const MilestoneRecord& m, const std::string& source,
+                              const std::string& now);
+
+  std::vector<ResultRow> results(const std::string& patient_id, const std::string& marker,
+                                 bool effective_only);
+  std::vector<MilestoneRow> milestones(const std::string& patient_id);
+
+ private:
+  void resolve_series_date(std::int64_t patient_id, const ResultRecord& r);
+  std::vector<StoredVersion> versions_on_date(std::int64_t patient_id, const ResultRecord& r);
+
+  Database& db_;
+  Statement find_patient_, insert_patient_, insert_message_, update_message_, find_accepted_,
+      find_result_content_, insert_result_, series_versions_, clear_effective_, set_effective_,
+      insert_milestone_, select_results_, select_milestones_;
+};
+
+}  // namespace markerwatch::store
