@@ -175,6 +175,11 @@ std::string Message::value(std::string_view field, std::size_t repetition, std::
   return unescape(piece(field, repetition, component, subcomponent));
 }
 
+std::string Message::trimmed(std::string_view field, std::size_t repetition, std::size_t component,
+                             std::size_t subcomponent) const {
+  return std::string(text::trim(value(field, repetition, component, subcomponent)));
+}
+
 std::string Message::unescape(std::string_view raw) const {
   const char esc = delims_.escape;
   if (esc == '\0' || raw.find(esc) == std::string_view::npos) return std::string(raw);

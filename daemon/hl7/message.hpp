@@ -68,6 +68,9 @@ class Message {
   // The unescaped value of a piece.
   std::string value(std::string_view field, std::size_t repetition = 0, std::size_t component = 1,
                     std::size_t subcomponent = 1) const;
+  // The unescaped value without surrounding white space.
+  std::string trimmed(std::string_view field, std::size_t repetition = 0, std::size_t component = 1,
+                      std::size_t subcomponent = 1) const;
   std::string unescape(std::string_view raw) const;
 
   Message(const Message&) = delete;

@@ -22,9 +22,9 @@ struct Coded {
 std::vector<Coded> codings(const Message& msg, std::string_view field) {
   std::vector<Coded> out;
   for (std::size_t base : {1u, 4u}) {
-    auto code = text::trim(msg.value(field, 0, base));
+    auto code = msg.trimmed(field, 0, base);
     if (!code.empty())
-      out.push_back({std::string(code), std::string(text::trim(msg.value(field, 0, base + 2)))});
+      out.push_back({std::string(code), msg.trimmed(field, 0, base + 2)});
   }
   return out;
 }
@@ -42,11 +42,11 @@ std::optional<PatientKey> patient_of(const Message& msg, const Segment& pid,
   auto field = pid.field(3);
   auto reps = msg.repetitions(field);
   for (std::size_t r = 0; r < reps.size(); ++r) {
-    auto id = std::string(text::trim(msg.value(field, r, 1)));
+    auto id = msg.trimmed(field, r, 1);
     if (id.empty()) continue;
-    auto authority = std::string(text::trim(msg.value(field, r, 4, 1)));
-    if (authority.empty()) authority = std::string(text::trim(msg.value(field, r, 4, 2)));
-    auto type = std::string(text::trim(msg.value(field, r, 5)));
+    auto authority = msg.trimmed(field, r, 4, 1);
+    if (authority.empty()) authority = msg.trimmed(field, r, 4, 2);
+    auto type = msg.trimmed(field, r, 5);
     if (!o.patient_id_type.empty() && type != o.patient_id_type) continue;
     if (!o.patient_id_authority.empty() && authority != o.patient_id_authority) continue;
     return PatientKey{id, authority};
@@ -68,18 +68,18 @@ struct ValueReading {
 
 ValueReading read_value(const Message& msg, std::string_view type, std::string_view field) {
   ValueReading r;
-  const auto raw_first = msg.value(field, 0, 1);
   if (type == "NM" || type == "ST") {
     // Labs put censored numbers in NM (">35000") and numbers with comparators in ST ("< 1").
-    auto text = msg.unescape(msg.repetitions(field).empty() ? std::string_view{}
-                                                             : msg.repetitions(field)[0]);
+    // Only the first repetition counts: a number does not repeat.
+    const auto reps = msg.repetitions(field);
+    const auto text = msg.unescape(reps.empty() ? std::string_view{} : reps[0]);
     r.number = parse_numeric(text);
     if (!r.number) r.error = "value '" + text::printable(text, 40) + "' is not a number";
   } else if (type == "SN") {
-    auto cmp_text = text::trim(msg.value(field, 0, 1));
-    auto num = text::trim(msg.value(field, 0, 2));
-    auto sep = text::trim(msg.value(field, 0, 3));
-    auto num2 = text::trim(msg.value(field, 0, 4));
+    auto cmp_text = msg.trimmed(field, 0, 1);
+    auto num = msg.trimmed(field, 0, 2);
+    auto sep = msg.trimmed(field, 0, 3);
+    auto num2 = msg.trimmed(field, 0, 4);
     auto cmp = comparator_from_string(cmp_text);
     if (!cmp) {
       r.error = "SN comparator '" + text::printable(cmp_text, 8) + "' is not <, >, <=, >= or =";
@@ -93,7 +93,6 @@ ValueReading read_value(const Message& msg, std::string_view type, std::string_v
     }
   } else {
     r.error = "value type '" + text::printable(type, 8) + "' is not numeric";
-    (void)raw_first;
   }
   return r;
 }
@@ -112,9 +111,9 @@ Header read_header(const Message& msg) {
   h.receiving_application = std::string(msh.field(5));
   h.receiving_facility = std::string(msh.field(6));
   h.message_type = std::string(msh.field(9));
-  h.control_id = std::string(text::trim(msg.value(msh.field(10))));
+  h.control_id = msg.trimmed(msh.field(10));
   h.processing_id = std::string(msh.field(11));
-  h.version = std::string(text::trim(msg.value(msh.field(12))));
+  h.version = msg.trimmed(msh.field(12));
   return h;
 }
 
@@ -147,7 +146,7 @@ MappingResult map_oru(const Message& msg, const MappingOptions& o) {
     return reject(Disposition::rejected_reject, "MSH", 12, 203,
                   "unsupported HL7 version '" + text::printable(out.header.version, 10) +
                       "' (2.2 to 2.5.1 accepted)");
-  const auto processing = std::string(text::trim(msg.value(msh.field(11), 0, 1)));
+  const auto processing = msg.trimmed(msh.field(11), 0, 1);
   if (std::find(o.accepted_processing_ids.begin(), o.accepted_processing_ids.end(), processing) ==
       o.accepted_processing_ids.end())
     return reject(Disposition::rejected_reject, "MSH", 11, 202,
@@ -171,9 +170,9 @@ MappingResult map_oru(const Message& msg, const MappingOptions& o) {
       ++order.sequence;
       in_specimen = false;
       obx_in_order = 0;
-      auto filler = std::string(text::trim(msg.value(seg.field(3))));
-      order.order_id = filler.empty() ? std::string(text::trim(msg.value(seg.field(2)))) : filler;
-      order.collected_raw = std::string(text::trim(msg.value(seg.field(7))));
+      auto filler = msg.trimmed(seg.field(3));
+      order.order_id = filler.empty() ? msg.trimmed(seg.field(2)) : filler;
+      order.collected_raw = msg.trimmed(seg.field(7));
       order.collected = timestamp_of(msg, seg.field(7));
     } else if (name == "SPM") {
       // OBX after SPM describe the specimen, not a result; but some senders put SPM before the
@@ -206,7 +205,7 @@ MappingResult map_oru(const Message& msg, const MappingOptions& o) {
         ++out.ignored_observations;
         continue;
       }
-      const auto status_code = std::string(text::trim(msg.value(seg.field(11))));
+      const auto status_code = msg.trimmed(seg.field(11));
       const auto st = from_hl7_result_status(status_code);
       if (st.action == Hl7StatusAction::ignore) {
         ++out.ignored_observations;
@@ -222,14 +221,14 @@ MappingResult map_oru(const Message& msg, const MappingOptions& o) {
       ResultRecord r;
       r.patient = *patient;
       r.marker = marker->name;
-      r.method = std::string(text::trim(msg.value(seg.field(17), 0, 1)));
+      r.method = msg.trimmed(seg.field(17), 0, 1);
       r.status = st.status;
       r.source = "hl7";
       r.obs_id = sender + "|" + order.order_id + "|" + chosen.system + ":" + chosen.code + "|" +
-                 std::string(text::trim(msg.value(seg.field(4))));
+                 msg.trimmed(seg.field(4));
 
       // Collection time: OBX-14, else OBR-7.
-      auto obx_time_raw = std::string(text::trim(msg.value(seg.field(14))));
+      auto obx_time_raw = msg.trimmed(seg.field(14));
       std::optional<LocalTimestamp> when = timestamp_of(msg, seg.field(14));
       r.collected_raw = obx_time_raw;
       if (!when) {
@@ -256,10 +255,10 @@ MappingResult map_oru(const Message& msg, const MappingOptions& o) {
       if (auto analysed = timestamp_of(msg, seg.field(19)))
         if (auto rt = resolve(*analysed, *o.default_zone)) r.received_at = rt->utc;
 
-      const auto value_type = std::string(text::trim(msg.value(seg.field(2))));
+      const auto value_type = msg.trimmed(seg.field(2));
       const auto value_field = seg.field(5);
-      r.unit_raw = std::string(text::trim(msg.value(seg.field(6), 0, 1)));
-      if (r.unit_raw.empty()) r.unit_raw = std::string(text::trim(msg.value(seg.field(6), 0, 2)));
+      r.unit_raw = msg.trimmed(seg.field(6), 0, 1);
+      if (r.unit_raw.empty()) r.unit_raw = msg.trimmed(seg.field(6), 0, 2);
       r.reference_range = std::string(text::trim(msg.unescape(seg.field(7))));
 
       const bool removal = removes_value(r.status);

@@ -1,0 +1,138 @@
+#include <catch2/catch.hpp>
+
+#include "ingest/csv_records.hpp"
+#include "ingest/csv_reader.hpp"
+#include "test_support.hpp"
+
+using namespace markerwatch;
+using namespace markerwatch::ingest;
+
+TEST_CASE("CSV reader: quotes, embedded separators and line breaks, CRLF, blank lines") {
+  CsvReader r("a,b,c\r\n\"x,1\",\"say \"\"hi\"\"\",\"two\nlines\"\n\n3,,\n");
+  auto h = r.next();
+  REQUIRE(h);
+  CHECK(h->fields == std::vector<std::string>{"a", "b", "c"});
+  auto row = r.next();
+  REQUIRE(row);
+  CHECK(row->line == 2);
+  CHECK(row->fields == std::vector<std::string>{"x,1", "say \"hi\"", "two\nlines"});
+  auto last = r.next();
+  REQUIRE(last);
+  CHECK(last->line == 5);
+  CHECK(last->fields == std::vector<std::string>{"3", "", ""});
+  CHECK_FALSE(r.next());
+}
+
+TEST_CASE("CSV reader: malformed input is an error with its line") {
+  CsvReader unterminated("a\n\"open\n");
+  unterminated.next();
+  CHECK_THROWS_WITH(unterminated.next(), Catch::Contains("line 2: unterminated quoted field"));
+  CsvReader after_quote("\"a\"b\n");
+  CHECK_THROWS_WITH(after_quote.next(), Catch::Contains("text after a closing quote"));
+  CsvReader huge(std::string(100, 'x'), 50);
+  CHECK_THROWS_WITH(huge.next(), Catch::Contains("longer than 50 bytes"));
+  CsvReader wide(std::string(100, ','), 50, 10);
+  CHECK_THROWS_WITH(wide.next(), Catch::Contains("more than 10 fields"));
+}
+
+TEST_CASE("file kinds are told apart by content") {
+  CHECK(detect_file_kind("MSH|^~\\&|A") == FileKind::hl7);
+  CHECK(detect_file_kind("\xEF\xBB\xBF\r\nMSH|^~\\&|A") == FileKind::hl7);
+  CHECK(detect_file_kind("patient_id,marker,collected_at,value,unit\n") == FileKind::results_csv);
+  CHECK(detect_file_kind("patient_id,kind,date,end_date,note\n") == FileKind::milestones_csv);
+  CHECK(detect_file_kind("hello,world\n") == FileKind::unknown);
+  CHECK(detect_file_kind("") == FileKind::unknown);
+}
+
+namespace {
+struct Rows {
+  settings::Settings s = test::utc_settings();
+  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
+  CsvHeader header = results_header(
+      CsvRow{1, {"patient_id", "marker", "collected_at", "value", "unit", "status", "obs_id",
+                 "received_at", "method", "reference_range"}});
+  ResultRecord parse(std::vector<std::string> f) {
+    f.resize(10);
+    return parse_result_row(header, CsvRow{2, f}, ctx);
+  }
+};
+}  // namespace
+
+TEST_CASE("result rows map to records") {
+  Rows r;
+  auto x = r.parse({"case-001", "afp", "2010-09-06", ">35000", "ng/mL"});
+  CHECK(x.marker == "AFP");
+  CHECK(*x.value == 35000);
+  CHECK(x.comparator == Comparator::greater);
+  CHECK(x.collected_date == "2010-09-06");
+  CHECK(x.status == ResultStatus::final_result);
+  auto iu = r.parse({"p", "1834-1", "2010-09-06T10:00:00+02:00", "10", "IU/mL", "corrected", "o-1",
+                     "2010-09-07T00:00:00Z", "Abbott", "0-10"});
+  CHECK(*iu.value == Approx(12.1));
+  CHECK(*iu.uln == Approx(12.1));
+  CHECK(iu.collected_at == "2010-09-06T08:00:00Z");
+  CHECK(iu.status == ResultStatus::corrected);
+  CHECK(iu.obs_id == "o-1");
+  CHECK(iu.method == "Abbott");
+  CHECK(iu.received_at == "2010-09-07T00:00:00Z");
+  auto removed = r.parse({"p", "AFP", "2010-09-06", "", "", "entered-in-error", "o-1"});
+  CHECK_FALSE(removed.value);
+  CHECK(r.parse({"p", "DCP", "2010-09-06", "3", "ng/mL"}).method == "unit:ng/mL");
+}
+
+TEST_CASE("bad result rows are rejected with a clear reason") {
+  Rows r;
+  struct Case {
+    std::vector<std::string> fields;
+    const char* reason;
+  };
+  const std::vector<Case> cases = {
+      {{"", "AFP", "2010-09-06", "5", "ng/mL"}, "patient_id is empty"},
+      {{"p", "GLUCOSE", "2010-09-06", "5", "ng/mL"}, "unknown marker 'GLUCOSE'"},
+      {{"p", "AFP", "06/09/2010", "5", "ng/mL"}, "collected_at '06/09/2010' is not an ISO 8601"},
+      {{"p", "AFP", "2010-02-30", "5", "ng/mL"}, "is not an ISO 8601"},
+      {{"p", "AFP", "2010-09-06", "five", "ng/mL"}, "value 'five' is not a number"},
+      {{"p", "AFP", "2010-09-06", "-5", "ng/mL"}, "is negative"},
+      {{"p", "AFP", "2010-09-06", "5", "mg/dL"}, "unit 'mg/dL' cannot be converted to ng/mL for AFP"},
+      {{"p", "AFP", "2010-09-06", "5", ""}, "unit '' cannot be converted"},
+      {{"p", "AFP", "2010-09-06", "5", "ng/mL", "approved"}, "unknown status 'approved'"},
+      {{"p", "AFP", "2010-09-06", "5", "ng/mL", "", "", "yesterday"}, "received_at 'yesterday'"},
+      {{"p", "AFP", "2010-09-06", "5", "ng/mL", "", "", "", "", "normal"}, "reference_range 'normal'"},
+      {{"p\x01", "AFP", "2010-09-06", "5", "ng/mL"}, "control characters"},
+      {{"p\xff", "AFP", "2010-09-06", "5", "ng/mL"}, "not valid UTF-8"},
+      {{std::string(300, 'p'), "AFP", "2010-09-06", "5", "ng/mL"}, "longer than 200"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.reason);
+    CHECK_THROWS_WITH(r.parse(c.fields), Catch::Contains(c.reason));
+  }
+  CHECK_THROWS_WITH(parse_result_row(r.header, CsvRow{3, {"p", "AFP"}}, r.ctx),
+                    Catch::Contains("row has 2 fields, the header 10"));
+}
+
+TEST_CASE("headers: required columns, unknown and duplicate columns") {
+  CHECK_THROWS_WITH(results_header(CsvRow{1, {"patient_id", "marker", "value", "unit"}}),
+                    Catch::Contains("lacks the required column 'collected_at'"));
+  CHECK_THROWS_WITH(results_header(CsvRow{1, {"patient_id", "marker", "collected_at", "value",
+                                              "unit", "colour"}}),
+                    Catch::Contains("unknown column 'colour'"));
+  CHECK_THROWS_WITH(milestones_header(CsvRow{1, {"patient_id", "kind", "date", "date"}}),
+                    Catch::Contains("appears twice"));
+}
+
+TEST_CASE("milestone rows: kinds, dates, markers") {
+  auto s = test::utc_settings();
+  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
+  auto m = make_milestone("case-001", "resection", "2016-10-20", "", "wedge", "afp;DCP;AFP", ctx);
+  CHECK(m.markers == std::vector<std::string>{"AFP", "PIVKA-II"});
+  CHECK_THROWS_WITH(make_milestone("p", "surgery", "2016-10-20", "", "", "", ctx),
+                    Catch::Contains("unknown milestone kind 'surgery'"));
+  CHECK_THROWS_WITH(make_milestone("p", "tace", "2016-10-2", "", "", "", ctx),
+                    Catch::Contains("is not a date"));
+  CHECK_THROWS_WITH(make_milestone("p", "tace", "2016-10-20T10:00", "", "", "", ctx),
+                    Catch::Contains("is not a date"));
+  CHECK_THROWS_WITH(make_milestone("p", "haic_start", "2016-10-20", "2016-10-01", "", "", ctx),
+                    Catch::Contains("end_date 2016-10-01 is before date 2016-10-20"));
+  CHECK_THROWS_WITH(make_milestone("p", "tace", "2016-10-20", "", "", "AFP;XYZ", ctx),
+                    Catch::Contains("unknown marker 'XYZ'"));
+}

@@ -1,0 +1,198 @@
+#include <catch2/catch.hpp>
+
+#include "hl7/hl7_builders.hpp"
+#include "hl7/message.hpp"
+#include "ingest/pipeline.hpp"
+#include "store/migrations.hpp"
+#include "test_support.hpp"
+
+using namespace markerwatch;
+
+namespace {
+
+struct Fixture {
+  settings::Settings s = test::utc_settings();
+  ManualClock clock{std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 20000)};
+  store::Database db{":memory:", {}};
+  std::unique_ptr<ingest::Pipeline> pipeline;
+  Fixture() {
+    store::migrate(db);
+    pipeline = std::make_unique<ingest::Pipeline>(db, s, clock);
+  }
+  ingest::Hl7Outcome send(const std::string& text) {
+    store::Transaction txn(db);
+    auto out = pipeline->ingest_hl7(text, "mllp", "127.0.0.1:1");
+    txn.commit();
+    return out;
+  }
+  ingest::FileReport import(const std::string& content, const std::string& path = "f.csv") {
+    store::Transaction txn(db);
+    auto out = pipeline->ingest_file(content, path);
+    txn.commit();
+    return out;
+  }
+  std::int64_t count(const std::string& sql) {
+    auto q = db.prepare(sql);
+    q.step();
+    return q.int64(0);
+  }
+  std::string msa(const ingest::Hl7Outcome& o) {
+    auto m = hl7::Message::parse(o.ack);
+    return m.value(m.first("MSA")->field(1)) + "|" + m.value(m.first("MSA")->field(2));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an accepted message is stored with its raw bytes and answered AA") {
+  Fixture f;
+  auto text = test::oru({test::afp_obx("45985")}, "C-1");
+  auto out = f.send(text);
+  CHECK(out.outcome == "accepted");
+  CHECK(f.msa(out) == "AA|C-1");
+  CHECK(f.count("SELECT count(*) FROM results WHERE effective = 1") == 1);
+  auto q = f.db.prepare("SELECT raw, outcome, ack_code, sender, control_id FROM messages");
+  REQUIRE(q.step());
+  CHECK(q.text(0) == text);
+  CHECK(q.text(1) == "accepted");
+  CHECK(q.text(2) == "AA");
+  CHECK(q.text(3) == "LAB|HOSP");
+  CHECK(q.text(4) == "C-1");
+}
+
+TEST_CASE("a re-sent message is answered AA and stores nothing twice") {
+  Fixture f;
+  auto text = test::oru({test::afp_obx("45985")}, "C-1");
+  f.send(text);
+  auto again = f.send(text);
+  CHECK(again.outcome == "duplicate");
+  CHECK(f.msa(again) == "AA|C-1");
+  CHECK(f.count("SELECT count(*) FROM results") == 1);
+  CHECK(f.count("SELECT count(*) FROM messages") == 2);
+  CHECK(f.count("SELECT count(*) FROM messages WHERE duplicate_of IS NOT NULL AND raw IS NULL") == 1);
+  // Same control id, different content: processed as new (ids get reused by some senders).
+  auto reused = f.send(test::oru({test::afp_obx("50000")}, "C-1"));
+  CHECK(reused.outcome == "accepted");
+  CHECK(f.count("SELECT count(*) FROM results") == 2);
+}
+
+TEST_CASE("bad messages are kept with their reason, answered AE/AR, and change nothing stored") {
+  Fixture f;
+  f.send(test::oru({test::afp_obx("6.8")}, "GOOD"));
+  const auto results_before = f.count("SELECT count(*) FROM results");
+  struct Case {
+    std::string bytes;
+    std::string ack;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"", "AE|", "empty message"},
+      {"garbage \x01\x02", "AE|", "does not start with an MSH"},
+      {"MSH|^~\\&|LAB|HOSP|||2016||ORU^R01|T1|P|2.5\rPID|1||X\r", "AE|T1", "no observations"},
+      {test::oru({test::afp_obx("5")}, "T2", "PID|1||"), "AE|T2", "no patient identifier"},
+      {test::oru({test::afp_obx("5", "furlongs")}, "T3"), "AE|T3", "cannot be converted"},
+      {test::oru({test::afp_obx("lots")}, "T4"), "AE|T4", "not a number"},
+      {test::oru({test::afp_obx("5")}, "T5", "PID|1||case-001", "T|2.5.1"), "AR|T5", "processing id"},
+      {test::oru({test::afp_obx("5")}, "T6", "PID|1||case-001", "P|2.8"), "AR|T6", "unsupported HL7 version"},
+      {test::oru({test::afp_obx(std::string("5\xff"))}, "T7"), "AE|T7", "not valid UTF-8"},
+      {[] {  // truncated in the middle of an OBX, before its status
+         auto t = test::oru({test::afp_obx("5")}, "T8");
+         return t.substr(0, t.find("|||F|"));
+       }(),
+       "AE|T8", "OBX-11"},
+      {"MSH|^~\\&|LAB|HOSP|||2016||ORU^R01|T9|P|2.5\rPID|1||p\rOBR|1|O|F|x|||2016131512\r" +
+           test::afp_obx("5", "ng/mL", "F", "NM", "") + "\r",
+       "AE|T9", "collection time"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.reason);
+    auto out = f.send(c.bytes);
+    CHECK(f.msa(out) == c.ack);
+    CHECK(out.outcome == "rejected");
+    CHECK_THAT(out.error, Catch::Contains(c.reason));
+  }
+  CHECK(f.count("SELECT count(*) FROM results") == results_before);
+  CHECK(f.count("SELECT count(*) FROM messages WHERE outcome = 'rejected' AND raw IS NOT NULL") ==
+        static_cast<std::int64_t>(cases.size()));
+}
+
+TEST_CASE("a message with some bad observations keeps the good ones and answers AE") {
+  Fixture f;
+  auto out = f.send(test::oru({test::afp_obx("5"), test::afp_obx("7", "mg/dL")}, "P1"));
+  CHECK(out.outcome == "partial");
+  CHECK(out.stored == 1);
+  CHECK(f.msa(out) == "AE|P1");
+  CHECK_THAT(out.ack, Catch::Contains("ERR|OBX^2^6"));
+  // After the sender fixes the observation, the re-sent message is processed again.
+  auto fixed = f.send(test::oru({test::afp_obx("5"), test::afp_obx("7", "ug/L")}, "P1"));
+  CHECK(fixed.outcome == "accepted");
+  CHECK(f.count("SELECT count(*) FROM results") == 2);
+}
+
+TEST_CASE("an inbound ACK is logged and never answered") {
+  Fixture f;
+  auto out = f.send("MSH|^~\\&|A|B|||2016||ACK^R01|9|P|2.5\rMSA|AA|1\r");
+  CHECK_FALSE(out.acknowledge);
+  CHECK(out.ack.empty());
+  CHECK(f.count("SELECT count(*) FROM messages WHERE outcome = 'ignored'") == 1);
+}
+
+TEST_CASE("an oversized frame is logged by its head and answered AR") {
+  Fixture f;
+  auto out = f.pipeline->reject_oversized("MSH|^~\\&|LAB|HOSP|||2016||ORU^R01|BIG|P|2.5\rPID", 1024,
+                                          "mllp", "peer");
+  CHECK(f.msa(out) == "AR|BIG");
+  CHECK(f.count("SELECT count(*) FROM messages WHERE outcome = 'rejected' AND error LIKE 'frame exceeds%'") == 1);
+}
+
+TEST_CASE("the seed case imports from CSV; re-import changes nothing") {
+  Fixture f;
+  auto results = test::read_file(test::shared_dir() / "seed/results.csv");
+  auto report = f.import(results, "results.csv");
+  CHECK(report.kind == "results");
+  CHECK(report.accepted == 34);
+  CHECK(report.rejected == 0);
+  auto again = f.import(results, "results.csv");
+  CHECK(again.unchanged == 1);
+  auto ms = f.import(test::read_file(test::shared_dir() / "seed/milestones.csv"), "milestones.csv");
+  CHECK(ms.kind == "milestones");
+  CHECK(ms.accepted == 11);
+  CHECK(f.count("SELECT count(*) FROM results WHERE effective = 1") == 34);
+  CHECK(f.count("SELECT count(*) FROM results WHERE comparator = '>' AND value = 35000") == 1);
+}
+
+TEST_CASE("CSV import keeps valid rows and reports each bad one with its line") {
+  Fixture f;
+  auto report = f.import(
+      "patient_id,marker,collected_at,value,unit\n"
+      "p1,AFP,2016-01-01,5,ng/mL\n"
+      "p1,AFP,2016-02-01,abc,ng/mL\n"
+      "p1,AFP,2016-03-01,7,furlongs\n"
+      "p1,AFP,2016-04-01,9,ng/mL\n");
+  CHECK(report.accepted == 2);
+  CHECK(report.rejected == 2);
+  REQUIRE(report.rejections.size() == 2);
+  CHECK(report.rejections[0].line == 3);
+  CHECK_THAT(report.rejections[0].reason, Catch::Contains("not a number"));
+  CHECK(report.rejections[1].line == 4);
+  CHECK(f.count("SELECT count(*) FROM messages WHERE outcome = 'partial'") == 1);
+  CHECK_THROWS_WITH(f.import("hello\n"), Catch::Contains("not an HL7 file"));
+  CHECK_THROWS_WITH(f.import("patient_id,marker,collected_at,value,unit\n\xff\n"),
+                    Catch::Contains("not valid UTF-8"));
+}
+
+TEST_CASE("an HL7 file with several messages and any line ending") {
+  Fixture f;
+  std::string file = test::oru({test::afp_obx("5")}, "F1") + test::oru({test::afp_obx("6")}, "F2") +
+                     test::oru({test::afp_obx("7", "bad")}, "F3");
+  for (auto& c : file)
+    if (c == '\r') c = '\n';
+  auto report = f.import(file, "batch.hl7");
+  CHECK(report.kind == "hl7");
+  CHECK(report.accepted == 2);
+  CHECK(report.rejected == 1);
+  CHECK(report.results_stored == 2);
+  REQUIRE(report.rejections.size() == 1);
+  CHECK(report.rejections[0].line == 9);
+  CHECK_THAT(report.rejections[0].reason, Catch::Contains("AE F3"));
+}

@@ -1,0 +1,108 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "test_support.hpp"
+
+using namespace markerwatch;
+using settings::ConfigError;
+
+TEST_CASE("every file in config/ and tests/fixtures/toml loads") {
+  int loaded = 0;
+  for (auto dir : {test::source_dir() / "config", test::source_dir() / "tests/fixtures/toml"})
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.path().extension() != ".toml") continue;
+      INFO(entry.path());
+      CHECK_NOTHROW(settings::load_settings_file(entry.path()));
+      ++loaded;
+    }
+  CHECK(loaded >= 3);
+}
+
+TEST_CASE("the reference config is exactly the embedded defaults") {
+  auto ref = settings::load_settings_file(test::source_dir() / "config/markerwatch.toml");
+  auto def = settings::default_settings();
+  CHECK(ref.storage.path == def.storage.path);
+  CHECK(ref.storage.synchronous_full == def.storage.synchronous_full);
+  CHECK(ref.storage.commit_batch_max == def.storage.commit_batch_max);
+  CHECK(ref.mllp.listen.host == def.mllp.listen.host);
+  CHECK(ref.mllp.listen.port == def.mllp.listen.port);
+  CHECK(ref.mllp.max_message_bytes == def.mllp.max_message_bytes);
+  CHECK(ref.mllp.idle_timeout_s == def.mllp.idle_timeout_s);
+  CHECK(ref.mllp.max_connections == def.mllp.max_connections);
+  CHECK(ref.log.level == def.log.level);
+  CHECK(ref.ingest.default_timezone == def.ingest.default_timezone);
+  CHECK(ref.ingest.accept_processing_ids == def.ingest.accept_processing_ids);
+  REQUIRE(ref.markers.all().size() == def.markers.all().size());
+  for (std::size_t i = 0; i < def.markers.all().size(); ++i) {
+    CHECK(ref.markers.all()[i].uln == def.markers.all()[i].uln);
+    CHECK(ref.markers.all()[i].half_life_days == def.markers.all()[i].half_life_days);
+    CHECK(ref.markers.all()[i].unit_factors == def.markers.all()[i].unit_factors);
+  }
+}
+
+TEST_CASE("config errors name the key and its line") {
+  struct Case {
+    const char* toml;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"[storage]\npath = 3\n", "test.toml:2:8: storage.path: must be a string"},
+      {"[mllp]\nlisten = \"127.0.0.1:2575\"\nlistn = 1\n", "test.toml:3:9: mllp.listn: unknown key"},
+      {"[mllp]\nmax_connections = 0\n", "test.toml:2:19: mllp.max_connections: must be between 1 and 10000"},
+      {"[mllp]\nmax_connections = \"ten\"\n", "mllp.max_connections: must be an integer"},
+      {"[mllp]\nlisten = \"localhost\"\n", "test.toml:2:10: mllp.listen:"},
+      {"[mllp]\nlisten = \"127.0.0.1:70000\"\n", "port in '127.0.0.1:70000' must be 0 to 65535"},
+      {"[storage]\nsynchronous = \"off\"\n", "test.toml:2:15: storage.synchronous: must be \"full\" or \"normal\""},
+      {"[log]\nlevel = \"loud\"\n", "test.toml:2:9: log.level:"},
+      {"[ingest]\ndefault_timezone = \"Mars/Olympus\"\n", "unknown time zone 'Mars/Olympus'"},
+      {"[ingest]\naccept_processing_ids = [\"X\"]\n", "ingest.accept_processing_ids"},
+      {"[markers.AFP]\nuln = -1\n", "test.toml:2:7: markers.AFP.uln: must be between"},
+      {"[markers.AFP]\ncanonical_unit = \"IU/mL\"\n", "canonical unit of a built-in marker cannot change"},
+      {"[markers.AFP]\nunits = { \"IU/mL\" = \"x\" }\n", "markers.AFP.units.IU/mL: must be a number"},
+      {"[markers.NEW]\nuln = 3\n", "markers.NEW: is not a built-in marker, so it needs canonical_unit and uln"},
+      {"[markers.AFP]\nlocal_codes = [\"L|\"]\n", "has no code"},
+      {"[markers.AFP]\nhalf_life = 7\n", "test.toml:2:13: markers.AFP.half_life: unknown key"},
+      {"[storage\npath = 1\n", "test.toml:1:"},
+      {"storage = 5\n", "test.toml:1:11: storage: must be a table"},
+      {"[unknown]\n", "unknown: unknown key"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.toml);
+    CHECK_THROWS_WITH(test::settings_from(c.toml), Catch::Contains(c.message));
+  }
+}
+
+TEST_CASE("bad config bytes are refused whole") {
+  CHECK_THROWS_WITH(test::settings_from(std::string("[log]\nlevel = \"\xff\"\n")),
+                    Catch::Contains("not valid UTF-8"));
+  CHECK_THROWS_WITH(test::settings_from(std::string(5 * 1024 * 1024, '#')),
+                    Catch::Contains("larger than 4 MiB"));
+  CHECK_THROWS_AS(settings::load_settings_file("/nonexistent/markerwatch.toml"), ConfigError);
+}
+
+TEST_CASE("the config extends the marker table") {
+  auto s = test::settings_from(
+      "[markers.AFP]\nlocal_codes = [\"L|AFPS\", \"AFPX\"]\nuln = 8.5\nunits = { \"IU/mL\" = 1.2 }\n"
+      "[markers.LDH]\ncanonical_unit = \"U/L\"\nuln = 250\nloinc = [\"2532-0\"]\n");
+  CHECK(s.markers.find_by_code("AFPS", "L")->name == "AFP");
+  CHECK(s.markers.find_by_code("AFPX", "99ANY")->name == "AFP");
+  CHECK(s.markers.find("AFP")->uln == 8.5);
+  CHECK(s.markers.find("AFP")->unit_factors.at("IU/mL") == Approx(1.2));
+  CHECK(s.markers.find("AFP")->loinc_codes.size() == 4);  // built-ins kept
+  CHECK(s.markers.find("2532-0")->name == "LDH");
+}
+
+TEST_CASE("time zones: UTC, fixed offsets and IANA names") {
+  CHECK(settings::make_zone("UTC")->offset_minutes_at_local({}) == 0);
+  CHECK(settings::make_zone("+05:30")->offset_minutes_at_local({}) == 330);
+  LocalTimestamp summer;
+  summer.year = 2016;
+  summer.month = 7;
+  summer.day = 1;
+  summer.hour = 12;
+  CHECK(settings::make_zone("Europe/Berlin")->offset_minutes_at_local(summer) == 120);
+  LocalTimestamp winter = summer;
+  winter.month = 1;
+  CHECK(settings::make_zone("Europe/Berlin")->offset_minutes_at_local(winter) == 60);
+  CHECK_THROWS_AS(settings::make_zone("+5"), ConfigError);
+}

@@ -1,0 +1,140 @@
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "store/migrations.hpp"
+#include "store/result_store.hpp"
+#include "test_support.hpp"
+
+using namespace markerwatch;
+using namespace markerwatch::store;
+
+namespace {
+
+ResultRecord afp(const std::string& date, std::optional<double> value,
+                 ResultStatus status = ResultStatus::final_result, const std::string& obs = "") {
+  ResultRecord r;
+  r.patient = {"case-001", ""};
+  r.marker = "AFP";
+  r.collected_at = date + "T00:00:00Z";
+  r.collected_date = date;
+  r.value = value;
+  r.value_raw = value ? std::to_string(*value) : "";
+  r.unit = "ng/mL";
+  r.status = status;
+  r.obs_id = obs;
+  r.source = "csv";
+  return r;
+}
+
+std::vector<double> effective_values(ResultStore& s) {
+  std::vector<double> out;
+  for (const auto& r : s.results("case-001", "AFP", true)) out.push_back(r.value.value_or(-1));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a new database: 0600, WAL, foreign keys, schema recorded") {
+  test::TempDir dir;
+  const auto path = (dir.path() / "sub/mw.db").string();
+  {
+    Database db(path, {});
+    auto report = migrate(db);
+    CHECK(report.from_version == 0);
+    CHECK(report.to_version == embedded_schema().back().version);
+    auto q = db.prepare("PRAGMA journal_mode");
+    REQUIRE(q.step());
+    CHECK(q.text(0) == "wal");
+    auto fk = db.prepare("PRAGMA foreign_keys");
+    REQUIRE(fk.step());
+    CHECK(fk.int64(0) == 1);
+    auto sync = db.prepare("PRAGMA synchronous");
+    REQUIRE(sync.step());
+    CHECK(sync.int64(0) == 2);  // FULL
+  }
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  Database again(path, {});
+  auto second = migrate(again);
+  CHECK(second.from_version == second.to_version);  // applied once only
+}
+
+TEST_CASE("a database newer than the binary is refused with a clear message") {
+  test::TempDir dir;
+  const auto path = (dir.path() / "mw.db").string();
+  {
+    Database db(path, {});
+    migrate(db);
+    db.exec("INSERT INTO schema_migrations VALUES (9999, '9999_future.sql', 'x')");
+  }
+  Database db(path, {});
+  CHECK_THROWS_WITH(migrate(db), Catch::Contains("has schema version 9999, newer than this markerwatch knows"));
+}
+
+TEST_CASE("a failing schema file leaves the database as it was") {
+  test::TempDir dir;
+  Database db((dir.path() / "mw.db").string(), {});
+  std::vector<SchemaFile> files = embedded_schema();
+  files.push_back({files.back().version + 1, "bad.sql", "CREATE TABLE x (a); SELECT * FROM nope;"});
+  CHECK_THROWS_WITH(migrate(db, files), Catch::Contains("bad.sql failed"));
+  CHECK(schema_version(db) == 0);
+  auto q = db.prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('x', 'results')");
+  REQUIRE(q.step());
+  CHECK(q.int64(0) == 0);
+}
+
+TEST_CASE("result versions: correction replaces, deletion removes, identical is a no-op") {
+  Database db(":memory:", {});
+  migrate(db);
+  ResultStore s(db);
+  CHECK(s.store_result(afp("2016-12-15", 45985, ResultStatus::final_result, "o1"), {}, "t") ==
+        StoreResult::stored);
+  CHECK(s.store_result(afp("2016-12-15", 45985, ResultStatus::final_result, "o1"), {}, "t") ==
+        StoreResult::unchanged);
+  CHECK(effective_values(s) == std::vector<double>{45985});
+  s.store_result(afp("2016-12-15", 4598.5, ResultStatus::corrected, "o1"), {}, "t");
+  CHECK(effective_values(s) == std::vector<double>{4598.5});
+  // A late final never undoes its correction.
+  s.store_result(afp("2016-12-15", 1, ResultStatus::final_result, "o1"), {}, "t");
+  CHECK(effective_values(s) == std::vector<double>{4598.5});
+  s.store_result(afp("2016-12-15", std::nullopt, ResultStatus::entered_in_error, "o1"), {}, "t");
+  CHECK(effective_values(s).empty());
+  CHECK(s.results("case-001", "AFP", false).size() == 4);  // every version is kept
+}
+
+TEST_CASE("an id-less correction needs a single value on its date") {
+  Database db(":memory:", {});
+  migrate(db);
+  ResultStore s(db);
+  s.store_result(afp("2013-07-10", 29.37), {}, "t");
+  s.store_result(afp("2013-07-10", 30.0, ResultStatus::corrected), {}, "t");
+  CHECK(effective_values(s) == std::vector<double>{30.0});
+  s.store_result(afp("2013-10-02", 340), {}, "t");
+  s.store_result(afp("2013-10-02", 341, ResultStatus::final_result, "lab-2"), {}, "t");
+  CHECK_THROWS_WITH(s.store_result(afp("2013-10-02", 1, ResultStatus::corrected), {}, "t"),
+                    Catch::Contains("matches several AFP values on 2013-10-02"));
+  CHECK(effective_values(s) == std::vector<double>{30.0, 340, 341});
+}
+
+TEST_CASE("milestones are stored once") {
+  Database db(":memory:", {});
+  migrate(db);
+  ResultStore s(db);
+  MilestoneRecord m{{"case-001", ""}, "resection", "2016-10-20", "", "wedge", {}};
+  CHECK(s.store_milestone(m, "cli", "t") == StoreResult::stored);
+  CHECK(s.store_milestone(m, "cli", "t") == StoreResult::unchanged);
+  CHECK(s.milestones("case-001").size() == 1);
+  CHECK(s.milestones("").size() == 1);
+}
+
+TEST_CASE("statements are parameterised: hostile strings are data") {
+  Database db(":memory:", {});
+  migrate(db);
+  ResultStore s(db);
+  auto r = afp("2016-01-01", 5);
+  r.patient.id = "x'); DROP TABLE results; --";
+  s.store_result(r, {}, "t");
+  CHECK(s.results("x'); DROP TABLE results; --", "", true).size() == 1);
+}
