@@ -1,0 +1,109 @@
+"""The `markerwatch` CLI and `markerwatchd --check-config` as a user runs them: exit codes,
+one-line errors with file and line, output formats, and bad input that changes nothing."""
+import json
+import os
+import subprocess
+
+import harness as h
+
+
+def run(a, *argv):
+    return h.cli(a.bin, *argv, check_rc=False)
+
+
+def write(tmp, name, content, mode="w"):
+    path = os.path.join(tmp, name)
+    with open(path, mode) as f:
+        f.write(content)
+    return path
+
+
+def main(a, tmp):
+    db = os.path.join(tmp, "cli.db")
+    seed = os.path.join(a.shared, "seed")
+
+    # check-config, both binaries.
+    ref = os.path.join(a.source, "config/markerwatch.toml")
+    h.check(run(a, "check-config", "--config", ref).returncode == 0, "reference config is valid")
+    bad = write(tmp, "bad.toml", "[mllp]\nlisten = \"127.0.0.1:2575\"\nmax_conections = 5\n")
+    p = run(a, "check-config", "--config", bad)
+    h.check(p.returncode == 2, "bad config: exit 2")
+    h.check(b"bad.toml:3:" in p.stderr and b"mllp.max_conections: unknown key" in p.stderr,
+            "bad config error names file, line and key")
+    d = subprocess.run([os.path.join(a.bin, "markerwatchd"), "--check-config", "--config", bad], capture_output=True)
+    h.check(d.returncode == 2 and b"mllp.max_conections" in d.stderr, "markerwatchd --check-config agrees")
+    d = subprocess.run([os.path.join(a.bin, "markerwatchd"), "--config", os.path.join(tmp, "missing.toml")], capture_output=True)
+    h.check(d.returncode == 2 and b"cannot be read" in d.stderr, "missing config file: exit 2, clear message")
+
+    # import: seed, then bad files next to good ones.
+    p = run(a, "import", "--db", db, os.path.join(seed, "results.csv"), os.path.join(seed, "milestones.csv"))
+    h.check(p.returncode == 0, "seed import exit 0")
+    before = h.query(db, "SELECT count(*), round(sum(value), 6) FROM results")[0]
+    mixed = write(tmp, "mixed.csv", "patient_id,marker,collected_at,value,unit\n"
+                  "case-002,AFP,2020-01-01,5,ng/mL\ncase-002,AFP,2020-02-01,n/a,ng/mL\n"
+                  "case-002,AFP,2020-03-01,5,IU/L\n")
+    junk = write(tmp, "junk.bin", b"\x00\xff\xfe\x01" * 100, "wb")
+    truncated = write(tmp, "truncated.csv", "patient_id,marker,collected_at,value,unit\ncase-003,AFP,2020-01-01,\"5")
+    hl7_bad = write(tmp, "bad.hl7", b"MSH|^~\\&|A|B|||2016||ORU^R01|Z1|P|2.5\rPID|1||\rOBR|1||F|x|||20160101\rOBX|1|NM|1834-1^AFP^LN||5|ng/mL|||||F\r", "wb")
+    p = run(a, "import", "--db", db, mixed, junk, truncated, hl7_bad, os.path.join(tmp, "nope.csv"))
+    err = p.stderr.decode()
+    h.check(p.returncode == 1, "import with rejected parts: exit 1")
+    h.check("mixed.csv:3: value 'n/a' is not a number" in err, "bad row reported with file and line")
+    h.check("mixed.csv:4: unit 'IU/L' cannot be converted to ng/mL for AFP" in err, "unknown unit reported")
+    h.check("junk.bin: not an HL7 file" in err, "binary junk rejected as a whole")
+    h.check("truncated.csv:0: line 2: unterminated quoted field" in err, "truncated CSV reported")
+    h.check("bad.hl7:1: AE Z1: PID[1]: no patient identifier in PID-3" in err, "HL7 file message rejected with reason")
+    h.check("nope.csv: cannot be read" in err, "missing file reported")
+    h.check(h.query(db, "SELECT count(*) FROM results")[0][0] == before[0] + 1, "only the one valid row was added")
+    after = h.query(db, "SELECT count(*), round(sum(value), 6) FROM results WHERE patient_id = (SELECT id FROM patients WHERE identifier = 'case-001')")[0]
+    h.check(after == before, "nothing already stored changed (%s vs %s)" % (after, before))
+
+    # results in every format.
+    table = run(a, "results", "--db", db, "--patient", "case-001", "--marker", "afp").stdout.decode()
+    h.check(table.splitlines()[0].split()[:3] == ["date", "marker", "value"], "table has a header")
+    h.check(">35000" in table and "2016-12-15" in table, "table shows censored values and dates")
+    rows = json.loads(run(a, "results", "--db", db, "--patient", "case-001", "--marker", "DCP", "--format", "json").stdout)
+    h.check([r["value"] for r in rows] == [117, 20], "json: PIVKA-II by alias")
+    csv_out = run(a, "results", "--db", db, "--patient", "case-001", "--format", "csv").stdout.decode().splitlines()
+    h.check(len(csv_out) == 35 and csv_out[0].startswith("date,marker,value"), "csv: header + 34 rows")
+    p = run(a, "results", "--db", db, "--patient", "case-001", "--marker", "glucose")
+    h.check(p.returncode == 2 and b"unknown marker 'glucose'" in p.stderr, "unknown marker: exit 2")
+    p = run(a, "results", "--db", db, "--patient", "case-001", "--format", "xml")
+    h.check(p.returncode == 2, "bad --format: exit 2")
+
+    # milestones add / list.
+    p = run(a, "milestones", "add", "--db", db, "--patient", "case-002", "--kind", "resection",
+            "--date", "2020-02-15", "--note", "segment 6", "--markers", "AFP;DCP")
+    h.check(p.returncode == 0 and b"added resection 2020-02-15" in p.stdout, "milestone added")
+    p = run(a, "milestones", "add", "--db", db, "--patient", "case-002", "--kind", "resection", "--date", "2020-02-15",
+            "--note", "segment 6", "--markers", "AFP;DCP")
+    h.check(b"already present" in p.stdout, "adding it twice changes nothing")
+    for argv, reason in ((["--kind", "surgery", "--date", "2020-01-01"], b"unknown milestone kind 'surgery'"),
+                         (["--kind", "tace", "--date", "01/02/2020"], b"is not a date"),
+                         (["--kind", "tace", "--date", "2020-01-01", "--markers", "XYZ"], b"unknown marker 'XYZ'")):
+        p = run(a, "milestones", "add", "--db", db, "--patient", "case-002", *argv)
+        h.check(p.returncode == 2 and reason in p.stderr, "bad milestone: " + reason.decode())
+    listed = json.loads(run(a, "milestones", "list", "--db", db, "--patient", "case-002", "--format", "json").stdout)
+    h.check(len(listed) == 1 and listed[0]["markers"] == "AFP;PIVKA-II", "milestone listed with canonical markers")
+    h.check(len(json.loads(run(a, "milestones", "list", "--db", db, "--format", "json").stdout)) == 12, "all milestones listed")
+
+    # --db wins over the config's path; usage errors exit 2.
+    other = os.path.join(tmp, "other.db")
+    cfg = write(tmp, "paths.toml", '[storage]\npath = "%s"\n' % other)
+    run(a, "import", "--config", cfg, "--db", os.path.join(tmp, "winner.db"), os.path.join(seed, "milestones.csv"))
+    h.check(os.path.exists(os.path.join(tmp, "winner.db")) and not os.path.exists(other), "--db wins over [storage] path")
+    h.check(run(a, "frobnicate").returncode == 2, "unknown subcommand: exit 2")
+    h.check(run(a, "results", "--db", db).returncode == 2, "missing --patient: exit 2")
+    newer = os.path.join(tmp, "newer.db")
+    run(a, "milestones", "list", "--db", newer)
+    import sqlite3
+    con = sqlite3.connect(newer)
+    con.execute("INSERT INTO schema_migrations VALUES (998, 'future', 'x')")
+    con.commit()
+    con.close()
+    p = run(a, "milestones", "list", "--db", newer)
+    h.check(p.returncode == 2 and b"newer than this markerwatch knows" in p.stderr, "a newer database is refused")
+
+
+if __name__ == "__main__":
+    h.run(main)

@@ -1,0 +1,186 @@
+"""Shared helpers for the end-to-end tests: start markerwatchd on a free loopback port with a
+temporary database, talk MLLP to it, run the CLI. Standard library only."""
+import argparse
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+SB, EB, CR = b"\x0b", b"\x1c", b"\r"
+
+
+def args():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin", required=True)
+    p.add_argument("--shared", required=True)
+    p.add_argument("--source", required=True)
+    return p.parse_args()
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+    print("ok -", what)
+
+
+def frame(msg: bytes) -> bytes:
+    return SB + msg + EB + CR
+
+
+def parse_ack(raw: bytes):
+    """Returns (MSA-1, MSA-2, full text) of one framed ACK."""
+    text = raw.strip(SB + EB + CR).decode("utf-8", "replace")
+    for seg in text.split("\r"):
+        if seg.startswith("MSA|"):
+            f = seg.split("|")
+            return f[1], (f[2] if len(f) > 2 else ""), text
+    raise Failure("no MSA in ACK: %r" % text)
+
+
+class Daemon:
+    def __init__(self, bin_dir, workdir, config_extra="", db_name="mw.db"):
+        self.bin_dir = bin_dir
+        self.workdir = workdir
+        self.db = os.path.join(workdir, db_name)
+        self.config = os.path.join(workdir, "markerwatch.toml")
+        with open(self.config, "w") as f:
+            f.write('[storage]\npath = "%s"\n[mllp]\nlisten = "127.0.0.1:0"\n' % self.db)
+            f.write(config_extra)
+        self.proc = None
+        self.port = None
+        self.log_path = os.path.join(workdir, "daemon.log")
+
+    def start(self, timeout=20):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [os.path.join(self.bin_dir, "markerwatchd"), "--config", self.config],
+            stdout=subprocess.PIPE, stderr=self.log)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise Failure("markerwatchd exited: " + open(self.log_path).read()[-2000:])
+            self.log.write(line)
+            if line.startswith(b"READY"):
+                self.port = int(line.split(b"mllp=")[1])
+                # Keep draining stdout so the daemon never blocks on a full pipe.
+                self._drain = subprocess.Popen(["cat"], stdin=self.proc.stdout, stdout=self.log)
+                return self
+        raise Failure("markerwatchd did not get ready")
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=timeout)
+        self._drain.wait(timeout=timeout)
+        self.log.close()
+        return rc
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self._drain.wait(timeout=30)
+        self.log.close()
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+def connect(port, timeout=10):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    return s
+
+
+def read_frame(sock, timeout=10):
+    """Reads one framed reply; returns b'' when the server closed the connection."""
+    sock.settimeout(timeout)
+    buf = b""
+    while not buf.endswith(EB + CR):
+        chunk = sock.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk
+    return buf
+
+
+def exchange(port, message: bytes):
+    with connect(port) as s:
+        s.sendall(frame(message))
+        return parse_ack(read_frame(s))
+
+
+def mllp_send(port, path):
+    """Sends a file of framed messages with python3-hl7's mllp_send; returns the ACKs."""
+    out = subprocess.run(["mllp_send", "-p", str(port), "-f", path, "127.0.0.1"],
+                         check=True, capture_output=True, timeout=60).stdout
+    acks = [a for a in out.split(b"\n") if b"MSA|" in a]
+    return [parse_ack(a) for a in acks]
+
+
+def cli(bin_dir, *argv, check_rc=True):
+    p = subprocess.run([os.path.join(bin_dir, "markerwatch"), *argv], capture_output=True,
+                       timeout=120)
+    if check_rc and p.returncode != 0:
+        raise Failure("markerwatch %s failed (%d): %s" % (" ".join(argv), p.returncode,
+                                                         p.stderr.decode()))
+    return p
+
+
+def results_json(bin_dir, db, patient, marker=None, config=None):
+    argv = ["results", "--db", db, "--patient", patient, "--format", "json"]
+    if config:
+        argv += ["--config", config]
+    if marker:
+        argv += ["--marker", marker]
+    return json.loads(cli(bin_dir, *argv).stdout)
+
+
+def query(db, sql, params=()):
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def oru(control_id, patient, obx_lines, collected="20161215083000", version="2.5.1"):
+    segs = [
+        "MSH|^~\\&|LAB|HOSP|MW|ONC|20161215093000||ORU^R01^ORU_R01|%s|P|%s" % (control_id, version),
+        "PID|1||%s^^^HOSP^MR||Doe^Jane" % patient,
+        "OBR|1|ORD-%s|FILL-%s|1834-1^AFP^LN|||%s" % (control_id, control_id, collected),
+    ]
+    segs += obx_lines
+    return ("\r".join(segs) + "\r").encode()
+
+
+def afp_obx(set_id, value, unit="ng/mL", status="F", collected="", value_type="NM", code="1834-1^AFP^LN"):
+    return "OBX|%d|%s|%s|%d|%s|%s|0-10||||%s|||%s" % (set_id, value_type, code, set_id, value, unit,
+                                                     status, collected)
+
+
+def run(main):
+    a = args()
+    tmp = tempfile.mkdtemp(prefix="mw-e2e-")
+    try:
+        main(a, tmp)
+        print("PASS")
+    except Failure as e:
+        print("FAILED:", e)
+        for name in os.listdir(tmp):
+            if name.endswith(".log"):
+                print("---", name)
+                print(open(os.path.join(tmp, name), errors="replace").read()[-4000:])
+        sys.exit(1)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

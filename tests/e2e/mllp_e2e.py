@@ -1,0 +1,163 @@
+"""markerwatchd over MLLP, driven by a client nobody here wrote (python3-hl7's mllp_send) and by
+raw sockets for the framing edge cases."""
+import os
+import socket
+import time
+
+import harness as h
+
+# MSA-1 expected for each public sample (see tests/unit/hl7/samples_test.cpp for the mapping).
+SAMPLE_ACKS = {
+    "01": "AA", "02": "AA", "03": "AE", "04": "AE", "05": "AA", "06": "AE", "07": "AA", "08": "AA",
+    "09": "AE", "10": "AE", "11": "AA", "12": "AA", "13": "AE", "14": "AA", "15": "AA",
+}
+
+
+def samples_over_mllp(a, tmp):
+    extra = open(os.path.join(a.source, "tests/fixtures/toml/samples.toml")).read()
+    d = h.Daemon(a.bin, tmp, extra).start()
+    try:
+        sample_dir = os.path.join(a.shared, "samples/hl7")
+        for name in sorted(os.listdir(sample_dir)):
+            if not name.endswith(".hl7"):
+                continue
+            raw = open(os.path.join(sample_dir, name), "rb").read()
+            path = os.path.join(tmp, name + ".mllp")
+            with open(path, "wb") as f:
+                f.write(h.frame(raw))
+            acks = h.mllp_send(d.port, path)
+            h.check(len(acks) == 1, "%s: one ACK" % name)
+            code, control, text = acks[0]
+            h.check(code == SAMPLE_ACKS[name[:2]], "%s: MSA-1 %s (got %s)" % (name, SAMPLE_ACKS[name[:2]], code))
+            h.check(control != "", "%s: MSA-2 echoes MSH-10 (%s)" % (name, control))
+            if code != "AA":
+                h.check("\rERR|" in text, "%s: AE/AR carries an ERR segment" % name)
+        # 07 then 08: the correction is the effective value.
+        rows = h.results_json(a.bin, d.db, "9817566735", "LEAD", config=d.config)
+        current = [r for r in rows if r["effective"]]
+        h.check(len(current) == 1 and current[0]["value"] == 25 and current[0]["status"] == "corrected",
+                "sample 08 corrects sample 07 over MLLP")
+        messages = h.query(d.db, "SELECT count(*) FROM messages WHERE raw IS NOT NULL")[0][0]
+        h.check(messages == 15, "every sample is kept raw in the message log (%d)" % messages)
+    finally:
+        h.check(d.stop() == 0, "SIGTERM: markerwatchd exits 0")
+
+
+def afp_batches(a, tmp):
+    d = h.Daemon(a.bin, tmp, '[ingest]\ndefault_timezone = "UTC"\n').start()
+    try:
+        msgs = [h.oru("B%d" % i, "p-%d" % (i % 3), [h.afp_obx(1, str(10 + i)), h.afp_obx(2, "<1.0", value_type="ST", code="AFPX^AFP^L^1834-1^AFP^LN")], collected="201612%02d0830" % (i + 1)) for i in range(6)]
+        path = os.path.join(tmp, "batch.mllp")
+        with open(path, "wb") as f:
+            f.write(b"".join(h.frame(m) for m in msgs))
+        acks = h.mllp_send(d.port, path)
+        h.check([c for c, _, _ in acks] == ["AA"] * 6, "six messages on one connection: six AA")
+        h.check([ctl for _, ctl, _ in acks] == ["B%d" % i for i in range(6)], "ACKs in order, MSA-2 = MSH-10")
+        h.check(h.query(d.db, "SELECT count(*) FROM results")[0][0] == 12, "12 results stored")
+        acks = h.mllp_send(d.port, path)
+        h.check([c for c, _, _ in acks] == ["AA"] * 6, "re-sent messages are answered AA")
+        h.check(h.query(d.db, "SELECT count(*) FROM results")[0][0] == 12, "and store nothing twice")
+        h.check(h.query(d.db, "SELECT count(*) FROM messages WHERE outcome = 'duplicate'")[0][0] == 6,
+                "duplicates are logged as such")
+        rows = h.results_json(a.bin, d.db, "p-0", "AFP")
+        h.check(any(r["comparator"] == "<" and r["value"] == 1.0 for r in rows), "censored ST value kept as <1.0")
+
+        # Garbage before the start byte, and one message split over many writes.
+        with h.connect(d.port) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            data = h.frame(h.oru("SPLIT", "p-9", [h.afp_obx(1, "42")]))
+            for i in range(0, len(data), 7):
+                s.sendall(data[i:i + 7])
+                time.sleep(0.002)
+            code, ctl, _ = h.parse_ack(h.read_frame(s))
+        h.check((code, ctl) == ("AA", "SPLIT"), "garbage skipped; a message over many writes is ACKed")
+        h.check("event=garbage_skipped" in d.log_text(), "garbage is logged")
+
+        # Hostile content gets an AE, never a crash, and changes nothing stored.
+        before = h.query(d.db, "SELECT count(*) FROM results")[0][0]
+        for bad in [b"", b"\x00\x01\x02\xff", b"MSH|^~\\&|A|B|||2016||ORU^R01|H1|P|2.5\rPID|1||X\rOBX|1|NM|1834-1^AFP^LN||'; DROP TABLE results;--|ng/mL|||||F\r",
+                    "MSH|^~\\&|A|B|||2016||ORU^R01|H2|P|2.5\rPID|1||ü\xff".encode("latin-1"),
+                    b"MSH|^~\\&|A|B|||2016||ORU^R01|H3|P|2.5\rPID|1||X\rOBR|1||F|x|||20160101\rOBX|1|NM|1834-1^AFP^LN||" + b"9" * 100000 + b"|ng/mL|||||F\r"]:
+            code, _, _ = h.exchange(d.port, bad)
+            h.check(code in ("AE", "AR"), "hostile input answered %s" % code)
+        h.check(h.query(d.db, "SELECT count(*) FROM results")[0][0] == before, "hostile input stored nothing")
+        h.check(h.query(d.db, "PRAGMA integrity_check")[0][0] == "ok", "database integrity ok")
+    finally:
+        h.check(d.stop() == 0, "clean stop")
+
+
+def limits(a, tmp):
+    d = h.Daemon(a.bin, tmp, "max_message_bytes = 4096\nidle_timeout_s = 1\nmax_connections = 2\n", db_name="limits.db")
+    # The [mllp] table is the last one written by Daemon, so these keys land in it.
+    d.start()
+    try:
+        big = h.oru("BIG", "p-1", [h.afp_obx(1, "5")] + ["NTE|%d||%s" % (i, "x" * 100) for i in range(60)])
+        with h.connect(d.port) as s:
+            s.sendall(h.frame(big))
+            reply = h.read_frame(s)
+            code, ctl, text = h.parse_ack(reply)
+            h.check((code, ctl) == ("AR", "BIG"), "oversized frame: AR echoing MSH-10")
+            h.check("max_message_bytes" in text, "the AR says why")
+            s.settimeout(5)
+            h.check(s.recv(10) == b"", "connection closed after an oversized frame")
+        h.check(h.query(d.db, "SELECT count(*) FROM results")[0][0] == 0, "nothing of it stored")
+
+        with h.connect(d.port) as idle:
+            idle.settimeout(5)
+            start = time.time()
+            h.check(idle.recv(10) == b"", "idle connection closed by the server")
+            h.check(time.time() - start < 4, "within the idle timeout")
+
+        c1, c2 = h.connect(d.port), h.connect(d.port)
+        time.sleep(0.3)
+        with h.connect(d.port) as c3:
+            c3.settimeout(5)
+            try:
+                got = c3.recv(10)
+            except ConnectionResetError:
+                got = b""
+            h.check(got == b"", "a connection over max_connections is closed")
+        c1.close()
+        c2.close()
+        time.sleep(0.3)
+        code, _, _ = h.exchange(d.port, h.oru("AFTER", "p-2", [h.afp_obx(1, "5")]))
+        h.check(code == "AA", "connections are accepted again once below the limit")
+        h.check("reason=max_connections" in d.log_text(), "refusal is logged")
+    finally:
+        h.check(d.stop() == 0, "clean stop")
+
+
+def shutdown_finishes_in_flight(a, tmp):
+    d = h.Daemon(a.bin, tmp, "", db_name="stop.db").start()
+    socks = []
+    for i in range(8):
+        s = h.connect(d.port)
+        s.sendall(h.frame(h.oru("S%d" % i, "p-%d" % i, [h.afp_obx(1, "5")])))
+        socks.append(s)
+    time.sleep(0.05)
+    rc_holder = []
+    d.proc.send_signal(15)
+    for i, s in enumerate(socks):
+        reply = h.read_frame(s)
+        if reply:
+            code, ctl, _ = h.parse_ack(reply)
+            h.check(code == "AA", "in-flight S%d answered before shutdown" % i)
+        s.close()
+    rc = d.proc.wait(timeout=30)
+    d._drain.wait(timeout=30)
+    d.log.close()
+    h.check(rc == 0, "exit 0 after SIGTERM")
+    acked = h.query(d.db, "SELECT count(*) FROM messages WHERE outcome = 'accepted'")[0][0]
+    h.check(acked == 8, "all eight in-flight messages stored (%d)" % acked)
+
+
+def main(a, tmp):
+    for test in (samples_over_mllp, afp_batches, limits, shutdown_finishes_in_flight):
+        sub = os.path.join(tmp, test.__name__)
+        os.mkdir(sub)
+        print("#", test.__name__)
+        test(a, sub)
+
+
+if __name__ == "__main__":
+    h.run(main)
