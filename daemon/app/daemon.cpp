@@ -5,8 +5,8 @@
 
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
 
-#include <boost/asio.hpp>
 #include <atomic>
+#include <boost/asio.hpp>
 #include <functional>
 #include <thread>
 
@@ -27,9 +27,10 @@ class Hl7FrameHandler final : public net::FrameHandler {
   explicit Hl7FrameHandler(ingest::StoreWriter& writer) : writer_(writer) {}
 
   void on_frame(std::string frame, const std::string& peer, Respond respond) override {
-    writer_.submit_hl7(std::move(frame), peer, [respond = std::move(respond), peer](ingest::WriteOutcome o) {
-      respond(to_reply(o, peer));
-    });
+    writer_.submit_hl7(std::move(frame), peer,
+                       [respond = std::move(respond), peer](ingest::WriteOutcome o) {
+                         respond(to_reply(o, peer));
+                       });
   }
 
   void on_oversized(std::string head, std::size_t limit, const std::string& peer,
@@ -52,12 +53,16 @@ class Hl7FrameHandler final : public net::FrameHandler {
     }
     const auto& h = o.hl7;
     if (h.ack_code == hl7::AckCode::AA)
-      spdlog::debug("event=message_stored peer={} message_id={} control_id={} outcome={} stored={} ignored={}",
-                    peer, h.message_id, text::printable(h.control_id, 60), h.outcome, h.stored, h.ignored);
+      spdlog::debug(
+          "event=message_stored peer={} message_id={} control_id={} outcome={} stored={} "
+          "ignored={}",
+          peer, h.message_id, text::printable(h.control_id, 60), h.outcome, h.stored, h.ignored);
     else
-      spdlog::warn("event=message_rejected peer={} message_id={} control_id={} ack={} outcome={} stored={} reason=\"{}\"",
-                   peer, h.message_id, text::printable(h.control_id, 60), hl7::to_string(h.ack_code),
-                   h.outcome, h.stored, text::printable(h.error, 200));
+      spdlog::warn(
+          "event=message_rejected peer={} message_id={} control_id={} ack={} outcome={} stored={} "
+          "reason=\"{}\"",
+          peer, h.message_id, text::printable(h.control_id, 60), hl7::to_string(h.ack_code),
+          h.outcome, h.stored, text::printable(h.error, 200));
     if (!h.acknowledge) return {std::nullopt, false};
     return {h.ack, false};
   }
@@ -65,7 +70,9 @@ class Hl7FrameHandler final : public net::FrameHandler {
   ingest::StoreWriter& writer_;
 };
 
-void notify(const char* state) { sd_notify(0, state); }
+void notify(const char* state) {
+  sd_notify(0, state);
+}
 
 }  // namespace
 
@@ -108,18 +115,19 @@ int run_daemon(const settings::Settings& settings) {
     watchdog.cancel();
   });
 
+  // Kicks the systemd watchdog from the event loop, so a stalled loop stops the kicks.
   std::uint64_t watchdog_usec = 0;
+  std::function<void()> kick_watchdog;
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
     const auto interval = std::chrono::microseconds(watchdog_usec / 2);
-    std::function<void()> kick = [&] {
+    kick_watchdog = [&, interval] {
+      notify("WATCHDOG=1");
       watchdog.expires_after(interval);
       watchdog.async_wait([&](boost::system::error_code ec) {
-        if (ec || stopping) return;
-        notify("WATCHDOG=1");
-        kick();
+        if (!ec && !stopping) kick_watchdog();
       });
     };
-    kick();
+    asio::post(control, kick_watchdog);
   }
 
   // READY only now: migrations ran and the listener is bound.

@@ -1,7 +1,7 @@
 // markerwatchd: the daemon. Foreground process; systemd does the daemonising.
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <spdlog/spdlog.h>
 
 #include "app/daemon.hpp"
 #include "app/logging.hpp"
@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
 
   settings::Settings s;
   try {
-    s = config_path.empty() ? settings::default_settings() : settings::load_settings_file(config_path);
+    s = config_path.empty() ? settings::default_settings()
+                            : settings::load_settings_file(config_path);
   } catch (const settings::ConfigError& e) {
     std::fprintf(stderr, "markerwatchd: config error: %s\n", e.what());
     return 2;

@@ -4,8 +4,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "core/clock.hpp"
 #include "cli/output.hpp"
+#include "core/clock.hpp"
 #include "ingest/csv_records.hpp"
 #include "ingest/pipeline.hpp"
 #include "store/migrations.hpp"
@@ -100,13 +100,20 @@ int cmd_results(const Common& c, const std::string& patient, const std::string& 
   if (format == Format::json) {
     auto out = nlohmann::json::array();
     for (const auto& r : rows) {
-      nlohmann::json j = {{"patient_id", r.patient_id}, {"authority", r.authority},
-                          {"marker", r.marker},         {"method", r.method},
-                          {"collected_at", r.collected_at}, {"collected_date", r.collected_date},
-                          {"comparator", r.comparator}, {"value_raw", r.value_raw},
-                          {"unit", r.unit},             {"unit_raw", r.unit_raw},
-                          {"reference_range", r.reference_range}, {"status", r.status},
-                          {"obs_id", r.obs_id},         {"source", r.source},
+      nlohmann::json j = {{"patient_id", r.patient_id},
+                          {"authority", r.authority},
+                          {"marker", r.marker},
+                          {"method", r.method},
+                          {"collected_at", r.collected_at},
+                          {"collected_date", r.collected_date},
+                          {"comparator", r.comparator},
+                          {"value_raw", r.value_raw},
+                          {"unit", r.unit},
+                          {"unit_raw", r.unit_raw},
+                          {"reference_range", r.reference_range},
+                          {"status", r.status},
+                          {"obs_id", r.obs_id},
+                          {"source", r.source},
                           {"effective", r.effective}};
       j["value"] = r.value ? nlohmann::json(*r.value) : nlohmann::json(nullptr);
       j["uln"] = r.uln ? nlohmann::json(*r.uln) : nlohmann::json(nullptr);
@@ -115,14 +122,19 @@ int cmd_results(const Common& c, const std::string& patient, const std::string& 
     std::cout << out.dump() << "\n";
     return 0;
   }
-  std::vector<std::string> headers = {"date", "marker", "value", "unit", "status", "method",
-                                      "uln", "source"};
+  std::vector<std::string> headers = {"date",   "marker", "value", "unit",
+                                      "status", "method", "uln",   "source"};
   if (all_versions) headers.push_back("current");
   std::vector<std::vector<std::string>> table;
   for (const auto& r : rows) {
-    std::vector<std::string> cells = {
-        r.collected_date, r.marker, r.value ? r.comparator + format_number(*r.value) : "-",
-        r.unit, r.status, r.method, r.uln ? format_number(*r.uln) : "", r.source};
+    std::vector<std::string> cells = {r.collected_date,
+                                      r.marker,
+                                      r.value ? r.comparator + format_number(*r.value) : "-",
+                                      r.unit,
+                                      r.status,
+                                      r.method,
+                                      r.uln ? format_number(*r.uln) : "",
+                                      r.source};
     if (all_versions) cells.push_back(r.effective ? "yes" : "no");
     table.push_back(std::move(cells));
   }
@@ -136,7 +148,8 @@ int cmd_results(const Common& c, const std::string& patient, const std::string& 
 int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
   auto s = load_settings(c);
   ingest::RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
-  auto record = ingest::make_milestone(a.patient, a.kind, a.date, a.end_date, a.note, a.markers, ctx);
+  auto record =
+      ingest::make_milestone(a.patient, a.kind, a.date, a.end_date, a.note, a.markers, ctx);
   auto db = open_db(s);
   store::ResultStore store(*db);
   SystemClock clock;
@@ -149,7 +162,8 @@ int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
   return 0;
 }
 
-int cmd_milestones_list(const Common& c, const std::string& patient, const std::string& format_name) {
+int cmd_milestones_list(const Common& c, const std::string& patient,
+                        const std::string& format_name) {
   auto s = load_settings(c);
   const auto format = parse_format(format_name);
   auto db = open_db(s);
@@ -158,8 +172,12 @@ int cmd_milestones_list(const Common& c, const std::string& patient, const std::
   if (format == Format::json) {
     auto out = nlohmann::json::array();
     for (const auto& m : rows)
-      out.push_back({{"patient_id", m.patient_id}, {"kind", m.kind}, {"date", m.date},
-                     {"end_date", m.end_date}, {"note", m.note}, {"markers", m.markers},
+      out.push_back({{"patient_id", m.patient_id},
+                     {"kind", m.kind},
+                     {"date", m.date},
+                     {"end_date", m.end_date},
+                     {"note", m.note},
+                     {"markers", m.markers},
                      {"source", m.source}});
     std::cout << out.dump() << "\n";
     return 0;

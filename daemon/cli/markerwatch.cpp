@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   add_common(results);
   results->add_option("--patient", patient, "patient identifier")->required();
   results->add_option("--marker", marker, "marker name, alias or LOINC code");
-  results->add_option("--format", format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  results->add_option("--format", format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
   results->add_flag("--all-versions", all_versions, "include superseded and removed versions");
 
   auto* milestones = app.add_subcommand("milestones", "therapy milestones");
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
   auto* list = milestones->add_subcommand("list", "list milestones");
   add_common(list);
   list->add_option("--patient", list_patient, "patient identifier (default: all)");
-  list->add_option("--format", list_format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  list->add_option("--format", list_format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
 
   try {
     app.parse(argc, argv);

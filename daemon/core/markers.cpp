@@ -29,8 +29,8 @@ std::string unit_key(std::string_view unit) {
   // mega or peta, so case folding is safe, while the prefix letter itself is always kept.
   out = text::to_lower(out);
   // "mcg" and the micro sign are the same prefix as "u".
-  for (std::string_view micro : {std::string_view("mcg"), std::string_view("\xC2\xB5g"),
-                                 std::string_view("\xCE\xBCg")}) {
+  for (std::string_view micro :
+       {std::string_view("mcg"), std::string_view("\xC2\xB5g"), std::string_view("\xCE\xBCg")}) {
     if (out.starts_with(micro)) out = "ug" + out.substr(micro.size());
   }
   return out;
@@ -43,20 +43,69 @@ bool is_loinc_system(std::string_view system) {
 
 MarkerCatalog MarkerCatalog::builtin() {
   MarkerCatalog c;
-  c.put({"AFP", {"alpha-fetoprotein", "AFP-serum"}, {"1834-1", "19176-7", "83073-7", "53962-7"}, {},
-         "ng/mL", {{"ng/mL", 1.0}, {"ug/L", 1.0}, {"IU/mL", 1.21}, {"kIU/L", 1.21}}, {}, 10.0, 7.0});
-  c.put({"PIVKA-II", {"DCP", "PIVKA2", "PIVKA II", "des-gamma-carboxy prothrombin"}, {}, {},
-         "mAU/mL", {{"mAU/mL", 1.0}}, {"ng/mL"}, 40.0, 4.0});
-  c.put({"AFP-L3", {"AFP-L3%", "AFPL3", "AFP-L3 %"}, {"42332-7"}, {}, "%", {{"%", 1.0}}, {}, 10.0,
+  c.put({"AFP",
+         {"alpha-fetoprotein", "AFP-serum"},
+         {"1834-1", "19176-7", "83073-7", "53962-7"},
+         {},
+         "ng/mL",
+         {{"ng/mL", 1.0}, {"ug/L", 1.0}, {"IU/mL", 1.21}, {"kIU/L", 1.21}},
+         {},
+         10.0,
+         7.0});
+  c.put({"PIVKA-II",
+         {"DCP", "PIVKA2", "PIVKA II", "des-gamma-carboxy prothrombin"},
+         {},
+         {},
+         "mAU/mL",
+         {{"mAU/mL", 1.0}},
+         {"ng/mL"},
+         40.0,
+         4.0});
+  c.put({"AFP-L3",
+         {"AFP-L3%", "AFPL3", "AFP-L3 %"},
+         {"42332-7"},
+         {},
+         "%",
+         {{"%", 1.0}},
+         {},
+         10.0,
          std::nullopt});
-  c.put({"CEA", {"carcinoembryonic antigen"}, {"2039-6", "19166-8"}, {}, "ng/mL",
-         {{"ng/mL", 1.0}, {"ug/L", 1.0}}, {}, 5.0, 4.4});
-  c.put({"CA19-9", {"CA 19-9", "CA199", "CA-19-9"}, {"24108-3", "83084-4"}, {}, "U/mL",
-         {{"U/mL", 1.0}, {"kU/L", 1.0}}, {}, 37.0, std::nullopt});
-  c.put({"CA-125", {"CA125", "CA 125"}, {"10334-1", "83082-8"}, {}, "U/mL",
-         {{"U/mL", 1.0}, {"kU/L", 1.0}}, {}, 35.0, std::nullopt});
-  c.put({"PSA", {"prostate specific antigen", "PSA total"}, {"2857-1", "83112-3", "35741-8"}, {},
-         "ng/mL", {{"ng/mL", 1.0}, {"ug/L", 1.0}}, {}, 4.0, 3.2});
+  c.put({"CEA",
+         {"carcinoembryonic antigen"},
+         {"2039-6", "19166-8"},
+         {},
+         "ng/mL",
+         {{"ng/mL", 1.0}, {"ug/L", 1.0}},
+         {},
+         5.0,
+         4.4});
+  c.put({"CA19-9",
+         {"CA 19-9", "CA199", "CA-19-9"},
+         {"24108-3", "83084-4"},
+         {},
+         "U/mL",
+         {{"U/mL", 1.0}, {"kU/L", 1.0}},
+         {},
+         37.0,
+         std::nullopt});
+  c.put({"CA-125",
+         {"CA125", "CA 125"},
+         {"10334-1", "83082-8"},
+         {},
+         "U/mL",
+         {{"U/mL", 1.0}, {"kU/L", 1.0}},
+         {},
+         35.0,
+         std::nullopt});
+  c.put({"PSA",
+         {"prostate specific antigen", "PSA total"},
+         {"2857-1", "83112-3", "35741-8"},
+         {},
+         "ng/mL",
+         {{"ng/mL", 1.0}, {"ug/L", 1.0}},
+         {},
+         4.0,
+         3.2});
   return c;
 }
 

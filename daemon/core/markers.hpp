@@ -31,7 +31,7 @@ struct MarkerDefinition {
 // Where a unit leads for one marker.
 struct UnitMapping {
   double factor = 1.0;
-  std::string stored_unit;  // canonical unit, or the separate-group unit as received
+  std::string stored_unit;    // canonical unit, or the separate-group unit as received
   std::string method_suffix;  // non-empty for a separate assay family
 };
 

@@ -4,9 +4,12 @@ namespace markerwatch {
 
 std::string_view to_string(MilestoneRole r) {
   switch (r) {
-    case MilestoneRole::anchor: return "anchor";
-    case MilestoneRole::curative_anchor: return "curative";
-    case MilestoneRole::context: return "context";
+    case MilestoneRole::anchor:
+      return "anchor";
+    case MilestoneRole::curative_anchor:
+      return "curative";
+    case MilestoneRole::context:
+      return "context";
   }
   return "context";
 }

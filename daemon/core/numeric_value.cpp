@@ -11,11 +11,16 @@ namespace markerwatch {
 
 std::string_view to_string(Comparator c) {
   switch (c) {
-    case Comparator::less: return "<";
-    case Comparator::less_equal: return "<=";
-    case Comparator::greater: return ">";
-    case Comparator::greater_equal: return ">=";
-    case Comparator::none: break;
+    case Comparator::less:
+      return "<";
+    case Comparator::less_equal:
+      return "<=";
+    case Comparator::greater:
+      return ">";
+    case Comparator::greater_equal:
+      return ">=";
+    case Comparator::none:
+      break;
   }
   return "";
 }

@@ -18,8 +18,8 @@ struct PatientKey {
 
 struct ResultRecord {
   PatientKey patient;
-  std::string marker;  // canonical marker name
-  std::string method;  // method group: the method/lab string, empty when none
+  std::string marker;          // canonical marker name
+  std::string method;          // method group: the method/lab string, empty when none
   std::string collected_at;    // UTC instant, ISO 8601
   std::string collected_date;  // clinical collection date, YYYY-MM-DD
   std::string collected_raw;   // as received

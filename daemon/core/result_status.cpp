@@ -6,13 +6,20 @@ namespace markerwatch {
 
 std::string_view to_string(ResultStatus s) {
   switch (s) {
-    case ResultStatus::preliminary: return "preliminary";
-    case ResultStatus::final_result: return "final";
-    case ResultStatus::corrected: return "corrected";
-    case ResultStatus::amended: return "amended";
-    case ResultStatus::entered_in_error: return "entered-in-error";
-    case ResultStatus::cancelled: return "cancelled";
-    case ResultStatus::deleted: return "deleted";
+    case ResultStatus::preliminary:
+      return "preliminary";
+    case ResultStatus::final_result:
+      return "final";
+    case ResultStatus::corrected:
+      return "corrected";
+    case ResultStatus::amended:
+      return "amended";
+    case ResultStatus::entered_in_error:
+      return "entered-in-error";
+    case ResultStatus::cancelled:
+      return "cancelled";
+    case ResultStatus::deleted:
+      return "deleted";
   }
   return "final";
 }
@@ -31,20 +38,30 @@ std::optional<ResultStatus> status_from_string(std::string_view s) {
 
 int precedence(ResultStatus s) {
   switch (s) {
-    case ResultStatus::preliminary: return 0;
-    case ResultStatus::final_result: return 1;
+    case ResultStatus::preliminary:
+      return 0;
+    case ResultStatus::final_result:
+      return 1;
     case ResultStatus::corrected:
-    case ResultStatus::amended: return 2;
+    case ResultStatus::amended:
+      return 2;
     case ResultStatus::entered_in_error:
     case ResultStatus::cancelled:
-    case ResultStatus::deleted: return 3;
+    case ResultStatus::deleted:
+      return 3;
   }
   return 1;
 }
 
-bool removes_value(ResultStatus s) { return precedence(s) == 3; }
-bool is_correction(ResultStatus s) { return precedence(s) >= 2; }
-bool counts_for_evaluation(ResultStatus s) { return precedence(s) == 1 || precedence(s) == 2; }
+bool removes_value(ResultStatus s) {
+  return precedence(s) == 3;
+}
+bool is_correction(ResultStatus s) {
+  return precedence(s) >= 2;
+}
+bool counts_for_evaluation(ResultStatus s) {
+  return precedence(s) == 1 || precedence(s) == 2;
+}
 
 Hl7Status from_hl7_result_status(std::string_view code) {
   const auto c = text::trim(code);
@@ -53,7 +70,8 @@ Hl7Status from_hl7_result_status(std::string_view code) {
   if (c == "P" || c == "R" || c == "S") return {Hl7StatusAction::store, ResultStatus::preliminary};
   if (c == "D" || c == "W") return {Hl7StatusAction::no_value, ResultStatus::deleted};
   if (c == "X") return {Hl7StatusAction::no_value, ResultStatus::cancelled};
-  if (c == "I" || c == "O" || c == "N") return {Hl7StatusAction::ignore, ResultStatus::final_result};
+  if (c == "I" || c == "O" || c == "N")
+    return {Hl7StatusAction::ignore, ResultStatus::final_result};
   return {Hl7StatusAction::unknown, ResultStatus::final_result};
 }
 

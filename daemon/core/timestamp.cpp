@@ -11,9 +11,9 @@ namespace {
 
 bool valid_civil(int y, int m, int d) {
   using namespace std::chrono;
-  return y >= 1800 && y <= 2200 && year_month_day{year{y}, month{static_cast<unsigned>(m)},
-                                                  day{static_cast<unsigned>(d)}}
-                                       .ok();
+  return y >= 1800 && y <= 2200 &&
+         year_month_day{year{y}, month{static_cast<unsigned>(m)}, day{static_cast<unsigned>(d)}}
+             .ok();
 }
 
 bool read_digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
@@ -70,13 +70,20 @@ bool read_fraction(std::string_view s, LocalTimestamp& t) {
 
 std::string_view to_string(TimePrecision p) {
   switch (p) {
-    case TimePrecision::year: return "year";
-    case TimePrecision::month: return "month";
-    case TimePrecision::day: return "day";
-    case TimePrecision::hour: return "hour";
-    case TimePrecision::minute: return "minute";
-    case TimePrecision::second: return "second";
-    case TimePrecision::fraction: return "fraction";
+    case TimePrecision::year:
+      return "year";
+    case TimePrecision::month:
+      return "month";
+    case TimePrecision::day:
+      return "day";
+    case TimePrecision::hour:
+      return "hour";
+    case TimePrecision::minute:
+      return "minute";
+    case TimePrecision::second:
+      return "second";
+    case TimePrecision::fraction:
+      return "fraction";
   }
   return "day";
 }

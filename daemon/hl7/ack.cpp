@@ -8,19 +8,32 @@ namespace {
 
 std::string_view error_text(int code) {
   switch (code) {
-    case 0: return "Message accepted";
-    case 100: return "Segment sequence error";
-    case 101: return "Required field missing";
-    case 102: return "Data type error";
-    case 103: return "Table value not found";
-    case 200: return "Unsupported message type";
-    case 201: return "Unsupported event code";
-    case 202: return "Unsupported processing id";
-    case 203: return "Unsupported version id";
-    case 204: return "Unknown key identifier";
-    case 205: return "Duplicate key identifier";
-    case 206: return "Application record locked";
-    default: return "Application internal error";
+    case 0:
+      return "Message accepted";
+    case 100:
+      return "Segment sequence error";
+    case 101:
+      return "Required field missing";
+    case 102:
+      return "Data type error";
+    case 103:
+      return "Table value not found";
+    case 200:
+      return "Unsupported message type";
+    case 201:
+      return "Unsupported event code";
+    case 202:
+      return "Unsupported processing id";
+    case 203:
+      return "Unsupported version id";
+    case 204:
+      return "Unknown key identifier";
+    case 205:
+      return "Duplicate key identifier";
+    case 206:
+      return "Application record locked";
+    default:
+      return "Application internal error";
   }
 }
 
@@ -40,9 +53,12 @@ std::string safe_field(std::string_view raw) {
 
 std::string_view to_string(AckCode c) {
   switch (c) {
-    case AckCode::AA: return "AA";
-    case AckCode::AE: return "AE";
-    case AckCode::AR: return "AR";
+    case AckCode::AA:
+      return "AA";
+    case AckCode::AE:
+      return "AE";
+    case AckCode::AR:
+      return "AR";
   }
   return "AE";
 }

@@ -12,7 +12,7 @@ enum class AckCode { AA, AE, AR };
 std::string_view to_string(AckCode c);
 
 struct AckRequest {
-  Header header;       // of the received message (may be partly empty if it did not parse)
+  Header header;  // of the received message (may be partly empty if it did not parse)
   AckCode code = AckCode::AA;
   std::string control_id;  // MSH-10 of the ACK itself, unique
   std::string timestamp;   // MSH-7 of the ACK, HL7 TS

@@ -71,7 +71,8 @@ Message Message::parse(std::string_view bytes, const Limits& limits) {
   if (!valid_delimiter(m.delims_.field)) throw ParseError("invalid field separator in MSH-1");
   auto enc_end = bytes.find(m.delims_.field, 4);
   auto line_end = bytes.find_first_of("\r\n");
-  if (enc_end == std::string_view::npos || (line_end != std::string_view::npos && enc_end > line_end))
+  if (enc_end == std::string_view::npos ||
+      (line_end != std::string_view::npos && enc_end > line_end))
     throw ParseError("MSH segment is truncated before MSH-2");
   auto enc = bytes.substr(4, enc_end - 4);
   if (enc.size() < 3 || enc.size() > 5)
@@ -96,8 +97,9 @@ Message Message::parse(std::string_view bytes, const Limits& limits) {
     auto header = bytes.substr(0, line_end == std::string_view::npos ? bytes.size() : line_end);
     auto cs = declared_charset(header, m.delims_.field);
     if (!is_latin1_charset(cs))
-      throw ParseError("message is not valid UTF-8 and MSH-18 declares " +
-                       (cs.empty() ? std::string("no character set") : "'" + text::printable(cs, 40) + "'"));
+      throw ParseError(
+          "message is not valid UTF-8 and MSH-18 declares " +
+          (cs.empty() ? std::string("no character set") : "'" + text::printable(cs, 40) + "'"));
     m.text_ = latin1_to_utf8(bytes);
     m.transcoded_ = true;
   }
@@ -115,7 +117,8 @@ Message Message::parse(std::string_view bytes, const Limits& limits) {
     while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
     if (line.empty()) continue;
     if (m.segments_.size() >= limits.max_segments)
-      throw ParseError("message has more than " + std::to_string(limits.max_segments) + " segments");
+      throw ParseError("message has more than " + std::to_string(limits.max_segments) +
+                       " segments");
     Segment seg;
     seg.raw_ = line;
     auto fields = text::split(line, m.delims_.field);
@@ -199,13 +202,19 @@ std::string Message::unescape(std::string_view raw) const {
     }
     auto seq = raw.substr(i + 1, close - i - 1);
     bool known = true;
-    if (seq == "F") out.push_back(delims_.field);
-    else if (seq == "S") out.push_back(delims_.component);
-    else if (seq == "T") out.push_back(delims_.subcomponent);
-    else if (seq == "R") out.push_back(delims_.repetition);
-    else if (seq == "E") out.push_back(esc);
+    if (seq == "F")
+      out.push_back(delims_.field);
+    else if (seq == "S")
+      out.push_back(delims_.component);
+    else if (seq == "T")
+      out.push_back(delims_.subcomponent);
+    else if (seq == "R")
+      out.push_back(delims_.repetition);
+    else if (seq == "E")
+      out.push_back(esc);
     else if (seq == "H" || seq == "N") {  // highlighting carries no data
-    } else if (seq == ".br") out.push_back('\n');
+    } else if (seq == ".br")
+      out.push_back('\n');
     else if (seq.starts_with('X') && seq.size() % 2 == 1 && seq.size() > 1) {
       std::string bytes;
       for (std::size_t k = 1; k + 1 < seq.size() + 1 && known; k += 2) {
@@ -238,13 +247,20 @@ std::string escape(std::string_view text, const Delimiters& d) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
-    if (c == d.escape) out += "\\E\\";
-    else if (c == d.field) out += "\\F\\";
-    else if (c == d.component) out += "\\S\\";
-    else if (c == d.repetition) out += "\\R\\";
-    else if (c == d.subcomponent) out += "\\T\\";
-    else if (c == '\r' || c == '\n') out += "\\.br\\";
-    else out.push_back(c);
+    if (c == d.escape)
+      out += "\\E\\";
+    else if (c == d.field)
+      out += "\\F\\";
+    else if (c == d.component)
+      out += "\\S\\";
+    else if (c == d.repetition)
+      out += "\\R\\";
+    else if (c == d.subcomponent)
+      out += "\\T\\";
+    else if (c == '\r' || c == '\n')
+      out += "\\.br\\";
+    else
+      out.push_back(c);
   }
   return out;
 }

@@ -11,8 +11,8 @@ namespace markerwatch::hl7 {
 
 namespace {
 
-const std::vector<std::string_view> kSupportedVersions = {"2.2", "2.3", "2.3.1", "2.4", "2.5",
-                                                          "2.5.1"};
+const std::vector<std::string_view> kSupportedVersions = {"2.2", "2.3", "2.3.1",
+                                                          "2.4", "2.5", "2.5.1"};
 
 struct Coded {
   std::string code, system;
@@ -23,8 +23,7 @@ std::vector<Coded> codings(const Message& msg, std::string_view field) {
   std::vector<Coded> out;
   for (std::size_t base : {1u, 4u}) {
     auto code = msg.trimmed(field, 0, base);
-    if (!code.empty())
-      out.push_back({std::string(code), msg.trimmed(field, 0, base + 2)});
+    if (!code.empty()) out.push_back({std::string(code), msg.trimmed(field, 0, base + 2)});
   }
   return out;
 }
@@ -134,7 +133,8 @@ MappingResult map_oru(const Message& msg, const MappingOptions& o) {
     return out;
   }
   if (out.header.control_id.empty())
-    return reject(Disposition::rejected_error, "MSH", 10, 101, "MSH-10 (message control id) is empty");
+    return reject(Disposition::rejected_error, "MSH", 10, 101,
+                  "MSH-10 (message control id) is empty");
   if (type != "ORU")
     return reject(Disposition::rejected_reject, "MSH", 9, 200,
                   "unsupported message type '" + text::printable(type, 10) + "'");
@@ -212,8 +212,9 @@ MappingResult map_oru(const Message& msg, const MappingOptions& o) {
         continue;
       }
       if (st.action == Hl7StatusAction::unknown) {
-        issue(11, 103, "OBX-11 result status '" + text::printable(status_code, 4) +
-                           "' is missing or unknown");
+        issue(
+            11, 103,
+            "OBX-11 result status '" + text::printable(status_code, 4) + "' is missing or unknown");
         continue;
       }
       if (!patient) continue;  // reported once for the whole message below
@@ -236,15 +237,17 @@ MappingResult map_oru(const Message& msg, const MappingOptions& o) {
         r.collected_raw = order.collected_raw;
       }
       if (!when) {
-        issue(14, 102, obx_time_raw.empty() && order.collected_raw.empty()
-                           ? "no collection time (OBX-14 and OBR-7 are empty)"
-                           : "collection time is not a valid HL7 timestamp");
+        issue(14, 102,
+              obx_time_raw.empty() && order.collected_raw.empty()
+                  ? "no collection time (OBX-14 and OBR-7 are empty)"
+                  : "collection time is not a valid HL7 timestamp");
         continue;
       }
       auto resolved = resolve(*when, *o.default_zone);
       if (!resolved) {
-        issue(14, 102, "collection time '" + text::printable(r.collected_raw, 30) +
-                           "' has no day (year or month only)");
+        issue(14, 102,
+              "collection time '" + text::printable(r.collected_raw, 30) +
+                  "' has no day (year or month only)");
         continue;
       }
       r.collected_at = resolved->utc;
@@ -279,8 +282,9 @@ MappingResult map_oru(const Message& msg, const MappingOptions& o) {
       }
       auto mapping = o.markers->map_unit(*marker, r.unit_raw);
       if (!mapping) {
-        issue(6, 103, "unit '" + text::printable(r.unit_raw, 20) + "' cannot be converted to " +
-                          marker->canonical_unit + " for " + marker->name);
+        issue(6, 103,
+              "unit '" + text::printable(r.unit_raw, 20) + "' cannot be converted to " +
+                  marker->canonical_unit + " for " + marker->name);
         continue;
       }
       r.value = reading.number->value * mapping->factor;
@@ -296,7 +300,8 @@ MappingResult map_oru(const Message& msg, const MappingOptions& o) {
   }
 
   if (!pid)
-    return reject(Disposition::rejected_error, "PID", 0, 100, "no patient: the PID segment is missing");
+    return reject(Disposition::rejected_error, "PID", 0, 100,
+                  "no patient: the PID segment is missing");
   if (!patient) {
     out.results.clear();
     return reject(Disposition::rejected_error, "PID", 3, 101,

@@ -26,8 +26,8 @@ struct Header {
   std::string sending_facility;     // MSH-4 raw
   std::string receiving_application;
   std::string receiving_facility;
-  std::string control_id;  // MSH-10, unescaped
-  std::string message_type;  // MSH-9 raw
+  std::string control_id;     // MSH-10, unescaped
+  std::string message_type;   // MSH-9 raw
   std::string processing_id;  // MSH-11 raw
   std::string version;        // MSH-12 first component
   std::string sender() const { return sending_application + "|" + sending_facility; }
@@ -43,10 +43,10 @@ struct Issue {
 };
 
 enum class Disposition {
-  accepted,  // stored (possibly with some observations in error)
-  ignored,   // valid, but nothing for a configured marker
-  rejected_error,   // AE: content problem
-  rejected_reject,  // AR: unsupported type/version/processing id
+  accepted,          // stored (possibly with some observations in error)
+  ignored,           // valid, but nothing for a configured marker
+  rejected_error,    // AE: content problem
+  rejected_reject,   // AR: unsupported type/version/processing id
   not_acknowledged,  // an inbound ACK: never answered
 };
 

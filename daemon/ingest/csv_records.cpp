@@ -45,8 +45,8 @@ std::string patient_of(const CsvHeader& h, const CsvRow& row) {
 
 FileKind detect_file_kind(std::string_view content) {
   if (content.starts_with("\xEF\xBB\xBF")) content.remove_prefix(3);
-  while (!content.empty() && (content.front() == '\r' || content.front() == '\n' ||
-                              content.front() == 0x0B))
+  while (!content.empty() &&
+         (content.front() == '\r' || content.front() == '\n' || content.front() == 0x0B))
     content.remove_prefix(1);
   if (content.starts_with("MSH")) return FileKind::hl7;
   auto header_line = content.substr(0, content.find_first_of("\r\n"));
@@ -124,8 +124,8 @@ ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const Recor
 
   const auto value_text = std::string(text::trim(h.get(row, "value")));
   r.unit_raw = std::string(text::trim(checked_text(h.get(row, "unit"), "unit", 40)));
-  r.reference_range = std::string(text::trim(checked_text(h.get(row, "reference_range"),
-                                                          "reference_range", 100)));
+  r.reference_range =
+      std::string(text::trim(checked_text(h.get(row, "reference_range"), "reference_range", 100)));
   if (removes_value(r.status) && value_text.empty()) {
     r.unit = marker->canonical_unit;
     return r;
@@ -169,7 +169,8 @@ MilestoneRecord make_milestone(const std::string& patient, const std::string& ki
   const auto end = std::string(text::trim(end_date));
   if (!end.empty()) {
     m.end_date = iso_date(end, "end_date");
-    if (m.end_date < m.date) throw InputError("end_date " + m.end_date + " is before date " + m.date);
+    if (m.end_date < m.date)
+      throw InputError("end_date " + m.end_date + " is before date " + m.date);
   }
   m.note = checked_text(note, "note", 2000);
   for (auto part : text::split(markers, ';')) {
@@ -184,7 +185,8 @@ MilestoneRecord make_milestone(const std::string& patient, const std::string& ki
   return m;
 }
 
-MilestoneRecord parse_milestone_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx) {
+MilestoneRecord parse_milestone_row(const CsvHeader& h, const CsvRow& row,
+                                    const RecordContext& ctx) {
   if (row.fields.size() != h.width())
     throw InputError("row has " + std::to_string(row.fields.size()) + " fields, the header " +
                      std::to_string(h.width()));

@@ -41,7 +41,8 @@ struct RecordContext {
 
 // Throw InputError with the reason (the caller adds file and line).
 ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx);
-MilestoneRecord parse_milestone_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx);
+MilestoneRecord parse_milestone_row(const CsvHeader& h, const CsvRow& row,
+                                    const RecordContext& ctx);
 
 // Shared with the CLI's `milestones add`: validates kind, dates and markers.
 MilestoneRecord make_milestone(const std::string& patient, const std::string& kind,

@@ -13,10 +13,10 @@ namespace {
 
 std::string summarize(const std::vector<hl7::Issue>& issues) {
   if (issues.empty()) return {};
-  std::string s = issues.front().segment + (issues.front().sequence > 0
-                                                ? "[" + std::to_string(issues.front().sequence) + "]"
-                                                : "") +
-                  ": " + issues.front().text;
+  std::string s =
+      issues.front().segment +
+      (issues.front().sequence > 0 ? "[" + std::to_string(issues.front().sequence) + "]" : "") +
+      ": " + issues.front().text;
   if (issues.size() > 1) s += " (+" + std::to_string(issues.size() - 1) + " more)";
   return s;
 }
@@ -30,7 +30,8 @@ std::vector<std::pair<std::size_t, std::string_view>> split_messages(std::string
   while (pos <= content.size()) {
     bool at_line_start = pos == 0 || content[pos - 1] == '\r' || content[pos - 1] == '\n';
     if (at_line_start && content.substr(pos).starts_with("MSH")) {
-      if (start != std::string_view::npos) out.emplace_back(start_line, content.substr(start, pos - start));
+      if (start != std::string_view::npos)
+        out.emplace_back(start_line, content.substr(start, pos - start));
       start = pos;
       start_line = line;
     }
@@ -76,7 +77,7 @@ Hl7Outcome Pipeline::ingest_hl7(std::string_view raw, const std::string& transpo
                                 const std::string& peer) {
   Hl7Outcome out;
   const auto received_at = now_utc();
-  store::MessageEntry entry{transport, peer, "", "", store::sha256_hex(raw), received_at,
+  store::MessageEntry entry{transport,       peer, "", "", store::sha256_hex(raw), received_at,
                             std::string(raw)};
   hl7::AckRequest ack;
   ack.timestamp = hl7_now();
@@ -101,14 +102,15 @@ Hl7Outcome Pipeline::ingest_hl7(std::string_view raw, const std::string& transpo
       case hl7::Disposition::rejected_reject:
       case hl7::Disposition::rejected_error:
         ack.code = mapped.disposition == hl7::Disposition::rejected_reject ? hl7::AckCode::AR
-                                                                            : hl7::AckCode::AE;
+                                                                           : hl7::AckCode::AE;
         ack.issues = mapped.issues;
         outcome.outcome = "rejected";
         outcome.error = summarize(mapped.issues);
         break;
       case hl7::Disposition::ignored:
       case hl7::Disposition::accepted: {
-        if (auto original = store_.find_accepted(entry.sender, entry.control_id, entry.content_sha256)) {
+        if (auto original =
+                store_.find_accepted(entry.sender, entry.control_id, entry.content_sha256)) {
           outcome.outcome = "duplicate";
           outcome.duplicate_of = original;
           outcome.observations_ignored = 0;
@@ -173,8 +175,13 @@ Hl7Outcome Pipeline::reject_oversized(std::string_view head, std::size_t limit,
   ack.timestamp = hl7_now();
   const auto reason = "frame exceeds max_message_bytes (" + std::to_string(limit) + " bytes)";
   ack.issues.push_back({"MSH", 1, 0, 207, reason});
-  store::MessageEntry entry{transport, peer, ack.header.sender(), ack.header.control_id,
-                            store::sha256_hex(head), now_utc(), std::string(head)};
+  store::MessageEntry entry{transport,
+                            peer,
+                            ack.header.sender(),
+                            ack.header.control_id,
+                            store::sha256_hex(head),
+                            now_utc(),
+                            std::string(head)};
   Hl7Outcome out;
   out.message_id = store_.insert_message(entry);
   store::MessageOutcome outcome;
@@ -194,10 +201,13 @@ Hl7Outcome Pipeline::reject_oversized(std::string_view head, std::size_t limit,
 FileReport Pipeline::ingest_file(std::string_view content, const std::string& path) {
   const auto kind = detect_file_kind(content);
   switch (kind) {
-    case FileKind::hl7: return ingest_hl7_file(content, path);
+    case FileKind::hl7:
+      return ingest_hl7_file(content, path);
     case FileKind::results_csv:
-    case FileKind::milestones_csv: return ingest_csv_file(content, path, kind);
-    case FileKind::unknown: break;
+    case FileKind::milestones_csv:
+      return ingest_csv_file(content, path, kind);
+    case FileKind::unknown:
+      break;
   }
   throw InputError(
       "not an HL7 file (no MSH segment) and not a results or milestones CSV (header "
@@ -217,9 +227,10 @@ FileReport Pipeline::ingest_hl7_file(std::string_view content, const std::string
       ++report.accepted;
     } else {
       ++report.rejected;
-      report.rejections.push_back({line, std::string(hl7::to_string(outcome.ack_code)) + " " +
-                                             (outcome.control_id.empty() ? "" : outcome.control_id + ": ") +
-                                             outcome.error});
+      report.rejections.push_back(
+          {line, std::string(hl7::to_string(outcome.ack_code)) + " " +
+                     (outcome.control_id.empty() ? "" : outcome.control_id + ": ") +
+                     outcome.error});
     }
   }
   if (report.accepted + report.unchanged + report.rejected == 0)
@@ -234,8 +245,8 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
   const auto received_at = now_utc();
   const auto sender = "file:" + std::filesystem::path(path).filename().string();
   const auto sha = store::sha256_hex(content);
-  store::MessageEntry entry{"file", path, sender, sha.substr(0, 16), sha, received_at,
-                            std::string(content)};
+  store::MessageEntry entry{
+      "file", path, sender, sha.substr(0, 16), sha, received_at, std::string(content)};
   store::MessageOutcome outcome;
   if (auto original = store_.find_accepted(sender, entry.control_id, sha)) {
     // The very same file was imported before: nothing to do, but the attempt is logged.
@@ -251,8 +262,8 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
   CsvReader reader(content);
   auto header_row = reader.next();
   if (!header_row) throw InputError("empty file");
-  const auto header = kind == FileKind::results_csv ? results_header(*header_row)
-                                                    : milestones_header(*header_row);
+  const auto header =
+      kind == FileKind::results_csv ? results_header(*header_row) : milestones_header(*header_row);
   while (true) {
     std::optional<CsvRow> row;
     try {
@@ -267,16 +278,20 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
     try {
       store::StoreResult stored;
       if (kind == FileKind::results_csv)
-        stored = store_.store_result(parse_result_row(header, *row, records_), message_id, received_at);
+        stored =
+            store_.store_result(parse_result_row(header, *row, records_), message_id, received_at);
       else
-        stored = store_.store_milestone(parse_milestone_row(header, *row, records_), "csv", received_at);
+        stored =
+            store_.store_milestone(parse_milestone_row(header, *row, records_), "csv", received_at);
       (stored == store::StoreResult::stored ? report.accepted : report.unchanged)++;
     } catch (const InputError& e) {
       ++report.rejected;
       report.rejections.push_back({row->line, e.what()});
     }
   }
-  outcome.outcome = report.rejected == 0 ? "accepted" : (report.accepted + report.unchanged) > 0 ? "partial" : "rejected";
+  outcome.outcome = report.rejected == 0                       ? "accepted"
+                    : (report.accepted + report.unchanged) > 0 ? "partial"
+                                                               : "rejected";
   outcome.results_stored = report.accepted;
   if (!report.rejections.empty())
     outcome.error = std::to_string(report.rejected) + " row(s) rejected; first: line " +

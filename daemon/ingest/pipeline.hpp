@@ -31,11 +31,11 @@ struct FileReport {
     std::size_t line = 0;
     std::string reason;
   };
-  std::string kind;  // hl7 | results | milestones
-  int accepted = 0;  // messages or rows kept
-  int results_stored = 0;  // HL7: results stored from the accepted messages
+  std::string kind;              // hl7 | results | milestones
+  int accepted = 0;              // messages or rows kept
+  int results_stored = 0;        // HL7: results stored from the accepted messages
   int observations_ignored = 0;  // HL7: observations for no configured marker
-  int unchanged = 0;  // already known (idempotent re-import)
+  int unchanged = 0;             // already known (idempotent re-import)
   int rejected = 0;
   std::vector<Rejection> rejections;
 };
@@ -45,11 +45,12 @@ class Pipeline {
   Pipeline(store::Database& db, const settings::Settings& settings, const Clock& clock);
 
   // Caller holds a transaction (and a savepoint per message).
-  Hl7Outcome ingest_hl7(std::string_view raw, const std::string& transport, const std::string& peer);
+  Hl7Outcome ingest_hl7(std::string_view raw, const std::string& transport,
+                        const std::string& peer);
   // A frame over the size limit, known only by its first bytes: logged (head only) and answered
   // AR so the sender's operator sees why.
-  Hl7Outcome reject_oversized(std::string_view head, std::size_t limit, const std::string& transport,
-                              const std::string& peer);
+  Hl7Outcome reject_oversized(std::string_view head, std::size_t limit,
+                              const std::string& transport, const std::string& peer);
   // A whole file (HL7 messages, results CSV or milestones CSV); caller holds a transaction.
   FileReport ingest_file(std::string_view content, const std::string& path);
 

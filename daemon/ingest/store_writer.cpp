@@ -29,9 +29,13 @@ StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock)
   pipeline_ = std::make_unique<Pipeline>(*db_, settings_, clock_);
 }
 
-StoreWriter::~StoreWriter() { stop(); }
+StoreWriter::~StoreWriter() {
+  stop();
+}
 
-void StoreWriter::start() { thread_ = std::thread([this] { run(); }); }
+void StoreWriter::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void StoreWriter::submit_hl7(std::string raw, std::string peer, Completion done) {
   {
@@ -93,7 +97,8 @@ void StoreWriter::process(std::deque<Job>& batch) {
       try {
         store::Savepoint sp(*db_);
         if (job.oversized_limit) {
-          outcomes[i].hl7 = pipeline_->reject_oversized(job.raw, *job.oversized_limit, "mllp", job.peer);
+          outcomes[i].hl7 =
+              pipeline_->reject_oversized(job.raw, *job.oversized_limit, "mllp", job.peer);
         } else {
           outcomes[i].hl7 = pipeline_->ingest_hl7(job.raw, "mllp", job.peer);
         }

@@ -42,7 +42,8 @@ void MllpFramer::feed(std::string_view data, std::vector<FrameEvent>& out) {
     auto stop = data.find_first_of(std::string_view("\x0B\x1C", 2), i);
     auto chunk = data.substr(i, stop == std::string_view::npos ? std::string_view::npos : stop - i);
     if (buffer_.size() + chunk.size() > max_) {
-      buffer_.append(chunk.substr(0, kOversizedPrefix > buffer_.size() ? kOversizedPrefix - buffer_.size() : 0));
+      buffer_.append(chunk.substr(
+          0, kOversizedPrefix > buffer_.size() ? kOversizedPrefix - buffer_.size() : 0));
       out.push_back({FrameEvent::Kind::oversized, buffer_.substr(0, kOversizedPrefix), 0});
       buffer_.clear();
       failed_ = true;

@@ -35,7 +35,8 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
         buffer_(kReadChunk) {
     boost::system::error_code ec;
     auto ep = socket_.remote_endpoint(ec);
-    peer_ = ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
+    peer_ =
+        ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
   void start() {
@@ -75,11 +76,11 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     reading_ = true;
     socket_.async_read_some(
         asio::buffer(buffer_),
-        asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec,
-                                                                 std::size_t n) {
-          self->reading_ = false;
-          self->on_read(ec, n);
-        }));
+        asio::bind_executor(
+            strand_, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+              self->reading_ = false;
+              self->on_read(ec, n);
+            }));
   }
 
   void on_read(boost::system::error_code ec, std::size_t n) {
@@ -98,7 +99,9 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     }
     for (auto& e : events) {
       switch (e.kind) {
-        case FrameEvent::Kind::frame: queue_.push_back(std::move(e.payload)); break;
+        case FrameEvent::Kind::frame:
+          queue_.push_back(std::move(e.payload));
+          break;
         case FrameEvent::Kind::garbage:
           log()->warn("event=garbage_skipped peer={} bytes={}", peer_, e.bytes);
           break;
@@ -118,9 +121,8 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     if (busy_ || closed_) return;
     auto self = shared_from_this();
     auto respond = [self, work = asio::make_work_guard(server_.io_)](FrameHandler::Reply reply) {
-      asio::post(self->strand_, [self, reply = std::move(reply)]() mutable {
-        self->on_reply(std::move(reply));
-      });
+      asio::post(self->strand_,
+                 [self, reply = std::move(reply)]() mutable { self->on_reply(std::move(reply)); });
     };
     if (!queue_.empty()) {
       busy_ = true;
@@ -149,18 +151,18 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
       return;
     }
     out_ = MllpFramer::frame(*reply.message);
-    asio::async_write(socket_, asio::buffer(out_),
-                      asio::bind_executor(strand_, [self = shared_from_this()](
-                                                       boost::system::error_code ec, std::size_t) {
-                        self->busy_ = false;
-                        if (ec) {
-                          log()->info("event=write_failed peer={} error=\"{}\"", self->peer_,
-                                      ec.message());
-                          self->close();
-                          return;
-                        }
-                        self->after_reply();
-                      }));
+    asio::async_write(
+        socket_, asio::buffer(out_),
+        asio::bind_executor(
+            strand_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+              self->busy_ = false;
+              if (ec) {
+                log()->info("event=write_failed peer={} error=\"{}\"", self->peer_, ec.message());
+                self->close();
+                return;
+              }
+              self->after_reply();
+            }));
   }
 
   void after_reply() {
@@ -223,28 +225,28 @@ void MllpServer::start() {
 }
 
 void MllpServer::accept_next() {
-  acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec,
-                                                        tcp::socket socket) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted || stopping_) return;
-      log()->warn("event=accept_failed error=\"{}\"", ec.message());
-    } else if (active_.load() >= options_.max_connections) {
-      boost::system::error_code ignored;
-      auto ep = socket.remote_endpoint(ignored);
-      log()->warn("event=connection_refused reason=max_connections limit={} peer={}",
-                  options_.max_connections, ignored ? "unknown" : ep.address().to_string());
-      socket.close(ignored);
-    } else {
-      auto session = std::make_shared<MllpSession>(*this, std::move(socket));
-      {
-        std::lock_guard lock(sessions_mutex_);
-        sessions_.insert(session);
-      }
-      ++active_;
-      session->start();
-    }
-    if (!stopping_) accept_next();
-  });
+  acceptor_.async_accept(
+      asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+        if (ec) {
+          if (ec == asio::error::operation_aborted || stopping_) return;
+          log()->warn("event=accept_failed error=\"{}\"", ec.message());
+        } else if (active_.load() >= options_.max_connections) {
+          boost::system::error_code ignored;
+          auto ep = socket.remote_endpoint(ignored);
+          log()->warn("event=connection_refused reason=max_connections limit={} peer={}",
+                      options_.max_connections, ignored ? "unknown" : ep.address().to_string());
+          socket.close(ignored);
+        } else {
+          auto session = std::make_shared<MllpSession>(*this, std::move(socket));
+          {
+            std::lock_guard lock(sessions_mutex_);
+            sessions_.insert(session);
+          }
+          ++active_;
+          session->start();
+        }
+        if (!stopping_) accept_next();
+      });
 }
 
 void MllpServer::forget(const std::shared_ptr<MllpSession>& s) {

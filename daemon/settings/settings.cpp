@@ -2,11 +2,11 @@
 
 #include <date/tz.h>
 
+#include <toml++/toml.h>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/numeric_value.hpp"
 #include "core/text.hpp"
@@ -46,10 +46,12 @@ class Reader {
     return node->as_table();
   }
 
-  std::string string(const toml::node& n, const std::string& key, std::size_t max_len = 4096) const {
+  std::string string(const toml::node& n, const std::string& key,
+                     std::size_t max_len = 4096) const {
     if (!n.is_string()) fail(n, key, "must be a string");
     const auto& s = n.as_string()->get();
-    if (s.size() > max_len) fail(n, key, "is longer than " + std::to_string(max_len) + " characters");
+    if (s.size() > max_len)
+      fail(n, key, "is longer than " + std::to_string(max_len) + " characters");
     return s;
   }
 
@@ -97,7 +99,8 @@ void read_storage(const Reader& r, const toml::table& t, StorageSettings& s) {
   }
   if (auto* n = t.get("synchronous")) {
     auto v = r.string(*n, "storage.synchronous");
-    if (v != "full" && v != "normal") r.fail(*n, "storage.synchronous", "must be \"full\" or \"normal\"");
+    if (v != "full" && v != "normal")
+      r.fail(*n, "storage.synchronous", "must be \"full\" or \"normal\"");
     s.synchronous_full = v == "full";
   }
   if (auto* n = t.get("commit_batch_max"))
@@ -125,7 +128,7 @@ void read_log(const Reader& r, const toml::table& t, LogSettings& s) {
   r.check_keys(t, "log.", {"level"});
   if (auto* n = t.get("level")) {
     auto v = r.string(*n, "log.level");
-    static const std::vector<std::string> levels = {"trace", "debug", "info", "warn",
+    static const std::vector<std::string> levels = {"trace", "debug",    "info", "warn",
                                                     "error", "critical", "off"};
     if (std::find(levels.begin(), levels.end(), v) == levels.end())
       r.fail(*n, "log.level", "must be one of trace, debug, info, warn, error, critical, off");
@@ -134,8 +137,9 @@ void read_log(const Reader& r, const toml::table& t, LogSettings& s) {
 }
 
 void read_ingest(const Reader& r, const toml::table& t, IngestSettings& s) {
-  r.check_keys(t, "ingest.", {"default_timezone", "accept_processing_ids", "patient_id_type",
-                              "patient_id_authority"});
+  r.check_keys(
+      t, "ingest.",
+      {"default_timezone", "accept_processing_ids", "patient_id_type", "patient_id_authority"});
   if (auto* n = t.get("default_timezone")) {
     s.default_timezone = r.string(*n, "ingest.default_timezone", 64);
     try {
@@ -161,22 +165,23 @@ void read_ingest(const Reader& r, const toml::table& t, IngestSettings& s) {
 void read_marker(const Reader& r, const std::string& name, const toml::table& t,
                  MarkerCatalog& catalog) {
   const std::string prefix = "markers." + name + ".";
-  r.check_keys(t, prefix, {"canonical_unit", "uln", "half_life_days", "aliases", "loinc",
-                           "local_codes", "units"});
+  r.check_keys(
+      t, prefix,
+      {"canonical_unit", "uln", "half_life_days", "aliases", "loinc", "local_codes", "units"});
   MarkerDefinition def;
   if (auto* existing = catalog.find_mutable(name)) {
     def = *existing;
   } else {
     def.name = name;
     if (!t.get("canonical_unit") || !t.get("uln"))
-      r.fail(t, "markers." + name,
-             "is not a built-in marker, so it needs canonical_unit and uln");
+      r.fail(t, "markers." + name, "is not a built-in marker, so it needs canonical_unit and uln");
   }
   if (auto* n = t.get("canonical_unit")) {
     auto unit = r.string(*n, prefix + "canonical_unit", 40);
     if (catalog.find_mutable(name) && unit != def.canonical_unit)
       r.fail(*n, prefix + "canonical_unit",
-             "the canonical unit of a built-in marker cannot change (it is " + def.canonical_unit + ")");
+             "the canonical unit of a built-in marker cannot change (it is " + def.canonical_unit +
+                 ")");
     def.canonical_unit = unit;
     def.unit_factors.emplace(unit, 1.0);
   }

@@ -33,7 +33,9 @@ void create_private_file(const std::string& path) {
 
 }  // namespace
 
-void Statement::Finalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+void Statement::Finalizer::operator()(sqlite3_stmt* s) const {
+  sqlite3_finalize(s);
+}
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   sqlite3_stmt* raw = nullptr;
@@ -96,8 +98,12 @@ void Statement::reset() {
   sqlite3_clear_bindings(stmt_.get());
 }
 
-std::int64_t Statement::int64(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
-double Statement::real(int col) const { return sqlite3_column_double(stmt_.get(), col); }
+std::int64_t Statement::int64(int col) const {
+  return sqlite3_column_int64(stmt_.get(), col);
+}
+double Statement::real(int col) const {
+  return sqlite3_column_double(stmt_.get(), col);
+}
 std::optional<double> Statement::optional_real(int col) const {
   if (is_null(col)) return std::nullopt;
   return real(col);
@@ -111,7 +117,9 @@ bool Statement::is_null(int col) const {
   return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL;
 }
 
-void Database::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+void Database::Closer::operator()(sqlite3* db) const {
+  sqlite3_close_v2(db);
+}
 
 Database::Database(const std::string& path, const OpenOptions& options) : path_(path) {
   int flags = SQLITE_OPEN_NOMUTEX;
@@ -149,10 +157,16 @@ void Database::exec(std::string_view sql) {
   }
 }
 
-std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
-int Database::changes() const { return sqlite3_changes(db_.get()); }
+std::int64_t Database::last_insert_id() const {
+  return sqlite3_last_insert_rowid(db_.get());
+}
+int Database::changes() const {
+  return sqlite3_changes(db_.get());
+}
 
-Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& db) : db_(db) {
+  db_.exec("BEGIN IMMEDIATE");
+}
 Transaction::~Transaction() {
   if (!done_) {
     try {
@@ -167,7 +181,9 @@ void Transaction::commit() {
   done_ = true;
 }
 
-Savepoint::Savepoint(Database& db) : db_(db) { db_.exec("SAVEPOINT mw_item"); }
+Savepoint::Savepoint(Database& db) : db_(db) {
+  db_.exec("SAVEPOINT mw_item");
+}
 Savepoint::~Savepoint() {
   if (!done_) {
     try {

@@ -33,7 +33,8 @@ MigrationReport migrate(Database& db, const std::vector<SchemaFile>& files) {
     throw StoreError("database " + db.path() + " has schema version " +
                      std::to_string(report.from_version) + ", newer than this markerwatch knows (" +
                      std::to_string(known) + "); upgrade markerwatch or use a matching database");
-  auto record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+  auto record =
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
   report.to_version = report.from_version;
   for (const auto& f : files) {
     if (f.version <= report.from_version) continue;

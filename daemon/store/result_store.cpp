@@ -16,9 +16,9 @@ std::string result_content_key(const ResultRecord& r) {
   const char sep = '\x1f';
   key << r.marker << sep << r.method << sep << r.collected_at << sep << r.collected_date << sep;
   if (r.value) key << *r.value;
-  key << sep << to_string(r.comparator) << sep << r.value_raw << sep << r.unit << sep
-      << r.unit_raw << sep << r.reference_range << sep << to_string(r.status) << sep << r.obs_id
-      << sep << r.received_at;
+  key << sep << to_string(r.comparator) << sep << r.value_raw << sep << r.unit << sep << r.unit_raw
+      << sep << r.reference_range << sep << to_string(r.status) << sep << r.obs_id << sep
+      << r.received_at;
   return sha256_hex(key.str());
 }
 
@@ -38,11 +38,11 @@ constexpr const char* kResultColumns =
 ResultStore::ResultStore(Database& db)
     : db_(db),
       find_patient_(db.prepare("SELECT id FROM patients WHERE identifier = ? AND authority = ?")),
-      insert_patient_(db.prepare(
-          "INSERT INTO patients (identifier, authority, created_at) VALUES (?, ?, ?)")),
-      insert_message_(db.prepare(
-          "INSERT INTO messages (transport, peer, sender, control_id, content_sha256, "
-          "received_at, raw, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected')")),
+      insert_patient_(
+          db.prepare("INSERT INTO patients (identifier, authority, created_at) VALUES (?, ?, ?)")),
+      insert_message_(
+          db.prepare("INSERT INTO messages (transport, peer, sender, control_id, content_sha256, "
+                     "received_at, raw, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected')")),
       update_message_(db.prepare(
           "UPDATE messages SET outcome = ?, ack_code = ?, error = ?, results_stored = ?, "
           "observations_ignored = ?, duplicate_of = ?, raw = CASE WHEN ? THEN NULL ELSE raw END "
@@ -183,7 +183,11 @@ std::vector<StoredVersion> ResultStore::versions_on_date(std::int64_t patient_id
 
 void ResultStore::resolve_series_date(std::int64_t patient_id, const ResultRecord& r) {
   const auto resolution = resolve_versions(versions_on_date(patient_id, r));
-  clear_effective_.bind(1, patient_id).bind(2, r.marker).bind(3, r.method).bind(4, r.collected_date).run();
+  clear_effective_.bind(1, patient_id)
+      .bind(2, r.marker)
+      .bind(3, r.method)
+      .bind(4, r.collected_date)
+      .run();
   for (auto id : resolution.effective_rows) set_effective_.bind(1, id).run();
 }
 

@@ -57,7 +57,8 @@ class ResultStore {
   std::int64_t insert_message(const MessageEntry& m);
   void set_outcome(std::int64_t message_id, const MessageOutcome& o);
   // A message already accepted from this sender with this control id and the same bytes.
-  std::optional<std::int64_t> find_accepted(const std::string& sender, const std::string& control_id,
+  std::optional<std::int64_t> find_accepted(const std::string& sender,
+                                            const std::string& control_id,
                                             const std::string& sha256);
 
   // Stores one result version and re-resolves the effective version of its series on that date.

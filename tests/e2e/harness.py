@@ -61,11 +61,11 @@ class Daemon:
         self.port = None
         self.log_path = os.path.join(workdir, "daemon.log")
 
-    def start(self, timeout=20):
+    def start(self, timeout=20, env=None):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [os.path.join(self.bin_dir, "markerwatchd"), "--config", self.config],
-            stdout=subprocess.PIPE, stderr=self.log)
+            stdout=subprocess.PIPE, stderr=self.log, env=env)
         deadline = time.time() + timeout
         while time.time() < deadline:
             line = self.proc.stdout.readline()

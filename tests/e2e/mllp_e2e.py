@@ -151,8 +151,35 @@ def shutdown_finishes_in_flight(a, tmp):
     h.check(acked == 8, "all eight in-flight messages stored (%d)" % acked)
 
 
+def systemd_notify(a, tmp):
+    """READY=1 only once listening, WATCHDOG=1 from the event loop, STOPPING=1 on SIGTERM."""
+    path = os.path.join(tmp, "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="200000")
+    d = h.Daemon(a.bin, tmp, "", db_name="notify.db").start(env=env)
+    got = []
+    deadline = time.time() + 5
+    while time.time() < deadline and got.count("WATCHDOG=1") < 3:
+        got.append(sock.recv(4096).decode())
+    h.check("READY=1" in got, "READY=1 sent")
+    h.check(got.count("WATCHDOG=1") >= 3, "WATCHDOG=1 sent periodically")
+    code, _, _ = h.exchange(d.port, h.oru("N1", "p", [h.afp_obx(1, "5")]))
+    h.check(code == "AA", "listener was bound when READY=1 came")
+    h.check(d.stop() == 0, "clean stop")
+    rest = []
+    sock.settimeout(1)
+    try:
+        while True:
+            rest.append(sock.recv(4096).decode())
+    except socket.timeout:
+        pass
+    h.check("STOPPING=1" in rest, "STOPPING=1 sent on SIGTERM")
+
+
 def main(a, tmp):
-    for test in (samples_over_mllp, afp_batches, limits, shutdown_finishes_in_flight):
+    for test in (samples_over_mllp, afp_batches, limits, shutdown_finishes_in_flight, systemd_notify):
         sub = os.path.join(tmp, test.__name__)
         os.mkdir(sub)
         print("#", test.__name__)

@@ -1,9 +1,9 @@
 #pragma once
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 
 #include "settings/settings.hpp"
 
@@ -17,8 +17,12 @@ inline std::string read_file(const std::filesystem::path& p) {
   return s.str();
 }
 
-inline std::filesystem::path source_dir() { return MW_SOURCE_DIR; }
-inline std::filesystem::path shared_dir() { return MW_SHARED_DIR; }
+inline std::filesystem::path source_dir() {
+  return MW_SOURCE_DIR;
+}
+inline std::filesystem::path shared_dir() {
+  return MW_SHARED_DIR;
+}
 
 inline settings::Settings settings_from(const std::string& toml) {
   return settings::parse_settings(toml, "test.toml");

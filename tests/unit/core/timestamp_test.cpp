@@ -38,9 +38,9 @@ TEST_CASE("timestamps without an offset take the configured zone") {
 }
 
 TEST_CASE("impossible or malformed timestamps are rejected") {
-  for (const char* bad : {"", "196203520", "2008081830-0700", "20100230", "Aug 15, 1942",
-                          "20101301", "2010-01-01", "20100101120000.", "20100101+2500",
-                          "201001011261", "2010010112000000000", "x2010"}) {
+  for (const char* bad :
+       {"", "196203520", "2008081830-0700", "20100230", "Aug 15, 1942", "20101301", "2010-01-01",
+        "20100101120000.", "20100101+2500", "201001011261", "2010010112000000000", "x2010"}) {
     INFO(bad);
     CHECK_FALSE(parse_hl7_timestamp(bad));
   }

@@ -11,8 +11,8 @@ TEST_CASE("a correction replaces the final value of the same observation") {
 }
 
 TEST_CASE("a final arriving after its own correction never undoes it") {
-  auto r = resolve_versions(
-      {{1, "obs1", S::corrected, "2020-01-01T00:00:00Z"}, {2, "obs1", S::final_result, "2030-01-01T00:00:00Z"}});
+  auto r = resolve_versions({{1, "obs1", S::corrected, "2020-01-01T00:00:00Z"},
+                             {2, "obs1", S::final_result, "2030-01-01T00:00:00Z"}});
   CHECK(r.effective_rows == std::vector<std::int64_t>{1});
 }
 
@@ -25,11 +25,13 @@ TEST_CASE("a removal leaves no value; a preliminary is kept as the current versi
             .effective_rows == std::vector<std::int64_t>{2});
 }
 
-TEST_CASE("with the same status the later received_at wins, then the later arrival with a warning") {
-  auto by_time = resolve_versions(
-      {{1, "a", S::corrected, "2020-02-01T00:00:00Z"}, {2, "a", S::corrected, "2020-01-01T00:00:00Z"}});
+TEST_CASE(
+    "with the same status the later received_at wins, then the later arrival with a warning") {
+  auto by_time = resolve_versions({{1, "a", S::corrected, "2020-02-01T00:00:00Z"},
+                                   {2, "a", S::corrected, "2020-01-01T00:00:00Z"}});
   CHECK(by_time.effective_rows == std::vector<std::int64_t>{1});
-  auto by_arrival = resolve_versions({{1, "a", S::final_result, ""}, {2, "a", S::final_result, ""}});
+  auto by_arrival =
+      resolve_versions({{1, "a", S::final_result, ""}, {2, "a", S::final_result, ""}});
   CHECK(by_arrival.effective_rows == std::vector<std::int64_t>{2});
   CHECK_FALSE(by_arrival.warnings.empty());
 }
@@ -39,8 +41,9 @@ TEST_CASE("a correction without observation id applies to the single value of it
   CHECK(r.effective_rows == std::vector<std::int64_t>{2});
   // Arriving before any value, it waits, and applies as soon as the value comes.
   CHECK(resolve_versions({{1, "", S::corrected, ""}}).effective_rows.empty());
-  CHECK(resolve_versions({{1, "", S::corrected, ""}, {2, "", S::final_result, ""}})
-            .effective_rows == std::vector<std::int64_t>{1});
+  CHECK(
+      resolve_versions({{1, "", S::corrected, ""}, {2, "", S::final_result, ""}}).effective_rows ==
+      std::vector<std::int64_t>{1});
   // With several values on that date it applies to none.
   auto ambiguous = resolve_versions(
       {{1, "", S::final_result, ""}, {2, "x", S::final_result, ""}, {3, "", S::deleted, ""}});

@@ -17,8 +17,9 @@ TEST_CASE("an AA echoes MSH-10, swaps sender and receiver, echoes version and pr
   req.control_id = "MW17";
   req.timestamp = "20261127120000+0000";
   auto ack = hl7::build_ack(req);
-  CHECK(ack == "MSH|^~\\&|MW|ONC|LAB|HOSP|20261127120000+0000||ACK^R01^ACK|MW17|P|2.5.1\r"
-               "MSA|AA|CTRL-42\r");
+  CHECK(ack ==
+        "MSH|^~\\&|MW|ONC|LAB|HOSP|20261127120000+0000||ACK^R01^ACK|MW17|P|2.5.1\r"
+        "MSA|AA|CTRL-42\r");
   auto parsed = hl7::Message::parse(ack);
   CHECK(parsed.value(parsed.first("MSA")->field(2)) == "CTRL-42");
 }
@@ -34,7 +35,9 @@ TEST_CASE("AE and AR carry ERR segments with location, code and reason") {
   auto ack = hl7::build_ack(req);
   CHECK_THAT(ack, Catch::Contains("||ACK^R01|MW1|P|2.3\r"));  // pre-2.4: no structure component
   CHECK_THAT(ack, Catch::Contains("MSA|AE|X1\r"));
-  CHECK_THAT(ack, Catch::Contains("ERR|OBX^2^6^103&Table value not found&HL70357|OBX^2^6|103^Table value not found^HL70357|E||||unit 'mg/dL' cannot be converted\r"));
+  CHECK_THAT(ack,
+             Catch::Contains("ERR|OBX^2^6^103&Table value not found&HL70357|OBX^2^6|103^Table "
+                             "value not found^HL70357|E||||unit 'mg/dL' cannot be converted\r"));
 }
 
 TEST_CASE("hostile header values cannot inject segments into the ACK") {

@@ -18,7 +18,8 @@ inline std::string oru(const std::vector<std::string>& obx, const std::string& c
 inline std::string afp_obx(const std::string& value, const std::string& unit = "ng/mL",
                            const std::string& status = "F", const std::string& type = "NM",
                            const std::string& time = "20161215083000") {
-  return "OBX|1|" + type + "|1834-1^AFP^LN||" + value + "|" + unit + "|0-10||||" + status + "|||" + time;
+  return "OBX|1|" + type + "|1834-1^AFP^LN||" + value + "|" + unit + "|0-10||||" + status + "|||" +
+         time;
 }
 
 }  // namespace markerwatch::test

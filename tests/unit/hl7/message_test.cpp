@@ -9,7 +9,8 @@ using hl7::ParseError;
 
 TEST_CASE("segments, fields, repetitions, components and subcomponents") {
   auto m = Message::parse(
-      "MSH|^~\\&|LAB|HOSP|||20100101||ORU^R01|1|P|2.5.1\rPID|1||A1^^^MPI&1.2.3&ISO^MR~B2^^^SSA^SS\r");
+      "MSH|^~\\&|LAB|HOSP|||20100101||ORU^R01|1|P|2.5.1\rPID|1||A1^^^MPI&1.2.3&ISO^MR~B2^^^SSA^"
+      "SS\r");
   REQUIRE(m.segments().size() == 2);
   CHECK(m.msh().field(1) == "|");
   CHECK(m.msh().field(2) == "^~\\&");

@@ -54,11 +54,16 @@ TEST_CASE("values: NM, SN with comparators, numeric ST text, censored NM") {
     Comparator cmp;
   };
   const std::vector<Case> cases = {
-      {"NM", "6.8", 6.8, Comparator::none},     {"SN", ">^35000", 35000, Comparator::greater},
-      {"SN", "<^1.0", 1.0, Comparator::less},   {"SN", "<=^8", 8, Comparator::less_equal},
-      {"SN", ">=^400", 400, Comparator::greater_equal}, {"SN", "^182", 182, Comparator::none},
-      {"SN", "=^3", 3, Comparator::none},       {"ST", "<1.0", 1.0, Comparator::less},
-      {"ST", ">35000", 35000, Comparator::greater}, {"ST", " 29.37 ", 29.37, Comparator::none},
+      {"NM", "6.8", 6.8, Comparator::none},
+      {"SN", ">^35000", 35000, Comparator::greater},
+      {"SN", "<^1.0", 1.0, Comparator::less},
+      {"SN", "<=^8", 8, Comparator::less_equal},
+      {"SN", ">=^400", 400, Comparator::greater_equal},
+      {"SN", "^182", 182, Comparator::none},
+      {"SN", "=^3", 3, Comparator::none},
+      {"ST", "<1.0", 1.0, Comparator::less},
+      {"ST", ">35000", 35000, Comparator::greater},
+      {"ST", " 29.37 ", 29.37, Comparator::none},
       {"NM", ">35000", 35000, Comparator::greater},
   };
   for (const auto& c : cases) {
@@ -72,8 +77,7 @@ TEST_CASE("values: NM, SN with comparators, numeric ST text, censored NM") {
 
 TEST_CASE("values that are not one number are errors for that observation") {
   Mapper m;
-  for (auto [type, value, reason] :
-       std::vector<std::tuple<std::string, std::string, std::string>>{
+  for (auto [type, value, reason] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"ST", "pending", "is not a number"},
            {"NM", "abc", "is not a number"},
            {"SN", "^100^-^200", "range or ratio"},
@@ -101,7 +105,8 @@ TEST_CASE("units convert; unknown units are errors, never 1:1") {
   CHECK(iu.results[0].unit_raw == "[IU]/mL");
   auto bad = m.map(test::oru({test::afp_obx("100", "mg/dL")}));
   CHECK(bad.disposition == Disposition::rejected_error);
-  CHECK_THAT(bad.issues.at(0).text, Catch::Contains("unit 'mg/dL' cannot be converted to ng/mL for AFP"));
+  CHECK_THAT(bad.issues.at(0).text,
+             Catch::Contains("unit 'mg/dL' cannot be converted to ng/mL for AFP"));
   auto none = m.map(test::oru({test::afp_obx("100", "")}));
   CHECK_THAT(none.issues.at(0).text, Catch::Contains("no unit"));
 }

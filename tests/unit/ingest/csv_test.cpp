@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "ingest/csv_records.hpp"
 #include "ingest/csv_reader.hpp"
+#include "ingest/csv_records.hpp"
 #include "test_support.hpp"
 
 using namespace markerwatch;
@@ -48,9 +48,10 @@ namespace {
 struct Rows {
   settings::Settings s = test::utc_settings();
   RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
-  CsvHeader header = results_header(
-      CsvRow{1, {"patient_id", "marker", "collected_at", "value", "unit", "status", "obs_id",
-                 "received_at", "method", "reference_range"}});
+  CsvHeader header =
+      results_header(CsvRow{1,
+                            {"patient_id", "marker", "collected_at", "value", "unit", "status",
+                             "obs_id", "received_at", "method", "reference_range"}});
   ResultRecord parse(std::vector<std::string> f) {
     f.resize(10);
     return parse_result_row(header, CsvRow{2, f}, ctx);
@@ -93,11 +94,13 @@ TEST_CASE("bad result rows are rejected with a clear reason") {
       {{"p", "AFP", "2010-02-30", "5", "ng/mL"}, "is not an ISO 8601"},
       {{"p", "AFP", "2010-09-06", "five", "ng/mL"}, "value 'five' is not a number"},
       {{"p", "AFP", "2010-09-06", "-5", "ng/mL"}, "is negative"},
-      {{"p", "AFP", "2010-09-06", "5", "mg/dL"}, "unit 'mg/dL' cannot be converted to ng/mL for AFP"},
+      {{"p", "AFP", "2010-09-06", "5", "mg/dL"},
+       "unit 'mg/dL' cannot be converted to ng/mL for AFP"},
       {{"p", "AFP", "2010-09-06", "5", ""}, "unit '' cannot be converted"},
       {{"p", "AFP", "2010-09-06", "5", "ng/mL", "approved"}, "unknown status 'approved'"},
       {{"p", "AFP", "2010-09-06", "5", "ng/mL", "", "", "yesterday"}, "received_at 'yesterday'"},
-      {{"p", "AFP", "2010-09-06", "5", "ng/mL", "", "", "", "", "normal"}, "reference_range 'normal'"},
+      {{"p", "AFP", "2010-09-06", "5", "ng/mL", "", "", "", "", "normal"},
+       "reference_range 'normal'"},
       {{"p\x01", "AFP", "2010-09-06", "5", "ng/mL"}, "control characters"},
       {{"p\xff", "AFP", "2010-09-06", "5", "ng/mL"}, "not valid UTF-8"},
       {{std::string(300, 'p'), "AFP", "2010-09-06", "5", "ng/mL"}, "longer than 200"},
@@ -113,8 +116,8 @@ TEST_CASE("bad result rows are rejected with a clear reason") {
 TEST_CASE("headers: required columns, unknown and duplicate columns") {
   CHECK_THROWS_WITH(results_header(CsvRow{1, {"patient_id", "marker", "value", "unit"}}),
                     Catch::Contains("lacks the required column 'collected_at'"));
-  CHECK_THROWS_WITH(results_header(CsvRow{1, {"patient_id", "marker", "collected_at", "value",
-                                              "unit", "colour"}}),
+  CHECK_THROWS_WITH(results_header(CsvRow{
+                        1, {"patient_id", "marker", "collected_at", "value", "unit", "colour"}}),
                     Catch::Contains("unknown column 'colour'"));
   CHECK_THROWS_WITH(milestones_header(CsvRow{1, {"patient_id", "kind", "date", "date"}}),
                     Catch::Contains("appears twice"));

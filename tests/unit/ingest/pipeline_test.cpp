@@ -69,7 +69,8 @@ TEST_CASE("a re-sent message is answered AA and stores nothing twice") {
   CHECK(f.msa(again) == "AA|C-1");
   CHECK(f.count("SELECT count(*) FROM results") == 1);
   CHECK(f.count("SELECT count(*) FROM messages") == 2);
-  CHECK(f.count("SELECT count(*) FROM messages WHERE duplicate_of IS NOT NULL AND raw IS NULL") == 1);
+  CHECK(f.count("SELECT count(*) FROM messages WHERE duplicate_of IS NOT NULL AND raw IS NULL") ==
+        1);
   // Same control id, different content: processed as new (ids get reused by some senders).
   auto reused = f.send(test::oru({test::afp_obx("50000")}, "C-1"));
   CHECK(reused.outcome == "accepted");
@@ -92,8 +93,10 @@ TEST_CASE("bad messages are kept with their reason, answered AE/AR, and change n
       {test::oru({test::afp_obx("5")}, "T2", "PID|1||"), "AE|T2", "no patient identifier"},
       {test::oru({test::afp_obx("5", "furlongs")}, "T3"), "AE|T3", "cannot be converted"},
       {test::oru({test::afp_obx("lots")}, "T4"), "AE|T4", "not a number"},
-      {test::oru({test::afp_obx("5")}, "T5", "PID|1||case-001", "T|2.5.1"), "AR|T5", "processing id"},
-      {test::oru({test::afp_obx("5")}, "T6", "PID|1||case-001", "P|2.8"), "AR|T6", "unsupported HL7 version"},
+      {test::oru({test::afp_obx("5")}, "T5", "PID|1||case-001", "T|2.5.1"), "AR|T5",
+       "processing id"},
+      {test::oru({test::afp_obx("5")}, "T6", "PID|1||case-001", "P|2.8"), "AR|T6",
+       "unsupported HL7 version"},
       {test::oru({test::afp_obx(std::string("5\xff"))}, "T7"), "AE|T7", "not valid UTF-8"},
       {[] {  // truncated in the middle of an OBX, before its status
          auto t = test::oru({test::afp_obx("5")}, "T8");
@@ -142,7 +145,8 @@ TEST_CASE("an oversized frame is logged by its head and answered AR") {
   auto out = f.pipeline->reject_oversized("MSH|^~\\&|LAB|HOSP|||2016||ORU^R01|BIG|P|2.5\rPID", 1024,
                                           "mllp", "peer");
   CHECK(f.msa(out) == "AR|BIG");
-  CHECK(f.count("SELECT count(*) FROM messages WHERE outcome = 'rejected' AND error LIKE 'frame exceeds%'") == 1);
+  CHECK(f.count("SELECT count(*) FROM messages WHERE outcome = 'rejected' AND error LIKE 'frame "
+                "exceeds%'") == 1);
 }
 
 TEST_CASE("the seed case imports from CSV; re-import changes nothing") {

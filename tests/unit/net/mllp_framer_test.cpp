@@ -15,7 +15,8 @@ std::vector<FrameEvent> feed_all(MllpFramer& f, const std::vector<std::string>& 
 
 TEST_CASE("several frames in one read") {
   MllpFramer f(1000);
-  auto ev = feed_all(f, {MllpFramer::frame("A") + MllpFramer::frame("BB") + MllpFramer::frame("C")});
+  auto ev =
+      feed_all(f, {MllpFramer::frame("A") + MllpFramer::frame("BB") + MllpFramer::frame("C")});
   REQUIRE(ev.size() == 3);
   CHECK(ev[0].payload == "A");
   CHECK(ev[1].payload == "BB");
@@ -74,13 +75,15 @@ TEST_CASE("a frame exactly at the limit passes") {
 
 TEST_CASE("EB without CR completes a frame at end of input; a truncated frame does not") {
   MllpFramer f(100);
-  auto ev = feed_all(f, {"\x0b" "abc\x1c"});
+  auto ev = feed_all(f, {"\x0b"
+                         "abc\x1c"});
   CHECK(ev.empty());
   f.finish(ev);
   REQUIRE(ev.size() == 1);
   CHECK(ev[0].payload == "abc");
   MllpFramer t(100);
-  auto none = feed_all(t, {"\x0b" "abc"});
+  auto none = feed_all(t, {"\x0b"
+                           "abc"});
   t.finish(none);
   CHECK(none.empty());
   CHECK(t.pending_bytes() == 3);

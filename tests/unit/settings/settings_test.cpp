@@ -47,19 +47,25 @@ TEST_CASE("config errors name the key and its line") {
   };
   const Case cases[] = {
       {"[storage]\npath = 3\n", "test.toml:2:8: storage.path: must be a string"},
-      {"[mllp]\nlisten = \"127.0.0.1:2575\"\nlistn = 1\n", "test.toml:3:9: mllp.listn: unknown key"},
-      {"[mllp]\nmax_connections = 0\n", "test.toml:2:19: mllp.max_connections: must be between 1 and 10000"},
+      {"[mllp]\nlisten = \"127.0.0.1:2575\"\nlistn = 1\n",
+       "test.toml:3:9: mllp.listn: unknown key"},
+      {"[mllp]\nmax_connections = 0\n",
+       "test.toml:2:19: mllp.max_connections: must be between 1 and 10000"},
       {"[mllp]\nmax_connections = \"ten\"\n", "mllp.max_connections: must be an integer"},
       {"[mllp]\nlisten = \"localhost\"\n", "test.toml:2:10: mllp.listen:"},
       {"[mllp]\nlisten = \"127.0.0.1:70000\"\n", "port in '127.0.0.1:70000' must be 0 to 65535"},
-      {"[storage]\nsynchronous = \"off\"\n", "test.toml:2:15: storage.synchronous: must be \"full\" or \"normal\""},
+      {"[storage]\nsynchronous = \"off\"\n",
+       "test.toml:2:15: storage.synchronous: must be \"full\" or \"normal\""},
       {"[log]\nlevel = \"loud\"\n", "test.toml:2:9: log.level:"},
       {"[ingest]\ndefault_timezone = \"Mars/Olympus\"\n", "unknown time zone 'Mars/Olympus'"},
       {"[ingest]\naccept_processing_ids = [\"X\"]\n", "ingest.accept_processing_ids"},
       {"[markers.AFP]\nuln = -1\n", "test.toml:2:7: markers.AFP.uln: must be between"},
-      {"[markers.AFP]\ncanonical_unit = \"IU/mL\"\n", "canonical unit of a built-in marker cannot change"},
-      {"[markers.AFP]\nunits = { \"IU/mL\" = \"x\" }\n", "markers.AFP.units.IU/mL: must be a number"},
-      {"[markers.NEW]\nuln = 3\n", "markers.NEW: is not a built-in marker, so it needs canonical_unit and uln"},
+      {"[markers.AFP]\ncanonical_unit = \"IU/mL\"\n",
+       "canonical unit of a built-in marker cannot change"},
+      {"[markers.AFP]\nunits = { \"IU/mL\" = \"x\" }\n",
+       "markers.AFP.units.IU/mL: must be a number"},
+      {"[markers.NEW]\nuln = 3\n",
+       "markers.NEW: is not a built-in marker, so it needs canonical_unit and uln"},
       {"[markers.AFP]\nlocal_codes = [\"L|\"]\n", "has no code"},
       {"[markers.AFP]\nhalf_life = 7\n", "test.toml:2:13: markers.AFP.half_life: unknown key"},
       {"[storage\npath = 1\n", "test.toml:1:"},
@@ -82,7 +88,8 @@ TEST_CASE("bad config bytes are refused whole") {
 
 TEST_CASE("the config extends the marker table") {
   auto s = test::settings_from(
-      "[markers.AFP]\nlocal_codes = [\"L|AFPS\", \"AFPX\"]\nuln = 8.5\nunits = { \"IU/mL\" = 1.2 }\n"
+      "[markers.AFP]\nlocal_codes = [\"L|AFPS\", \"AFPX\"]\nuln = 8.5\nunits = { \"IU/mL\" = 1.2 "
+      "}\n"
       "[markers.LDH]\ncanonical_unit = \"U/L\"\nuln = 250\nloinc = [\"2532-0\"]\n");
   CHECK(s.markers.find_by_code("AFPS", "L")->name == "AFP");
   CHECK(s.markers.find_by_code("AFPX", "99ANY")->name == "AFP");

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <catch2/catch.hpp>
 
 #include "store/migrations.hpp"
 #include "store/result_store.hpp"
@@ -70,7 +70,8 @@ TEST_CASE("a database newer than the binary is refused with a clear message") {
     db.exec("INSERT INTO schema_migrations VALUES (9999, '9999_future.sql', 'x')");
   }
   Database db(path, {});
-  CHECK_THROWS_WITH(migrate(db), Catch::Contains("has schema version 9999, newer than this markerwatch knows"));
+  CHECK_THROWS_WITH(migrate(db),
+                    Catch::Contains("has schema version 9999, newer than this markerwatch knows"));
 }
 
 TEST_CASE("a failing schema file leaves the database as it was") {
