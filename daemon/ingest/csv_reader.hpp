@@ -16,6 +16,7 @@ struct CsvRow {
   std::vector<std::string> fields;
 };
 
+// Reads from a view: the text must outlive the reader.
 class CsvReader {
  public:
   explicit CsvReader(std::string_view text, std::size_t max_field_bytes = 64 * 1024,
