@@ -51,12 +51,10 @@ CREATE TABLE results (
   version_time             TEXT NOT NULL DEFAULT '',
   source                   TEXT NOT NULL,
   message_id               INTEGER REFERENCES messages (id),
-  content_sha256           TEXT NOT NULL,
   effective                INTEGER NOT NULL DEFAULT 0,
   stored_at                TEXT NOT NULL
 );
 CREATE INDEX results_by_series ON results (patient_id, marker, method, collected_date);
-CREATE UNIQUE INDEX results_by_content ON results (patient_id, content_sha256);
 
 CREATE TABLE milestones (
   id          INTEGER PRIMARY KEY,

@@ -1,5 +1,6 @@
 #include "app/daemon.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
@@ -136,7 +137,11 @@ int run_daemon(const settings::Settings& settings) {
   std::fflush(stdout);
   spdlog::info("event=ready mllp_port={}", mllp.port());
 
-  std::thread second_io([&io] { io.run(); });
+  pthread_setname_np(pthread_self(), "mw-io");
+  std::thread second_io([&io] {
+    pthread_setname_np(pthread_self(), "mw-io");
+    io.run();
+  });
   io.run();
   second_io.join();
   // Every connection has answered what it received; drain and close the database.

@@ -73,21 +73,40 @@ std::string Pipeline::next_ack_id(std::int64_t message_id) const {
   return "MW" + std::to_string(message_id);
 }
 
-Hl7Outcome Pipeline::ingest_hl7(std::string_view raw, const std::string& transport,
-                                const std::string& peer) {
-  Hl7Outcome out;
-  const auto received_at = now_utc();
-  store::MessageEntry entry{transport,       peer, "", "", store::sha256_hex(raw), received_at,
-                            std::string(raw)};
-  hl7::AckRequest ack;
-  ack.timestamp = hl7_now();
-  store::MessageOutcome outcome;
-
+PreparedHl7 Pipeline::prepare_hl7(std::string raw) const {
+  PreparedHl7 p;
+  p.received_at = now_utc();
+  p.ack_timestamp = hl7_now();
+  p.sha256 = store::sha256_hex(raw);
   hl7::Limits limits;
   limits.max_bytes = static_cast<std::size_t>(settings_.mllp.max_message_bytes);
   try {
     auto msg = hl7::Message::parse(raw, limits);
-    auto mapped = hl7::map_oru(msg, mapping_);
+    p.mapped = hl7::map_oru(msg, mapping_);
+  } catch (const hl7::ParseError& e) {
+    p.parse_error = e.what();
+  }
+  p.raw = std::move(raw);
+  return p;
+}
+
+Hl7Outcome Pipeline::ingest_hl7(std::string_view raw, const std::string& transport,
+                                const std::string& peer) {
+  return store_hl7(prepare_hl7(std::string(raw)), transport, peer);
+}
+
+Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& transport,
+                               const std::string& peer) {
+  Hl7Outcome out;
+  const auto& received_at = prepared.received_at;
+  const std::string_view raw = prepared.raw;
+  store::MessageEntry entry{transport, peer, "", "", prepared.sha256, received_at, prepared.raw};
+  hl7::AckRequest ack;
+  ack.timestamp = prepared.ack_timestamp;
+  store::MessageOutcome outcome;
+
+  if (prepared.mapped) {
+    const auto& mapped = *prepared.mapped;
     ack.header = mapped.header;
     entry.sender = mapped.header.sender();
     entry.control_id = mapped.header.control_id;
@@ -119,9 +138,14 @@ Hl7Outcome Pipeline::ingest_hl7(std::string_view raw, const std::string& transpo
         ack.issues = mapped.issues;
         const auto message_id = store_.insert_message(entry);
         out.message_id = message_id;
+        // One PID per message: every result has the same patient.
+        std::optional<std::int64_t> patient_id;
+        if (!mapped.results.empty())
+          patient_id = store_.patient(mapped.results.front().patient, received_at);
         for (const auto& r : mapped.results) {
           try {
-            if (store_.store_result(r, message_id, received_at) == store::StoreResult::stored)
+            if (store_.store_result(r, *patient_id, message_id, received_at) ==
+                store::StoreResult::stored)
               ++outcome.results_stored;
           } catch (const InputError& e) {
             ack.issues.push_back({"OBX", 0, 5, 205, e.what()});
@@ -142,14 +166,14 @@ Hl7Outcome Pipeline::ingest_hl7(std::string_view raw, const std::string& transpo
         break;
       }
     }
-  } catch (const hl7::ParseError& e) {
+  } else {
     ack.header = hl7::salvage_header(raw);
     entry.sender = ack.header.sender();
     entry.control_id = ack.header.control_id;
     ack.code = hl7::AckCode::AE;
-    ack.issues.push_back({"MSH", 1, 0, 102, e.what()});
+    ack.issues.push_back({"MSH", 1, 0, 102, prepared.parse_error});
     outcome.outcome = "rejected";
-    outcome.error = e.what();
+    outcome.error = prepared.parse_error;
   }
   if (out.message_id == 0) out.message_id = store_.insert_message(entry);
   outcome.ack_code = out.acknowledge ? std::string(hl7::to_string(ack.code)) : "";
@@ -264,6 +288,17 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
   if (!header_row) throw InputError("empty file");
   const auto header =
       kind == FileKind::results_csv ? results_header(*header_row) : milestones_header(*header_row);
+  // Files are usually sorted by patient: remember the last one (safe: one transaction, no
+  // savepoints inside a file).
+  PatientKey last_patient;
+  std::int64_t last_patient_id = 0;
+  auto patient_id = [&](const PatientKey& key) {
+    if (last_patient_id == 0 || !(key == last_patient)) {
+      last_patient = key;
+      last_patient_id = store_.patient(key, received_at);
+    }
+    return last_patient_id;
+  };
   while (true) {
     std::optional<CsvRow> row;
     try {
@@ -277,12 +312,13 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
     if (!row) break;
     try {
       store::StoreResult stored;
-      if (kind == FileKind::results_csv)
-        stored =
-            store_.store_result(parse_result_row(header, *row, records_), message_id, received_at);
-      else
+      if (kind == FileKind::results_csv) {
+        auto record = parse_result_row(header, *row, records_);
+        stored = store_.store_result(record, patient_id(record.patient), message_id, received_at);
+      } else {
         stored =
             store_.store_milestone(parse_milestone_row(header, *row, records_), "csv", received_at);
+      }
       (stored == store::StoreResult::stored ? report.accepted : report.unchanged)++;
     } catch (const InputError& e) {
       ++report.rejected;

@@ -2,6 +2,7 @@
 // The one path every input takes, whatever its transport: parse, map, store, all inside the
 // caller's transaction, with the outcome (and for HL7 the ACK) it must answer once committed.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,11 +41,26 @@ struct FileReport {
   std::vector<Rejection> rejections;
 };
 
+// An HL7 message parsed and mapped, ready to store: the pure part of ingest, done off the writer.
+struct PreparedHl7 {
+  std::string raw;
+  std::string sha256;
+  std::string received_at;
+  std::string ack_timestamp;
+  std::optional<hl7::MappingResult> mapped;  // nullopt when it did not parse
+  std::string parse_error;
+};
+
 class Pipeline {
  public:
   Pipeline(store::Database& db, const settings::Settings& settings, const Clock& clock);
 
+  // Parse and map only: no database, safe on any thread.
+  PreparedHl7 prepare_hl7(std::string raw) const;
   // Caller holds a transaction (and a savepoint per message).
+  Hl7Outcome store_hl7(const PreparedHl7& prepared, const std::string& transport,
+                       const std::string& peer);
+  // prepare_hl7 then store_hl7.
   Hl7Outcome ingest_hl7(std::string_view raw, const std::string& transport,
                         const std::string& peer);
   // A frame over the size limit, known only by its first bytes: logged (head only) and answered

@@ -1,6 +1,9 @@
 #include "ingest/store_writer.hpp"
 
+#include <pthread.h>
+
 #include <spdlog/spdlog.h>
+#include <chrono>
 
 #include "core/text.hpp"
 #include "hl7/ack.hpp"
@@ -38,9 +41,10 @@ void StoreWriter::start() {
 }
 
 void StoreWriter::submit_hl7(std::string raw, std::string peer, Completion done) {
+  auto prepared = pipeline_->prepare_hl7(std::move(raw));
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back({std::move(raw), std::move(peer), std::nullopt, std::move(done)});
+    queue_.push_back({{}, std::move(prepared), std::move(peer), std::nullopt, std::move(done)});
   }
   wake_.notify_one();
 }
@@ -49,7 +53,7 @@ void StoreWriter::submit_oversized(std::string head, std::size_t limit, std::str
                                    Completion done) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back({std::move(head), std::move(peer), limit, std::move(done)});
+    queue_.push_back({std::move(head), std::nullopt, std::move(peer), limit, std::move(done)});
   }
   wake_.notify_one();
 }
@@ -87,6 +91,9 @@ void StoreWriter::run() {
 }
 
 void StoreWriter::process(std::deque<Job>& batch) {
+  using SteadyClock = std::chrono::steady_clock;
+  const auto started = SteadyClock::now();
+  auto stored_at = started;
   std::vector<WriteOutcome> outcomes(batch.size());
   bool committed = false;
   std::string commit_error;
@@ -100,7 +107,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
           outcomes[i].hl7 =
               pipeline_->reject_oversized(job.raw, *job.oversized_limit, "mllp", job.peer);
         } else {
-          outcomes[i].hl7 = pipeline_->ingest_hl7(job.raw, "mllp", job.peer);
+          outcomes[i].hl7 = pipeline_->store_hl7(*job.prepared, "mllp", job.peer);
         }
         sp.release();
         outcomes[i].committed = true;
@@ -111,6 +118,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
                      text::printable(e.what(), 200));
       }
     }
+    stored_at = SteadyClock::now();
     txn.commit();
     committed = true;
   } catch (const std::exception& e) {
@@ -118,6 +126,10 @@ void StoreWriter::process(std::deque<Job>& batch) {
     log()->error("event=commit_failed messages={} error=\"{}\"", batch.size(),
                  text::printable(commit_error, 200));
   }
+  const auto finished = SteadyClock::now();
+  log()->trace("event=batch_committed messages={} store_us={} commit_us={}", batch.size(),
+               std::chrono::duration_cast<std::chrono::microseconds>(stored_at - started).count(),
+               std::chrono::duration_cast<std::chrono::microseconds>(finished - stored_at).count());
   {
     std::lock_guard lock(mutex_);
     stats_.messages += batch.size();

@@ -39,7 +39,8 @@ class StoreWriter {
   ~StoreWriter();
 
   void start();
-  // Queues one HL7 message; `done` runs on the writer thread after the commit (or failure).
+  // Parses and maps one HL7 message on the calling thread, then queues it for storage; `done`
+  // runs on the writer thread after the commit (or failure).
   void submit_hl7(std::string raw, std::string peer, Completion done);
   // Records a frame that was too large (its first bytes only) and answers it.
   void submit_oversized(std::string head, std::size_t limit, std::string peer, Completion done);
@@ -50,7 +51,8 @@ class StoreWriter {
 
  private:
   struct Job {
-    std::string raw;
+    std::string raw;  // oversized frames: their head
+    std::optional<PreparedHl7> prepared;
     std::string peer;
     std::optional<std::size_t> oversized_limit;
     Completion done;

@@ -144,6 +144,9 @@ Database::Database(const std::string& path, const OpenOptions& options) : path_(
     }
     exec(options.synchronous == Synchronous::full ? "PRAGMA synchronous = FULL"
                                                   : "PRAGMA synchronous = NORMAL");
+    // 64 MiB of page cache keeps the hot index pages of a busy day in memory.
+    exec("PRAGMA cache_size = -65536");
+    exec("PRAGMA wal_autocheckpoint = 100000");
   }
 }
 
@@ -155,6 +158,16 @@ void Database::exec(std::string_view sql) {
     sqlite3_free(err);
     throw StoreError(msg);
   }
+}
+
+void Database::run_cached(std::string_view sql) {
+  for (auto& [text, stmt] : cached_)
+    if (text == sql) {
+      stmt.run();
+      return;
+    }
+  cached_.emplace_back(std::string(sql), prepare(sql));
+  cached_.back().second.run();
 }
 
 std::int64_t Database::last_insert_id() const {
@@ -177,7 +190,7 @@ Transaction::~Transaction() {
   }
 }
 void Transaction::commit() {
-  db_.exec("COMMIT");
+  db_.run_cached("COMMIT");
   done_ = true;
 }
 

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/errors.hpp"
 
@@ -70,6 +72,8 @@ class Database {
   Database(const std::string& path, const OpenOptions& options);
 
   void exec(std::string_view sql);
+  // Runs a statement prepared once per connection (for hot paths such as savepoints).
+  void run_cached(std::string_view sql);
   Statement prepare(std::string_view sql) { return Statement(db_.get(), sql); }
   std::int64_t last_insert_id() const;
   int changes() const;
@@ -81,6 +85,7 @@ class Database {
   };
   std::unique_ptr<sqlite3, Closer> db_;
   std::string path_;
+  std::vector<std::pair<std::string, Statement>> cached_;
 };
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back when destroyed without commit().

@@ -1,26 +1,13 @@
 #include "store/result_store.hpp"
 
-#include <sstream>
+#include <algorithm>
+#include <climits>
 
 #include "core/version_resolution.hpp"
-#include "store/sha256.hpp"
 
 namespace markerwatch::store {
 
 namespace {
-
-std::string result_content_key(const ResultRecord& r) {
-  std::ostringstream key;
-  key.precision(17);
-  // Unit separator between fields so that no field value can shift into another.
-  const char sep = '\x1f';
-  key << r.marker << sep << r.method << sep << r.collected_at << sep << r.collected_date << sep;
-  if (r.value) key << *r.value;
-  key << sep << to_string(r.comparator) << sep << r.value_raw << sep << r.unit << sep << r.unit_raw
-      << sep << r.reference_range << sep << to_string(r.status) << sep << r.obs_id << sep
-      << r.received_at;
-  return sha256_hex(key.str());
-}
 
 std::string join_markers(const std::vector<std::string>& markers) {
   std::string out;
@@ -50,21 +37,16 @@ ResultStore::ResultStore(Database& db)
       find_accepted_(db.prepare(
           "SELECT id FROM messages WHERE sender = ? AND control_id = ? AND content_sha256 = ? "
           "AND outcome IN ('accepted', 'ignored') ORDER BY id LIMIT 1")),
-      find_result_content_(
-          db.prepare("SELECT id FROM results WHERE patient_id = ? AND content_sha256 = ?")),
       insert_result_(db.prepare(
           "INSERT INTO results (patient_id, marker, method, collected_at, collected_date, "
           "collected_raw, collected_offset_assumed, value, comparator, value_raw, unit, unit_raw, "
-          "reference_range, uln, status, obs_id, version_time, source, message_id, "
-          "content_sha256, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-          "?, ?, ?, ?)")),
+          "reference_range, uln, status, obs_id, version_time, source, message_id, effective, "
+          "stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
       series_versions_(db.prepare(
-          "SELECT id, obs_id, status, version_time FROM results WHERE patient_id = ? AND "
-          "marker = ? AND method = ? AND collected_date = ? ORDER BY id")),
-      clear_effective_(db.prepare(
-          "UPDATE results SET effective = 0 WHERE patient_id = ? AND marker = ? AND method = ? "
-          "AND collected_date = ? AND effective = 1")),
-      set_effective_(db.prepare("UPDATE results SET effective = 1 WHERE id = ?")),
+          "SELECT id, obs_id, status, version_time, effective, collected_at, value_raw, unit_raw, "
+          "reference_range FROM results WHERE patient_id = ? AND marker = ? AND method = ? AND "
+          "collected_date = ? ORDER BY id")),
+      set_effective_(db.prepare("UPDATE results SET effective = ? WHERE id = ?")),
       insert_milestone_(db.prepare(
           "INSERT OR IGNORE INTO milestones (patient_id, kind, date, end_date, note, markers, "
           "source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")),
@@ -125,21 +107,54 @@ std::optional<std::int64_t> ResultStore::find_accepted(const std::string& sender
   return out;
 }
 
-StoreResult ResultStore::store_result(const ResultRecord& r, std::optional<std::int64_t> message_id,
-                                      const std::string& now) {
-  const auto patient_id = patient(r.patient, now);
-  const auto key = result_content_key(r);
-  find_result_content_.bind(1, patient_id).bind(2, key);
-  const bool seen = find_result_content_.step();
-  find_result_content_.reset();
-  if (seen) return StoreResult::unchanged;
-
-  if (r.obs_id.empty() && (is_correction(r.status) || removes_value(r.status))) {
-    if (count_value_groups(versions_on_date(patient_id, r)) > 1)
-      throw InputError("a " + std::string(to_string(r.status)) +
-                       " result without observation id matches several " + r.marker +
-                       " values on " + r.collected_date + "; send it with its obs_id");
+std::vector<ResultStore::Version> ResultStore::versions_on_date(std::int64_t patient_id,
+                                                                const ResultRecord& r) {
+  std::vector<Version> versions;
+  auto& q = series_versions_;
+  q.bind(1, patient_id).bind(2, r.marker).bind(3, r.method).bind(4, r.collected_date);
+  while (q.step()) {
+    Version v;
+    v.stored = {q.int64(0), q.text(1),
+                status_from_string(q.text(2)).value_or(ResultStatus::final_result), q.text(3)};
+    v.effective = q.int64(4) != 0;
+    v.collected_at = q.text(5);
+    v.value_raw = q.text(6);
+    v.unit_raw = q.text(7);
+    v.reference_range = q.text(8);
+    versions.push_back(std::move(v));
   }
+  q.reset();
+  return versions;
+}
+
+StoreResult ResultStore::store_result(const ResultRecord& r, std::int64_t patient_id,
+                                      std::optional<std::int64_t> message_id,
+                                      const std::string& now) {
+  // Every version of this series on this date: usually none, rarely more than a few.
+  auto versions = versions_on_date(patient_id, r);
+  for (const auto& v : versions)
+    if (v.stored.obs_id == r.obs_id && v.stored.status == r.status &&
+        v.stored.received_at == r.received_at && v.collected_at == r.collected_at &&
+        v.value_raw == r.value_raw && v.unit_raw == r.unit_raw &&
+        v.reference_range == r.reference_range)
+      return StoreResult::unchanged;  // identical to a version already received
+
+  std::vector<StoredVersion> candidates;
+  for (const auto& v : versions) candidates.push_back(v.stored);
+  if (r.obs_id.empty() && (is_correction(r.status) || removes_value(r.status)) &&
+      count_value_groups(candidates) > 1)
+    throw InputError("a " + std::string(to_string(r.status)) +
+                     " result without observation id matches several " + r.marker + " values on " +
+                     r.collected_date + "; send it with its obs_id");
+  // The new row arrives last: resolve with an id above every stored one, insert it with its flag,
+  // then update only the rows whose flag changed.
+  constexpr std::int64_t kNewRow = INT64_MAX;
+  candidates.push_back({kNewRow, r.obs_id, r.status, r.received_at});
+  const auto resolution = resolve_versions(candidates);
+  const auto effective = [&](std::int64_t id) {
+    return std::binary_search(resolution.effective_rows.begin(), resolution.effective_rows.end(),
+                              id);
+  };
 
   insert_result_.bind(1, patient_id)
       .bind(2, r.marker)
@@ -163,32 +178,11 @@ StoreResult ResultStore::store_result(const ResultRecord& r, std::optional<std::
     insert_result_.bind(19, *message_id);
   else
     insert_result_.bind_null(19);
-  insert_result_.bind(20, key).bind(21, now).run();
-  resolve_series_date(patient_id, r);
+  insert_result_.bind(20, effective(kNewRow) ? 1 : 0).bind(21, now).run();
+  for (const auto& v : versions)
+    if (effective(v.stored.row_id) != v.effective)
+      set_effective_.bind(1, effective(v.stored.row_id) ? 1 : 0).bind(2, v.stored.row_id).run();
   return StoreResult::stored;
-}
-
-std::vector<StoredVersion> ResultStore::versions_on_date(std::int64_t patient_id,
-                                                         const ResultRecord& r) {
-  std::vector<StoredVersion> versions;
-  auto& q = series_versions_;
-  q.bind(1, patient_id).bind(2, r.marker).bind(3, r.method).bind(4, r.collected_date);
-  while (q.step())
-    versions.push_back({q.int64(0), q.text(1),
-                        status_from_string(q.text(2)).value_or(ResultStatus::final_result),
-                        q.text(3)});
-  q.reset();
-  return versions;
-}
-
-void ResultStore::resolve_series_date(std::int64_t patient_id, const ResultRecord& r) {
-  const auto resolution = resolve_versions(versions_on_date(patient_id, r));
-  clear_effective_.bind(1, patient_id)
-      .bind(2, r.marker)
-      .bind(3, r.method)
-      .bind(4, r.collected_date)
-      .run();
-  for (auto id : resolution.effective_rows) set_effective_.bind(1, id).run();
 }
 
 StoreResult ResultStore::store_milestone(const MilestoneRecord& m, const std::string& source,

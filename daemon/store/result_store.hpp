@@ -61,10 +61,11 @@ class ResultStore {
                                             const std::string& control_id,
                                             const std::string& sha256);
 
-  // Stores one result version and re-resolves the effective version of its series on that date.
-  // Throws InputError when a correction without observation id is ambiguous.
-  StoreResult store_result(const ResultRecord& r, std::optional<std::int64_t> message_id,
-                           const std::string& now);
+  // Stores one result version of the patient (from patient()) and re-resolves the effective
+  // version of its series on that date. A row identical to a stored version is a no-op. Throws
+  // InputError when a correction without observation id is ambiguous.
+  StoreResult store_result(const ResultRecord& r, std::int64_t patient_id,
+                           std::optional<std::int64_t> message_id, const std::string& now);
   StoreResult store_milestone(const MilestoneRecord& m, const std::string& source,
                               const std::string& now);
 
@@ -73,13 +74,17 @@ class ResultStore {
   std::vector<MilestoneRow> milestones(const std::string& patient_id);
 
  private:
-  void resolve_series_date(std::int64_t patient_id, const ResultRecord& r);
-  std::vector<StoredVersion> versions_on_date(std::int64_t patient_id, const ResultRecord& r);
+  struct Version {
+    StoredVersion stored;
+    bool effective = false;
+    std::string collected_at, value_raw, unit_raw, reference_range;
+  };
+  std::vector<Version> versions_on_date(std::int64_t patient_id, const ResultRecord& r);
 
   Database& db_;
   Statement find_patient_, insert_patient_, insert_message_, update_message_, find_accepted_,
-      find_result_content_, insert_result_, series_versions_, clear_effective_, set_effective_,
-      insert_milestone_, select_results_, select_milestones_;
+      insert_result_, series_versions_, set_effective_, insert_milestone_, select_results_,
+      select_milestones_;
 };
 
 }  // namespace markerwatch::store

@@ -27,6 +27,10 @@ ResultRecord afp(const std::string& date, std::optional<double> value,
   return r;
 }
 
+StoreResult put(ResultStore& s, const ResultRecord& r) {
+  return s.store_result(r, s.patient(r.patient, "t"), {}, "t");
+}
+
 std::vector<double> effective_values(ResultStore& s) {
   std::vector<double> out;
   for (const auto& r : s.results("case-001", "AFP", true)) out.push_back(r.value.value_or(-1));
@@ -90,17 +94,16 @@ TEST_CASE("result versions: correction replaces, deletion removes, identical is 
   Database db(":memory:", {});
   migrate(db);
   ResultStore s(db);
-  CHECK(s.store_result(afp("2016-12-15", 45985, ResultStatus::final_result, "o1"), {}, "t") ==
-        StoreResult::stored);
-  CHECK(s.store_result(afp("2016-12-15", 45985, ResultStatus::final_result, "o1"), {}, "t") ==
+  CHECK(put(s, afp("2016-12-15", 45985, ResultStatus::final_result, "o1")) == StoreResult::stored);
+  CHECK(put(s, afp("2016-12-15", 45985, ResultStatus::final_result, "o1")) ==
         StoreResult::unchanged);
   CHECK(effective_values(s) == std::vector<double>{45985});
-  s.store_result(afp("2016-12-15", 4598.5, ResultStatus::corrected, "o1"), {}, "t");
+  put(s, afp("2016-12-15", 4598.5, ResultStatus::corrected, "o1"));
   CHECK(effective_values(s) == std::vector<double>{4598.5});
   // A late final never undoes its correction.
-  s.store_result(afp("2016-12-15", 1, ResultStatus::final_result, "o1"), {}, "t");
+  put(s, afp("2016-12-15", 1, ResultStatus::final_result, "o1"));
   CHECK(effective_values(s) == std::vector<double>{4598.5});
-  s.store_result(afp("2016-12-15", std::nullopt, ResultStatus::entered_in_error, "o1"), {}, "t");
+  put(s, afp("2016-12-15", std::nullopt, ResultStatus::entered_in_error, "o1"));
   CHECK(effective_values(s).empty());
   CHECK(s.results("case-001", "AFP", false).size() == 4);  // every version is kept
 }
@@ -109,12 +112,12 @@ TEST_CASE("an id-less correction needs a single value on its date") {
   Database db(":memory:", {});
   migrate(db);
   ResultStore s(db);
-  s.store_result(afp("2013-07-10", 29.37), {}, "t");
-  s.store_result(afp("2013-07-10", 30.0, ResultStatus::corrected), {}, "t");
+  put(s, afp("2013-07-10", 29.37));
+  put(s, afp("2013-07-10", 30.0, ResultStatus::corrected));
   CHECK(effective_values(s) == std::vector<double>{30.0});
-  s.store_result(afp("2013-10-02", 340), {}, "t");
-  s.store_result(afp("2013-10-02", 341, ResultStatus::final_result, "lab-2"), {}, "t");
-  CHECK_THROWS_WITH(s.store_result(afp("2013-10-02", 1, ResultStatus::corrected), {}, "t"),
+  put(s, afp("2013-10-02", 340));
+  put(s, afp("2013-10-02", 341, ResultStatus::final_result, "lab-2"));
+  CHECK_THROWS_WITH(put(s, afp("2013-10-02", 1, ResultStatus::corrected)),
                     Catch::Contains("matches several AFP values on 2013-10-02"));
   CHECK(effective_values(s) == std::vector<double>{30.0, 340, 341});
 }
@@ -136,6 +139,6 @@ TEST_CASE("statements are parameterised: hostile strings are data") {
   ResultStore s(db);
   auto r = afp("2016-01-01", 5);
   r.patient.id = "x'); DROP TABLE results; --";
-  s.store_result(r, {}, "t");
+  put(s, r);
   CHECK(s.results("x'); DROP TABLE results; --", "", true).size() == 1);
 }

@@ -1,0 +1,182 @@
+// MLLP load generator: C connections, each sends realistic ORU^R01 messages (1-3 OBX) and waits
+// for the ACK before the next (as interface engines do); every ACK is verified (MSA-1 = AA,
+// MSA-2 = the sent MSH-10). Prints messages/s and ACK latency p50/p99/max.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 2575;
+  int connections = 32;
+  double seconds = 10;
+  double warmup = 1;
+  std::string run_id;
+};
+
+struct ConnectionResult {
+  std::vector<double> latencies_us;
+  long bad_acks = 0;
+  std::string error;
+};
+
+std::string make_message(const std::string& control_id, std::mt19937& rng) {
+  static const char* tests[][3] = {
+      {"1834-1", "AFP", "ng/mL"}, {"2039-6", "CEA", "ng/mL"}, {"2857-1", "PSA", "ng/mL"}};
+  std::uniform_int_distribution<int> obx_count(1, 3), patient(1, 5000), day(1, 28), value(1, 40000);
+  const int n = obx_count(rng);
+  char when[32];
+  std::snprintf(when, sizeof when, "202401%02d0830", day(rng));
+  std::string m = "MSH|^~\\&|LABSYS|GENHOSP|MARKERWATCH|ONCOLOGY|" + std::string(when) +
+                  "||ORU^R01^ORU_R01|" + control_id + "|P|2.5.1\r";
+  m += "PID|1||MRN" + std::to_string(patient(rng)) + "^^^GENHOSP^MR||DOE^JANE||19600101|F\r";
+  m += "ORC|RE|PL" + control_id + "|FL" + control_id + "\r";
+  m += "OBR|1|PL" + control_id + "|FL" + control_id + "|24362-6^Tumor markers^LN|||" + when + "\r";
+  for (int i = 0; i < n; ++i) {
+    char v[32];
+    std::snprintf(v, sizeof v, "%d.%d", value(rng) / 10, value(rng) % 10);
+    m += "OBX|" + std::to_string(i + 1) + "|NM|" + tests[i][0] + "^" + tests[i][1] + "^LN||" + v +
+         "|" + tests[i][2] + "^^UCUM|0-10|N|||F|||" + when + "\r";
+  }
+  return m;
+}
+
+int connect_to(const Options& o) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(o.port));
+  ::inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  timeval tv{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+bool ack_ok(const std::string& ack, const std::string& control_id) {
+  auto msa = ack.find("\rMSA|");
+  if (msa == std::string::npos) return false;
+  auto fields = ack.substr(msa + 5);
+  auto bar = fields.find('|');
+  if (bar == std::string::npos || fields.substr(0, bar) != "AA") return false;
+  auto rest = fields.substr(bar + 1);
+  auto end = rest.find_first_of("|\r\x1c^");
+  return rest.substr(0, end) == control_id;
+}
+
+void run_connection(const Options& o, int index, Clock::time_point measure_from,
+                    Clock::time_point stop_at, ConnectionResult& out) {
+  std::mt19937 rng(static_cast<unsigned>(index * 7919 + 17));
+  int fd = connect_to(o);
+  if (fd < 0) {
+    out.error = "connect failed";
+    return;
+  }
+  std::string buffer;
+  char chunk[65536];
+  for (long seq = 0; Clock::now() < stop_at; ++seq) {
+    const auto control_id = o.run_id + "-" + std::to_string(index) + "-" + std::to_string(seq);
+    std::string frame = "\x0b" + make_message(control_id, rng) + "\x1c\r";
+    const auto sent = Clock::now();
+    if (::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(frame.size())) {
+      out.error = "send failed";
+      break;
+    }
+    std::size_t end;
+    while ((end = buffer.find("\x1c\r")) == std::string::npos) {
+      ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+      if (n <= 0) {
+        out.error = "connection closed or timed out waiting for an ACK";
+        ::close(fd);
+        return;
+      }
+      buffer.append(chunk, static_cast<std::size_t>(n));
+    }
+    const auto got = Clock::now();
+    std::string ack = buffer.substr(0, end);
+    buffer.erase(0, end + 2);
+    if (!ack_ok(ack, control_id)) ++out.bad_acks;
+    if (sent >= measure_from)
+      out.latencies_us.push_back(std::chrono::duration<double, std::micro>(got - sent).count());
+  }
+  ::close(fd);
+}
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"MLLP load generator for markerwatchd and baseline peers"};
+  app.add_option("--host", o.host, "server address (IPv4)");
+  app.add_option("--port", o.port, "server port")->required();
+  app.add_option("-c,--connections", o.connections, "concurrent connections");
+  app.add_option("-d,--seconds", o.seconds, "measured duration");
+  app.add_option("--warmup", o.warmup, "seconds before measuring");
+  app.add_option("--run-id", o.run_id, "control id prefix (default: time based)");
+  CLI11_PARSE(app, argc, argv);
+  if (o.run_id.empty())
+    o.run_id = "L" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count() %
+                                    100000000);
+
+  const auto start = Clock::now();
+  const auto measure_from =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
+  const auto stop_at = measure_from + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(o.seconds));
+  std::vector<ConnectionResult> results(static_cast<std::size_t>(o.connections));
+  {
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < o.connections; ++i)
+      threads.emplace_back(run_connection, std::cref(o), i, measure_from, stop_at,
+                           std::ref(results[static_cast<std::size_t>(i)]));
+  }
+  std::vector<double> all;
+  long bad = 0;
+  int failed = 0;
+  for (auto& r : results) {
+    all.insert(all.end(), r.latencies_us.begin(), r.latencies_us.end());
+    bad += r.bad_acks;
+    if (!r.error.empty()) {
+      ++failed;
+      std::fprintf(stderr, "connection error: %s\n", r.error.c_str());
+    }
+  }
+  const double rate = static_cast<double>(all.size()) / o.seconds;
+  const double p50 = percentile(all, 0.50) / 1000, p99 = percentile(all, 0.99) / 1000;
+  const double max = all.empty() ? 0 : *std::max_element(all.begin(), all.end()) / 1000;
+  std::printf(
+      "connections=%d messages=%zu msg_per_s=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f bad_acks=%ld "
+      "failed_connections=%d\n",
+      o.connections, all.size(), rate, p50, p99, max, bad, failed);
+  return bad == 0 && failed == 0 ? 0 : 1;
+}
