@@ -23,6 +23,7 @@ StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock)
   store::OpenOptions options;
   options.synchronous =
       settings.storage.synchronous_full ? store::Synchronous::full : store::Synchronous::normal;
+  options.wal_autocheckpoint = 0;  // the checkpointer thread does it
   db_ = std::make_unique<store::Database>(settings.storage.path, options);
   auto report = store::migrate(*db_);
   schema_version_ = report.to_version;
@@ -30,6 +31,8 @@ StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock)
     log()->info("event=schema_migrated from={} to={} path={}", report.from_version,
                 report.to_version, settings.storage.path);
   pipeline_ = std::make_unique<Pipeline>(*db_, settings_, clock_);
+  checkpointer_ = std::make_unique<store::Checkpointer>(settings.storage.path, options,
+                                                        std::chrono::milliseconds(200));
 }
 
 StoreWriter::~StoreWriter() {
@@ -37,6 +40,7 @@ StoreWriter::~StoreWriter() {
 }
 
 void StoreWriter::start() {
+  checkpointer_->start();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -65,6 +69,7 @@ void StoreWriter::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (checkpointer_) checkpointer_->stop();
 }
 
 WriterStats StoreWriter::stats() const {

@@ -146,7 +146,7 @@ Database::Database(const std::string& path, const OpenOptions& options) : path_(
                                                   : "PRAGMA synchronous = NORMAL");
     // 64 MiB of page cache keeps the hot index pages of a busy day in memory.
     exec("PRAGMA cache_size = -65536");
-    exec("PRAGMA wal_autocheckpoint = 100000");
+    exec("PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint));
   }
 }
 
