@@ -1,5 +1,7 @@
 -- markerwatch schema 1: patients, the message log, results and milestones.
 -- Forward-only: later changes go in new numbered files.
+-- CHECK constraints use OR chains, not IN lists: SQLite builds an ephemeral table for an IN list
+-- on every insert, which costs more than the insert itself.
 
 CREATE TABLE patients (
   id          INTEGER PRIMARY KEY,
@@ -12,7 +14,8 @@ CREATE TABLE patients (
 -- Every message or file row that reached markerwatch, accepted or not, with its raw bytes.
 CREATE TABLE messages (
   id                   INTEGER PRIMARY KEY,
-  transport            TEXT NOT NULL CHECK (transport IN ('mllp', 'http', 'file')),
+  transport            TEXT NOT NULL
+                       CHECK (transport = 'mllp' OR transport = 'http' OR transport = 'file'),
   peer                 TEXT NOT NULL DEFAULT '',  -- remote address, or file path
   sender               TEXT NOT NULL DEFAULT '',  -- MSH-3|MSH-4, or the file name
   control_id           TEXT NOT NULL DEFAULT '',  -- MSH-10, or the file line
@@ -20,7 +23,8 @@ CREATE TABLE messages (
   received_at          TEXT NOT NULL,
   raw                  BLOB,                      -- NULL only for duplicates (see duplicate_of)
   outcome              TEXT NOT NULL
-                       CHECK (outcome IN ('accepted', 'partial', 'ignored', 'rejected', 'duplicate')),
+                       CHECK (outcome = 'accepted' OR outcome = 'partial' OR outcome = 'ignored' OR
+                              outcome = 'rejected' OR outcome = 'duplicate'),
   ack_code             TEXT NOT NULL DEFAULT '',
   error                TEXT NOT NULL DEFAULT '',
   results_stored       INTEGER NOT NULL DEFAULT 0,
@@ -40,7 +44,9 @@ CREATE TABLE results (
   collected_raw            TEXT NOT NULL DEFAULT '',
   collected_offset_assumed INTEGER NOT NULL DEFAULT 0,
   value                    REAL,                 -- canonical unit; NULL for removals
-  comparator               TEXT NOT NULL DEFAULT '' CHECK (comparator IN ('', '<', '<=', '>', '>=')),
+  comparator               TEXT NOT NULL DEFAULT ''
+                           CHECK (comparator = '' OR comparator = '<' OR comparator = '<=' OR
+                                  comparator = '>' OR comparator = '>='),
   value_raw                TEXT NOT NULL DEFAULT '',
   unit                     TEXT NOT NULL,
   unit_raw                 TEXT NOT NULL DEFAULT '',
@@ -54,7 +60,9 @@ CREATE TABLE results (
   effective                INTEGER NOT NULL DEFAULT 0,
   stored_at                TEXT NOT NULL
 );
-CREATE INDEX results_by_series ON results (patient_id, marker, method, collected_date);
+-- Versions of a series on a date are found through the patient and date; marker and method are
+-- filtered from the few rows that share them (small keys keep inserts cheap).
+CREATE INDEX results_by_patient_date ON results (patient_id, collected_date);
 
 CREATE TABLE milestones (
   id          INTEGER PRIMARY KEY,

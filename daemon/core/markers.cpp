@@ -110,11 +110,30 @@ MarkerCatalog MarkerCatalog::builtin() {
 }
 
 void MarkerCatalog::put(MarkerDefinition def) {
-  if (auto* existing = find_mutable(def.name)) {
+  if (auto* existing = find_mutable(def.name))
     *existing = std::move(def);
-    return;
+  else
+    markers_.push_back(std::move(def));
+  reindex();
+}
+
+void MarkerCatalog::reindex() {
+  by_key_.clear();
+  units_.assign(markers_.size(), {});
+  for (std::size_t i = 0; i < markers_.size(); ++i) {
+    const auto& m = markers_[i];
+    for (const auto& [name, factor] : m.unit_factors)
+      units_[i].emplace(unit_key(name), UnitMapping{factor, m.canonical_unit, {}});
+    for (const auto& name : m.separate_group_units)
+      units_[i].emplace(unit_key(name), UnitMapping{1.0, name, name});
   }
-  markers_.push_back(std::move(def));
+  // Names and aliases first, then LOINC codes, each keeping its first owner.
+  for (std::size_t i = 0; i < markers_.size(); ++i) {
+    by_key_.emplace(name_key(markers_[i].name), i);
+    for (const auto& a : markers_[i].aliases) by_key_.emplace(name_key(a), i);
+  }
+  for (std::size_t i = 0; i < markers_.size(); ++i)
+    for (const auto& code : markers_[i].loinc_codes) by_key_.emplace(name_key(code), i);
 }
 
 MarkerDefinition* MarkerCatalog::find_mutable(std::string_view canonical_name) {
@@ -124,18 +143,8 @@ MarkerDefinition* MarkerCatalog::find_mutable(std::string_view canonical_name) {
 }
 
 const MarkerDefinition* MarkerCatalog::find(std::string_view key) const {
-  const auto k = name_key(key);
-  if (k.empty()) return nullptr;
-  for (const auto& m : markers_) {
-    if (name_key(m.name) == k) return &m;
-    for (const auto& a : m.aliases)
-      if (name_key(a) == k) return &m;
-  }
-  const auto code = text::trim(key);
-  for (const auto& m : markers_)
-    if (std::find(m.loinc_codes.begin(), m.loinc_codes.end(), code) != m.loinc_codes.end())
-      return &m;
-  return nullptr;
+  auto it = by_key_.find(name_key(key));
+  return it == by_key_.end() ? nullptr : &markers_[it->second];
 }
 
 const MarkerDefinition* MarkerCatalog::find_by_code(std::string_view code,
@@ -159,11 +168,15 @@ std::optional<UnitMapping> MarkerCatalog::map_unit(const MarkerDefinition& marke
                                                    std::string_view unit) const {
   const auto key = unit_key(unit);
   if (key.empty()) return std::nullopt;
-  for (const auto& [name, factor] : marker.unit_factors)
-    if (unit_key(name) == key) return UnitMapping{factor, marker.canonical_unit, {}};
-  for (const auto& name : marker.separate_group_units)
-    if (unit_key(name) == key) return UnitMapping{1.0, name, name};
-  return std::nullopt;
+  // Only definitions held by this catalogue have an index (std::less orders any two pointers).
+  const std::less<const MarkerDefinition*> before;
+  if (markers_.empty() || before(&marker, markers_.data()) ||
+      !before(&marker, markers_.data() + markers_.size()))
+    return std::nullopt;
+  const auto index = static_cast<std::size_t>(&marker - markers_.data());
+  auto it = units_[index].find(key);
+  if (it == units_[index].end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace markerwatch

@@ -56,7 +56,12 @@ class MarkerCatalog {
   const std::vector<MarkerDefinition>& all() const { return markers_; }
 
  private:
+  void reindex();
   std::vector<MarkerDefinition> markers_;
+  // Normalised name/alias/LOINC -> index into markers_: lookups are per result, keep them cheap.
+  std::map<std::string, std::size_t, std::less<>> by_key_;
+  // Per marker (same order as markers_): normalised unit -> mapping.
+  std::vector<std::map<std::string, UnitMapping, std::less<>>> units_;
 };
 
 bool is_loinc_system(std::string_view system);

@@ -25,6 +25,11 @@ std::string_view to_string(ResultStatus s) {
 }
 
 std::optional<ResultStatus> status_from_string(std::string_view s) {
+  // Stored rows use the canonical lower-case names: take them without a copy.
+  for (auto st : {ResultStatus::final_result, ResultStatus::corrected, ResultStatus::preliminary,
+                  ResultStatus::amended, ResultStatus::entered_in_error, ResultStatus::cancelled,
+                  ResultStatus::deleted})
+    if (s == to_string(st)) return st;
   const auto v = text::to_lower(text::trim(s));
   if (v == "preliminary") return ResultStatus::preliminary;
   if (v == "final" || v.empty()) return ResultStatus::final_result;

@@ -196,11 +196,19 @@ std::string format_utc(std::int64_t unix_seconds) {
   auto days = unix_seconds >= 0 ? unix_seconds / 86400 : (unix_seconds - 86399) / 86400;
   auto rem = unix_seconds - days * 86400;
   year_month_day ymd{sys_days{std::chrono::days{days}}};
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lldZ", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), static_cast<long long>(rem / 3600),
-                static_cast<long long>(rem % 3600 / 60), static_cast<long long>(rem % 60));
-  return buf;
+  // Hand-formatted: this runs for every stored result and message.
+  std::string out = "0000-00-00T00:00:00Z";
+  auto put = [&out](std::size_t pos, long long value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10)
+      out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+  };
+  put(0, int(ymd.year()), 4);
+  put(5, unsigned(ymd.month()), 2);
+  put(8, unsigned(ymd.day()), 2);
+  put(11, rem / 3600, 2);
+  put(14, rem % 3600 / 60, 2);
+  put(17, rem % 60, 2);
+  return out;
 }
 
 }  // namespace markerwatch

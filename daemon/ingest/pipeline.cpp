@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <unordered_map>
 
 #include "core/text.hpp"
 #include "store/sha256.hpp"
@@ -288,16 +289,12 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
   if (!header_row) throw InputError("empty file");
   const auto header =
       kind == FileKind::results_csv ? results_header(*header_row) : milestones_header(*header_row);
-  // Files are usually sorted by patient: remember the last one (safe: one transaction, no
-  // savepoints inside a file).
-  PatientKey last_patient;
-  std::int64_t last_patient_id = 0;
+  // Patient ids seen in this file (safe to cache: one transaction, no savepoints inside a file).
+  std::unordered_map<std::string, std::int64_t> patients;
   auto patient_id = [&](const PatientKey& key) {
-    if (last_patient_id == 0 || !(key == last_patient)) {
-      last_patient = key;
-      last_patient_id = store_.patient(key, received_at);
-    }
-    return last_patient_id;
+    auto [it, inserted] = patients.try_emplace(key.id + '\x1f' + key.authority, 0);
+    if (inserted) it->second = store_.patient(key, received_at);
+    return it->second;
   };
   while (true) {
     std::optional<CsvRow> row;

@@ -21,6 +21,8 @@ class StoreError : public Error {
   using Error::Error;
 };
 
+// Text and blob parameters are bound without a copy: the bound data must stay alive until the
+// statement has been stepped (bind and run in one expression, or from variables that outlive it).
 class Statement {
  public:
   Statement(sqlite3* db, std::string_view sql);

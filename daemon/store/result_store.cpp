@@ -36,7 +36,7 @@ ResultStore::ResultStore(Database& db)
           "WHERE id = ?")),
       find_accepted_(db.prepare(
           "SELECT id FROM messages WHERE sender = ? AND control_id = ? AND content_sha256 = ? "
-          "AND outcome IN ('accepted', 'ignored') ORDER BY id LIMIT 1")),
+          "AND (outcome = 'accepted' OR outcome = 'ignored') ORDER BY id LIMIT 1")),
       insert_result_(db.prepare(
           "INSERT INTO results (patient_id, marker, method, collected_at, collected_date, "
           "collected_raw, collected_offset_assumed, value, comparator, value_raw, unit, unit_raw, "
@@ -44,8 +44,9 @@ ResultStore::ResultStore(Database& db)
           "stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
       series_versions_(db.prepare(
           "SELECT id, obs_id, status, version_time, effective, collected_at, value_raw, unit_raw, "
-          "reference_range FROM results WHERE patient_id = ? AND marker = ? AND method = ? AND "
-          "collected_date = ? ORDER BY id")),
+          "reference_range FROM results WHERE patient_id = ?1 AND collected_date = ?4 AND marker = "
+          "?2 "
+          "AND method = ?3 ORDER BY id")),
       set_effective_(db.prepare("UPDATE results SET effective = ? WHERE id = ?")),
       insert_milestone_(db.prepare(
           "INSERT OR IGNORE INTO milestones (patient_id, kind, date, end_date, note, markers, "
