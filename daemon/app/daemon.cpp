@@ -63,7 +63,7 @@ class Hl7FrameHandler final : public net::FrameHandler {
           "event=message_rejected peer={} message_id={} control_id={} ack={} outcome={} stored={} "
           "reason=\"{}\"",
           peer, h.message_id, text::printable(h.control_id, 60), hl7::to_string(h.ack_code),
-          h.outcome, h.stored, text::printable(h.error, 200));
+          h.outcome, h.stored, text::printable(text::without_quoted_values(h.error), 200));
     if (!h.acknowledge) return {std::nullopt, false};
     return {h.ack, false};
   }

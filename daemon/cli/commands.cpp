@@ -1,11 +1,13 @@
 #include "cli/commands.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/output.hpp"
 #include "core/clock.hpp"
+#include "core/timestamp.hpp"
 #include "ingest/csv_records.hpp"
 #include "ingest/pipeline.hpp"
 #include "store/migrations.hpp"
@@ -17,7 +19,9 @@ namespace {
 
 constexpr std::size_t kMaxImportBytes = 512ull * 1024 * 1024;
 
-std::unique_ptr<store::Database> open_db(const settings::Settings& s) {
+std::unique_ptr<store::Database> open_db(const settings::Settings& s, bool must_exist = false) {
+  if (must_exist && !std::filesystem::exists(s.storage.path))
+    throw InputError("no database at " + s.storage.path + " (use --db or [storage] path)");
   store::OpenOptions options;
   options.synchronous =
       s.storage.synchronous_full ? store::Synchronous::full : store::Synchronous::normal;
@@ -62,9 +66,12 @@ int cmd_import(const Common& c, const std::vector<std::string>& files) {
   for (const auto& path : files) {
     try {
       const auto content = read_file(path);
-      store::Transaction txn(*db);
-      auto report = pipeline.ingest_file(content, path);
-      txn.commit();
+      auto txn = std::make_unique<store::Transaction>(*db);
+      auto report = pipeline.ingest_file(content, path, [&] {
+        txn->commit();
+        txn = std::make_unique<store::Transaction>(*db);
+      });
+      txn->commit();
       for (const auto& r : report.rejections)
         std::cerr << path << ":" << r.line << ": " << r.reason << "\n";
       if (report.kind == "hl7")
@@ -94,7 +101,7 @@ int cmd_results(const Common& c, const std::string& patient, const std::string& 
     if (!def) throw InputError("unknown marker '" + marker_name + "'");
     marker = def->name;
   }
-  auto db = open_db(s);
+  auto db = open_db(s, true);
   store::ResultStore store(*db);
   const auto rows = store.results(patient, marker, !all_versions);
   if (format == Format::json) {
@@ -152,10 +159,11 @@ int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
       ingest::make_milestone(a.patient, a.kind, a.date, a.end_date, a.note, a.markers, ctx);
   auto db = open_db(s);
   store::ResultStore store(*db);
-  SystemClock clock;
+  const auto now = format_utc(
+      std::chrono::duration_cast<std::chrono::seconds>(SystemClock().now().time_since_epoch())
+          .count());
   store::Transaction txn(*db);
-  ingest::Pipeline pipeline(*db, s, clock);
-  auto result = store.store_milestone(record, "cli", pipeline.now_utc());
+  auto result = store.store_milestone(record, "cli", now);
   txn.commit();
   std::cout << (result == store::StoreResult::stored ? "added " : "already present: ")
             << record.kind << " " << record.date << " for patient " << record.patient.id << "\n";
@@ -166,7 +174,7 @@ int cmd_milestones_list(const Common& c, const std::string& patient,
                         const std::string& format_name) {
   auto s = load_settings(c);
   const auto format = parse_format(format_name);
-  auto db = open_db(s);
+  auto db = open_db(s, true);
   store::ResultStore store(*db);
   const auto rows = store.milestones(patient);
   if (format == Format::json) {

@@ -86,4 +86,19 @@ std::string printable(std::string_view s, std::size_t max_len) {
   return out;
 }
 
+std::string without_quoted_values(std::string_view s) {
+  std::string out;
+  bool quoted = false;
+  for (char c : s) {
+    if (c == '\'') {
+      out += quoted ? "...'" : "'";
+      quoted = !quoted;
+    } else if (!quoted) {
+      out.push_back(c);
+    }
+  }
+  if (quoted) out += "...";
+  return out;
+}
+
 }  // namespace markerwatch::text

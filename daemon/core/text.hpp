@@ -13,5 +13,8 @@ std::vector<std::string_view> split(std::string_view s, char sep);
 bool is_valid_utf8(std::string_view s);
 // Keeps printable ASCII and replaces the rest, so a hostile string cannot forge log lines.
 std::string printable(std::string_view s, std::size_t max_len = 120);
+// Replaces every 'quoted' stretch with '...': error reasons quote values from the message, which
+// are health data and stay out of the service log (they remain in the ACK and the message log).
+std::string without_quoted_values(std::string_view s);
 
 }  // namespace markerwatch::text

@@ -223,14 +223,15 @@ Hl7Outcome Pipeline::reject_oversized(std::string_view head, std::size_t limit,
   return out;
 }
 
-FileReport Pipeline::ingest_file(std::string_view content, const std::string& path) {
+FileReport Pipeline::ingest_file(std::string_view content, const std::string& path,
+                                 const std::function<void()>& commit_point) {
   const auto kind = detect_file_kind(content);
   switch (kind) {
     case FileKind::hl7:
-      return ingest_hl7_file(content, path);
+      return ingest_hl7_file(content, path, commit_point);
     case FileKind::results_csv:
     case FileKind::milestones_csv:
-      return ingest_csv_file(content, path, kind);
+      return ingest_csv_file(content, path, kind, commit_point);
     case FileKind::unknown:
       break;
   }
@@ -239,10 +240,16 @@ FileReport Pipeline::ingest_file(std::string_view content, const std::string& pa
       "patient_id,marker,collected_at,value,unit or patient_id,kind,date)");
 }
 
-FileReport Pipeline::ingest_hl7_file(std::string_view content, const std::string& path) {
+FileReport Pipeline::ingest_hl7_file(std::string_view content, const std::string& path,
+                                     const std::function<void()>& commit_point) {
   FileReport report;
   report.kind = "hl7";
+  int since_commit = 0;
   for (const auto& [line, text] : split_messages(content)) {
+    if (commit_point && ++since_commit == kCommitEvery) {
+      commit_point();
+      since_commit = 0;
+    }
     auto outcome = ingest_hl7(text, "file", path + ":" + std::to_string(line));
     report.observations_ignored += outcome.ignored;
     report.results_stored += outcome.stored;
@@ -264,7 +271,7 @@ FileReport Pipeline::ingest_hl7_file(std::string_view content, const std::string
 }
 
 FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string& path,
-                                     FileKind kind) {
+                                     FileKind kind, const std::function<void()>& commit_point) {
   FileReport report;
   report.kind = kind == FileKind::results_csv ? "results" : "milestones";
   const auto received_at = now_utc();
@@ -289,8 +296,10 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
   if (!header_row) throw InputError("empty file");
   const auto header =
       kind == FileKind::results_csv ? results_header(*header_row) : milestones_header(*header_row);
-  // Patient ids seen in this file (safe to cache: one transaction, no savepoints inside a file).
+  // Patient ids seen in this file (safe to cache: rows are never rolled back one by one, and a
+  // failed commit ends the import).
   std::unordered_map<std::string, std::int64_t> patients;
+  int since_commit = 0;
   auto patient_id = [&](const PatientKey& key) {
     auto [it, inserted] = patients.try_emplace(key.id + '\x1f' + key.authority, 0);
     if (inserted) it->second = store_.patient(key, received_at);
@@ -307,6 +316,10 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
       break;
     }
     if (!row) break;
+    if (commit_point && ++since_commit == kCommitEvery) {
+      commit_point();
+      since_commit = 0;
+    }
     try {
       store::StoreResult stored;
       if (kind == FileKind::results_csv) {

@@ -2,6 +2,7 @@
 // The one path every input takes, whatever its transport: parse, map, store, all inside the
 // caller's transaction, with the outcome (and for HL7 the ACK) it must answer once committed.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,13 +69,19 @@ class Pipeline {
   Hl7Outcome reject_oversized(std::string_view head, std::size_t limit,
                               const std::string& transport, const std::string& peer);
   // A whole file (HL7 messages, results CSV or milestones CSV); caller holds a transaction.
-  FileReport ingest_file(std::string_view content, const std::string& path);
+  // `commit_point`, when given, is called every kCommitEvery rows or messages: the CLI commits
+  // there, so a large import never holds the database's write lock for long beside the daemon.
+  FileReport ingest_file(std::string_view content, const std::string& path,
+                         const std::function<void()>& commit_point = {});
+  static constexpr int kCommitEvery = 5000;
 
   std::string now_utc() const;
 
  private:
-  FileReport ingest_hl7_file(std::string_view content, const std::string& path);
-  FileReport ingest_csv_file(std::string_view content, const std::string& path, FileKind kind);
+  FileReport ingest_hl7_file(std::string_view content, const std::string& path,
+                             const std::function<void()>& commit_point);
+  FileReport ingest_csv_file(std::string_view content, const std::string& path, FileKind kind,
+                             const std::function<void()>& commit_point);
   std::string next_ack_id(std::int64_t message_id) const;
   std::string hl7_now() const;
 

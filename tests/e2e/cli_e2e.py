@@ -94,8 +94,11 @@ def main(a, tmp):
     h.check(os.path.exists(os.path.join(tmp, "winner.db")) and not os.path.exists(other), "--db wins over [storage] path")
     h.check(run(a, "frobnicate").returncode == 2, "unknown subcommand: exit 2")
     h.check(run(a, "results", "--db", db).returncode == 2, "missing --patient: exit 2")
+    missing = run(a, "results", "--db", os.path.join(tmp, "absent.db"), "--patient", "x")
+    h.check(missing.returncode == 2 and b"no database at" in missing.stderr, "reading a missing database: exit 2")
+    h.check(not os.path.exists(os.path.join(tmp, "absent.db")), "and it is not created")
     newer = os.path.join(tmp, "newer.db")
-    run(a, "milestones", "list", "--db", newer)
+    run(a, "import", "--db", newer, os.path.join(seed, "milestones.csv"))
     import sqlite3
     con = sqlite3.connect(newer)
     con.execute("INSERT INTO schema_migrations VALUES (998, 'future', 'x')")

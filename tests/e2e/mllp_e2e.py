@@ -72,6 +72,10 @@ def afp_batches(a, tmp):
             code, ctl, _ = h.parse_ack(h.read_frame(s))
         h.check((code, ctl) == ("AA", "SPLIT"), "garbage skipped; a message over many writes is ACKed")
         h.check("event=garbage_skipped" in d.log_text(), "garbage is logged")
+        code, _, _ = h.exchange(d.port, h.oru("SECRET", "p-9", [h.afp_obx(1, "98765.4321", unit="furlongs")]))
+        h.check(code == "AE", "unknown unit answered AE")
+        h.check("furlongs" not in d.log_text() and "98765.4321" not in d.log_text(),
+                "values quoted in the reason stay out of the service log")
 
         # Hostile content gets an AE, never a crash, and changes nothing stored.
         before = h.query(d.db, "SELECT count(*) FROM results")[0][0]

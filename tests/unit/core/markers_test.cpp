@@ -54,3 +54,10 @@ TEST_CASE("PIVKA-II in ng/mL is its own method group, never converted") {
   CHECK(m->stored_unit == "ng/mL");
   CHECK(c.map_unit(pivka, "mAU/mL")->method_suffix.empty());
 }
+
+TEST_CASE("a unit mapping asked for a definition from another catalogue finds nothing") {
+  const auto a = MarkerCatalog::builtin();
+  const auto b = MarkerCatalog::builtin();
+  CHECK_FALSE(a.map_unit(*b.find("AFP"), "ng/mL"));
+  CHECK(b.map_unit(*b.find("AFP"), "ng/mL"));
+}

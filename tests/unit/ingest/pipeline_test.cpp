@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "core/timestamp.hpp"
 #include "hl7/hl7_builders.hpp"
 #include "hl7/message.hpp"
 #include "ingest/pipeline.hpp"
@@ -199,4 +200,25 @@ TEST_CASE("an HL7 file with several messages and any line ending") {
   REQUIRE(report.rejections.size() == 1);
   CHECK(report.rejections[0].line == 9);
   CHECK_THAT(report.rejections[0].reason, Catch::Contains("AE F3"));
+}
+
+TEST_CASE("a large file is committed in chunks when the caller asks for it") {
+  Fixture f;
+  std::string csv = "patient_id,marker,collected_at,value,unit\n";
+  const int rows = ingest::Pipeline::kCommitEvery * 2 + 10;
+  for (int i = 0; i < rows; ++i)
+    csv += "p" + std::to_string(i % 7) + ",AFP," + format_utc(i * 86400LL).substr(0, 10) + "," +
+           std::to_string(i) + ",ng/mL\n";
+  int commits = 0;
+  f.db.exec("BEGIN IMMEDIATE");
+  auto report = f.pipeline->ingest_file(csv, "big.csv", [&] {
+    f.db.exec("COMMIT");
+    ++commits;
+    f.db.exec("BEGIN IMMEDIATE");
+  });
+  f.db.exec("COMMIT");
+  CHECK(commits == 2);
+  CHECK(report.accepted == rows);
+  CHECK(f.count("SELECT count(*) FROM results WHERE effective = 1") == rows);
+  CHECK(f.count("SELECT count(*) FROM messages WHERE outcome = 'accepted'") == 1);
 }

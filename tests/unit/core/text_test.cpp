@@ -1,0 +1,25 @@
+#include <catch2/catch.hpp>
+
+#include "core/text.hpp"
+
+using namespace markerwatch;
+
+TEST_CASE("UTF-8 validation rejects overlongs, surrogates and truncation") {
+  CHECK(text::is_valid_utf8("plain"));
+  CHECK(text::is_valid_utf8("M\xC3\xBCller \xE2\x82\xAC \xF0\x9F\x98\x80"));
+  CHECK_FALSE(text::is_valid_utf8("\xC0\xAF"));      // overlong '/'
+  CHECK_FALSE(text::is_valid_utf8("\xED\xA0\x80"));  // surrogate
+  CHECK_FALSE(text::is_valid_utf8("\xE2\x82"));      // truncated
+  CHECK_FALSE(text::is_valid_utf8("\xFF"));
+  CHECK_FALSE(text::is_valid_utf8("\xF4\x90\x80\x80"));  // beyond U+10FFFF
+}
+
+TEST_CASE("log helpers: printable text and no quoted values") {
+  CHECK(text::printable("a\rb\x01"
+                        "c") == "a?b?c");
+  CHECK(text::printable(std::string(200, 'x'), 10) == "xxxxxxxxxx...");
+  CHECK(text::without_quoted_values("unit 'furlongs' cannot be converted for 'AFP'") ==
+        "unit '...' cannot be converted for '...'");
+  CHECK(text::without_quoted_values("open 'quote") == "open '...");
+  CHECK(text::without_quoted_values("no quotes") == "no quotes");
+}
