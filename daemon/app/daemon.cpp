@@ -104,17 +104,30 @@ int run_daemon(const settings::Settings& settings) {
 
   // Signals and the watchdog share one strand: the io_context runs on two threads.
   auto control = asio::make_strand(io);
-  asio::signal_set signals(control, SIGTERM, SIGINT);
+  asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
   asio::steady_timer watchdog(control);
   std::atomic<bool> stopping = false;
-  signals.async_wait([&](boost::system::error_code ec, int signo) {
-    if (ec) return;
-    stopping = true;
-    spdlog::info("event=stopping signal={} open_connections={}", signo, mllp.active_connections());
-    notify("STOPPING=1");
-    mllp.stop();
-    watchdog.cancel();
-  });
+  std::function<void()> wait_for_signal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        // Without a handler SIGHUP would end the process; settings are read at start only.
+        spdlog::warn(
+            "event=sighup_ignored reason=\"configuration is read at start; restart to apply "
+            "changes\"");
+        wait_for_signal();
+        return;
+      }
+      stopping = true;
+      spdlog::info("event=stopping signal={} open_connections={}", signo,
+                   mllp.active_connections());
+      notify("STOPPING=1");
+      mllp.stop();
+      watchdog.cancel();
+      signals.cancel();
+    });
+  };
+  wait_for_signal();
 
   // Kicks the systemd watchdog from the event loop, so a stalled loop stops the kicks.
   std::uint64_t watchdog_usec = 0;

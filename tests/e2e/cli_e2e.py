@@ -106,6 +106,11 @@ def main(a, tmp):
     con.close()
     p = run(a, "milestones", "list", "--db", newer)
     h.check(p.returncode == 2 and b"newer than this markerwatch knows" in p.stderr, "a newer database is refused")
+    cfg_newer = write(tmp, "newer.toml", '[storage]\npath = "%s"\n[mllp]\nlisten = "127.0.0.1:0"\n' % newer)
+    d = subprocess.run([os.path.join(a.bin, "markerwatchd"), "--config", cfg_newer], capture_output=True, timeout=30)
+    h.check(d.returncode == 1 and b"newer than this markerwatch knows" in d.stderr,
+            "markerwatchd refuses a newer database before it gets ready")
+    h.check(b"READY" not in d.stdout, "and never reports ready")
 
 
 if __name__ == "__main__":

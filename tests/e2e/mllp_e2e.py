@@ -171,6 +171,10 @@ def systemd_notify(a, tmp):
     h.check(got.count("WATCHDOG=1") >= 3, "WATCHDOG=1 sent periodically")
     code, _, _ = h.exchange(d.port, h.oru("N1", "p", [h.afp_obx(1, "5")]))
     h.check(code == "AA", "listener was bound when READY=1 came")
+    d.proc.send_signal(1)
+    time.sleep(0.3)
+    code, _, _ = h.exchange(d.port, h.oru("N2", "p", [h.afp_obx(1, "6")]))
+    h.check(code == "AA" and "event=sighup_ignored" in d.log_text(), "SIGHUP is logged and does not stop the daemon")
     h.check(d.stop() == 0, "clean stop")
     rest = []
     sock.settimeout(1)
