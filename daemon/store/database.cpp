@@ -187,7 +187,7 @@ int Database::changes() const {
 }
 
 Transaction::Transaction(Database& db) : db_(db) {
-  db_.exec("BEGIN IMMEDIATE");
+  db_.run_cached("BEGIN IMMEDIATE");
 }
 Transaction::~Transaction() {
   if (!done_) {
@@ -203,19 +203,22 @@ void Transaction::commit() {
   done_ = true;
 }
 
+// Savepoint statements run for every message: prepared once, like every other statement.
 Savepoint::Savepoint(Database& db) : db_(db) {
-  db_.exec("SAVEPOINT mw_item");
+  db_.run_cached("SAVEPOINT mw_item");
 }
 Savepoint::~Savepoint() {
   if (!done_) {
     try {
-      db_.exec("ROLLBACK TO mw_item; RELEASE mw_item");
+      db_.run_cached("ROLLBACK TO mw_item");
+      db_.run_cached("RELEASE mw_item");
     } catch (...) {
+      // The enclosing transaction's rollback undoes the work in any case.
     }
   }
 }
 void Savepoint::release() {
-  db_.exec("RELEASE mw_item");
+  db_.run_cached("RELEASE mw_item");
   done_ = true;
 }
 
