@@ -19,12 +19,14 @@ namespace {
 
 constexpr std::size_t kMaxImportBytes = 512ull * 1024 * 1024;
 
-std::unique_ptr<store::Database> open_db(const settings::Settings& s, bool must_exist = false) {
+std::unique_ptr<store::Database> open_db(const settings::Settings& s, bool must_exist = false,
+                                         int wal_autocheckpoint = 1000) {
   if (must_exist && !std::filesystem::exists(s.storage.path))
     throw InputError("no database at " + s.storage.path + " (use --db or [storage] path)");
   store::OpenOptions options;
   options.synchronous =
       s.storage.synchronous_full ? store::Synchronous::full : store::Synchronous::normal;
+  options.wal_autocheckpoint = wal_autocheckpoint;
   auto db = std::make_unique<store::Database>(s.storage.path, options);
   store::migrate(*db);
   return db;
@@ -59,7 +61,9 @@ int cmd_check_config(const Common& c) {
 
 int cmd_import(const Common& c, const std::vector<std::string>& files) {
   auto s = load_settings(c);
-  auto db = open_db(s);
+  // Checkpoint once at the end instead of after every chunk: index pages that chunks touch again
+  // and again are then copied into the database file once.
+  auto db = open_db(s, false, 0);
   SystemClock clock;
   ingest::Pipeline pipeline(*db, s, clock);
   bool any_rejected = false;
@@ -87,6 +91,11 @@ int cmd_import(const Common& c, const std::vector<std::string>& files) {
       std::cerr << path << ": " << e.what() << "\n";
       any_rejected = true;
     }
+  }
+  try {
+    db->exec("PRAGMA wal_checkpoint(PASSIVE)");
+  } catch (const store::StoreError&) {
+    // A busy database is checkpointed later by the daemon or the next command.
   }
   return any_rejected ? 1 : 0;
 }

@@ -73,7 +73,7 @@ class Pipeline {
   // there, so a large import never holds the database's write lock for long beside the daemon.
   FileReport ingest_file(std::string_view content, const std::string& path,
                          const std::function<void()>& commit_point = {});
-  static constexpr int kCommitEvery = 5000;
+  static constexpr int kCommitEvery = 50000;
 
   std::string now_utc() const;
 
