@@ -207,8 +207,8 @@ TEST_CASE("a large file is committed in chunks when the caller asks for it") {
   std::string csv = "patient_id,marker,collected_at,value,unit\n";
   const int rows = ingest::Pipeline::kCommitEvery * 2 + 10;
   for (int i = 0; i < rows; ++i)
-    csv += "p" + std::to_string(i % 7) + ",AFP," + format_utc((i / 7) * 86400LL).substr(0, 10) + "," +
-           std::to_string(i) + ",ng/mL\n";
+    csv += "p" + std::to_string(i % 7) + ",AFP," + format_utc((i / 7) * 86400LL).substr(0, 10) +
+           "," + std::to_string(i) + ",ng/mL\n";
   int commits = 0;
   f.db.exec("BEGIN IMMEDIATE");
   auto report = f.pipeline->ingest_file(csv, "big.csv", [&] {
