@@ -14,7 +14,6 @@
 #include "core/clock.hpp"
 #include "ingest/pipeline.hpp"
 #include "settings/settings.hpp"
-#include "store/checkpointer.hpp"
 
 namespace markerwatch::ingest {
 
@@ -64,7 +63,6 @@ class StoreWriter {
   const settings::Settings& settings_;
   const Clock& clock_;
   std::unique_ptr<store::Database> db_;
-  std::unique_ptr<store::Checkpointer> checkpointer_;
   std::unique_ptr<Pipeline> pipeline_;
   int schema_version_ = 0;
 
