@@ -41,12 +41,14 @@ def main(a, tmp):
     for t in threads:
         t.start()
     time.sleep(3.0)
+    wal = os.path.getsize(d.db + "-wal")
     d.kill9()
     stop.set()
     for t in threads:
         t.join(timeout=60)
     h.check(not errors, "no wrong ACK under load (%s)" % errors[:3])
     h.check(len(acked) > 500, "load ran: %d messages acknowledged before the kill" % len(acked))
+    h.check(wal < 64 * 1024 * 1024, "the WAL stays bounded under steady load (%d bytes)" % wal)
 
     d2 = h.Daemon(a.bin, tmp, '[ingest]\ndefault_timezone = "UTC"\n').start()
     try:
