@@ -150,12 +150,21 @@ int run_daemon(const settings::Settings& settings) {
   std::fflush(stdout);
   spdlog::info("event=ready mllp_port={}", mllp.port());
 
-  pthread_setname_np(pthread_self(), "mw-io");
-  std::thread second_io([&io] {
+  // A handler that throws must not take the service down: log it and keep running the loop
+  // (the connection concerned is lost, the others carry on).
+  const auto run_io = [&io] {
     pthread_setname_np(pthread_self(), "mw-io");
-    io.run();
-  });
-  io.run();
+    while (true) {
+      try {
+        io.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("event=handler_failed error=\"{}\"", text::printable(e.what(), 200));
+      }
+    }
+  };
+  std::thread second_io(run_io);
+  run_io();
   second_io.join();
   // Every connection has answered what it received; drain and close the database.
   writer.stop();

@@ -41,11 +41,24 @@ StoreWriter::~StoreWriter() {
 }
 
 void StoreWriter::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "mw-writer");
+    run();
+  });
 }
 
 void StoreWriter::submit_hl7(std::string raw, std::string peer, Completion done) {
-  auto prepared = pipeline_->prepare_hl7(std::move(raw));
+  std::optional<PreparedHl7> prepared;
+  try {
+    prepared = pipeline_->prepare_hl7(std::move(raw));
+  } catch (const std::exception& e) {
+    // Parse errors are outcomes, not exceptions; this is resource exhaustion. Nothing is stored,
+    // so the sender gets no ACK and retries.
+    log()->error("event=message_prepare_failed peer={} error=\"{}\"", peer,
+                 text::printable(e.what(), 200));
+    done(WriteOutcome{false, e.what(), {}});
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
     queue_.push_back({{}, std::move(prepared), std::move(peer), std::nullopt, std::move(done)});
