@@ -208,3 +208,76 @@ int cmd_milestones_list(const Common& c, const std::string& patient,
 }
 
 }  // namespace markerwatch::cli
+
+namespace markerwatch::cli {
+
+int cmd_messages(const Common& c, const std::string& outcome, int limit,
+                 const std::string& format_name) {
+  auto s = load_settings(c);
+  const auto format = parse_format(format_name);
+  auto db = open_db(s, true);
+  store::ResultStore store(*db);
+  const auto rows = store.messages(outcome, limit);
+  if (format == Format::json) {
+    auto out = nlohmann::json::array();
+    for (const auto& m : rows) {
+      nlohmann::json j = {{"id", m.id},
+                          {"received_at", m.received_at},
+                          {"transport", m.transport},
+                          {"peer", m.peer},
+                          {"sender", m.sender},
+                          {"control_id", m.control_id},
+                          {"outcome", m.outcome},
+                          {"ack", m.ack_code},
+                          {"results_stored", m.results_stored},
+                          {"observations_ignored", m.observations_ignored},
+                          {"error", m.error}};
+      j["duplicate_of"] =
+          m.duplicate_of ? nlohmann::json(*m.duplicate_of) : nlohmann::json(nullptr);
+      out.push_back(std::move(j));
+    }
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::vector<std::string> headers = {"id",      "received_at", "transport", "sender", "control_id",
+                                      "outcome", "ack",         "stored",    "error"};
+  std::vector<std::vector<std::string>> table;
+  for (const auto& m : rows)
+    table.push_back({std::to_string(m.id), m.received_at, m.transport, m.sender, m.control_id,
+                     m.outcome, m.ack_code, std::to_string(m.results_stored), m.error});
+  std::cout << (format == Format::csv
+                    ? render_csv(headers, table)
+                    : render_table(headers, table,
+                                   {true, false, false, false, false, false, false, true}));
+  return 0;
+}
+
+int cmd_message_show(const Common& c, std::int64_t id, bool raw) {
+  auto s = load_settings(c);
+  auto db = open_db(s, true);
+  store::ResultStore store(*db);
+  const auto m = store.message(id);
+  if (!m) throw InputError("no message with id " + std::to_string(id));
+  if (raw) {
+    if (!m->raw)
+      throw InputError("message " + std::to_string(id) + " is a duplicate of message " +
+                       std::to_string(m->duplicate_of.value_or(0)) + "; its bytes are kept there");
+    // Segments end in CR; a terminal shows them one per line.
+    std::string text = *m->raw;
+    for (auto& ch : text)
+      if (ch == '\r') ch = '\n';
+    std::cout << text << (text.ends_with('\n') ? "" : "\n");
+    return 0;
+  }
+  std::cout << "id:          " << m->id << "\nreceived_at: " << m->received_at
+            << "\ntransport:   " << m->transport << " " << m->peer << "\nsender:      " << m->sender
+            << "\ncontrol_id:  " << m->control_id << "\noutcome:     " << m->outcome << " (ACK "
+            << (m->ack_code.empty() ? "none" : m->ack_code)
+            << ")\nstored:      " << m->results_stored << " result(s), " << m->observations_ignored
+            << " observation(s) for no configured marker\n";
+  if (m->duplicate_of) std::cout << "duplicate of: " << *m->duplicate_of << "\n";
+  if (!m->error.empty()) std::cout << "error:       " << m->error << "\n";
+  return 0;
+}
+
+}  // namespace markerwatch::cli

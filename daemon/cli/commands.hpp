@@ -1,6 +1,7 @@
 #pragma once
 // The subcommands of `markerwatch`. Each returns the process exit code: 0 success, 1 the input
 // had rejected parts, 2 a usage, configuration or database error.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ struct MilestoneArgs {
   std::string patient, kind, date, end_date, note, markers;
 };
 int cmd_milestones_add(const Common& c, const MilestoneArgs& m);
+int cmd_messages(const Common& c, const std::string& outcome, int limit, const std::string& format);
+int cmd_message_show(const Common& c, std::int64_t id, bool raw);
 int cmd_milestones_list(const Common& c, const std::string& patient, const std::string& format);
 
 }  // namespace markerwatch::cli

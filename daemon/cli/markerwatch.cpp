@@ -53,6 +53,25 @@ int main(int argc, char** argv) {
   list->add_option("--format", list_format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
 
+  std::string outcome;
+  int limit = 50;
+  std::string messages_format = "table";
+  auto* messages =
+      app.add_subcommand("messages", "the message log: every message received, with its outcome");
+  add_common(messages);
+  messages->add_option("--outcome", outcome, "only this outcome")
+      ->check(CLI::IsMember({"accepted", "partial", "ignored", "rejected", "duplicate"}));
+  messages->add_option("--limit", limit, "newest N messages")->check(CLI::Range(1, 1000000));
+  messages->add_option("--format", messages_format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  std::int64_t message_id = 0;
+  bool show_raw = false;
+  auto* show =
+      messages->add_subcommand("show", "one message with its reason; --raw prints its bytes");
+  add_common(show);
+  show->add_option("id", message_id, "message id")->required();
+  show->add_flag("--raw", show_raw, "print the message as received (segments on their own lines)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -65,6 +84,8 @@ int main(int argc, char** argv) {
     if (*results) return cli::cmd_results(common, patient, marker, format, all_versions);
     if (*add) return cli::cmd_milestones_add(common, m);
     if (*list) return cli::cmd_milestones_list(common, list_patient, list_format);
+    if (*show) return cli::cmd_message_show(common, message_id, show_raw);
+    if (*messages) return cli::cmd_messages(common, outcome, limit, messages_format);
   } catch (const settings::ConfigError& e) {
     std::cerr << "markerwatch: config error: " << e.what() << "\n";
     return 2;

@@ -58,7 +58,14 @@ ResultStore::ResultStore(Database& db)
       select_milestones_(db.prepare(
           "SELECT m.id, p.identifier, p.authority, m.kind, m.date, m.end_date, m.note, m.markers, "
           "m.source FROM milestones m JOIN patients p ON p.id = m.patient_id WHERE (?1 = '' OR "
-          "p.identifier = ?1) ORDER BY p.identifier, m.date, m.id")) {}
+          "p.identifier = ?1) ORDER BY p.identifier, m.date, m.id")),
+      select_messages_(db.prepare(
+          "SELECT id, transport, peer, sender, control_id, received_at, outcome, ack_code, error, "
+          "results_stored, observations_ignored, duplicate_of FROM messages WHERE (?1 = '' OR "
+          "outcome = ?1) ORDER BY id DESC LIMIT ?2")),
+      select_message_(db.prepare(
+          "SELECT id, transport, peer, sender, control_id, received_at, outcome, ack_code, error, "
+          "results_stored, observations_ignored, duplicate_of, raw FROM messages WHERE id = ?1")) {}
 
 std::int64_t ResultStore::patient(const PatientKey& key, const std::string& now) {
   find_patient_.bind(1, key.id).bind(2, key.authority);
@@ -232,6 +239,44 @@ std::vector<ResultRow> ResultStore::results(const std::string& patient_id,
   }
   q.reset();
   return rows;
+}
+
+namespace {
+MessageRow message_row(const Statement& q) {
+  MessageRow m;
+  m.id = q.int64(0);
+  m.transport = q.text(1);
+  m.peer = q.text(2);
+  m.sender = q.text(3);
+  m.control_id = q.text(4);
+  m.received_at = q.text(5);
+  m.outcome = q.text(6);
+  m.ack_code = q.text(7);
+  m.error = q.text(8);
+  m.results_stored = static_cast<int>(q.int64(9));
+  m.observations_ignored = static_cast<int>(q.int64(10));
+  if (!q.is_null(11)) m.duplicate_of = q.int64(11);
+  return m;
+}
+}  // namespace
+
+std::vector<MessageRow> ResultStore::messages(const std::string& outcome, int limit) {
+  std::vector<MessageRow> rows;
+  select_messages_.bind(1, outcome).bind(2, limit);
+  while (select_messages_.step()) rows.push_back(message_row(select_messages_));
+  select_messages_.reset();
+  return rows;
+}
+
+std::optional<MessageRow> ResultStore::message(std::int64_t id) {
+  std::optional<MessageRow> out;
+  select_message_.bind(1, id);
+  if (select_message_.step()) {
+    out = message_row(select_message_);
+    if (!select_message_.is_null(12)) out->raw = select_message_.text(12);
+  }
+  select_message_.reset();
+  return out;
 }
 
 std::vector<MilestoneRow> ResultStore::milestones(const std::string& patient_id) {

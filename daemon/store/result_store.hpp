@@ -43,6 +43,14 @@ struct ResultRow {
   bool effective = false;
 };
 
+struct MessageRow {
+  std::int64_t id = 0;
+  std::string transport, peer, sender, control_id, received_at, outcome, ack_code, error;
+  int results_stored = 0, observations_ignored = 0;
+  std::optional<std::int64_t> duplicate_of;
+  std::optional<std::string> raw;  // only when asked for
+};
+
 struct MilestoneRow {
   std::int64_t id = 0;
   std::string patient_id, authority, kind, date, end_date, note, markers, source;
@@ -72,6 +80,9 @@ class ResultStore {
   std::vector<ResultRow> results(const std::string& patient_id, const std::string& marker,
                                  bool effective_only);
   std::vector<MilestoneRow> milestones(const std::string& patient_id);
+  // The message log, newest first; `outcome` empty = any.
+  std::vector<MessageRow> messages(const std::string& outcome, int limit);
+  std::optional<MessageRow> message(std::int64_t id);
 
  private:
   struct Version {
@@ -84,7 +95,7 @@ class ResultStore {
   Database& db_;
   Statement find_patient_, insert_patient_, insert_message_, update_message_, find_accepted_,
       insert_result_, series_versions_, set_effective_, insert_milestone_, select_results_,
-      select_milestones_;
+      select_milestones_, select_messages_, select_message_;
 };
 
 }  // namespace markerwatch::store

@@ -58,6 +58,21 @@ def main(a, tmp):
     after = h.query(db, "SELECT count(*), round(sum(value), 6) FROM results WHERE patient_id = (SELECT id FROM patients WHERE identifier = 'case-001')")[0]
     h.check(after == before, "nothing already stored changed (%s vs %s)" % (after, before))
 
+    # The message log: the rejected HL7 message is there with its reason and bytes.
+    rejected = json.loads(run(a, "messages", "--db", db, "--outcome", "rejected", "--format", "json").stdout)
+    log = [m for m in rejected if m["control_id"] == "Z1"]
+    h.check(len(log) == 1 and log[0]["ack"] == "AE" and "no patient identifier" in log[0]["error"],
+            "messages --outcome rejected lists it with its reason")
+    h.check(all(m["outcome"] == "rejected" for m in rejected), "and only rejected ones")
+    raw = run(a, "messages", "show", str(log[0]["id"]), "--raw", "--db", db).stdout
+    h.check(raw.startswith(b"MSH|^~\\&|A|B") and b"\nPID|1||\n" in raw, "messages show --raw prints the bytes received")
+    p = run(a, "messages", "show", "999999", "--db", db)
+    h.check(p.returncode == 2 and b"no message with id 999999" in p.stderr, "unknown message id: exit 2")
+    p = run(a, "messages", "--db", db, "--outcome", "weird")
+    h.check(p.returncode == 2, "bad --outcome: exit 2")
+    table = run(a, "messages", "--db", db, "--limit", "2").stdout.decode().splitlines()
+    h.check(len(table) == 4 and table[0].split()[:2] == ["id", "received_at"], "messages table, newest first, limited")
+
     # results in every format.
     table = run(a, "results", "--db", db, "--patient", "case-001", "--marker", "afp").stdout.decode()
     h.check(table.splitlines()[0].split()[:3] == ["date", "marker", "value"], "table has a header")
