@@ -72,7 +72,11 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
 
   void read() {
     if (reading_ || closed_ || stopping_ || peer_done_ || framer_.failed()) return;
-    if (queue_.size() >= kMaxQueuedFrames) return;  // resumes when the queue drains
+    // A sender that pipelines faster than we store is paused (TCP pushes back), so memory stays
+    // bounded by the work in flight: at most kMaxQueuedFrames frames or two maximal frames.
+    if (queue_.size() >= kMaxQueuedFrames ||
+        queued_bytes_ >= 2 * server_.options_.max_message_bytes)
+      return;  // resumes when the queue drains
     reading_ = true;
     socket_.async_read_some(
         asio::buffer(buffer_),
@@ -100,6 +104,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     for (auto& e : events) {
       switch (e.kind) {
         case FrameEvent::Kind::frame:
+          queued_bytes_ += e.payload.size();
           queue_.push_back(std::move(e.payload));
           break;
         case FrameEvent::Kind::garbage:
@@ -128,6 +133,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
       busy_ = true;
       auto frame = std::move(queue_.front());
       queue_.pop_front();
+      queued_bytes_ -= frame.size();
       server_.handler_.on_frame(std::move(frame), peer_, std::move(respond));
     } else if (oversized_head_) {
       busy_ = true;
@@ -198,6 +204,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
   MllpFramer framer_;
   std::vector<char> buffer_;
   std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
   std::optional<std::string> oversized_head_;
   std::string out_;
   std::string peer_;

@@ -77,6 +77,26 @@ def afp_batches(a, tmp):
         h.check("furlongs" not in d.log_text() and "98765.4321" not in d.log_text(),
                 "values quoted in the reason stay out of the service log")
 
+        # A sender that pipelines 300 messages without waiting: paused and resumed, all answered
+        # in order.
+        with h.connect(d.port) as s:
+            s.sendall(b"".join(h.frame(h.oru("PIPE%03d" % i, "p-7", [h.afp_obx(1, str(i + 1))],
+                                             collected="2017%02d%02d0900" % (i // 28 % 12 + 1, i % 28 + 1)))
+                               for i in range(300)))
+            got = []
+            buf = b""
+            s.settimeout(30)
+            while len(got) < 300:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                while b"\x1c\r" in buf:
+                    one, buf = buf.split(b"\x1c\r", 1)
+                    got.append(h.parse_ack(one + b"\x1c\r"))
+        h.check([(c, ctl) for c, ctl, _ in got] == [("AA", "PIPE%03d" % i) for i in range(300)],
+                "300 pipelined messages: 300 AA in order")
+
         # Hostile content gets an AE, never a crash, and changes nothing stored.
         before = h.query(d.db, "SELECT count(*) FROM results")[0][0]
         for bad in [b"", b"\x00\x01\x02\xff", b"MSH|^~\\&|A|B|||2016||ORU^R01|H1|P|2.5\rPID|1||X\rOBX|1|NM|1834-1^AFP^LN||'; DROP TABLE results;--|ng/mL|||||F\r",
