@@ -154,10 +154,7 @@ int cmd_results(const Common& c, const std::string& patient, const std::string& 
     if (all_versions) cells.push_back(r.effective ? "yes" : "no");
     table.push_back(std::move(cells));
   }
-  if (format == Format::csv)
-    std::cout << render_csv(headers, table);
-  else
-    std::cout << render_table(headers, table, {false, false, true, false, false, false, true});
+  std::cout << render(format, headers, table, {false, false, true, false, false, false, true});
   return 0;
 }
 
@@ -203,13 +200,9 @@ int cmd_milestones_list(const Common& c, const std::string& patient,
   std::vector<std::vector<std::string>> table;
   for (const auto& m : rows)
     table.push_back({m.patient_id, m.date, m.kind, m.end_date, m.markers, m.note});
-  std::cout << (format == Format::csv ? render_csv(headers, table) : render_table(headers, table));
+  std::cout << render(format, headers, table);
   return 0;
 }
-
-}  // namespace markerwatch::cli
-
-namespace markerwatch::cli {
 
 int cmd_messages(const Common& c, const std::string& outcome, int limit,
                  const std::string& format_name) {
@@ -245,10 +238,8 @@ int cmd_messages(const Common& c, const std::string& outcome, int limit,
   for (const auto& m : rows)
     table.push_back({std::to_string(m.id), m.received_at, m.transport, m.sender, m.control_id,
                      m.outcome, m.ack_code, std::to_string(m.results_stored), m.error});
-  std::cout << (format == Format::csv
-                    ? render_csv(headers, table)
-                    : render_table(headers, table,
-                                   {true, false, false, false, false, false, false, true}));
+  std::cout << render(format, headers, table,
+                      {true, false, false, false, false, false, false, true});
   return 0;
 }
 

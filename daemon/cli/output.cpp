@@ -58,6 +58,12 @@ std::string render_csv(const std::vector<std::string>& headers,
   return out;
 }
 
+std::string render(Format format, const std::vector<std::string>& headers,
+                   const std::vector<std::vector<std::string>>& rows,
+                   const std::vector<bool>& numeric) {
+  return format == Format::csv ? render_csv(headers, rows) : render_table(headers, rows, numeric);
+}
+
 std::string format_number(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.10g", v);

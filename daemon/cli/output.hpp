@@ -16,4 +16,9 @@ std::string render_csv(const std::vector<std::string>& headers,
                        const std::vector<std::vector<std::string>>& rows);
 std::string format_number(double v);
 
+// The table or CSV form of rows (JSON is built per command: its fields differ).
+std::string render(Format format, const std::vector<std::string>& headers,
+                   const std::vector<std::vector<std::string>>& rows,
+                   const std::vector<bool>& numeric = {});
+
 }  // namespace markerwatch::cli

@@ -14,13 +14,6 @@ std::string_view to_string(MilestoneRole r) {
   return "context";
 }
 
-std::optional<MilestoneRole> milestone_role_from_string(std::string_view s) {
-  if (s == "anchor") return MilestoneRole::anchor;
-  if (s == "curative") return MilestoneRole::curative_anchor;
-  if (s == "context") return MilestoneRole::context;
-  return std::nullopt;
-}
-
 MilestoneKinds MilestoneKinds::builtin() {
   MilestoneKinds k;
   for (const char* a : {"tace", "haic_start", "systemic_start", "radiotherapy_start"})

@@ -10,7 +10,6 @@ namespace markerwatch {
 
 enum class MilestoneRole { anchor, curative_anchor, context };
 std::string_view to_string(MilestoneRole r);
-std::optional<MilestoneRole> milestone_role_from_string(std::string_view s);
 
 class MilestoneKinds {
  public:

@@ -181,16 +181,6 @@ std::optional<ResolvedTime> resolve(const LocalTimestamp& t, const ZoneRules& de
   return out;
 }
 
-std::optional<std::int64_t> day_number(std::string_view iso_date) {
-  auto t = parse_iso_timestamp(iso_date.substr(0, 10));
-  if (!t) return std::nullopt;
-  using namespace std::chrono;
-  return sys_days{year_month_day{year{t->year}, month{static_cast<unsigned>(t->month)},
-                                 day{static_cast<unsigned>(t->day)}}}
-      .time_since_epoch()
-      .count();
-}
-
 std::string format_utc(std::int64_t unix_seconds) {
   using namespace std::chrono;
   auto days = unix_seconds >= 0 ? unix_seconds / 86400 : (unix_seconds - 86399) / 86400;

@@ -57,9 +57,6 @@ struct ResolvedTime {
 // in a series.
 std::optional<ResolvedTime> resolve(const LocalTimestamp& t, const ZoneRules& default_zone);
 
-// Days since 1970-01-01 of a "YYYY-MM-DD" date, for day arithmetic; nullopt when not a date.
-std::optional<std::int64_t> day_number(std::string_view iso_date);
-
 std::string format_utc(std::int64_t unix_seconds);
 
 }  // namespace markerwatch
