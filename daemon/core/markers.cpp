@@ -50,8 +50,7 @@ MarkerCatalog MarkerCatalog::builtin() {
          "ng/mL",
          {{"ng/mL", 1.0}, {"ug/L", 1.0}, {"IU/mL", 1.21}, {"kIU/L", 1.21}},
          {},
-         10.0,
-         7.0});
+         10.0});
   c.put({"PIVKA-II",
          {"DCP", "PIVKA2", "PIVKA II", "des-gamma-carboxy prothrombin"},
          {},
@@ -59,17 +58,8 @@ MarkerCatalog MarkerCatalog::builtin() {
          "mAU/mL",
          {{"mAU/mL", 1.0}},
          {"ng/mL"},
-         40.0,
-         4.0});
-  c.put({"AFP-L3",
-         {"AFP-L3%", "AFPL3", "AFP-L3 %"},
-         {"42332-7"},
-         {},
-         "%",
-         {{"%", 1.0}},
-         {},
-         10.0,
-         std::nullopt});
+         40.0});
+  c.put({"AFP-L3", {"AFP-L3%", "AFPL3", "AFP-L3 %"}, {"42332-7"}, {}, "%", {{"%", 1.0}}, {}, 10.0});
   c.put({"CEA",
          {"carcinoembryonic antigen"},
          {"2039-6", "19166-8"},
@@ -77,8 +67,7 @@ MarkerCatalog MarkerCatalog::builtin() {
          "ng/mL",
          {{"ng/mL", 1.0}, {"ug/L", 1.0}},
          {},
-         5.0,
-         4.4});
+         5.0});
   c.put({"CA19-9",
          {"CA 19-9", "CA199", "CA-19-9"},
          {"24108-3", "83084-4"},
@@ -86,8 +75,7 @@ MarkerCatalog MarkerCatalog::builtin() {
          "U/mL",
          {{"U/mL", 1.0}, {"kU/L", 1.0}},
          {},
-         37.0,
-         std::nullopt});
+         37.0});
   c.put({"CA-125",
          {"CA125", "CA 125"},
          {"10334-1", "83082-8"},
@@ -95,8 +83,7 @@ MarkerCatalog MarkerCatalog::builtin() {
          "U/mL",
          {{"U/mL", 1.0}, {"kU/L", 1.0}},
          {},
-         35.0,
-         std::nullopt});
+         35.0});
   c.put({"PSA",
          {"prostate specific antigen", "PSA total"},
          {"2857-1", "83112-3", "35741-8"},
@@ -104,8 +91,7 @@ MarkerCatalog MarkerCatalog::builtin() {
          "ng/mL",
          {{"ng/mL", 1.0}, {"ug/L", 1.0}},
          {},
-         4.0,
-         3.2});
+         4.0});
   return c;
 }
 

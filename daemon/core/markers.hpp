@@ -24,8 +24,7 @@ struct MarkerDefinition {
   // Units of another assay family: stored unconverted as their own method group, never mixed
   // with the canonical series (PIVKA-II in ng/mL).
   std::vector<std::string> separate_group_units;
-  double uln = 0.0;
-  std::optional<double> half_life_days;
+  double uln = 0.0;  // default upper limit of normal; the rule parameters live in engine::RuleBook
 };
 
 // Where a unit leads for one marker.

@@ -4,6 +4,8 @@
 #include <map>
 #include <tuple>
 
+#include "core/errors.hpp"
+
 namespace markerwatch {
 
 namespace {
@@ -63,6 +65,29 @@ VersionResolution resolve_versions(const std::vector<StoredVersion>& versions) {
   std::sort(out.effective_rows.begin(), out.effective_rows.end());
   out.warnings.erase(std::unique(out.warnings.begin(), out.warnings.end()), out.warnings.end());
   return out;
+}
+
+bool VersionContent::same_as(const VersionContent& o) const {
+  return stored.obs_id == o.stored.obs_id && stored.status == o.stored.status &&
+         stored.received_at == o.stored.received_at && collected_at == o.collected_at &&
+         value_raw == o.value_raw && unit_raw == o.unit_raw && reference_range == o.reference_range;
+}
+
+std::optional<VersionResolution> admit_version(const std::vector<VersionContent>& existing,
+                                               const VersionContent& incoming,
+                                               const std::string& what) {
+  for (const auto& v : existing)
+    if (v.same_as(incoming)) return std::nullopt;
+  std::vector<StoredVersion> candidates;
+  for (const auto& v : existing) candidates.push_back(v.stored);
+  const auto status = incoming.stored.status;
+  if (incoming.stored.obs_id.empty() && (is_correction(status) || removes_value(status)) &&
+      count_value_groups(candidates) > 1)
+    throw InputError("a " + std::string(to_string(status)) +
+                     " result without observation id matches several " + what +
+                     "; send it with its obs_id");
+  candidates.push_back(incoming.stored);
+  return resolve_versions(candidates);
 }
 
 }  // namespace markerwatch

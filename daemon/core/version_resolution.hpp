@@ -2,6 +2,7 @@
 // RULES.md E3: which stored version of an observation is the effective one. Pure function over
 // every version received for one series on one collection date.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,5 +30,20 @@ VersionResolution resolve_versions(const std::vector<StoredVersion>& versions);
 // How many distinct observations (value groups) exist among these versions: an incoming
 // correction or removal without an observation id is ambiguous when there is more than one.
 std::size_t count_value_groups(const std::vector<StoredVersion>& versions);
+
+// A version with what makes two arrivals "identical" (E3: a repeat of any version is a no-op).
+struct VersionContent {
+  StoredVersion stored;
+  std::string collected_at, value_raw, unit_raw, reference_range;
+  bool same_as(const VersionContent& other) const;
+};
+
+// E3 on arrival of `incoming` (whose row_id must be above every existing one) in a series on one
+// date: nullopt when it repeats a version already received; otherwise the resolution with it.
+// Throws InputError when it is a correction or removal without observation id that matches
+// several values (`what`, e.g. "AFP values on 2013-10-02", completes the message).
+std::optional<VersionResolution> admit_version(const std::vector<VersionContent>& existing,
+                                               const VersionContent& incoming,
+                                               const std::string& what);
 
 }  // namespace markerwatch

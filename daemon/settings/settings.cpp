@@ -3,6 +3,7 @@
 #include <date/tz.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -162,12 +163,134 @@ void read_ingest(const Reader& r, const toml::table& t, IngestSettings& s) {
     s.patient_id_authority = r.string(*n, "ingest.patient_id_authority", 200);
 }
 
-void read_marker(const Reader& r, const std::string& name, const toml::table& t,
-                 MarkerCatalog& catalog) {
+// "off" or a number in [min, max].
+std::optional<double> number_or_off(const Reader& r, const toml::node& n, const std::string& key,
+                                    double min, double max) {
+  if (n.is_string()) {
+    if (n.as_string()->get() == "off") return std::nullopt;
+    r.fail(n, key, "must be a number or \"off\"");
+  }
+  return r.number(n, key, min, max);
+}
+
+int days(const Reader& r, const toml::node& n, const std::string& key, int min = 0) {
+  return static_cast<int>(r.integer(n, key, min, 3650));
+}
+
+// A rule: "off", or an inline table whose keys override the current (or default) parameters.
+template <typename Rule, typename Fill>
+void read_rule(const Reader& r, const toml::table& t, std::string_view name,
+               const std::string& prefix, std::optional<Rule>& rule, Fill fill) {
+  auto* n = t.get(name);
+  if (!n) return;
+  const auto key = prefix + std::string(name);
+  if (n->is_string()) {
+    if (n->as_string()->get() != "off") r.fail(*n, key, "must be \"off\" or a table");
+    rule.reset();
+    return;
+  }
+  if (!n->is_table()) r.fail(*n, key, "must be \"off\" or a table");
+  Rule value = rule.value_or(Rule{});
+  fill(*n->as_table(), key + ".", value);
+  rule = value;
+}
+
+const std::initializer_list<std::string_view> kRuleKeys = {"rise",
+                                                           "renorm",
+                                                           "abs",
+                                                           "half_life_days",
+                                                           "nonorm_confirm_days",
+                                                           "doubling_time_high_days",
+                                                           "flare_guard_days",
+                                                           "vka_suppressor"};
+
+void read_rule_params(const Reader& r, const toml::table& t, const std::string& prefix,
+                      engine::RuleParams& p) {
+  read_rule(r, t, "rise", prefix, p.rise,
+            [&](const toml::table& rt, const std::string& k, engine::RiseRule& rule) {
+              r.check_keys(rt, k, {"pct", "abs", "confirm_days", "only_if_never_normalized"});
+              if (auto* n = rt.get("pct")) rule.pct = r.number(*n, k + "pct", 0, 100000);
+              if (auto* n = rt.get("abs")) rule.abs = r.number(*n, k + "abs", 0, 1e12);
+              if (auto* n = rt.get("confirm_days"))
+                rule.confirm_days = days(r, *n, k + "confirm_days");
+              if (auto* n = rt.get("only_if_never_normalized")) {
+                if (!n->is_boolean())
+                  r.fail(*n, k + "only_if_never_normalized", "must be true or false");
+                rule.only_if_never_normalized = n->as_boolean()->get();
+              }
+            });
+  read_rule(r, t, "renorm", prefix, p.renorm,
+            [&](const toml::table& rt, const std::string& k, engine::RenormRule& rule) {
+              r.check_keys(rt, k, {"k", "confirm_days"});
+              if (auto* n = rt.get("k")) rule.k = r.number(*n, k + "k", 0.001, 1000);
+              if (auto* n = rt.get("confirm_days"))
+                rule.confirm_days = days(r, *n, k + "confirm_days");
+            });
+  read_rule(r, t, "abs", prefix, p.absolute,
+            [&](const toml::table& rt, const std::string& k, engine::AbsRule& rule) {
+              r.check_keys(rt, k, {"threshold", "confirm_days"});
+              auto* threshold = rt.get("threshold");
+              if (threshold)
+                rule.threshold = r.number(*threshold, k + "threshold", 1e-12, 1e12);
+              else if (rule.threshold <= 0)
+                r.fail(rt, k + "threshold", "is required");
+              if (auto* n = rt.get("confirm_days"))
+                rule.confirm_days = days(r, *n, k + "confirm_days");
+            });
+  if (auto* n = t.get("half_life_days"))
+    p.half_life_days = number_or_off(r, *n, prefix + "half_life_days", 0.1, 3650);
+  if (auto* n = t.get("nonorm_confirm_days"))
+    p.nonorm_confirm_days = days(r, *n, prefix + "nonorm_confirm_days");
+  if (auto* n = t.get("doubling_time_high_days"))
+    p.doubling_time_high_days = number_or_off(r, *n, prefix + "doubling_time_high_days", 1, 36500);
+  if (auto* n = t.get("flare_guard_days"))
+    p.flare_guard_days = days(r, *n, prefix + "flare_guard_days");
+  if (auto* n = t.get("vka_suppressor")) {
+    if (!n->is_boolean()) r.fail(*n, prefix + "vka_suppressor", "must be true or false");
+    p.vka_suppressor = n->as_boolean()->get();
+  }
+}
+
+void read_profiles(const Reader& r, const toml::table& t, const std::string& prefix,
+                   const MilestoneKinds& kinds, engine::MarkerRules& rules) {
+  for (auto&& [kind_key, node] : t) {
+    const std::string kind(kind_key.str());
+    const auto key = prefix + kind;
+    if (!node.is_table()) r.fail(node, key, "must be a table");
+    auto role = kinds.role(kind);
+    if (!role || *role == MilestoneRole::context)
+      r.fail(node, key, "'" + kind + "' is not an anchor milestone kind");
+    const auto& pt = *node.as_table();
+    std::vector<std::string_view> known(kRuleKeys);
+    known.push_back("uln");
+    for (auto&& [k, v] : pt)
+      if (std::find(known.begin(), known.end(), k.str()) == known.end())
+        r.fail(v, key + "." + std::string(k.str()), "unknown key");
+    auto [it, created] = rules.profiles.try_emplace(kind, rules.base);
+    auto& p = it->second;
+    if (auto* n = pt.get("uln")) {
+      if (n->is_string() && n->as_string()->get() == "none") {
+        p.uln_source = engine::UlnSource::none;
+      } else if (n->is_string() && n->as_string()->get() == "results") {
+        p.uln_source = engine::UlnSource::results;
+      } else {
+        p.uln_source = engine::UlnSource::fixed;
+        p.fixed_uln = r.number(*n, key + ".uln", 0, 1e12);
+      }
+    }
+    read_rule_params(r, pt, key + ".", p);
+  }
+}
+
+void read_marker(const Reader& r, const std::string& name, const toml::table& t, Settings& s) {
+  auto& catalog = s.markers;
   const std::string prefix = "markers." + name + ".";
-  r.check_keys(
-      t, prefix,
-      {"canonical_unit", "uln", "half_life_days", "aliases", "loinc", "local_codes", "units"});
+  std::vector<std::string_view> known = {"canonical_unit", "aliases", "loinc",   "local_codes",
+                                         "units",          "uln",     "profiles"};
+  known.insert(known.end(), kRuleKeys.begin(), kRuleKeys.end());
+  for (auto&& [k, v] : t)
+    if (std::find(known.begin(), known.end(), k.str()) == known.end())
+      r.fail(v, prefix + std::string(k.str()), "unknown key");
   MarkerDefinition def;
   if (auto* existing = catalog.find_mutable(name)) {
     def = *existing;
@@ -186,12 +309,6 @@ void read_marker(const Reader& r, const std::string& name, const toml::table& t,
     def.unit_factors.emplace(unit, 1.0);
   }
   if (auto* n = t.get("uln")) def.uln = r.number(*n, prefix + "uln", 0.0, 1e12);
-  if (auto* n = t.get("half_life_days")) {
-    if (n->is_string() && n->as_string()->get() == "off")
-      def.half_life_days.reset();
-    else
-      def.half_life_days = r.number(*n, prefix + "half_life_days", 0.1, 3650);
-  }
   if (auto* n = t.get("aliases"))
     for (auto& a : r.strings(*n, prefix + "aliases")) def.aliases.push_back(a);
   if (auto* n = t.get("loinc"))
@@ -211,6 +328,32 @@ void read_marker(const Reader& r, const std::string& name, const toml::table& t,
           r.number(factor, prefix + "units." + std::string(unit.str()), 1e-12, 1e12);
   }
   catalog.put(std::move(def));
+  auto& rules = s.rules.marker_mutable(name);
+  read_rule_params(r, t, prefix, rules.base);
+  if (auto* n = t.get("profiles")) {
+    if (!n->is_table()) r.fail(*n, prefix + "profiles", "must be a table of anchor kinds");
+    read_profiles(r, *n->as_table(), prefix + "profiles.", s.milestone_kinds, rules);
+  }
+}
+
+void read_milestone_kinds(const Reader& r, const toml::table& t, MilestoneKinds& kinds) {
+  for (auto&& [kind_key, node] : t) {
+    const std::string kind(kind_key.str());
+    const auto key = "milestone_kinds." + kind;
+    if (kind.empty() || kind.size() > 64 || !std::all_of(kind.begin(), kind.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        }))
+      r.fail(node, key, "kind names use a-z, 0-9 and _ only");
+    const auto role = r.string(node, key, 20);
+    if (role == "anchor")
+      kinds.put(kind, MilestoneRole::anchor);
+    else if (role == "curative")
+      kinds.put(kind, MilestoneRole::curative_anchor);
+    else if (role == "context")
+      kinds.put(kind, MilestoneRole::context);
+    else
+      r.fail(node, key, "must be \"anchor\", \"curative\" or \"context\"");
+  }
 }
 
 class ZoneByName final : public ZoneRules {
@@ -285,16 +428,18 @@ Settings parse_settings(std::string_view toml_text, const std::string& source_na
   Reader r(source_name);
   Settings s;
   s.source = source_name;
-  r.check_keys(root, "", {"storage", "mllp", "log", "ingest", "markers"});
+  r.check_keys(root, "", {"storage", "mllp", "log", "ingest", "milestone_kinds", "markers"});
   if (auto* t = r.table(root, "storage", "storage")) read_storage(r, *t, s.storage);
   if (auto* t = r.table(root, "mllp", "mllp")) read_mllp(r, *t, s.mllp);
   if (auto* t = r.table(root, "log", "log")) read_log(r, *t, s.log);
   if (auto* t = r.table(root, "ingest", "ingest")) read_ingest(r, *t, s.ingest);
+  if (auto* t = r.table(root, "milestone_kinds", "milestone_kinds"))
+    read_milestone_kinds(r, *t, s.milestone_kinds);
   if (auto* t = r.table(root, "markers", "markers"))
     for (auto&& [name, node] : *t) {
       const auto key = "markers." + std::string(name.str());
       if (!node.is_table()) r.fail(node, key, "must be a table");
-      read_marker(r, std::string(name.str()), *node.as_table(), s.markers);
+      read_marker(r, std::string(name.str()), *node.as_table(), s);
     }
   s.zone = make_zone(s.ingest.default_timezone);
   return s;

@@ -10,6 +10,7 @@
 #include "core/markers.hpp"
 #include "core/milestone_kinds.hpp"
 #include "core/timestamp.hpp"
+#include "engine/rule_book.hpp"
 
 namespace markerwatch::settings {
 
@@ -57,6 +58,7 @@ struct Settings {
   IngestSettings ingest;
   MarkerCatalog markers = MarkerCatalog::builtin();
   MilestoneKinds milestone_kinds = MilestoneKinds::builtin();
+  engine::RuleBook rules = engine::RuleBook::builtin();
   std::shared_ptr<const ZoneRules> zone;  // resolved default_timezone
 };
 

@@ -122,13 +122,14 @@ std::vector<ResultStore::Version> ResultStore::versions_on_date(std::int64_t pat
   q.bind(1, patient_id).bind(2, r.marker).bind(3, r.method).bind(4, r.collected_date);
   while (q.step()) {
     Version v;
-    v.stored = {q.int64(0), q.text(1),
-                status_from_string(q.text(2)).value_or(ResultStatus::final_result), q.text(3)};
+    v.content.stored = {q.int64(0), q.text(1),
+                        status_from_string(q.text(2)).value_or(ResultStatus::final_result),
+                        q.text(3)};
     v.effective = q.int64(4) != 0;
-    v.collected_at = q.text(5);
-    v.value_raw = q.text(6);
-    v.unit_raw = q.text(7);
-    v.reference_range = q.text(8);
+    v.content.collected_at = q.text(5);
+    v.content.value_raw = q.text(6);
+    v.content.unit_raw = q.text(7);
+    v.content.reference_range = q.text(8);
     versions.push_back(std::move(v));
   }
   q.reset();
@@ -140,27 +141,21 @@ StoreResult ResultStore::store_result(const ResultRecord& r, std::int64_t patien
                                       const std::string& now) {
   // Every version of this series on this date: usually none, rarely more than a few.
   auto versions = versions_on_date(patient_id, r);
-  for (const auto& v : versions)
-    if (v.stored.obs_id == r.obs_id && v.stored.status == r.status &&
-        v.stored.received_at == r.received_at && v.collected_at == r.collected_at &&
-        v.value_raw == r.value_raw && v.unit_raw == r.unit_raw &&
-        v.reference_range == r.reference_range)
-      return StoreResult::unchanged;  // identical to a version already received
-
-  std::vector<StoredVersion> candidates;
-  for (const auto& v : versions) candidates.push_back(v.stored);
-  if (r.obs_id.empty() && (is_correction(r.status) || removes_value(r.status)) &&
-      count_value_groups(candidates) > 1)
-    throw InputError("a " + std::string(to_string(r.status)) +
-                     " result without observation id matches several " + r.marker + " values on " +
-                     r.collected_date + "; send it with its obs_id");
   // The new row arrives last: resolve with an id above every stored one, insert it with its flag,
   // then update only the rows whose flag changed.
   constexpr std::int64_t kNewRow = INT64_MAX;
-  candidates.push_back({kNewRow, r.obs_id, r.status, r.received_at});
-  const auto resolution = resolve_versions(candidates);
+  std::vector<VersionContent> existing;
+  for (const auto& v : versions) existing.push_back(v.content);
+  const auto resolution = admit_version(existing,
+                                        {{kNewRow, r.obs_id, r.status, r.received_at},
+                                         r.collected_at,
+                                         r.value_raw,
+                                         r.unit_raw,
+                                         r.reference_range},
+                                        r.marker + " values on " + r.collected_date);
+  if (!resolution) return StoreResult::unchanged;  // identical to a version already received
   const auto effective = [&](std::int64_t id) {
-    return std::binary_search(resolution.effective_rows.begin(), resolution.effective_rows.end(),
+    return std::binary_search(resolution->effective_rows.begin(), resolution->effective_rows.end(),
                               id);
   };
 
@@ -188,8 +183,10 @@ StoreResult ResultStore::store_result(const ResultRecord& r, std::int64_t patien
     insert_result_.bind_null(19);
   insert_result_.bind(20, effective(kNewRow) ? 1 : 0).bind(21, now).run();
   for (const auto& v : versions)
-    if (effective(v.stored.row_id) != v.effective)
-      set_effective_.bind(1, effective(v.stored.row_id) ? 1 : 0).bind(2, v.stored.row_id).run();
+    if (effective(v.content.stored.row_id) != v.effective)
+      set_effective_.bind(1, effective(v.content.stored.row_id) ? 1 : 0)
+          .bind(2, v.content.stored.row_id)
+          .run();
   return StoreResult::stored;
 }
 

@@ -86,9 +86,8 @@ class ResultStore {
 
  private:
   struct Version {
-    StoredVersion stored;
+    VersionContent content;
     bool effective = false;
-    std::string collected_at, value_raw, unit_raw, reference_range;
   };
   std::vector<Version> versions_on_date(std::int64_t patient_id, const ResultRecord& r);
 

@@ -35,7 +35,6 @@ TEST_CASE("the reference config is exactly the embedded defaults") {
   REQUIRE(ref.markers.all().size() == def.markers.all().size());
   for (std::size_t i = 0; i < def.markers.all().size(); ++i) {
     CHECK(ref.markers.all()[i].uln == def.markers.all()[i].uln);
-    CHECK(ref.markers.all()[i].half_life_days == def.markers.all()[i].half_life_days);
     CHECK(ref.markers.all()[i].unit_factors == def.markers.all()[i].unit_factors);
   }
 }

@@ -1,0 +1,19 @@
+#pragma once
+// The JSON shape of alerts and alert events (issue #3 "JSON format"): the replay output, the
+// evidence kept with each alert, and the detail of every alert-log entry share it.
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "engine/alert.hpp"
+#include "engine/reconcile.hpp"
+
+namespace markerwatch::engine {
+
+nlohmann::json to_json(const Alert& a);
+// Throws std::exception (nlohmann or std::invalid_argument) on a malformed document.
+Alert alert_from_json(const nlohmann::json& j);
+
+// One event object: `event`, `alert_id`, `patient_id`, then the alert's state or the note.
+nlohmann::json to_json(const Event& e, const std::string& patient);
+
+}  // namespace markerwatch::engine

@@ -1,0 +1,665 @@
+#include "engine/evaluate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "core/calendar.hpp"
+
+namespace markerwatch::engine {
+
+namespace {
+
+constexpr int kBaselineDays = 30;
+constexpr int kVkaWashoutDays = 30;
+constexpr int kNodeclineFrom = 14, kNodeclineTo = 90;
+constexpr double kNonormMinDays = 60, kNonormWindow = 90;
+constexpr int kDoublingWindow = 365, kDoublingMinSpan = 56;
+
+bool eq(double a, double b) {
+  return quantities_equal(a, b);
+}
+bool is_less(Comparator c) {
+  return c == Comparator::less || c == Comparator::less_equal;
+}
+bool is_greater(Comparator c) {
+  return c == Comparator::greater || c == Comparator::greater_equal;
+}
+
+// E4: a predicate holds only when it is certain.
+bool certainly_ge(const Value& v, double t) {
+  if (is_less(v.comparator)) return false;
+  return v.value >= t || eq(v.value, t);
+}
+bool certainly_gt(const Value& v, double t) {
+  if (is_less(v.comparator)) return false;
+  if (is_greater(v.comparator)) return v.value >= t || eq(v.value, t);
+  return v.value > t && !eq(v.value, t);
+}
+bool certainly_le(const Value& v, double t) {
+  if (is_greater(v.comparator)) return false;
+  return v.value <= t || eq(v.value, t);
+}
+bool certainly_lt(const Value& v, double t) {
+  if (is_greater(v.comparator)) return false;
+  if (is_less(v.comparator)) return v.value <= t || eq(v.value, t);
+  return v.value < t && !eq(v.value, t);
+}
+
+DatedValue dated(const Value& v) {
+  return {v.value, v.comparator, v.day};
+}
+
+bool value_order(const Value* a, const Value* b) {
+  return std::tie(a->day, a->value, a->obs_id) < std::tie(b->day, b->value, b->obs_id);
+}
+
+std::string percent(double pct) {
+  const double shown = std::fabs(pct) >= 10 ? std::round(pct) : std::round(pct * 10) / 10;
+  return (shown >= 0 ? "+" : "") + format_quantity(shown) + "%";
+}
+
+std::string signed_quantity(double v) {
+  return (v >= 0 ? "+" : "") + format_quantity(v);
+}
+
+bool applies_to(const Milestone& m, const std::string& marker) {
+  return m.markers.empty() ||
+         std::find(m.markers.begin(), m.markers.end(), marker) != m.markers.end();
+}
+
+struct AnchorGroup {
+  Anchor anchor;
+  std::vector<std::string> kinds;
+};
+
+// E5: anchors of one marker, same-day anchors collapsed (curative if any member is).
+std::vector<AnchorGroup> anchors_for(const PatientHistory& h, const std::string& marker,
+                                     const MilestoneKinds& kinds, const RuleBook& rules) {
+  std::map<int, std::vector<std::string>> by_day;
+  std::map<int, bool> curative;
+  for (const auto& m : h.milestones) {
+    if (!applies_to(m, marker)) continue;
+    auto role = kinds.role(m.kind);
+    if (!role || *role == MilestoneRole::context) continue;
+    auto& list = by_day[m.day];
+    if (std::find(list.begin(), list.end(), m.kind) == list.end()) list.push_back(m.kind);
+    curative[m.day] = curative[m.day] || *role == MilestoneRole::curative_anchor;
+  }
+  std::vector<AnchorGroup> out;
+  for (auto& [day, list] : by_day) {
+    // Display order: the profile-defining kind first, then curative kinds, then the rest.
+    const auto profile_kind = rules.params_for(marker, list).second;
+    std::stable_sort(list.begin(), list.end(), [&](const auto& a, const auto& b) {
+      auto rank = [&](const std::string& k) {
+        if (k == profile_kind) return 0;
+        return kinds.role(k) == MilestoneRole::curative_anchor ? 1 : 2;
+      };
+      return std::make_pair(rank(a), a) < std::make_pair(rank(b), b);
+    });
+    std::string joined;
+    for (const auto& k : list) joined += (joined.empty() ? "" : "+") + k;
+    out.push_back({{joined, day, curative[day]}, list});
+  }
+  return out;
+}
+
+// E8: is a vitamin-K antagonist active on `day` for this marker?
+class VkaCalendar {
+ public:
+  VkaCalendar(const PatientHistory& h, const std::string& marker) {
+    for (const auto& m : h.milestones) {
+      if (!applies_to(m, marker)) continue;
+      if (m.kind == "vka_start") {
+        starts_.push_back(m);
+      } else if (m.kind == "vka_stop") {
+        stops_.push_back(m.day);
+      }
+    }
+    std::sort(starts_.begin(), starts_.end(),
+              [](const auto& a, const auto& b) { return a.day < b.day; });
+  }
+  bool active(int day) const {
+    const Milestone* latest = nullptr;
+    for (const auto& s : starts_)
+      if (s.day <= day) latest = &s;
+    if (!latest) return false;
+    auto ends_it = [&](int stop) { return stop >= latest->day && day - stop > kVkaWashoutDays; };
+    if (latest->end_day && ends_it(*latest->end_day)) return false;
+    return std::none_of(stops_.begin(), stops_.end(), ends_it);
+  }
+
+ private:
+  std::vector<Milestone> starts_;
+  std::vector<int> stops_;
+};
+
+struct Firing {
+  Rule rule;
+  std::size_t candidate;                 // index into the episode's values
+  std::optional<std::size_t> confirmer;  // nullopt: fires on the candidate itself
+  int event_day = 0, fire_day = 0;
+  std::optional<DatedValue> nadir;
+};
+
+class SeriesEvaluator {
+ public:
+  SeriesEvaluator(const std::string& marker, const std::string& method,
+                  std::vector<const Value*> series, const MarkerDefinition& definition,
+                  const std::vector<AnchorGroup>& anchors, const RuleBook& rules,
+                  const VkaCalendar& vka, Evaluation& out)
+      : marker_(marker),
+        method_(method),
+        series_(std::move(series)),
+        definition_(definition),
+        anchors_(anchors),
+        rules_(rules),
+        vka_(vka),
+        out_(out) {}
+
+  void run() {
+    // Episode k runs after anchor k up to and including the next anchor's day (a value on an
+    // anchor day is pre-anchor). Index -1 is the episode before the first anchor.
+    for (int k = -1; k < static_cast<int>(anchors_.size()); ++k) {
+      const AnchorGroup* group = k >= 0 ? &anchors_[static_cast<std::size_t>(k)] : nullptr;
+      const std::optional<int> from = group ? std::optional(group->anchor.day) : std::nullopt;
+      const std::optional<int> to =
+          k + 1 < static_cast<int>(anchors_.size())
+              ? std::optional(anchors_[static_cast<std::size_t>(k + 1)].anchor.day)
+              : std::nullopt;
+      episode_values_.clear();
+      for (const auto* v : series_)
+        if ((!from || v->day > *from) && (!to || v->day <= *to)) episode_values_.push_back(v);
+      run_episode(group);
+    }
+  }
+
+ private:
+  // The ULN a value is judged against in the current episode (RULES.md §1 precedence).
+  std::optional<double> uln_of(const Value& v) const {
+    switch (params_->uln_source) {
+      case UlnSource::fixed:
+        return params_->fixed_uln;
+      case UlnSource::none:
+        return std::nullopt;
+      case UlnSource::results:
+        break;
+    }
+    return v.own_uln.value_or(definition_.uln);
+  }
+  bool normal(const Value& v) const {
+    auto uln = uln_of(v);
+    return uln && certainly_le(v, *uln);
+  }
+  const Value& at(std::size_t i) const { return *episode_values_[i]; }
+  int days_since_anchor(const Value& v) const { return v.day - anchor_->day; }
+
+  void run_episode(const AnchorGroup* group) {
+    anchor_ = group ? std::optional(group->anchor) : std::nullopt;
+    static const std::vector<std::string> kNoKinds;
+    const auto& kinds = group ? group->kinds : kNoKinds;
+    params_ = rules_.params_for(marker_, kinds).first;
+    systemic_ = std::find(kinds.begin(), kinds.end(), "systemic_start") != kinds.end();
+    baseline_ = nullptr;
+    if (anchor_)
+      for (const auto* v : series_)
+        if (v->day >= anchor_->day - kBaselineDays && v->day <= anchor_->day) baseline_ = v;
+
+    std::vector<Firing> firings;
+    progression_firings(firings);
+    if (anchor_ && anchor_->curative && params_->half_life_days && baseline_ &&
+        baseline_->comparator == Comparator::none) {
+      nodecline_firing(firings);
+      nonorm_firing(firings);
+    }
+    if (anchor_) decline_notes();
+    // VKA suppressor: the firing is logged, never notified, and takes no alert.
+    std::vector<Firing> kept;
+    for (auto& f : firings) {
+      if (params_->vka_suppressor && (vka_.active(f.event_day) || vka_.active(f.fire_day))) {
+        suppressed_note(f);
+        continue;
+      }
+      kept.push_back(f);
+    }
+    for (auto cls : {AlertClass::progression, AlertClass::residual}) {
+      std::vector<Firing> of_class;
+      for (const auto& f : kept)
+        if (class_of(f.rule) == cls) of_class.push_back(f);
+      build_alerts(cls, std::move(of_class));
+    }
+  }
+
+  // E6: nadir over {B} and the episode values dated strictly before day `before`.
+  std::optional<DatedValue> nadir_before(int before) const {
+    std::optional<DatedValue> best;
+    auto consider = [&](const Value& v) {
+      if (is_greater(v.comparator)) return;  // `>X` says nothing about the minimum
+      if (!best || (v.value < best->value && !eq(v.value, best->value))) {
+        best = dated(v);
+      } else if (eq(v.value, best->value) && v.day > best->day) {
+        best->day = v.day;  // the nadir date is the latest date attaining the minimum
+      }
+    };
+    if (baseline_) consider(*baseline_);
+    for (const auto* v : episode_values_)
+      if (v->day < before) consider(*v);
+    return best;
+  }
+
+  template <typename Pred>
+  bool any_before(int before, bool include_baseline, Pred pred) const {
+    if (include_baseline && baseline_ && pred(*baseline_)) return true;
+    for (const auto* v : episode_values_)
+      if (v->day < before && pred(*v)) return true;
+    return false;
+  }
+
+  // E7: the confirmer of candidate i, if every value up to it keeps the predicate.
+  enum class Confirmation { confirmed, pending, dropped };
+  template <typename Pred>
+  std::pair<Confirmation, std::optional<std::size_t>> confirm(std::size_t i, int c,
+                                                              Pred pred) const {
+    if (c == 0) return {Confirmation::confirmed, std::nullopt};
+    const int day = at(i).day;
+    for (std::size_t j = i + 1; j < episode_values_.size(); ++j) {
+      if (at(j).day == day) continue;  // same-day values are neither intermediates nor confirmers
+      if (!pred(at(j))) return {Confirmation::dropped, std::nullopt};
+      if (at(j).day >= day + c) return {Confirmation::confirmed, j};
+    }
+    return {Confirmation::pending, std::nullopt};
+  }
+
+  template <typename Pred>
+  void try_fire(Rule rule, std::size_t i, int c, const std::optional<DatedValue>& nadir, Pred pred,
+                std::vector<Firing>& firings) {
+    auto [state, confirmer] = confirm(i, c, pred);
+    if (state != Confirmation::confirmed) return;
+    Firing f{rule, i, confirmer, at(i).day, confirmer ? at(*confirmer).day : at(i).day, nadir};
+    firings.push_back(f);
+  }
+
+  void progression_firings(std::vector<Firing>& firings) {
+    const auto& p = *params_;
+    for (std::size_t i = 0; i < episode_values_.size(); ++i) {
+      const Value& v = at(i);
+      const bool guarded = anchor_ && systemic_ && p.flare_guard_days > 0 &&
+                           days_since_anchor(v) >= 1 &&
+                           days_since_anchor(v) <= p.flare_guard_days - 1;
+      const auto nadir = nadir_before(v.day);
+      const bool normalized_before =
+          any_before(v.day, true, [&](const Value& x) { return normal(x); });
+      bool candidate = false;
+      std::vector<Firing> here;
+      if (p.rise && nadir && !(p.rise->only_if_never_normalized && normalized_before)) {
+        const double n = nadir->value;
+        const double threshold = std::max(n * (1 + p.rise->pct / 100.0), n + p.rise->abs);
+        auto pred = [threshold](const Value& x) { return certainly_ge(x, threshold); };
+        if (pred(v)) {
+          candidate = true;
+          try_fire(Rule::rise, i, p.rise->confirm_days, nadir, pred, here);
+        }
+      }
+      if (p.renorm && normalized_before) {
+        const double k = p.renorm->k;
+        auto pred = [this, k](const Value& x) {
+          auto uln = uln_of(x);
+          return uln && certainly_gt(x, *uln) && certainly_ge(x, k * *uln);
+        };
+        if (pred(v)) {
+          candidate = true;
+          try_fire(Rule::renorm, i, p.renorm->confirm_days, nadir, pred, here);
+        }
+      }
+      if (p.absolute) {
+        const double t = p.absolute->threshold;
+        auto pred = [t](const Value& x) { return certainly_ge(x, t); };
+        if (pred(v) &&
+            any_before(v.day, true, [t](const Value& x) { return certainly_lt(x, t); })) {
+          candidate = true;
+          try_fire(Rule::absolute, i, p.absolute->confirm_days, nadir, pred, here);
+        }
+      }
+      if (guarded) {
+        if (candidate) flare_note(v, p.flare_guard_days);
+        continue;
+      }
+      firings.insert(firings.end(), here.begin(), here.end());
+    }
+  }
+
+  void nodecline_firing(std::vector<Firing>& firings) {
+    const Value& b = *baseline_;
+    auto uln_b = uln_of(b);
+    if (!uln_b || !certainly_gt(b, 2 * *uln_b)) return;
+    for (std::size_t i = 0; i < episode_values_.size(); ++i) {
+      const int d = days_since_anchor(at(i));
+      if (d < kNodeclineFrom || d > kNodeclineTo) continue;
+      auto uln = uln_of(at(i));
+      if (uln && certainly_gt(at(i), *uln) && certainly_ge(at(i), 0.5 * b.value))
+        try_fire(
+            Rule::nodecline, i, 0, nadir_before(at(i).day), [](const Value&) { return true; },
+            firings);
+      return;  // only the first value in the window counts
+    }
+  }
+
+  void nonorm_firing(std::vector<Firing>& firings) {
+    const Value& b = *baseline_;
+    auto uln_b = uln_of(b);
+    if (!uln_b || *uln_b <= 0 || !certainly_gt(b, *uln_b)) return;
+    const double dmax =
+        std::max(kNonormMinDays, 2 * *params_->half_life_days * std::log2(b.value / *uln_b));
+    for (std::size_t i = 0; i < episode_values_.size(); ++i) {
+      const double d = days_since_anchor(at(i));
+      if (d < dmax || d > dmax + kNonormWindow) continue;
+      auto above = [this](const Value& x) {
+        auto uln = uln_of(x);
+        return uln && certainly_gt(x, *uln);
+      };
+      if (above(at(i)) && !any_before(at(i).day, false, [&](const Value& x) { return normal(x); }))
+        try_fire(Rule::nonorm, i, params_->nonorm_confirm_days, nadir_before(at(i).day), above,
+                 firings);
+      return;  // only the first value in the window is a candidate
+    }
+  }
+
+  // A_DT: least-squares fit of ln(v) over the uncensored episode values from the nadir date up to
+  // the confirmer, within 365 days before it.
+  std::optional<double> doubling_time(const Firing& f) const {
+    if (!f.nadir) return std::nullopt;
+    const std::size_t last = f.confirmer.value_or(f.candidate);
+    const int fire_day = at(last).day;
+    std::vector<std::pair<double, double>> points;
+    for (std::size_t j = 0; j <= last; ++j) {
+      const Value& v = at(j);
+      if (v.comparator != Comparator::none || v.value <= 0) continue;
+      if (v.day < f.nadir->day || v.day < fire_day - kDoublingWindow) continue;
+      points.emplace_back(v.day, std::log(v.value));
+    }
+    if (points.size() < 3 || points.back().first - points.front().first < kDoublingMinSpan)
+      return std::nullopt;
+    double mx = 0, my = 0;
+    for (auto [x, y] : points) mx += x, my += y;
+    mx /= static_cast<double>(points.size());
+    my /= static_cast<double>(points.size());
+    double sxy = 0, sxx = 0;
+    for (auto [x, y] : points) sxy += (x - mx) * (y - my), sxx += (x - mx) * (x - mx);
+    if (sxx <= 0) return std::nullopt;
+    const double slope = sxy / sxx;
+    if (slope <= 0) return std::nullopt;
+    return std::log(2.0) / slope;
+  }
+
+  // RESOLVE: the second of two consecutive normal values of the series after `after`.
+  std::optional<int> resolution_after(int after) const {
+    if (params_->uln_source == UlnSource::none) return std::nullopt;
+    bool previous_normal = false;
+    for (const auto* v : series_) {
+      if (v->day <= after) continue;
+      const bool is_normal = normal(*v);
+      if (is_normal && previous_normal) return v->day;
+      previous_normal = is_normal;
+    }
+    return std::nullopt;
+  }
+
+  static std::tuple<int, int, Rule> firing_order(const Firing& f) {
+    return {f.fire_day, f.event_day, f.rule};
+  }
+
+  void build_alerts(AlertClass cls, std::vector<Firing> firings) {
+    std::sort(firings.begin(), firings.end(),
+              [](const auto& a, const auto& b) { return firing_order(a) < firing_order(b); });
+    std::optional<int> resolved_before;
+    for (int arm = 0;; ++arm) {
+      std::vector<const Firing*> eligible;
+      for (const auto& f : firings)
+        if (!resolved_before || f.event_day > *resolved_before) eligible.push_back(&f);
+      if (eligible.empty()) return;
+      const Firing& first = *eligible.front();
+      Alert a;
+      a.identity = {marker_, method_, cls, anchor_ ? std::optional(anchor_->day) : std::nullopt,
+                    arm};
+      a.anchor = anchor_;
+      a.event_day = first.event_day;
+      a.fire_day = first.fire_day;
+      a.resolved_day = resolution_after(first.fire_day);
+      for (const auto* f : eligible) {
+        if (a.resolved_day && f->event_day > *a.resolved_day) continue;  // the next arm's
+        if (f->fire_day == first.fire_day) {
+          if (std::find(a.rules.begin(), a.rules.end(), f->rule) == a.rules.end())
+            a.rules.push_back(f->rule);
+        } else {
+          a.later_firings.push_back({f->rule, f->event_day, f->fire_day, dated(at(f->candidate))});
+        }
+      }
+      std::sort(a.rules.begin(), a.rules.end());
+      describe(a, first);
+      out_.alerts.push_back(std::move(a));
+      if (!out_.alerts.back().resolved_day) return;
+      resolved_before = out_.alerts.back().resolved_day;
+    }
+  }
+
+  void describe(Alert& a, const Firing& f) const {
+    const Value& v = at(f.candidate);
+    a.value = dated(v);
+    a.unit = v.unit;
+    if (f.confirmer) a.confirmer = dated(at(*f.confirmer));
+    if (baseline_) a.baseline = dated(*baseline_);
+    a.nadir = f.nadir;
+    const std::optional<DatedValue> reference =
+        a.identity.cls == AlertClass::progression ? a.nadir : a.baseline;
+    if (reference) {
+      a.change_abs = v.value - reference->value;
+      if (reference->value > 0)
+        a.change_pct = (v.value - reference->value) / reference->value * 100;
+    }
+    a.doubling_time_days = doubling_time(f);
+    if (a.identity.cls == AlertClass::progression) {
+      a.severity = a.doubling_time_days && params_->doubling_time_high_days &&
+                           *a.doubling_time_days < *params_->doubling_time_high_days
+                       ? Severity::high
+                       : Severity::standard;
+    } else {
+      a.severity = certainly_ge(v, baseline_->value) ? Severity::high : Severity::standard;
+    }
+    a.summary = summary(a);
+  }
+
+  std::string anchor_phrase() const {
+    if (!anchor_) return " (before any therapy milestone)";
+    return " after " + anchor_->kind + " (" + format_day(anchor_->day) + ")";
+  }
+
+  std::string summary(const Alert& a) const {
+    const std::string u = a.unit.empty() ? "" : " " + a.unit;
+    std::string rules;
+    for (auto r : a.rules) rules += (rules.empty() ? "" : ", ") + std::string(to_string(r));
+    std::string s = marker_ + (method_.empty() ? "" : " [" + method_ + "]");
+    const bool residual = a.identity.cls == AlertClass::residual;
+    if (!residual) {
+      s += " rising" + anchor_phrase() + ": " + format_value(a.value) + u + " on " +
+           format_day(a.event_day);
+      if (a.nadir && a.change_pct)
+        s += " is " + percent(*a.change_pct) + " (" + signed_quantity(*a.change_abs) + u +
+             ") above the nadir " + format_value(*a.nadir) + " (" + format_day(a.nadir->day) + ")";
+      else if (a.nadir && a.change_abs)
+        s += " is " + signed_quantity(*a.change_abs) + u + " above the nadir " +
+             format_value(*a.nadir) + " (" + format_day(a.nadir->day) + ")";
+    } else {
+      const bool nodecline = a.rules.front() == Rule::nodecline;
+      s += std::string(nodecline ? " not declining" : " not normalised") + anchor_phrase() + ": " +
+           format_value(a.value) + u + " on " + format_day(a.event_day) + " (day " +
+           std::to_string(a.event_day - anchor_->day) + ")";
+      if (a.baseline && a.change_pct)
+        s += " is " + percent(*a.change_pct) + " (" + signed_quantity(*a.change_abs) + u +
+             ") against the baseline " + format_value(*a.baseline) + " (" +
+             format_day(a.baseline->day) + ")";
+      if (nodecline) s += ", not even one halving";
+    }
+    if (a.confirmer)
+      s += ", confirmed by " + format_value(*a.confirmer) + " on " + format_day(a.confirmer->day);
+    if (a.doubling_time_days)
+      s += "; doubling time " + format_quantity(std::round(*a.doubling_time_days)) + " d";
+    s += " [" + rules + "]";
+    return s;
+  }
+
+  Note note(NoteKind kind, const std::string& code, int day, std::string key_tail,
+            std::string text) const {
+    Note n;
+    n.kind = kind;
+    n.code = code;
+    n.marker = marker_;
+    n.method = method_;
+    n.day = day;
+    n.key = code + "|" + marker_ + "|" + method_ + "|" + key_tail;
+    n.summary = std::move(text);
+    return n;
+  }
+
+  void flare_note(const Value& v, int guard_days) {
+    auto n =
+        note(NoteKind::info, "flare_guard", v.day, format_day(v.day) + "|" + format_value(dated(v)),
+             marker_ + " " + format_value(dated(v)) + " " + v.unit + " on " + format_day(v.day) +
+                 " is " + std::to_string(days_since_anchor(v)) + " days after " + anchor_->kind +
+                 " (" + format_day(anchor_->day) + "), inside the " + std::to_string(guard_days) +
+                 "-day flare window: not a rise candidate");
+    n.value = dated(v);
+    out_.notes.push_back(std::move(n));
+  }
+
+  void suppressed_note(const Firing& f) {
+    const Value& v = at(f.candidate);
+    auto n =
+        note(NoteKind::suppressed, "vka_active", f.fire_day,
+             std::string(to_string(f.rule)) + "|" + format_day(f.event_day) + "|" +
+                 format_day(f.fire_day),
+             std::string(to_string(f.rule)) + " for " + marker_ + " (" + format_value(dated(v)) +
+                 " " + v.unit + " on " + format_day(f.event_day) + ", fire date " +
+                 format_day(f.fire_day) + ") suppressed: a vitamin K antagonist is active");
+    n.rule = f.rule;
+    n.event_day = f.event_day;
+    n.fire_day = f.fire_day;
+    n.value = dated(v);
+    out_.notes.push_back(std::move(n));
+  }
+
+  // A_HL / A_RESP: for each new episode minimum, the apparent half-life and the response.
+  void decline_notes() {
+    if (!baseline_ || is_less(baseline_->comparator)) return;
+    const Value& b = *baseline_;
+    std::optional<double> minimum;
+    if (b.comparator == Comparator::none) minimum = b.value;
+    bool responded = false;
+    for (const auto* v : episode_values_) {
+      if (is_greater(v->comparator)) continue;
+      if (minimum && !(v->value < *minimum && !eq(v->value, *minimum))) continue;
+      minimum = v->value;
+      const int d = days_since_anchor(*v);
+      const std::string anchor_text = anchor_->kind + " (" + format_day(anchor_->day) + ")";
+      if (params_->half_life_days && b.comparator == Comparator::none &&
+          v->comparator == Comparator::none && v->value > 0 && v->value < b.value && d > 0) {
+        const double hl = d * std::log(2.0) / std::log(b.value / v->value);
+        auto uln = uln_of(*v);
+        if (hl > *params_->half_life_days && uln && certainly_gt(*v, *uln))
+          out_.notes.push_back(note(
+              NoteKind::info, "slow_decline", v->day,
+              format_day(anchor_->day) + "|" + format_day(v->day),
+              marker_ + " falling slowly after " + anchor_text + ": " + format_value(dated(*v)) +
+                  " " + v->unit + " on " + format_day(v->day) + " (day " + std::to_string(d) +
+                  "), apparent half-life " + format_quantity(std::round(hl * 10) / 10) + " d > " +
+                  format_quantity(*params_->half_life_days) + " d, from baseline " +
+                  format_value(dated(b))));
+      }
+      if (!responded && certainly_le(*v, 0.5 * b.value)) {
+        responded = true;
+        const double fall = (1 - v->value / b.value) * 100;
+        out_.notes.push_back(note(
+            NoteKind::info, "response", v->day, format_day(anchor_->day),
+            marker_ + " response after " + anchor_text + ": " + format_value(dated(*v)) + " " +
+                v->unit + " on " + format_day(v->day) + " is a fall of " +
+                (is_greater(b.comparator) ? "at least " : "") + format_quantity(std::round(fall)) +
+                "% from the baseline " + format_value(dated(b)) + " (" + format_day(b.day) + ")"));
+      }
+    }
+  }
+
+  const std::string& marker_;
+  const std::string& method_;
+  std::vector<const Value*> series_;
+  const MarkerDefinition& definition_;
+  const std::vector<AnchorGroup>& anchors_;
+  const RuleBook& rules_;
+  const VkaCalendar& vka_;
+  Evaluation& out_;
+
+  std::vector<const Value*> episode_values_;
+  std::optional<Anchor> anchor_;
+  const RuleParams* params_ = nullptr;
+  bool systemic_ = false;
+  const Value* baseline_ = nullptr;
+};
+
+}  // namespace
+
+Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
+                    const std::vector<std::string>& scope) {
+  Evaluation out;
+  // Series per (marker, method), in canonical units only.
+  std::map<std::pair<std::string, std::string>, std::vector<const Value*>> series;
+  for (const auto& v : history.values) {
+    if (!scope.empty() && std::find(scope.begin(), scope.end(), v.marker) == scope.end()) continue;
+    const auto* def = config.markers->find(v.marker);
+    if (!def || def->name != v.marker || v.unit != def->canonical_unit) continue;
+    series[{v.marker, v.method}].push_back(&v);
+  }
+  std::string current_marker;
+  std::vector<AnchorGroup> anchors;
+  std::optional<VkaCalendar> vka;
+  std::map<std::string, int> first_day_of_marker;
+  for (auto& [key, values] : series) {
+    std::sort(values.begin(), values.end(), value_order);
+    auto [it, inserted] = first_day_of_marker.try_emplace(key.first, values.front()->day);
+    if (!inserted) it->second = std::min(it->second, values.front()->day);
+  }
+  for (auto& [key, values] : series) {
+    const auto& [marker, method] = key;
+    if (marker != current_marker) {
+      current_marker = marker;
+      anchors = anchors_for(history, marker, *config.kinds, *config.rules);
+      vka.emplace(history, marker);
+    }
+    // E1: a method group that starts after another group of the marker re-baselines.
+    const int first = values.front()->day;
+    const bool earliest = first == first_day_of_marker[marker] &&
+                          std::none_of(series.begin(), series.end(), [&](const auto& other) {
+                            return other.first.first == marker && other.first.second < method &&
+                                   other.second.front()->day == first;
+                          });
+    if (!earliest) {
+      Note n;
+      n.kind = NoteKind::info;
+      n.code = "method_change";
+      n.marker = marker;
+      n.method = method;
+      n.day = first;
+      n.key = "method_change|" + marker + "|" + method;
+      n.summary = marker + ": first value of method group '" + method + "' on " +
+                  format_day(first) + ": method change, re-baselining";
+      out.notes.push_back(std::move(n));
+    }
+    SeriesEvaluator(marker, method, values, *config.markers->find(marker), anchors, *config.rules,
+                    *vka, out)
+        .run();
+  }
+  std::stable_sort(out.notes.begin(), out.notes.end(),
+                   [](const Note& a, const Note& b) { return a.day < b.day; });
+  return out;
+}
+
+}  // namespace markerwatch::engine

@@ -1,0 +1,71 @@
+#pragma once
+// Building blocks for engine tests: histories written as compact rows, replay through the same
+// Replayer the CLI uses, and the NEW alerts and final alert states it produced.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/calendar.hpp"
+#include "engine/alert_json.hpp"
+#include "ingest/replay.hpp"
+#include "test_support.hpp"
+
+namespace markerwatch::test {
+
+inline int day(const std::string& iso) {
+  return day_number(iso).value();
+}
+
+// Replays CSV texts (milestones first, as the CLI does) and keeps every event.
+struct ReplayRun {
+  explicit ReplayRun(const settings::Settings& s = utc_settings())
+      : settings(s),
+        replayer(settings, [this](const ingest::ReplayedEvent& e) { events.push_back(e); }) {}
+
+  ReplayRun& milestones(const std::string& rows) {
+    replayer.feed_csv("patient_id,kind,date,end_date,markers\n" + rows, "milestones.csv");
+    return *this;
+  }
+  ReplayRun& results(const std::string& rows) {
+    replayer.feed_csv(
+        "patient_id,marker,collected_at,value,unit,status,obs_id,method,reference_range\n" + rows,
+        "results.csv");
+    return *this;
+  }
+
+  std::vector<engine::Event> of_type(engine::EventType t) const {
+    std::vector<engine::Event> out;
+    for (const auto& e : events)
+      if (e.event.type == t) out.push_back(e.event);
+    return out;
+  }
+  std::vector<engine::Event> news() const { return of_type(engine::EventType::new_alert); }
+  std::vector<engine::Note> notes(const std::string& code) const {
+    std::vector<engine::Note> out;
+    for (const auto& e : events)
+      if (e.event.note && e.event.note->code == code) out.push_back(*e.event.note);
+    return out;
+  }
+  // The alerts as they stand after every event (retracted ones included).
+  std::vector<engine::TrackedAlert> final_alerts(const std::string& patient = "p1") const {
+    return replayer.alerts().all(patient);
+  }
+  std::vector<engine::TrackedAlert> live_alerts(const std::string& patient = "p1") const {
+    std::vector<engine::TrackedAlert> out;
+    for (auto& a : final_alerts(patient))
+      if (a.state != engine::AlertState::retracted) out.push_back(a);
+    return out;
+  }
+
+  settings::Settings settings;
+  std::vector<ingest::ReplayedEvent> events;
+  ingest::Replayer replayer;
+};
+
+inline std::string rules_of(const engine::Alert& a) {
+  std::string s;
+  for (auto r : a.rules) s += (s.empty() ? "" : ",") + std::string(engine::to_string(r));
+  return s;
+}
+
+}  // namespace markerwatch::test
