@@ -8,6 +8,7 @@
 #include "cli/output.hpp"
 #include "core/clock.hpp"
 #include "core/timestamp.hpp"
+#include "ingest/alert_evaluator.hpp"
 #include "ingest/csv_records.hpp"
 #include "ingest/pipeline.hpp"
 #include "store/migrations.hpp"
@@ -19,8 +20,10 @@ namespace {
 
 constexpr std::size_t kMaxImportBytes = 512ull * 1024 * 1024;
 
-std::unique_ptr<store::Database> open_db(const settings::Settings& s, bool must_exist = false,
-                                         int wal_autocheckpoint = 1000) {
+}  // namespace
+
+std::unique_ptr<store::Database> open_database(const settings::Settings& s, bool must_exist,
+                                               int wal_autocheckpoint) {
   if (must_exist && !std::filesystem::exists(s.storage.path))
     throw InputError("no database at " + s.storage.path + " (use --db or [storage] path)");
   store::OpenOptions options;
@@ -32,7 +35,7 @@ std::unique_ptr<store::Database> open_db(const settings::Settings& s, bool must_
   return db;
 }
 
-std::string read_file(const std::string& path) {
+std::string read_input_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError("cannot be read");
   in.seekg(0, std::ios::end);
@@ -43,8 +46,6 @@ std::string read_file(const std::string& path) {
   in.read(content.data(), static_cast<std::streamsize>(size));
   return content;
 }
-
-}  // namespace
 
 settings::Settings load_settings(const Common& c) {
   auto s = c.config_path.empty() ? settings::default_settings()
@@ -63,13 +64,13 @@ int cmd_import(const Common& c, const std::vector<std::string>& files) {
   auto s = load_settings(c);
   // Checkpoint once at the end instead of after every chunk: index pages that chunks touch again
   // and again are then copied into the database file once.
-  auto db = open_db(s, false, 0);
+  auto db = open_database(s, false, 0);
   SystemClock clock;
   ingest::Pipeline pipeline(*db, s, clock);
   bool any_rejected = false;
   for (const auto& path : files) {
     try {
-      const auto content = read_file(path);
+      const auto content = read_input_file(path);
       auto txn = std::make_unique<store::Transaction>(*db);
       auto report = pipeline.ingest_file(content, path, [&] {
         txn->commit();
@@ -86,6 +87,12 @@ int cmd_import(const Common& c, const std::vector<std::string>& files) {
       else
         std::cout << path << ": " << report.kind << ": " << report.accepted << " stored, "
                   << report.unchanged << " unchanged, " << report.rejected << " rejected\n";
+      if (!report.alert_events.empty()) {
+        std::cout << path << ": alert log:";
+        for (const auto& [type, count] : report.alert_events)
+          std::cout << " " << count << " " << type;
+        std::cout << "\n";
+      }
       any_rejected = any_rejected || report.rejected > 0;
     } catch (const InputError& e) {
       std::cerr << path << ": " << e.what() << "\n";
@@ -110,7 +117,7 @@ int cmd_results(const Common& c, const std::string& patient, const std::string& 
     if (!def) throw InputError("unknown marker '" + marker_name + "'");
     marker = def->name;
   }
-  auto db = open_db(s, true);
+  auto db = open_database(s, true);
   store::ResultStore store(*db);
   const auto rows = store.results(patient, marker, !all_versions);
   if (format == Format::json) {
@@ -163,16 +170,28 @@ int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
   ingest::RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
   auto record =
       ingest::make_milestone(a.patient, a.kind, a.date, a.end_date, a.note, a.markers, ctx);
-  auto db = open_db(s);
+  auto db = open_database(s);
   store::ResultStore store(*db);
   const auto now = format_utc(
       std::chrono::duration_cast<std::chrono::seconds>(SystemClock().now().time_since_epoch())
           .count());
   store::Transaction txn(*db);
   auto result = store.store_milestone(record, "cli", now);
+  // A new milestone changes the patient's episodes: re-evaluate in the same transaction.
+  std::vector<engine::Event> events;
+  if (result == store::StoreResult::stored) {
+    ingest::AlertEvaluator evaluator(*db, s);
+    events = evaluator.evaluate(store.patient(record.patient, now), record.markers, "cli:milestone",
+                                now);
+  }
   txn.commit();
   std::cout << (result == store::StoreResult::stored ? "added " : "already present: ")
             << record.kind << " " << record.date << " for patient " << record.patient.id << "\n";
+  for (const auto& e : events)
+    std::cout << "alert log: " << engine::to_string(e.type)
+              << (e.alert ? " alert " + std::to_string(e.alert_id) + ": " + e.alert->summary
+                          : ": " + e.note->summary)
+              << "\n";
   return 0;
 }
 
@@ -180,7 +199,7 @@ int cmd_milestones_list(const Common& c, const std::string& patient,
                         const std::string& format_name) {
   auto s = load_settings(c);
   const auto format = parse_format(format_name);
-  auto db = open_db(s, true);
+  auto db = open_database(s, true);
   store::ResultStore store(*db);
   const auto rows = store.milestones(patient);
   if (format == Format::json) {
@@ -208,7 +227,7 @@ int cmd_messages(const Common& c, const std::string& outcome, int limit,
                  const std::string& format_name) {
   auto s = load_settings(c);
   const auto format = parse_format(format_name);
-  auto db = open_db(s, true);
+  auto db = open_database(s, true);
   store::ResultStore store(*db);
   const auto rows = store.messages(outcome, limit);
   if (format == Format::json) {
@@ -245,7 +264,7 @@ int cmd_messages(const Common& c, const std::string& outcome, int limit,
 
 int cmd_message_show(const Common& c, std::int64_t id, bool raw) {
   auto s = load_settings(c);
-  auto db = open_db(s, true);
+  auto db = open_database(s, true);
   store::ResultStore store(*db);
   const auto m = store.message(id);
   if (!m) throw InputError("no message with id " + std::to_string(id));

@@ -2,10 +2,12 @@
 // The subcommands of `markerwatch`. Each returns the process exit code: 0 success, 1 the input
 // had rejected parts, 2 a usage, configuration or database error.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "settings/settings.hpp"
+#include "store/database.hpp"
 
 namespace markerwatch::cli {
 
@@ -15,6 +17,11 @@ struct Common {
 };
 
 settings::Settings load_settings(const Common& c);
+// Opens (creating and migrating) the configured database; `must_exist` refuses to create one.
+std::unique_ptr<store::Database> open_database(const settings::Settings& s, bool must_exist = false,
+                                               int wal_autocheckpoint = 1000);
+// A file given on the command line, up to 512 MiB. Throws InputError.
+std::string read_input_file(const std::string& path);
 
 int cmd_check_config(const Common& c);
 int cmd_import(const Common& c, const std::vector<std::string>& files);
@@ -26,6 +33,14 @@ struct MilestoneArgs {
 int cmd_milestones_add(const Common& c, const MilestoneArgs& m);
 int cmd_messages(const Common& c, const std::string& outcome, int limit, const std::string& format);
 int cmd_message_show(const Common& c, std::int64_t id, bool raw);
+struct ReplayArgs {
+  std::string results, milestones, patient, format = "table";
+};
+int cmd_replay(const Common& c, const ReplayArgs& args);
+struct AlertsArgs {
+  std::string state = "open", patient, marker, format = "table";
+};
+int cmd_alerts(const Common& c, const AlertsArgs& args);
 int cmd_milestones_list(const Common& c, const std::string& patient, const std::string& format);
 
 }  // namespace markerwatch::cli

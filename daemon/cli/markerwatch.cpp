@@ -72,6 +72,31 @@ int main(int argc, char** argv) {
   show->add_option("id", message_id, "message id")->required();
   show->add_flag("--raw", show_raw, "print the message as received (segments on their own lines)");
 
+  cli::ReplayArgs replay_args;
+  auto* replay = app.add_subcommand(
+      "replay",
+      "evaluate results and milestones (files, or a stored history) and print every "
+      "alert event; writes nothing, notifies no one");
+  add_common(replay);
+  replay->add_option("--results", replay_args.results, "results CSV, rows in arrival order");
+  replay->add_option("--milestones", replay_args.milestones, "milestones CSV");
+  replay->add_option("--patient", replay_args.patient, "with --db: only this patient");
+  replay->add_option("--format", replay_args.format, "table or json (one object per line)")
+      ->check(CLI::IsMember({"table", "json"}));
+
+  cli::AlertsArgs alerts_args;
+  auto* alerts = app.add_subcommand("alerts", "list alerts with their summary");
+  add_common(alerts);
+  alerts
+      ->add_option("--state", alerts_args.state,
+                   "open (default), acknowledged, resolved, "
+                   "retracted or all")
+      ->check(CLI::IsMember({"open", "acknowledged", "resolved", "retracted", "all"}));
+  alerts->add_option("--patient", alerts_args.patient, "patient identifier");
+  alerts->add_option("--marker", alerts_args.marker, "marker name, alias or LOINC code");
+  alerts->add_option("--format", alerts_args.format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -86,6 +111,8 @@ int main(int argc, char** argv) {
     if (*list) return cli::cmd_milestones_list(common, list_patient, list_format);
     if (*show) return cli::cmd_message_show(common, message_id, show_raw);
     if (*messages) return cli::cmd_messages(common, outcome, limit, messages_format);
+    if (*replay) return cli::cmd_replay(common, replay_args);
+    if (*alerts) return cli::cmd_alerts(common, alerts_args);
   } catch (const settings::ConfigError& e) {
     std::cerr << "markerwatch: config error: " << e.what() << "\n";
     return 2;

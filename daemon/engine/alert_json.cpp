@@ -6,7 +6,7 @@
 
 namespace markerwatch::engine {
 
-using nlohmann::json;
+using json = Json;
 
 namespace {
 
@@ -61,7 +61,8 @@ json to_json(const Alert& a) {
     later.push_back({{"rule", std::string(to_string(f.rule))},
                      {"event_date", format_day(f.event_day)},
                      {"fire_date", format_day(f.fire_day)},
-                     {"value", dated_json(f.value)}});
+                     {"value", f.value.value},
+                     {"comparator", std::string(to_string(f.value.comparator))}});
   return {
       {"marker", a.identity.marker},
       {"method", a.identity.method},
@@ -119,9 +120,13 @@ Alert alert_from_json(const json& j) {
   a.change_abs = optional_double(j.at("change_abs"));
   a.doubling_time_days = optional_double(j.at("doubling_time_days"));
   for (const auto& f : j.at("later_firings")) {
-    auto v = dated_from(f.at("value"));
-    a.later_firings.push_back({rule_of(f.at("rule")), day_of(f.at("event_date")),
-                               day_of(f.at("fire_date")), v.value_or(DatedValue{})});
+    const int event_day = day_of(f.at("event_date"));
+    a.later_firings.push_back(
+        {rule_of(f.at("rule")), event_day, day_of(f.at("fire_date")),
+         DatedValue{f.at("value").get<double>(),
+                    comparator_from_string(f.at("comparator").get<std::string>())
+                        .value_or(Comparator::none),
+                    event_day}});
   }
   if (const auto& r = j.at("resolved_date"); !r.is_null()) a.resolved_day = day_of(r);
   a.summary = j.at("summary").get<std::string>();

@@ -9,11 +9,14 @@
 
 namespace markerwatch::engine {
 
-nlohmann::json to_json(const Alert& a);
+// Keys keep the order written here, so a JSON line reads like the table.
+using Json = nlohmann::ordered_json;
+
+Json to_json(const Alert& a);
 // Throws std::exception (nlohmann or std::invalid_argument) on a malformed document.
-Alert alert_from_json(const nlohmann::json& j);
+Alert alert_from_json(const Json& j);
 
 // One event object: `event`, `alert_id`, `patient_id`, then the alert's state or the note.
-nlohmann::json to_json(const Event& e, const std::string& patient);
+Json to_json(const Event& e, const std::string& patient);
 
 }  // namespace markerwatch::engine

@@ -505,6 +505,12 @@ class SeriesEvaluator {
       s += ", confirmed by " + format_value(*a.confirmer) + " on " + format_day(a.confirmer->day);
     if (a.doubling_time_days)
       s += "; doubling time " + format_quantity(std::round(*a.doubling_time_days)) + " d";
+    if (!a.later_firings.empty()) {
+      const auto& last = a.later_firings.back();
+      s += "; " + std::to_string(a.later_firings.size()) + " later firing(s), the latest " +
+           std::string(to_string(last.rule)) + " from " + format_day(last.event_day) +
+           " confirmed on " + format_day(last.fire_day);
+    }
     s += " [" + rules + "]";
     return s;
   }

@@ -1,5 +1,6 @@
 #include "ingest/pipeline.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -48,7 +49,7 @@ std::vector<std::pair<std::size_t, std::string_view>> split_messages(std::string
 }  // namespace
 
 Pipeline::Pipeline(store::Database& db, const settings::Settings& settings, const Clock& clock)
-    : db_(db), settings_(settings), clock_(clock), store_(db) {
+    : db_(db), settings_(settings), clock_(clock), store_(db), alerts_(db, settings) {
   mapping_.markers = &settings_.markers;
   mapping_.default_zone = settings_.zone.get();
   mapping_.accepted_processing_ids = settings_.ingest.accept_processing_ids;
@@ -143,15 +144,24 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
         std::optional<std::int64_t> patient_id;
         if (!mapped.results.empty())
           patient_id = store_.patient(mapped.results.front().patient, received_at);
+        std::vector<std::string> changed_markers;
         for (const auto& r : mapped.results) {
           try {
             if (store_.store_result(r, *patient_id, message_id, received_at) ==
-                store::StoreResult::stored)
+                store::StoreResult::stored) {
               ++outcome.results_stored;
+              if (std::find(changed_markers.begin(), changed_markers.end(), r.marker) ==
+                  changed_markers.end())
+                changed_markers.push_back(r.marker);
+            }
           } catch (const InputError& e) {
             ack.issues.push_back({"OBX", 0, 5, 205, e.what()});
           }
         }
+        // The alerts these results imply commit with them: an ACKed message never lacks them.
+        if (!changed_markers.empty())
+          out.alert_events = alerts_.evaluate(*patient_id, changed_markers,
+                                              "message:" + std::to_string(message_id), received_at);
         const bool any_issue = !ack.issues.empty();
         if (mapped.disposition == hl7::Disposition::ignored)
           outcome.outcome = "ignored";
@@ -251,6 +261,8 @@ FileReport Pipeline::ingest_hl7_file(std::string_view content, const std::string
       since_commit = 0;
     }
     auto outcome = ingest_hl7(text, "file", path + ":" + std::to_string(line));
+    for (const auto& e : outcome.alert_events)
+      ++report.alert_events[std::string(engine::to_string(e.type))];
     report.observations_ignored += outcome.ignored;
     report.results_stored += outcome.stored;
     if (outcome.outcome == "duplicate") {
@@ -300,6 +312,10 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
   // failed commit ends the import).
   std::unordered_map<std::string, std::int64_t> patients;
   int since_commit = 0;
+  // Alerts are evaluated once per touched patient before each commit, not per row: the outcome is
+  // the same (it depends only on the data), and a backfill does not log a trail of UPDATEs.
+  PendingEvaluations pending;
+  const auto cause = "file:" + path;
   auto patient_id = [&](const PatientKey& key) {
     auto [it, inserted] = patients.try_emplace(key.id + '\x1f' + key.authority, 0);
     if (inserted) it->second = store_.patient(key, received_at);
@@ -317,6 +333,7 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
     }
     if (!row) break;
     if (commit_point && ++since_commit == kCommitEvery) {
+      pending.flush(alerts_, cause, received_at, report.alert_events);
       commit_point();
       since_commit = 0;
     }
@@ -324,10 +341,14 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
       store::StoreResult stored;
       if (kind == FileKind::results_csv) {
         auto record = parse_result_row(header, *row, records_);
-        stored = store_.store_result(record, patient_id(record.patient), message_id, received_at);
+        const auto patient = patient_id(record.patient);
+        stored = store_.store_result(record, patient, message_id, received_at);
+        if (stored == store::StoreResult::stored) pending.add(patient, {record.marker});
       } else {
-        stored =
-            store_.store_milestone(parse_milestone_row(header, *row, records_), "csv", received_at);
+        auto record = parse_milestone_row(header, *row, records_);
+        stored = store_.store_milestone(record, "csv", received_at);
+        if (stored == store::StoreResult::stored)
+          pending.add(patient_id(record.patient), record.markers);
       }
       (stored == store::StoreResult::stored ? report.accepted : report.unchanged)++;
     } catch (const InputError& e) {
@@ -335,6 +356,7 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
       report.rejections.push_back({row->line, e.what()});
     }
   }
+  pending.flush(alerts_, cause, received_at, report.alert_events);
   outcome.outcome = report.rejected == 0                       ? "accepted"
                     : (report.accepted + report.unchanged) > 0 ? "partial"
                                                                : "rejected";

@@ -3,6 +3,7 @@
 // caller's transaction, with the outcome (and for HL7 the ACK) it must answer once committed.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "core/clock.hpp"
 #include "hl7/ack.hpp"
 #include "hl7/oru_mapper.hpp"
+#include "ingest/alert_evaluator.hpp"
 #include "ingest/csv_records.hpp"
 #include "settings/settings.hpp"
 #include "store/result_store.hpp"
@@ -26,6 +28,7 @@ struct Hl7Outcome {
   std::string error;        // first reason, for logs and reports
   int stored = 0;
   int ignored = 0;
+  std::vector<engine::Event> alert_events;  // what the stored results changed in the alert log
 };
 
 struct FileReport {
@@ -40,6 +43,7 @@ struct FileReport {
   int unchanged = 0;             // already known (idempotent re-import)
   int rejected = 0;
   std::vector<Rejection> rejections;
+  std::map<std::string, int> alert_events;  // alert-log entries written, per type ("new", ...)
 };
 
 // An HL7 message parsed and mapped, ready to store: the pure part of ingest, done off the writer.
@@ -89,6 +93,7 @@ class Pipeline {
   const settings::Settings& settings_;
   const Clock& clock_;
   store::ResultStore store_;
+  AlertEvaluator alerts_;
   hl7::MappingOptions mapping_;
   RecordContext records_;
 };

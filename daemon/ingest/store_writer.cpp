@@ -16,6 +16,22 @@ std::shared_ptr<spdlog::logger> log() {
   static auto logger = spdlog::default_logger()->clone("store");
   return logger;
 }
+
+// One line per committed alert event; identifiers only (the values and dates stay in the log
+// table, which is where people review them).
+void log_alert_events(const std::vector<engine::Event>& events) {
+  static auto logger = spdlog::default_logger()->clone("alerts");
+  for (const auto& e : events) {
+    if (e.alert)
+      logger->info("event=alert_{} alert_id={} marker={} class={} severity={} state={}",
+                   engine::to_string(e.type), e.alert_id, e.alert->identity.marker,
+                   engine::to_string(e.alert->identity.cls), engine::to_string(e.alert->severity),
+                   engine::to_string(e.state));
+    else
+      logger->info("event=alert_{} marker={} code={}", engine::to_string(e.type), e.note->marker,
+                   e.note->code);
+  }
+}
 }  // namespace
 
 StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock)
@@ -160,6 +176,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
       outcomes[i].committed = false;
       outcomes[i].error = commit_error;
     }
+    if (outcomes[i].committed) log_alert_events(outcomes[i].hl7.alert_events);
     batch[i].done(std::move(outcomes[i]));
   }
 }

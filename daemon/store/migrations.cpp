@@ -24,6 +24,21 @@ int schema_version(Database& db) {
   return static_cast<int>(q.int64(0));
 }
 
+void check_schema_version(Database& db, const std::vector<SchemaFile>& files) {
+  int version = 0;
+  try {
+    auto q = db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    q.step();
+    version = static_cast<int>(q.int64(0));
+  } catch (const StoreError&) {
+    throw StoreError(db.path() + " is not a markerwatch database");
+  }
+  const int known = files.empty() ? 0 : files.back().version;
+  if (version > known)
+    throw StoreError("database " + db.path() + " has schema version " + std::to_string(version) +
+                     ", newer than this markerwatch knows (" + std::to_string(known) + ")");
+}
+
 MigrationReport migrate(Database& db, const std::vector<SchemaFile>& files) {
   Transaction txn(db);
   MigrationReport report;

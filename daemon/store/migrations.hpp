@@ -24,5 +24,8 @@ struct MigrationReport {
 
 MigrationReport migrate(Database& db, const std::vector<SchemaFile>& files = embedded_schema());
 int schema_version(Database& db);
+// For read-only use (no migration): throws StoreError when the file is not a markerwatch database
+// or its schema is newer than this binary knows.
+void check_schema_version(Database& db, const std::vector<SchemaFile>& files = embedded_schema());
 
 }  // namespace markerwatch::store

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "core/text.hpp"
 #include "core/version_resolution.hpp"
 
 namespace markerwatch::store {
@@ -65,7 +66,17 @@ ResultStore::ResultStore(Database& db)
           "outcome = ?1) ORDER BY id DESC LIMIT ?2")),
       select_message_(db.prepare(
           "SELECT id, transport, peer, sender, control_id, received_at, outcome, ack_code, error, "
-          "results_stored, observations_ignored, duplicate_of, raw FROM messages WHERE id = ?1")) {}
+          "results_stored, observations_ignored, duplicate_of, raw FROM messages WHERE id = ?1")),
+      select_patients_(db.prepare(
+          "SELECT id, identifier, authority FROM patients WHERE (?1 = '' OR identifier = ?1) "
+          "ORDER BY id")),
+      select_versions_(db.prepare(
+          "SELECT stored_at, marker, method, collected_at, collected_date, collected_raw, value, "
+          "comparator, value_raw, unit, unit_raw, reference_range, uln, status, obs_id, "
+          "version_time, source FROM results WHERE patient_id = ?1 ORDER BY id")),
+      select_patient_milestones_(
+          db.prepare("SELECT created_at, kind, date, end_date, note, markers FROM milestones WHERE "
+                     "patient_id = ?1 ORDER BY id")) {}
 
 std::int64_t ResultStore::patient(const PatientKey& key, const std::string& now) {
   find_patient_.bind(1, key.id).bind(2, key.authority);
@@ -285,6 +296,68 @@ std::vector<MilestoneRow> ResultStore::milestones(const std::string& patient_id)
                     q.text(7), q.text(8)});
   q.reset();
   return rows;
+}
+
+}  // namespace markerwatch::store
+
+namespace markerwatch::store {
+
+std::vector<std::pair<std::int64_t, PatientKey>> ResultStore::patients(
+    const std::string& identifier) {
+  std::vector<std::pair<std::int64_t, PatientKey>> out;
+  select_patients_.bind(1, identifier);
+  while (select_patients_.step())
+    out.emplace_back(select_patients_.int64(0),
+                     PatientKey{select_patients_.text(1), select_patients_.text(2)});
+  select_patients_.reset();
+  return out;
+}
+
+std::vector<ResultStore::TimedResult> ResultStore::result_versions(std::int64_t patient_id) {
+  std::vector<TimedResult> out;
+  auto& q = select_versions_;
+  q.bind(1, patient_id);
+  while (q.step()) {
+    ResultRecord r;
+    r.marker = q.text(1);
+    r.method = q.text(2);
+    r.collected_at = q.text(3);
+    r.collected_date = q.text(4);
+    r.collected_raw = q.text(5);
+    r.value = q.optional_real(6);
+    r.comparator = comparator_from_string(q.text(7)).value_or(Comparator::none);
+    r.value_raw = q.text(8);
+    r.unit = q.text(9);
+    r.unit_raw = q.text(10);
+    r.reference_range = q.text(11);
+    r.uln = q.optional_real(12);
+    r.status = status_from_string(q.text(13)).value_or(ResultStatus::final_result);
+    r.obs_id = q.text(14);
+    r.received_at = q.text(15);
+    r.source = q.text(16);
+    out.push_back({q.text(0), std::move(r)});
+  }
+  q.reset();
+  return out;
+}
+
+std::vector<ResultStore::TimedMilestone> ResultStore::milestone_records(std::int64_t patient_id) {
+  std::vector<TimedMilestone> out;
+  auto& q = select_patient_milestones_;
+  q.bind(1, patient_id);
+  while (q.step()) {
+    MilestoneRecord m;
+    m.kind = q.text(1);
+    m.date = q.text(2);
+    m.end_date = q.text(3);
+    m.note = q.text(4);
+    const auto markers = q.text(5);
+    for (auto part : text::split(markers, ';'))
+      if (!part.empty()) m.markers.emplace_back(part);
+    out.push_back({q.text(0), std::move(m)});
+  }
+  q.reset();
+  return out;
 }
 
 }  // namespace markerwatch::store

@@ -80,6 +80,20 @@ class ResultStore {
   std::vector<ResultRow> results(const std::string& patient_id, const std::string& marker,
                                  bool effective_only);
   std::vector<MilestoneRow> milestones(const std::string& patient_id);
+
+  // For replay of stored history: patients (one identifier, or all when empty), and each
+  // patient's inputs with the time they were stored, in arrival order.
+  std::vector<std::pair<std::int64_t, PatientKey>> patients(const std::string& identifier);
+  struct TimedResult {
+    std::string stored_at;
+    ResultRecord record;
+  };
+  struct TimedMilestone {
+    std::string stored_at;
+    MilestoneRecord record;
+  };
+  std::vector<TimedResult> result_versions(std::int64_t patient_id);
+  std::vector<TimedMilestone> milestone_records(std::int64_t patient_id);
   // The message log, newest first; `outcome` empty = any.
   std::vector<MessageRow> messages(const std::string& outcome, int limit);
   std::optional<MessageRow> message(std::int64_t id);
@@ -94,7 +108,8 @@ class ResultStore {
   Database& db_;
   Statement find_patient_, insert_patient_, insert_message_, update_message_, find_accepted_,
       insert_result_, series_versions_, set_effective_, insert_milestone_, select_results_,
-      select_milestones_, select_messages_, select_message_;
+      select_milestones_, select_messages_, select_message_, select_patients_, select_versions_,
+      select_patient_milestones_;
 };
 
 }  // namespace markerwatch::store

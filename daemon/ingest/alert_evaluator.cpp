@@ -1,0 +1,45 @@
+#include "ingest/alert_evaluator.hpp"
+
+namespace markerwatch::ingest {
+
+AlertEvaluator::AlertEvaluator(store::Database& db, const settings::Settings& settings)
+    : settings_(settings), store_(db) {}
+
+std::vector<engine::Event> AlertEvaluator::evaluate(std::int64_t patient_id,
+                                                    const std::vector<std::string>& markers,
+                                                    const std::string& cause,
+                                                    const std::string& now) {
+  const auto history = store_.history(patient_id);
+  const engine::EngineConfig config{&settings_.markers, &settings_.rules,
+                                    &settings_.milestone_kinds};
+  const auto evaluation = engine::evaluate(history, config, markers);
+  auto events = engine::reconcile(
+      store_.live(patient_id, markers), evaluation,
+      [&](const std::string& key) { return store_.note_logged(patient_id, key); });
+  store_.record(patient_id, history.patient, events, cause, now);
+  return events;
+}
+
+void PendingEvaluations::add(std::int64_t patient_id, const std::vector<std::string>& markers) {
+  auto [it, inserted] = markers_.try_emplace(patient_id);
+  if (markers.empty()) {
+    it->second.clear();
+    it->second.insert("");  // "" marks "every marker"
+    return;
+  }
+  if (it->second.count("")) return;
+  it->second.insert(markers.begin(), markers.end());
+}
+
+void PendingEvaluations::flush(AlertEvaluator& evaluator, const std::string& cause,
+                               const std::string& now, std::map<std::string, int>& counts) {
+  for (const auto& [patient, markers] : markers_) {
+    std::vector<std::string> scope;
+    if (!markers.count("")) scope.assign(markers.begin(), markers.end());
+    for (const auto& e : evaluator.evaluate(patient, scope, cause, now))
+      ++counts[std::string(engine::to_string(e.type))];
+  }
+  markers_.clear();
+}
+
+}  // namespace markerwatch::ingest

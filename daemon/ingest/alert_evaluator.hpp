@@ -1,0 +1,44 @@
+#pragma once
+// Runs the engine for one patient inside the caller's transaction: loads the patient's history and
+// live alerts, evaluates, and records the diff as alert events. Whatever stored the input that
+// caused it (an HL7 message, a file row, a milestone) commits the alerts with it.
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/evaluate.hpp"
+#include "settings/settings.hpp"
+#include "store/alert_store.hpp"
+
+namespace markerwatch::ingest {
+
+class AlertEvaluator {
+ public:
+  AlertEvaluator(store::Database& db, const settings::Settings& settings);
+
+  // Re-evaluates the patient's series of `markers` (every marker when empty) and records the
+  // events. Returns them with their alert ids.
+  std::vector<engine::Event> evaluate(std::int64_t patient_id,
+                                      const std::vector<std::string>& markers,
+                                      const std::string& cause, const std::string& now);
+
+ private:
+  const settings::Settings& settings_;
+  store::AlertStore store_;
+};
+
+// Patients touched by a batch of inputs, evaluated together before the batch commits.
+class PendingEvaluations {
+ public:
+  void add(std::int64_t patient_id, const std::vector<std::string>& markers);
+  // Evaluates and clears; returns the number of events per type ("new", "update", ...).
+  void flush(AlertEvaluator& evaluator, const std::string& cause, const std::string& now,
+             std::map<std::string, int>& counts);
+
+ private:
+  std::map<std::int64_t, std::set<std::string>> markers_;  // empty set: every marker
+};
+
+}  // namespace markerwatch::ingest

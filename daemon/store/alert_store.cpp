@@ -1,0 +1,228 @@
+#include "store/alert_store.hpp"
+
+#include <algorithm>
+
+#include "core/calendar.hpp"
+#include "core/result_status.hpp"
+#include "core/text.hpp"
+#include "engine/alert_json.hpp"
+
+namespace markerwatch::store {
+
+namespace {
+
+std::string rules_text(const engine::Alert& a) {
+  std::string s;
+  for (auto r : a.rules) s += (s.empty() ? "" : ",") + std::string(engine::to_string(r));
+  return s;
+}
+
+std::vector<std::string> split_markers(const std::string& joined) {
+  std::vector<std::string> out;
+  for (auto part : text::split(joined, ';'))
+    if (!text::trim(part).empty()) out.emplace_back(text::trim(part));
+  return out;
+}
+
+AlertRow alert_row(const Statement& q) {
+  AlertRow row;
+  row.id = q.int64(0);
+  row.patient_id = q.text(1);
+  row.state = engine::alert_state_from_string(q.text(2)).value_or(engine::AlertState::open);
+  row.alert = engine::alert_from_json(engine::Json::parse(q.text(3)));
+  row.created_at = q.text(4);
+  row.updated_at = q.text(5);
+  return row;
+}
+
+constexpr const char* kAlertColumns =
+    "a.id, p.identifier, a.state, a.evidence, a.created_at, a.updated_at";
+
+}  // namespace
+
+AlertStore::AlertStore(Database& db)
+    : db_(db),
+      select_values_(db.prepare(
+          "SELECT marker, method, collected_date, value, comparator, unit, uln, obs_id, status "
+          "FROM results WHERE patient_id = ?1 AND effective = 1 AND value IS NOT NULL")),
+      select_milestones_(
+          db.prepare("SELECT kind, date, end_date, markers FROM milestones WHERE patient_id = ?1 "
+                     "ORDER BY date, id")),
+      select_patient_(db.prepare("SELECT identifier FROM patients WHERE id = ?1")),
+      select_live_(db.prepare(std::string("SELECT ") + kAlertColumns +
+                              " FROM alerts a JOIN patients p ON p.id = a.patient_id "
+                              "WHERE a.patient_id = ?1 AND a.state <> 'retracted' ORDER BY a.id")),
+      note_logged_(
+          db.prepare("SELECT 1 FROM alert_events WHERE patient_id = ?1 AND note_key = ?2 LIMIT 1")),
+      insert_alert_(db.prepare(
+          "INSERT INTO alerts (patient_id, marker, method, class, anchor_kind, anchor_date, arm, "
+          "state, severity, rules, event_date, fire_date, value, unit, resolved_date, evidence, "
+          "summary, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+          "?, ?, ?, ?)")),
+      update_alert_(db.prepare(
+          "UPDATE alerts SET state = ?2, severity = ?3, rules = ?4, event_date = ?5, fire_date = "
+          "?6, value = ?7, resolved_date = ?8, evidence = ?9, summary = ?10, updated_at = ?11 "
+          "WHERE id = ?1")),
+      insert_event_(db.prepare(
+          "INSERT INTO alert_events (alert_id, patient_id, event, marker, note_key, at, cause, "
+          "actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?, 'engine', ?)")),
+      select_alerts_(db.prepare(std::string("SELECT ") + kAlertColumns +
+                                " FROM alerts a JOIN patients p ON p.id = a.patient_id "
+                                "WHERE (?1 = '' OR a.state = ?1) AND (?2 = '' OR p.identifier = "
+                                "?2) AND (?3 = '' OR a.marker = ?3) ORDER BY a.fire_date, a.id")),
+      select_events_(db.prepare(
+          "SELECT e.id, e.alert_id, p.identifier, e.event, e.marker, e.at, e.cause, e.actor, "
+          "e.detail FROM alert_events e JOIN patients p ON p.id = e.patient_id WHERE e.alert_id = "
+          "?1 ORDER BY e.id")) {}
+
+engine::PatientHistory AlertStore::history(std::int64_t patient_id) {
+  engine::PatientHistory h;
+  select_patient_.bind(1, patient_id);
+  if (select_patient_.step()) h.patient = select_patient_.text(0);
+  select_patient_.reset();
+  auto& q = select_values_;
+  q.bind(1, patient_id);
+  while (q.step()) {
+    auto status = status_from_string(q.text(8));
+    auto day = day_number(q.text(2));
+    if (!status || !counts_for_evaluation(*status) || !day) continue;
+    h.values.push_back({q.text(0), q.text(1), *day, q.real(3),
+                        comparator_from_string(q.text(4)).value_or(Comparator::none), q.text(5),
+                        q.optional_real(6), q.text(7)});
+  }
+  q.reset();
+  auto& m = select_milestones_;
+  m.bind(1, patient_id);
+  while (m.step()) {
+    engine::Milestone ms;
+    ms.kind = m.text(0);
+    ms.day = day_number(m.text(1)).value_or(0);
+    if (auto end = m.text(2); !end.empty()) ms.end_day = day_number(end);
+    ms.markers = split_markers(m.text(3));
+    h.milestones.push_back(std::move(ms));
+  }
+  m.reset();
+  return h;
+}
+
+std::vector<engine::TrackedAlert> AlertStore::live(std::int64_t patient_id,
+                                                   const std::vector<std::string>& markers) {
+  std::vector<engine::TrackedAlert> out;
+  select_live_.bind(1, patient_id);
+  while (select_live_.step()) {
+    auto row = alert_row(select_live_);
+    if (!markers.empty() &&
+        std::find(markers.begin(), markers.end(), row.alert.identity.marker) == markers.end())
+      continue;
+    out.push_back({row.id, std::move(row.alert), row.state});
+  }
+  select_live_.reset();
+  return out;
+}
+
+bool AlertStore::note_logged(std::int64_t patient_id, const std::string& key) {
+  note_logged_.bind(1, patient_id).bind(2, key);
+  const bool found = note_logged_.step();
+  note_logged_.reset();
+  return found;
+}
+
+void AlertStore::record(std::int64_t patient_id, const std::string& patient_identifier,
+                        std::vector<engine::Event>& events, const std::string& cause,
+                        const std::string& now) {
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto& e = events[i];
+    if (e.alert) {
+      const auto& a = *e.alert;
+      const std::string state(engine::to_string(e.state));
+      const std::string severity(engine::to_string(a.severity));
+      const std::string rules = rules_text(a);
+      const std::string event_date = format_day(a.event_day), fire_date = format_day(a.fire_day);
+      const std::string evidence = engine::to_json(a).dump();
+      std::optional<std::string> resolved;
+      if (a.resolved_day) resolved = format_day(*a.resolved_day);
+      if (e.type == engine::EventType::new_alert) {
+        const std::string cls(engine::to_string(a.identity.cls));
+        const std::string anchor_kind = a.anchor ? a.anchor->kind : "";
+        const std::string anchor_date = a.anchor ? format_day(a.anchor->day) : "";
+        insert_alert_.bind(1, patient_id)
+            .bind(2, a.identity.marker)
+            .bind(3, a.identity.method)
+            .bind(4, cls)
+            .bind(5, anchor_kind)
+            .bind(6, anchor_date)
+            .bind(7, a.identity.arm)
+            .bind(8, state)
+            .bind(9, severity)
+            .bind(10, rules)
+            .bind(11, event_date)
+            .bind(12, fire_date)
+            .bind(13, a.value.value)
+            .bind(14, a.unit);
+        if (resolved)
+          insert_alert_.bind(15, *resolved);
+        else
+          insert_alert_.bind_null(15);
+        insert_alert_.bind(16, evidence).bind(17, a.summary).bind(18, now).bind(19, now).run();
+        engine::link_new_alert_ids(events, i, db_.last_insert_id());
+      } else {
+        update_alert_.bind(1, e.alert_id)
+            .bind(2, state)
+            .bind(3, severity)
+            .bind(4, rules)
+            .bind(5, event_date)
+            .bind(6, fire_date)
+            .bind(7, a.value.value);
+        if (resolved)
+          update_alert_.bind(8, *resolved);
+        else
+          update_alert_.bind_null(8);
+        update_alert_.bind(9, evidence).bind(10, a.summary).bind(11, now).run();
+      }
+    }
+    const std::string detail = engine::to_json(e, patient_identifier).dump();
+    const std::string type(engine::to_string(e.type));
+    const std::string marker = e.alert ? e.alert->identity.marker : e.note->marker;
+    if (e.alert)
+      insert_event_.bind(1, e.alert_id);
+    else
+      insert_event_.bind_null(1);
+    insert_event_.bind(2, patient_id).bind(3, type).bind(4, marker);
+    if (e.note)
+      insert_event_.bind(5, e.note->key);
+    else
+      insert_event_.bind_null(5);
+    insert_event_.bind(6, now).bind(7, cause).bind(8, detail).run();
+  }
+}
+
+std::vector<AlertRow> AlertStore::alerts(const AlertFilter& f) {
+  std::vector<AlertRow> out;
+  select_alerts_.bind(1, f.state).bind(2, f.patient).bind(3, f.marker);
+  while (select_alerts_.step()) out.push_back(alert_row(select_alerts_));
+  select_alerts_.reset();
+  return out;
+}
+
+std::vector<AlertEventRow> AlertStore::events_of(std::int64_t alert_id) {
+  std::vector<AlertEventRow> out;
+  auto& q = select_events_;
+  q.bind(1, alert_id);
+  while (q.step()) {
+    AlertEventRow r;
+    r.id = q.int64(0);
+    if (!q.is_null(1)) r.alert_id = q.int64(1);
+    r.patient_id = q.text(2);
+    r.event = q.text(3);
+    r.marker = q.text(4);
+    r.at = q.text(5);
+    r.cause = q.text(6);
+    r.actor = q.text(7);
+    r.detail = q.text(8);
+    out.push_back(std::move(r));
+  }
+  q.reset();
+  return out;
+}
+
+}  // namespace markerwatch::store

@@ -1,0 +1,60 @@
+#pragma once
+// Typed access to what the engine reads (a patient's effective values and milestones) and writes
+// (alerts and the alert log). Every query is by patient through an index: evaluation cost follows
+// the patient's history, never the size of the database.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/history.hpp"
+#include "engine/reconcile.hpp"
+#include "store/database.hpp"
+
+namespace markerwatch::store {
+
+struct AlertRow {
+  std::int64_t id = 0;
+  std::string patient_id;  // the identifier
+  engine::Alert alert;
+  engine::AlertState state = engine::AlertState::open;
+  std::string created_at, updated_at;
+};
+
+struct AlertFilter {
+  std::string state;  // "" = any
+  std::string patient;
+  std::string marker;
+};
+
+struct AlertEventRow {
+  std::int64_t id = 0;
+  std::optional<std::int64_t> alert_id;
+  std::string patient_id, event, marker, at, cause, actor, detail;
+};
+
+class AlertStore {
+ public:
+  explicit AlertStore(Database& db);
+
+  // The patient's effective values that count (E3) and milestones, for the engine.
+  engine::PatientHistory history(std::int64_t patient_id);
+  // Alerts of the patient that are not retracted, for these markers (every marker when empty).
+  std::vector<engine::TrackedAlert> live(std::int64_t patient_id,
+                                         const std::vector<std::string>& markers);
+  bool note_logged(std::int64_t patient_id, const std::string& key);
+  // Writes the events: NEW inserts the alert (its id is set on the event and those that follow),
+  // the others update it; every event is appended to the alert log.
+  void record(std::int64_t patient_id, const std::string& patient_identifier,
+              std::vector<engine::Event>& events, const std::string& cause, const std::string& now);
+
+  std::vector<AlertRow> alerts(const AlertFilter& filter);
+  std::vector<AlertEventRow> events_of(std::int64_t alert_id);
+
+ private:
+  Database& db_;
+  Statement select_values_, select_milestones_, select_patient_, select_live_, note_logged_,
+      insert_alert_, update_alert_, insert_event_, select_alerts_, select_events_;
+};
+
+}  // namespace markerwatch::store
