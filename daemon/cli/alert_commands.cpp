@@ -47,8 +47,9 @@ std::vector<std::string> event_cells(const ingest::ReplayedEvent& r) {
           n.summary};
 }
 
-// Results and milestones of stored patients, fed to the replayer in arrival order (by stored
-// time; on a tie a milestone first, as the file replay reads the milestones file first).
+// Stored patients replayed as the file replay reads files: the patient's milestones first (they
+// are the context results are read in), then every result version in arrival order. The events
+// are those a file replay of the same inputs prints, whatever order they were imported in.
 void replay_database(const settings::Settings& s, const std::string& patient,
                      ingest::Replayer& replayer) {
   store::OpenOptions options;
@@ -57,20 +58,13 @@ void replay_database(const settings::Settings& s, const std::string& patient,
   store::check_schema_version(db);
   store::ResultStore results(db);
   for (const auto& [id, key] : results.patients(patient)) {
-    auto versions = results.result_versions(id);
-    auto milestones = results.milestone_records(id);
-    std::size_t r = 0, m = 0;
-    while (r < versions.size() || m < milestones.size()) {
-      const bool take_milestone =
-          m < milestones.size() &&
-          (r == versions.size() || milestones[m].stored_at <= versions[r].stored_at);
-      if (take_milestone) {
-        milestones[m].record.patient = key;
-        replayer.add_milestone(milestones[m++].record);
-      } else {
-        versions[r].record.patient = key;
-        replayer.add_result(versions[r++].record);
-      }
+    for (auto& m : results.milestone_records(id)) {
+      m.record.patient = key;
+      replayer.add_milestone(m.record);
+    }
+    for (auto& r : results.result_versions(id)) {
+      r.record.patient = key;
+      replayer.add_result(r.record);
     }
   }
 }

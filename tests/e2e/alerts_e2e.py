@@ -1,0 +1,136 @@
+"""The seed case's three alerts through every path (issue #3): (a) replay from the CSV files,
+(b) import then replay --db (which changes nothing), (c) ORU^R01 messages sent to the running daemon
+over MLLP in file order and shuffled, then `markerwatch alerts --format json`. Plus replay's exit
+status on bad input and the alert log written in the import's transaction."""
+import csv
+import hashlib
+import json
+import os
+import random
+
+import harness as h
+from seed_e2e import CONFIG, to_oru
+
+EXPECTED = [
+    # marker, class, rules, event_date, fire_date, severity
+    ("AFP", "progression", ["R_RISE", "R_RENORM"], "2013-07-10", "2013-10-02", "high"),
+    ("AFP", "progression", ["R_RISE"], "2015-06-10", "2015-09-09", "high"),
+    ("AFP", "residual", ["R_NODECLINE"], "2016-12-15", "2016-12-15", "high"),
+]
+
+
+def key(e):
+    return (e["marker"], e["class"], e["rules"], e["event_date"], e["fire_date"], e["severity"])
+
+
+def replay(a, *argv, check_rc=True):
+    out = h.cli(a.bin, "replay", "--format", "json", *argv, check_rc=check_rc)
+    return out, [json.loads(line) for line in out.stdout.decode().splitlines() if line.strip()]
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def main(a, tmp):
+    seed = os.path.join(a.shared, "seed")
+    results, milestones = os.path.join(seed, "results.csv"), os.path.join(seed, "milestones.csv")
+    config = os.path.join(tmp, "cli.toml")
+    with open(config, "w") as f:
+        f.write(CONFIG)
+
+    # (a) replay from the files: exactly three NEW events, each alert id used once.
+    _, events = replay(a, "--config", config, "--results", results, "--milestones", milestones)
+    news = [e for e in events if e["event"] == "new"]
+    h.check([key(e) for e in news] == EXPECTED, "replay: exactly the three expected NEW alerts")
+    h.check(len({e["alert_id"] for e in news}) == 3, "replay: three distinct alert ids")
+    h.check(not [e for e in events if e["event"] in ("retract", "suppressed")],
+            "replay: nothing retracted or suppressed")
+    for e in news:
+        for k in ("event", "alert_id", "patient_id", "marker", "class", "rules", "event_date",
+                  "fire_date", "severity", "value", "unit", "confirmer", "anchor", "summary"):
+            h.check(k in e, "replay JSON has key %s" % k)
+    h.check(news[0]["confirmer"] == {"value": 340.0, "date": "2013-10-02"}
+            and news[0]["anchor"]["kind"] == "metastasectomy"
+            and news[0]["anchor"]["date"] == "2012-04-10", "alert 1: confirmer and anchor")
+    h.check(news[2]["confirmer"] is None and news[2]["value"] == 45985, "alert 3: no confirmer")
+    h.check(all(e["alert_id"] == 2 for e in events if e["event"] == "update"),
+            "the rise keeps qualifying: UPDATEs of alert 2 only")
+    table = h.cli(a.bin, "replay", "--config", config, "--results", results,
+                  "--milestones", milestones).stdout.decode()
+    h.check(table.count("\nnew ") == 3 and "R_RISE,R_RENORM" in table, "replay table for people")
+
+    # (b) import (results first: the alerts are right whatever the order), then replay --db.
+    db = os.path.join(tmp, "imported.db")
+    out = h.cli(a.bin, "import", "--config", config, "--db", db, results, milestones)
+    h.check(b"alert log:" in out.stdout, "import reports the alert log entries it wrote")
+    alerts = json.loads(h.cli(a.bin, "alerts", "--config", config, "--db", db, "--state", "all",
+                              "--format", "json").stdout)
+    live = sorted([x for x in alerts if x["state"] != "retracted"], key=lambda x: x["event_date"])
+    h.check([key(x) for x in live] == EXPECTED, "import: the three alerts are stored")
+    h.check(all(x["state"] == "resolved" for x in live), "import: all three resolved later on")
+    open_now = json.loads(h.cli(a.bin, "alerts", "--config", config, "--db", db,
+                                "--format", "json").stdout)
+    h.check(open_now == [], "alerts lists open alerts by default: none left open in the seed")
+    log_rows = h.query(db, "SELECT count(*) FROM alert_events WHERE event = 'new'")[0][0]
+    h.check(log_rows >= 3, "the alert log holds the NEW events")
+    before = sha(db)
+    _, db_events = replay(a, "--config", config, "--db", db)
+    h.check([key(e) for e in db_events if e["event"] == "new"] == EXPECTED,
+            "replay --db: exactly the three expected NEW alerts")
+    h.check(db_events == events, "replay --db prints the same events as the file replay")
+    _, one = replay(a, "--config", config, "--db", db, "--patient", "case-001")
+    h.check(one == events, "replay --db --patient")
+    _, nobody = replay(a, "--config", config, "--db", db, "--patient", "nobody")
+    h.check(nobody == [], "replay --db of an unknown patient prints nothing")
+    h.check(sha(db) == before, "replay --db changes nothing in the database")
+
+    # (c) the running daemon, results as ORU^R01 over MLLP, milestones through the CLI.
+    rows = list(csv.DictReader(open(results)))
+    messages = [to_oru(i, r) for i, r in enumerate(rows)]
+    for name, order in (("file-order", list(range(len(rows)))),
+                        ("shuffled", random.Random(1834).sample(range(len(rows)), len(rows)))):
+        sub = os.path.join(tmp, name)
+        os.mkdir(sub)
+        d = h.Daemon(a.bin, sub, CONFIG).start()
+        try:
+            h.cli(a.bin, "import", "--config", config, "--db", d.db, milestones)
+            path = os.path.join(sub, "seed.mllp")
+            with open(path, "wb") as f:
+                f.write(b"".join(h.frame(messages[i]) for i in order))
+            acks = h.mllp_send(d.port, path)
+            h.check([c for c, _, _ in acks] == ["AA"] * 34, "%s: 34 AA" % name)
+            alerts = json.loads(h.cli(a.bin, "alerts", "--config", config, "--db", d.db,
+                                      "--state", "all", "--format", "json").stdout)
+        finally:
+            h.check(d.stop() == 0, "%s: clean stop" % name)
+        live = sorted([x for x in alerts if x["state"] != "retracted"],
+                      key=lambda x: x["event_date"])
+        h.check([key(x) for x in live] == EXPECTED, "%s over MLLP: the three alerts" % name)
+        if name == "file-order":
+            news = h.query(d.db, "SELECT count(*) FROM alert_events WHERE event = 'new'")[0][0]
+            h.check(news == 3, "file order over MLLP: exactly three NEW events in the alert log")
+
+    # Bad input: file, line and reason, non-zero exit, and the valid rows still replayed.
+    bad = os.path.join(tmp, "bad.csv")
+    with open(bad, "w") as f:
+        f.write("patient_id,marker,collected_at,value,unit\np1,AFP,2020-01-01,5,ng/mL\n"
+                "p1,AFP,2020-13-01,5,ng/mL\np1,AFP,2020-02-01,lots,ng/mL\np1,XYZ,2020-03-01,5,ng/mL\n")
+    out, _ = replay(a, "--results", bad, check_rc=False)
+    err = out.stderr.decode()
+    h.check(out.returncode == 1, "replay of bad rows exits 1")
+    h.check("bad.csv:3:" in err and "bad.csv:4:" in err and "bad.csv:5:" in err,
+            "each bad row named by file and line: %r" % err)
+    out = h.cli(a.bin, "replay", "--results", os.path.join(tmp, "missing.csv"), check_rc=False)
+    h.check(out.returncode == 2 and b"missing.csv" in out.stderr, "a missing file exits 2")
+    out = h.cli(a.bin, "replay", "--results", milestones, "--db", db, check_rc=False)
+    h.check(out.returncode == 2, "--results with --db is a usage error")
+    with open(bad, "wb") as f:
+        f.write(b"\xff\xfe garbage\n")
+    out = h.cli(a.bin, "replay", "--results", bad, check_rc=False)
+    h.check(out.returncode == 2 and b"bad.csv" in out.stderr, "a file that is no CSV exits 2")
+
+
+if __name__ == "__main__":
+    h.run(main)
