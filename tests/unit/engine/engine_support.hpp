@@ -69,3 +69,39 @@ inline std::string rules_of(const engine::Alert& a) {
 }
 
 }  // namespace markerwatch::test
+
+namespace markerwatch::test {
+
+// One milestone row of patient p1 (columns patient_id,kind,date,end_date,markers).
+inline std::string ms(const std::string& kind, const std::string& date,
+                      const std::string& end_date = "", const std::string& markers = "") {
+  return "p1," + kind + "," + date + "," + end_date + "," + markers + "\n";
+}
+
+// One result row of patient p1.
+struct Row {
+  Row(std::string d, std::string v, std::string m = "AFP", std::string u = "ng/mL",
+      std::string st = "", std::string obs = "")
+      : date(std::move(d)),
+        value(std::move(v)),
+        marker(std::move(m)),
+        unit(std::move(u)),
+        status(std::move(st)),
+        obs_id(std::move(obs)) {}
+  std::string date, value, marker, unit, status, obs_id, method, range;
+};
+inline std::string rows(const std::vector<Row>& list) {
+  std::string out;
+  for (const auto& r : list)
+    out += "p1," + r.marker + "," + r.date + "," + r.value + "," + r.unit + "," + r.status + "," +
+           r.obs_id + "," + r.method + "," + r.range + "\n";
+  return out;
+}
+
+inline engine::Alert only_alert(const ReplayRun& run) {
+  auto live = run.live_alerts();
+  REQUIRE(live.size() == 1);
+  return live.front().alert;
+}
+
+}  // namespace markerwatch::test
