@@ -14,16 +14,19 @@ struct RiseRule {
   double abs = 0.0;
   int confirm_days = 14;
   bool only_if_never_normalized = false;
+  bool operator==(const RiseRule&) const = default;
 };
 
 struct RenormRule {
   double k = 2.0;
   int confirm_days = 14;
+  bool operator==(const RenormRule&) const = default;
 };
 
 struct AbsRule {
   double threshold = 0.0;
   int confirm_days = 14;
+  bool operator==(const AbsRule&) const = default;
 };
 
 // Where a value's upper limit of normal comes from in an episode.

@@ -37,6 +37,15 @@ TEST_CASE("the reference config is exactly the embedded defaults") {
     CHECK(ref.markers.all()[i].uln == def.markers.all()[i].uln);
     CHECK(ref.markers.all()[i].unit_factors == def.markers.all()[i].unit_factors);
   }
+  // Every rule parameter and profile written in the reference equals the built-in one.
+  for (const auto& [name, rules] : def.rules.all()) {
+    INFO(name);
+    CHECK(ref.rules.marker(name).base == rules.base);
+    REQUIRE(ref.rules.marker(name).profiles.size() == rules.profiles.size());
+    for (const auto& [kind, p] : rules.profiles)
+      CHECK(ref.rules.marker(name).profiles.at(kind) == p);
+  }
+  CHECK(ref.milestone_kinds.all() == def.milestone_kinds.all());
 }
 
 TEST_CASE("config errors name the key and its line") {
@@ -67,13 +76,39 @@ TEST_CASE("config errors name the key and its line") {
        "markers.NEW: is not a built-in marker, so it needs canonical_unit and uln"},
       {"[markers.AFP]\nlocal_codes = [\"L|\"]\n", "has no code"},
       {"[markers.AFP]\nhalf_life = 7\n", "test.toml:2:13: markers.AFP.half_life: unknown key"},
+      {"[markers.AFP]\nrise = { pct = -1 }\n",
+       "test.toml:2:16: markers.AFP.rise.pct: must be between"},
+      {"[markers.AFP]\nrise = { pcnt = 50 }\n",
+       "test.toml:2:17: markers.AFP.rise.pcnt: unknown key"},
+      {"[markers.AFP]\nrise = \"on\"\n",
+       "test.toml:2:8: markers.AFP.rise: must be \"off\" or a table"},
+      {"[markers.AFP]\nrenorm = { k = \"two\" }\n", "markers.AFP.renorm.k: must be a number"},
+      {"[markers.AFP-L3]\nabs = { confirm_days = 7 }\n", ""},
+      {"[markers.CEA]\nabs = { confirm_days = 7 }\n", "markers.CEA.abs.threshold: is required"},
+      {"[markers.AFP]\nhalf_life_days = \"none\"\n",
+       "markers.AFP.half_life_days: must be a number or \"off\""},
+      {"[markers.AFP]\nflare_guard_days = 5000\n",
+       "markers.AFP.flare_guard_days: must be between 0 and 3650"},
+      {"[markers.AFP]\nvka_suppressor = 1\n", "markers.AFP.vka_suppressor: must be true or false"},
+      {"[markers.PSA.profiles.imaging]\nuln = 1\n",
+       "test.toml:1:1: markers.PSA.profiles.imaging: 'imaging' is not an anchor milestone kind"},
+      {"[markers.PSA.profiles.radical_prostatectomy]\nulnn = 1\n",
+       "markers.PSA.profiles.radical_prostatectomy.ulnn: unknown key"},
+      {"[milestone_kinds]\ncryoablation = \"curable\"\n",
+       "test.toml:2:16: milestone_kinds.cryoablation: must be \"anchor\", \"curative\" or "
+       "\"context\""},
+      {"[milestone_kinds]\n\"Bad Kind\" = \"anchor\"\n",
+       "milestone_kinds.Bad Kind: kind names use"},
       {"[storage\npath = 1\n", "test.toml:1:"},
       {"storage = 5\n", "test.toml:1:11: storage: must be a table"},
       {"[unknown]\n", "unknown: unknown key"},
   };
   for (const auto& c : cases) {
     INFO(c.toml);
-    CHECK_THROWS_WITH(test::settings_from(c.toml), Catch::Contains(c.message));
+    if (std::string(c.message).empty())
+      CHECK_NOTHROW(test::settings_from(c.toml));  // a partial table keeps the other values
+    else
+      CHECK_THROWS_WITH(test::settings_from(c.toml), Catch::Contains(c.message));
   }
 }
 
@@ -111,4 +146,30 @@ TEST_CASE("time zones: UTC, fixed offsets and IANA names") {
   winter.month = 1;
   CHECK(settings::make_zone("Europe/Berlin")->offset_minutes_at_local(winter) == 60);
   CHECK_THROWS_AS(settings::make_zone("+5"), ConfigError);
+}
+
+TEST_CASE("rule parameters, profiles and milestone kinds are configurable") {
+  auto s = test::settings_from(
+      "[milestone_kinds]\ncryoablation = \"curative\"\nimaging = \"context\"\n"
+      "[markers.AFP]\nrise = { pct = 60, confirm_days = 21 }\nabs = \"off\"\n"
+      "half_life_days = \"off\"\ndoubling_time_high_days = 60\n"
+      "[markers.AFP.profiles.transplant]\nuln = 5\nrenorm = { k = 3 }\n"
+      "[markers.PSA.profiles.radical_prostatectomy]\nuln = 0.2\n"
+      "[markers.PSA.profiles.radiotherapy_start]\nuln = \"none\"\n");
+  CHECK(s.milestone_kinds.role("cryoablation") == MilestoneRole::curative_anchor);
+  const auto& afp = s.rules.marker("AFP");
+  CHECK(afp.base.rise->pct == 60);
+  CHECK(afp.base.rise->abs == 5);  // kept
+  CHECK(afp.base.rise->confirm_days == 21);
+  CHECK_FALSE(afp.base.absolute.has_value());
+  CHECK_FALSE(afp.base.half_life_days.has_value());
+  CHECK(afp.base.doubling_time_high_days == 60);
+  // A new profile starts from the marker's parameters.
+  const auto& transplant = afp.profiles.at("transplant");
+  CHECK(transplant.uln_source == engine::UlnSource::fixed);
+  CHECK(transplant.fixed_uln == 5);
+  CHECK(transplant.renorm->k == 3);
+  CHECK(transplant.rise->pct == 60);
+  CHECK(s.rules.marker("PSA").profiles.at("radical_prostatectomy").fixed_uln == 0.2);
+  CHECK(s.rules.marker("PSA").profiles.at("radical_prostatectomy").absolute->threshold == 0.2);
 }
