@@ -130,9 +130,9 @@ TEST_CASE("A noisy AFP inside its biological variation stays silent") {
   const char* noise[] = {"3", "6", "4", "7.5", "5", "7.9", "4.2", "6.6", "3.8", "7.1"};
   int month = 2;
   for (const char* v : noise) {
-    char date[16];
-    std::snprintf(date, sizeof date, "2020-%02d-01", month++);
-    values.push_back({date, v});
+    values.push_back(
+        {"2020-" + std::string(month < 10 ? "0" : "") + std::to_string(month) + "-01", v});
+    ++month;
   }
   auto run = replay(ms("tace", "2020-01-01"), values);
   CHECK(run.news().empty());
