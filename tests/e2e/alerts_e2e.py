@@ -112,6 +112,26 @@ def main(a, tmp):
             news = h.query(d.db, "SELECT count(*) FROM alert_events WHERE event = 'new'")[0][0]
             h.check(news == 3, "file order over MLLP: exactly three NEW events in the alert log")
 
+    # Milestones added one by one with `milestones add` re-evaluate the patient each time: the
+    # alerts first raised on the results alone are retracted or updated, and the end state is the
+    # seed's three alerts.
+    db = os.path.join(tmp, "milestones-later.db")
+    h.cli(a.bin, "import", "--config", config, "--db", db, results)
+    before = json.loads(h.cli(a.bin, "alerts", "--config", config, "--db", db, "--state", "all",
+                              "--format", "json").stdout)
+    h.check([key(x) for x in before] != EXPECTED, "without milestones the alerts differ")
+    said = b""
+    for m in csv.DictReader(open(milestones)):
+        said += h.cli(a.bin, "milestones", "add", "--config", config, "--db", db, "--patient",
+                      m["patient_id"], "--kind", m["kind"], "--date", m["date"]).stdout
+    h.check(b"alert log: retract" in said and b"alert log: new" in said,
+            "milestones add reports the alert events it caused")
+    alerts = json.loads(h.cli(a.bin, "alerts", "--config", config, "--db", db, "--state", "all",
+                              "--format", "json").stdout)
+    live = sorted([x for x in alerts if x["state"] != "retracted"], key=lambda x: x["event_date"])
+    h.check([key(x) for x in live] == EXPECTED, "after the milestones: the three seed alerts")
+    h.check(any(x["state"] == "retracted" for x in alerts), "the earlier alerts stay, retracted")
+
     # Bad input: file, line and reason, non-zero exit, and the valid rows still replayed.
     bad = os.path.join(tmp, "bad.csv")
     with open(bad, "w") as f:

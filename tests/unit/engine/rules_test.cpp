@@ -423,3 +423,18 @@ TEST_CASE("Rule configuration changes the outcome and bad rule keys fail with ke
   auto off = settings_from("[markers.AFP]\nrise = \"off\"\nrenorm = \"off\"\n");
   CHECK_FALSE(off.rules.marker("AFP").base.rise.has_value());
 }
+
+TEST_CASE("E8: a value inside the flare window still confirms a firing that is not guarded") {
+  // Only progression candidates are guarded. With a 120-day window after a same-day
+  // systemic_start + resection (curative, B 1000): Dmax = 93 d, so day 94 (50) is an R_NONORM
+  // candidate, and day 108 (40), inside the window, confirms it.
+  auto s = settings_from(
+      "[ingest]\ndefault_timezone = \"UTC\"\n[markers.AFP]\nflare_guard_days = 120\n");
+  ReplayRun run(s);
+  run.milestones(ms("systemic_start", "2020-01-01") + ms("resection", "2020-01-01"));
+  run.results(rows(
+      {{"2019-12-25", "1000"}, {"2020-01-31", "400"}, {"2020-04-04", "50"}, {"2020-04-18", "40"}}));
+  auto a = only_alert(run);
+  CHECK(rules_of(a) == "R_NONORM");
+  CHECK(format_day(a.fire_day) == "2020-04-18");
+}
