@@ -73,9 +73,16 @@ struct Alert {
   Severity severity = Severity::standard;
   std::vector<LaterFiring> later_firings;
   std::optional<int> resolved_day;  // the second of two consecutive normal values
-  std::string summary;
+  std::string summary;              // filled by summarize() when an event carries the alert
   bool operator==(const Alert&) const = default;
 };
+
+// Equal in everything but the summary (which is derived from the rest) and, when asked, the
+// resolution.
+bool same_state(const Alert& a, const Alert& b, bool ignore_resolution = false);
+
+// The one-line texts people read. Built only for what is emitted: evaluation runs far more often.
+std::string summarize(const Alert& a);
 
 enum class NoteKind { info, suppressed };
 std::string_view to_string(NoteKind k);
@@ -86,12 +93,20 @@ struct Note {
   std::string marker;
   std::string method;
   int day = 0;
-  std::string key;  // stable identity: a note is logged once
-  std::string summary;
+  std::string key;           // stable identity: a note is logged once
+  std::string summary;       // filled by summarize() when the note is emitted
   std::optional<Rule> rule;  // suppressed firings
   std::optional<int> event_day, fire_day;
   std::optional<DatedValue> value;
+  std::string unit;
+  std::optional<Anchor> anchor;
+  std::optional<DatedValue> baseline;
+  double figure =
+      0.0;  // flare_guard: window days; slow_decline: apparent half-life; response: fall %
+  double limit = 0.0;  // slow_decline: the marker's half-life
 };
+
+std::string summarize(const Note& n);
 
 struct Evaluation {
   std::vector<Alert> alerts;  // ordered by identity

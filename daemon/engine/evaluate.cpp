@@ -56,15 +56,6 @@ bool value_order(const Value* a, const Value* b) {
   return std::tie(a->day, a->value, a->obs_id) < std::tie(b->day, b->value, b->obs_id);
 }
 
-std::string percent(double pct) {
-  const double shown = std::fabs(pct) >= 10 ? std::round(pct) : std::round(pct * 10) / 10;
-  return (shown >= 0 ? "+" : "") + format_quantity(shown) + "%";
-}
-
-std::string signed_quantity(double v) {
-  return (v >= 0 ? "+" : "") + format_quantity(v);
-}
-
 bool applies_to(const Milestone& m, const std::string& marker) {
   return m.markers.empty() ||
          std::find(m.markers.begin(), m.markers.end(), marker) != m.markers.end();
@@ -467,91 +458,39 @@ class SeriesEvaluator {
     } else {
       a.severity = certainly_ge(v, baseline_->value) ? Severity::high : Severity::standard;
     }
-    a.summary = summary(a);
   }
 
-  std::string anchor_phrase() const {
-    if (!anchor_) return " (before any therapy milestone)";
-    return " after " + anchor_->kind + " (" + format_day(anchor_->day) + ")";
-  }
-
-  std::string summary(const Alert& a) const {
-    const std::string u = a.unit.empty() ? "" : " " + a.unit;
-    std::string rules;
-    for (auto r : a.rules) rules += (rules.empty() ? "" : ", ") + std::string(to_string(r));
-    std::string s = marker_ + (method_.empty() ? "" : " [" + method_ + "]");
-    const bool residual = a.identity.cls == AlertClass::residual;
-    if (!residual) {
-      s += " rising" + anchor_phrase() + ": " + format_value(a.value) + u + " on " +
-           format_day(a.event_day);
-      if (a.nadir && a.change_pct)
-        s += " is " + percent(*a.change_pct) + " (" + signed_quantity(*a.change_abs) + u +
-             ") above the nadir " + format_value(*a.nadir) + " (" + format_day(a.nadir->day) + ")";
-      else if (a.nadir && a.change_abs)
-        s += " is " + signed_quantity(*a.change_abs) + u + " above the nadir " +
-             format_value(*a.nadir) + " (" + format_day(a.nadir->day) + ")";
-    } else {
-      const bool nodecline = a.rules.front() == Rule::nodecline;
-      s += std::string(nodecline ? " not declining" : " not normalised") + anchor_phrase() + ": " +
-           format_value(a.value) + u + " on " + format_day(a.event_day) + " (day " +
-           std::to_string(a.event_day - anchor_->day) + ")";
-      if (a.baseline && a.change_pct)
-        s += " is " + percent(*a.change_pct) + " (" + signed_quantity(*a.change_abs) + u +
-             ") against the baseline " + format_value(*a.baseline) + " (" +
-             format_day(a.baseline->day) + ")";
-      if (nodecline) s += ", not even one halving";
-    }
-    if (a.confirmer)
-      s += ", confirmed by " + format_value(*a.confirmer) + " on " + format_day(a.confirmer->day);
-    if (a.doubling_time_days)
-      s += "; doubling time " + format_quantity(std::round(*a.doubling_time_days)) + " d";
-    if (!a.later_firings.empty()) {
-      const auto& last = a.later_firings.back();
-      s += "; " + std::to_string(a.later_firings.size()) + " later firing(s), the latest " +
-           std::string(to_string(last.rule)) + " from " + format_day(last.event_day) +
-           " confirmed on " + format_day(last.fire_day);
-    }
-    s += " [" + rules + "]";
-    return s;
-  }
-
-  Note note(NoteKind kind, const std::string& code, int day, std::string key_tail,
-            std::string text) const {
+  Note note(NoteKind kind, const char* code, int day, const std::string& key_tail) const {
     Note n;
     n.kind = kind;
     n.code = code;
     n.marker = marker_;
     n.method = method_;
     n.day = day;
-    n.key = code + "|" + marker_ + "|" + method_ + "|" + key_tail;
-    n.summary = std::move(text);
+    n.key = n.code + "|" + marker_ + "|" + method_ + "|" + key_tail;
+    n.anchor = anchor_;
     return n;
   }
 
   void flare_note(const Value& v, int guard_days) {
-    auto n =
-        note(NoteKind::info, "flare_guard", v.day, format_day(v.day) + "|" + format_value(dated(v)),
-             marker_ + " " + format_value(dated(v)) + " " + v.unit + " on " + format_day(v.day) +
-                 " is " + std::to_string(days_since_anchor(v)) + " days after " + anchor_->kind +
-                 " (" + format_day(anchor_->day) + "), inside the " + std::to_string(guard_days) +
-                 "-day flare window: not a rise candidate");
+    auto n = note(NoteKind::info, "flare_guard", v.day,
+                  std::to_string(v.day) + "|" + format_value(dated(v)));
     n.value = dated(v);
+    n.unit = v.unit;
+    n.figure = guard_days;
     out_.notes.push_back(std::move(n));
   }
 
   void suppressed_note(const Firing& f) {
     const Value& v = at(f.candidate);
-    auto n =
-        note(NoteKind::suppressed, "vka_active", f.fire_day,
-             std::string(to_string(f.rule)) + "|" + format_day(f.event_day) + "|" +
-                 format_day(f.fire_day),
-             std::string(to_string(f.rule)) + " for " + marker_ + " (" + format_value(dated(v)) +
-                 " " + v.unit + " on " + format_day(f.event_day) + ", fire date " +
-                 format_day(f.fire_day) + ") suppressed: a vitamin K antagonist is active");
+    auto n = note(NoteKind::suppressed, "vka_active", f.fire_day,
+                  std::string(to_string(f.rule)) + "|" + std::to_string(f.event_day) + "|" +
+                      std::to_string(f.fire_day));
     n.rule = f.rule;
     n.event_day = f.event_day;
     n.fire_day = f.fire_day;
     n.value = dated(v);
+    n.unit = v.unit;
     out_.notes.push_back(std::move(n));
   }
 
@@ -567,30 +506,29 @@ class SeriesEvaluator {
       if (minimum && !(v->value < *minimum && !eq(v->value, *minimum))) continue;
       minimum = v->value;
       const int d = days_since_anchor(*v);
-      const std::string anchor_text = anchor_->kind + " (" + format_day(anchor_->day) + ")";
       if (params_->half_life_days && b.comparator == Comparator::none &&
           v->comparator == Comparator::none && v->value > 0 && v->value < b.value && d > 0) {
         const double hl = d * std::log(2.0) / std::log(b.value / v->value);
         auto uln = uln_of(*v);
-        if (hl > *params_->half_life_days && uln && certainly_gt(*v, *uln))
-          out_.notes.push_back(note(
-              NoteKind::info, "slow_decline", v->day,
-              format_day(anchor_->day) + "|" + format_day(v->day),
-              marker_ + " falling slowly after " + anchor_text + ": " + format_value(dated(*v)) +
-                  " " + v->unit + " on " + format_day(v->day) + " (day " + std::to_string(d) +
-                  "), apparent half-life " + format_quantity(std::round(hl * 10) / 10) + " d > " +
-                  format_quantity(*params_->half_life_days) + " d, from baseline " +
-                  format_value(dated(b))));
+        if (hl > *params_->half_life_days && uln && certainly_gt(*v, *uln)) {
+          auto n = note(NoteKind::info, "slow_decline", v->day,
+                        std::to_string(anchor_->day) + "|" + std::to_string(v->day));
+          n.value = dated(*v);
+          n.unit = v->unit;
+          n.baseline = dated(b);
+          n.figure = hl;
+          n.limit = *params_->half_life_days;
+          out_.notes.push_back(std::move(n));
+        }
       }
       if (!responded && certainly_le(*v, 0.5 * b.value)) {
         responded = true;
-        const double fall = (1 - v->value / b.value) * 100;
-        out_.notes.push_back(note(
-            NoteKind::info, "response", v->day, format_day(anchor_->day),
-            marker_ + " response after " + anchor_text + ": " + format_value(dated(*v)) + " " +
-                v->unit + " on " + format_day(v->day) + " is a fall of " +
-                (is_greater(b.comparator) ? "at least " : "") + format_quantity(std::round(fall)) +
-                "% from the baseline " + format_value(dated(b)) + " (" + format_day(b.day) + ")"));
+        auto n = note(NoteKind::info, "response", v->day, std::to_string(anchor_->day));
+        n.value = dated(*v);
+        n.unit = v->unit;
+        n.baseline = dated(b);
+        n.figure = (1 - v->value / b.value) * 100;
+        out_.notes.push_back(std::move(n));
       }
     }
   }
@@ -655,8 +593,7 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
       n.method = method;
       n.day = first;
       n.key = "method_change|" + marker + "|" + method;
-      n.summary = marker + ": first value of method group '" + method + "' on " +
-                  format_day(first) + ": method change, re-baselining";
+      n.unit = values.front()->unit;
       out.notes.push_back(std::move(n));
     }
     SeriesEvaluator(marker, method, values, *config.markers->find(marker), anchors, *config.rules,

@@ -29,7 +29,7 @@ std::string patient_key(const PatientKey& p) {
 
 bool HistoryLedger::add_result(const ResultRecord& r) {
   auto& patient = patients_[patient_key(r.patient)];
-  patient.id = r.patient.id;
+  patient.history.patient = r.patient.id;
   auto& group = patient.groups[{r.marker, r.method, r.collected_date}];
   std::vector<VersionContent> existing;
   existing.reserve(group.versions.size());
@@ -42,33 +42,34 @@ bool HistoryLedger::add_result(const ResultRecord& r) {
   auto resolution = admit_version(existing, incoming, r.marker + " values on " + r.collected_date);
   if (!resolution) return false;
   ++next_row_;
+  // Replace this group's values in the patient's history by its new effective ones.
+  auto& values = patient.history.values;
+  auto in_group = [&](const Value& v) { return v.marker == r.marker && v.method == r.method; };
+  const auto day = day_number(r.collected_date);
+  std::erase_if(values, [&](const Value& v) { return day && v.day == *day && in_group(v); });
   group.versions.push_back({std::move(incoming), to_value(r)});
   group.effective_rows = std::move(resolution->effective_rows);
+  for (const auto& v : group.versions)
+    if (v.value && std::binary_search(group.effective_rows.begin(), group.effective_rows.end(),
+                                      v.content.stored.row_id))
+      values.push_back(*v.value);
   return true;
 }
 
 bool HistoryLedger::add_milestone(const MilestoneRecord& m) {
   auto& patient = patients_[patient_key(m.patient)];
-  patient.id = m.patient.id;
+  patient.history.patient = m.patient.id;
   auto milestone = to_milestone(m);
   if (!patient.milestone_keys.emplace(milestone.kind, milestone.day, milestone.markers).second)
     return false;
-  patient.milestones.push_back(std::move(milestone));
+  patient.history.milestones.push_back(std::move(milestone));
   return true;
 }
 
-PatientHistory HistoryLedger::history(const std::string& key) const {
-  PatientHistory h;
+const PatientHistory& HistoryLedger::history(const std::string& key) const {
+  static const PatientHistory kNone;
   auto it = patients_.find(key);
-  if (it == patients_.end()) return h;
-  h.patient = it->second.id;
-  for (const auto& [group_key, group] : it->second.groups)
-    for (const auto& v : group.versions)
-      if (v.value && std::binary_search(group.effective_rows.begin(), group.effective_rows.end(),
-                                        v.content.stored.row_id))
-        h.values.push_back(*v.value);
-  h.milestones = it->second.milestones;
-  return h;
+  return it == patients_.end() ? kNone : it->second.history;
 }
 
 }  // namespace markerwatch::engine

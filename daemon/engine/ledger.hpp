@@ -28,7 +28,8 @@ class HistoryLedger {
   bool add_result(const ResultRecord& r);
   // False when the same milestone (kind, date, markers) is already known.
   bool add_milestone(const MilestoneRecord& m);
-  PatientHistory history(const std::string& patient_key) const;
+  // The patient's effective, countable values and milestones, kept up to date on every add.
+  const PatientHistory& history(const std::string& patient_key) const;
 
  private:
   struct Version {
@@ -40,10 +41,9 @@ class HistoryLedger {
     std::vector<std::int64_t> effective_rows;
   };
   struct Patient {
-    std::string id;
     std::map<std::tuple<std::string, std::string, std::string>, Group> groups;
-    std::vector<Milestone> milestones;
     std::set<std::tuple<std::string, int, std::vector<std::string>>> milestone_keys;
+    PatientHistory history;  // the effective values of every group, and the milestones
   };
   std::unordered_map<std::string, Patient> patients_;
   std::int64_t next_row_ = 1;

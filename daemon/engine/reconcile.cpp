@@ -77,9 +77,7 @@ std::vector<Event> reconcile(const std::vector<TrackedAlert>& live, const Evalua
       continue;
     }
     const TrackedAlert& t = *it->second;
-    Alert same_resolution = *a;
-    same_resolution.resolved_day = t.alert.resolved_day;
-    const bool content_changed = !(same_resolution == t.alert);
+    const bool content_changed = !same_state(*a, t.alert, true);
     auto update = [&](AlertState state) {
       auto e = alert_event(EventType::update, t.id, *a, state);
       e.previous_severity = t.alert.severity;
@@ -90,7 +88,7 @@ std::vector<Event> reconcile(const std::vector<TrackedAlert>& live, const Evalua
       events.push_back(alert_event(EventType::resolve, t.id, *a, AlertState::resolved));
     } else if (!a->resolved_day && t.state == AlertState::resolved) {
       update(AlertState::open);  // new data undid the resolution
-    } else if (!(*a == t.alert)) {
+    } else if (!same_state(*a, t.alert)) {
       update(t.state);
     }
   }
@@ -99,8 +97,12 @@ std::vector<Event> reconcile(const std::vector<TrackedAlert>& live, const Evalua
     Event e;
     e.type = n.kind == NoteKind::suppressed ? EventType::suppressed : EventType::info;
     e.note = n;
+    e.note->summary = summarize(n);
     events.push_back(std::move(e));
   }
+  // Texts only for what is emitted: most evaluations change nothing.
+  for (auto& e : events)
+    if (e.alert) e.alert->summary = summarize(*e.alert);
   return events;
 }
 

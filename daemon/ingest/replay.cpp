@@ -12,7 +12,7 @@ engine::EngineConfig Replayer::engine_config() const {
 }
 
 void Replayer::evaluate(const std::string& key, const std::vector<std::string>& scope) {
-  const auto history = history_.history(key);
+  const auto& history = history_.history(key);
   const auto evaluation = engine::evaluate(history, engine_config(), scope);
   auto events = engine::reconcile(alerts_.live(key, scope), evaluation, [&](const std::string& k) {
     return alerts_.note_logged(key, k);
