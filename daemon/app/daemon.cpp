@@ -15,6 +15,7 @@
 #include "core/text.hpp"
 #include "ingest/store_writer.hpp"
 #include "net/mllp_server.hpp"
+#include "notify/sender.hpp"
 
 namespace markerwatch::app {
 
@@ -100,7 +101,11 @@ int run_daemon(const settings::Settings& settings) {
                      settings.mllp.listen.host, settings.mllp.listen.port, e.what());
     return 1;
   }
+  // Webhook deliveries run on their own thread, never on the network threads.
+  notify::Sender sender(settings, clock);
+  writer.set_on_commit([&sender] { sender.wake(); });
   writer.start();
+  sender.start();
 
   // Signals and the watchdog share one strand: the io_context runs on two threads.
   auto control = asio::make_strand(io);
@@ -168,9 +173,13 @@ int run_daemon(const settings::Settings& settings) {
   second_io.join();
   // Every connection has answered what it received; drain and close the database.
   writer.stop();
+  sender.stop();  // requests in flight finish (bounded by their timeouts); the rest stay queued
   const auto stats = writer.stats();
-  spdlog::info("event=stopped messages={} commits={} failures={}", stats.messages, stats.commits,
-               stats.failures);
+  const auto sent = sender.stats();
+  spdlog::info(
+      "event=stopped messages={} commits={} failures={} delivery_attempts={} delivered={} "
+      "dead={}",
+      stats.messages, stats.commits, stats.failures, sent.attempts, sent.delivered, sent.dead);
   return 0;
 }
 

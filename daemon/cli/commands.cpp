@@ -180,7 +180,8 @@ int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
   // A new milestone changes the patient's episodes: re-evaluate in the same transaction.
   std::vector<engine::Event> events;
   if (result == store::StoreResult::stored) {
-    ingest::AlertEvaluator evaluator(*db, s);
+    SystemClock clock;
+    ingest::AlertEvaluator evaluator(*db, s, clock);
     events = evaluator.evaluate(store.patient(record.patient, now), record.markers, "cli:milestone",
                                 now);
   }

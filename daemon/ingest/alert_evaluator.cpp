@@ -1,9 +1,12 @@
 #include "ingest/alert_evaluator.hpp"
 
+#include <chrono>
+
 namespace markerwatch::ingest {
 
-AlertEvaluator::AlertEvaluator(store::Database& db, const settings::Settings& settings)
-    : settings_(settings), store_(db) {}
+AlertEvaluator::AlertEvaluator(store::Database& db, const settings::Settings& settings,
+                               const Clock& clock)
+    : settings_(settings), clock_(clock), store_(db), outbox_(db, settings) {}
 
 std::vector<engine::Event> AlertEvaluator::evaluate(std::int64_t patient_id,
                                                     const std::vector<std::string>& markers,
@@ -16,7 +19,10 @@ std::vector<engine::Event> AlertEvaluator::evaluate(std::int64_t patient_id,
   auto events = engine::reconcile(
       store_.live(patient_id, markers), evaluation,
       [&](const std::string& key) { return store_.note_logged(patient_id, key); });
-  store_.record(patient_id, history.patient, events, cause, now);
+  const auto ids = store_.record(patient_id, history.patient, events, cause, now);
+  const auto unix_now =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  outbox_.queue(events, ids, history.patient, unix_now);
   return events;
 }
 

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "engine/evaluate.hpp"
+#include "notify/outbox.hpp"
 #include "settings/settings.hpp"
 #include "store/alert_store.hpp"
 
@@ -16,17 +18,19 @@ namespace markerwatch::ingest {
 
 class AlertEvaluator {
  public:
-  AlertEvaluator(store::Database& db, const settings::Settings& settings);
+  AlertEvaluator(store::Database& db, const settings::Settings& settings, const Clock& clock);
 
-  // Re-evaluates the patient's series of `markers` (every marker when empty) and records the
-  // events. Returns them with their alert ids.
+  // Re-evaluates the patient's series of `markers` (every marker when empty), records the events
+  // and queues their webhook deliveries. Returns them with their alert ids.
   std::vector<engine::Event> evaluate(std::int64_t patient_id,
                                       const std::vector<std::string>& markers,
                                       const std::string& cause, const std::string& now);
 
  private:
   const settings::Settings& settings_;
+  const Clock& clock_;
   store::AlertStore store_;
+  notify::Outbox outbox_;
 };
 
 // Patients touched by a batch of inputs, evaluated together before the batch commits.

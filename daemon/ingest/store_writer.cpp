@@ -156,6 +156,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
     stored_at = SteadyClock::now();
     txn.commit();
     committed = true;
+    if (on_commit_) on_commit_();
   } catch (const std::exception& e) {
     commit_error = e.what();
     log()->error("event=commit_failed messages={} error=\"{}\"", batch.size(),

@@ -38,6 +38,8 @@ class StoreWriter {
   StoreWriter(const settings::Settings& settings, const Clock& clock);
   ~StoreWriter();
 
+  // Called on the writer thread after every commit (the webhook sender's wake-up).
+  void set_on_commit(std::function<void()> f) { on_commit_ = std::move(f); }
   void start();
   // Parses and maps one HL7 message on the calling thread, then queues it for storage; `done`
   // runs on the writer thread after the commit (or failure).
@@ -71,6 +73,7 @@ class StoreWriter {
   std::deque<Job> queue_;
   bool stopping_ = false;
   WriterStats stats_;
+  std::function<void()> on_commit_;
   std::thread thread_;
 };
 

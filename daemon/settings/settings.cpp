@@ -356,6 +356,140 @@ void read_milestone_kinds(const Reader& r, const toml::table& t, MilestoneKinds&
   }
 }
 
+// "off", or a duration: a number with s, m, h or d ("30m", "12h", "2d").
+int duration_or_off(const Reader& r, const toml::node& n, const std::string& key) {
+  const auto text = r.string(n, key, 20);
+  if (text == "off") return 0;
+  auto number = parse_numeric(text.substr(0, text.empty() ? 0 : text.size() - 1));
+  const char unit = text.empty() ? '?' : text.back();
+  const int factor = unit == 's'   ? 1
+                     : unit == 'm' ? 60
+                     : unit == 'h' ? 3600
+                     : unit == 'd' ? 86400
+                                   : 0;
+  if (!number || number->comparator != Comparator::none || factor == 0 || number->value <= 0 ||
+      number->value * factor > 365.0 * 86400)
+    r.fail(n, key,
+           "must be \"off\" or a duration such as \"30m\", \"12h\" or \"2d\" (at most 365d)");
+  return static_cast<int>(number->value * factor);
+}
+
+void read_notify(const Reader& r, const toml::table& t, NotifySettings& s) {
+  r.check_keys(t, "notify.", {"max_age_days", "renotify_after", "pseudonym_key", "max_in_flight"});
+  if (auto* n = t.get("max_age_days"))
+    s.max_age_days = static_cast<int>(r.integer(*n, "notify.max_age_days", 0, 36500));
+  if (auto* n = t.get("renotify_after"))
+    s.renotify_after_s = duration_or_off(r, *n, "notify.renotify_after");
+  if (auto* n = t.get("pseudonym_key")) {
+    s.pseudonym_key = r.string(*n, "notify.pseudonym_key", 512);
+    if (!s.pseudonym_key.empty() && s.pseudonym_key.size() < 16)
+      r.fail(*n, "notify.pseudonym_key", "must be at least 16 characters");
+  }
+  if (auto* n = t.get("max_in_flight"))
+    s.max_in_flight = static_cast<int>(r.integer(*n, "notify.max_in_flight", 1, 64));
+}
+
+const std::vector<std::string> kWebhookEvents = {"new",     "update",  "update_severity",
+                                                 "resolve", "retract", "suppressed"};
+
+void read_webhook(const Reader& r, const toml::node& node, std::size_t index,
+                  const Settings& settings, WebhookSettings& w) {
+  const auto prefix = "webhooks[" + std::to_string(index) + "].";
+  if (!node.is_table()) r.fail(node, "webhooks[" + std::to_string(index) + "]", "must be a table");
+  const auto& t = *node.as_table();
+  r.check_keys(t, prefix,
+               {"name", "url", "format", "secret", "events", "markers", "min_severity", "timeout_s",
+                "retry_schedule", "headers", "patient_id", "tls_verify", "ca_file"});
+  auto* name = t.get("name");
+  if (!name) r.fail(t, prefix + "name", "is required");
+  w.name = r.string(*name, prefix + "name", 64);
+  if (w.name.empty() || !std::all_of(w.name.begin(), w.name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+      }))
+    r.fail(*name, prefix + "name", "use letters, digits, - and _ only");
+  auto* url = t.get("url");
+  if (!url) r.fail(t, prefix + "url", "is required");
+  w.url = r.string(*url, prefix + "url", 2048);
+  if (!w.url.starts_with("http://") && !w.url.starts_with("https://"))
+    r.fail(*url, prefix + "url", "must start with http:// or https://");
+  if (auto* n = t.get("format")) {
+    const auto f = r.string(*n, prefix + "format", 20);
+    if (f == "json")
+      w.format = WebhookFormat::json;
+    else if (f == "slack")
+      w.format = WebhookFormat::slack;
+    else if (f == "alertmanager")
+      w.format = WebhookFormat::alertmanager;
+    else
+      r.fail(*n, prefix + "format", "must be \"json\", \"slack\" or \"alertmanager\"");
+  }
+  if (auto* n = t.get("secret")) {
+    w.secret = r.string(*n, prefix + "secret", 200);
+    if (!w.secret.starts_with("whsec_") || w.secret.size() < 6 + 32)
+      r.fail(*n, prefix + "secret", "must be \"whsec_\" followed by base64 of 24-64 random bytes");
+  }
+  if (w.format == WebhookFormat::json && w.secret.empty())
+    r.fail(t, prefix + "secret", "is required for format \"json\"");
+  w.events = {"new", "update_severity", "resolve", "retract"};
+  if (auto* n = t.get("events")) {
+    w.events = r.strings(*n, prefix + "events");
+    for (const auto& e : w.events)
+      if (std::find(kWebhookEvents.begin(), kWebhookEvents.end(), e) == kWebhookEvents.end())
+        r.fail(*n, prefix + "events",
+               "entries must be new, update, update_severity, resolve, retract or suppressed");
+  }
+  if (auto* n = t.get("markers"))
+    for (const auto& m : r.strings(*n, prefix + "markers")) {
+      const auto* def = settings.markers.find(m);
+      if (!def) r.fail(*n, prefix + "markers", "unknown marker '" + m + "'");
+      w.markers.push_back(def->name);
+    }
+  if (auto* n = t.get("min_severity")) {
+    w.min_severity = r.string(*n, prefix + "min_severity", 20);
+    if (w.min_severity != "standard" && w.min_severity != "high")
+      r.fail(*n, prefix + "min_severity", "must be \"standard\" or \"high\"");
+  }
+  if (auto* n = t.get("timeout_s"))
+    w.timeout_s = static_cast<int>(r.integer(*n, prefix + "timeout_s", 1, 300));
+  if (auto* n = t.get("retry_schedule")) {
+    if (!n->is_array() || n->as_array()->empty())
+      r.fail(*n, prefix + "retry_schedule", "must be a non-empty array of delays in seconds");
+    w.retry_schedule.clear();
+    for (auto&& d : *n->as_array())
+      w.retry_schedule.push_back(
+          static_cast<int>(r.integer(d, prefix + "retry_schedule", 0, 7 * 86400)));
+  }
+  if (auto* n = t.get("headers")) {
+    if (!n->is_table()) r.fail(*n, prefix + "headers", "must be a table of name = value");
+    for (auto&& [k, v] : *n->as_table()) {
+      const std::string header(k.str());
+      const auto value = r.string(v, prefix + "headers." + header, 4096);
+      if (header.empty() || header.find_first_of(":\r\n ") != std::string::npos ||
+          value.find_first_of("\r\n") != std::string::npos)
+        r.fail(v, prefix + "headers." + header, "is not a valid header");
+      w.headers.emplace_back(header, value);
+    }
+  }
+  if (auto* n = t.get("patient_id")) {
+    const auto mode = r.string(*n, prefix + "patient_id", 20);
+    if (mode == "id")
+      w.patient_id = PatientIdMode::id;
+    else if (mode == "pseudonym")
+      w.patient_id = PatientIdMode::pseudonym;
+    else if (mode == "none")
+      w.patient_id = PatientIdMode::none;
+    else
+      r.fail(*n, prefix + "patient_id", "must be \"id\", \"pseudonym\" or \"none\"");
+    if (w.patient_id == PatientIdMode::pseudonym && settings.notify.pseudonym_key.empty())
+      r.fail(*n, prefix + "patient_id", "\"pseudonym\" needs [notify] pseudonym_key");
+  }
+  if (auto* n = t.get("tls_verify")) {
+    if (!n->is_boolean()) r.fail(*n, prefix + "tls_verify", "must be true or false");
+    w.tls_verify = n->as_boolean()->get();
+  }
+  if (auto* n = t.get("ca_file")) w.ca_file = r.string(*n, prefix + "ca_file", 1024);
+}
+
 class ZoneByName final : public ZoneRules {
  public:
   explicit ZoneByName(const date::time_zone* zone) : zone_(zone) {}
@@ -428,7 +562,9 @@ Settings parse_settings(std::string_view toml_text, const std::string& source_na
   Reader r(source_name);
   Settings s;
   s.source = source_name;
-  r.check_keys(root, "", {"storage", "mllp", "log", "ingest", "milestone_kinds", "markers"});
+  r.check_keys(
+      root, "",
+      {"storage", "mllp", "log", "ingest", "milestone_kinds", "markers", "notify", "webhooks"});
   if (auto* t = r.table(root, "storage", "storage")) read_storage(r, *t, s.storage);
   if (auto* t = r.table(root, "mllp", "mllp")) read_mllp(r, *t, s.mllp);
   if (auto* t = r.table(root, "log", "log")) read_log(r, *t, s.log);
@@ -441,6 +577,21 @@ Settings parse_settings(std::string_view toml_text, const std::string& source_na
       if (!node.is_table()) r.fail(node, key, "must be a table");
       read_marker(r, std::string(name.str()), *node.as_table(), s);
     }
+  if (auto* t = r.table(root, "notify", "notify")) read_notify(r, *t, s.notify);
+  if (auto* n = root.get("webhooks")) {
+    if (!n->is_array_of_tables())
+      r.fail(*n, "webhooks", "must be an array of tables ([[webhooks]])");
+    std::size_t i = 0;
+    for (auto&& item : *n->as_array()) {
+      WebhookSettings w;
+      read_webhook(r, item, i++, s, w);
+      for (const auto& other : s.webhooks)
+        if (other.name == w.name)
+          r.fail(item, "webhooks[" + std::to_string(i - 1) + "].name",
+                 "'" + w.name + "' is used by another receiver");
+      s.webhooks.push_back(std::move(w));
+    }
+  }
   s.zone = make_zone(s.ingest.default_timezone);
   return s;
 }
@@ -464,7 +615,12 @@ std::string describe(const Settings& s) {
       << " storage.synchronous=" << (s.storage.synchronous_full ? "full" : "normal")
       << " mllp.listen=" << s.mllp.listen.host << ":" << s.mllp.listen.port
       << " ingest.default_timezone=" << (s.zone ? s.zone->name() : s.ingest.default_timezone)
-      << " markers=" << s.markers.all().size();
+      << " markers=" << s.markers.all().size() << " webhooks=" << s.webhooks.size();
+  for (const auto& w : s.webhooks) {
+    // The URL's scheme and host only: a Slack URL is itself the credential.
+    const auto host_end = w.url.find('/', w.url.find("//") + 2);
+    out << " webhook." << w.name << "=" << w.url.substr(0, host_end) << "/...";
+  }
   return out.str();
 }
 

@@ -50,6 +50,33 @@ struct IngestSettings {
   std::string patient_id_authority;
 };
 
+// One webhook receiver (issue #4, INTEROP.md §4).
+enum class WebhookFormat { json, slack, alertmanager };
+enum class PatientIdMode { id, pseudonym, none };
+
+struct WebhookSettings {
+  std::string name;
+  std::string url;
+  WebhookFormat format = WebhookFormat::json;
+  std::string secret;                // "whsec_" + base64; required for json
+  std::vector<std::string> events;   // new, update, update_severity, resolve, retract, suppressed
+  std::vector<std::string> markers;  // canonical names; empty = every marker
+  std::string min_severity = "standard";
+  int timeout_s = 15;
+  std::vector<int> retry_schedule{0, 5, 300, 1800, 7200, 18000, 36000, 36000};  // seconds
+  std::vector<std::pair<std::string, std::string>> headers;
+  PatientIdMode patient_id = PatientIdMode::id;
+  bool tls_verify = true;
+  std::string ca_file;
+};
+
+struct NotifySettings {
+  int max_age_days = 30;      // 0 = no limit
+  int renotify_after_s = 0;   // 0 = off
+  std::string pseudonym_key;  // HMAC key for patient_id = "pseudonym"
+  int max_in_flight = 4;      // concurrent requests per receiver
+};
+
 struct Settings {
   std::string source = "(embedded defaults)";
   StorageSettings storage;
@@ -59,6 +86,8 @@ struct Settings {
   MarkerCatalog markers = MarkerCatalog::builtin();
   MilestoneKinds milestone_kinds = MilestoneKinds::builtin();
   engine::RuleBook rules = engine::RuleBook::builtin();
+  NotifySettings notify;
+  std::vector<WebhookSettings> webhooks;
   std::shared_ptr<const ZoneRules> zone;  // resolved default_timezone
 };
 
@@ -70,7 +99,8 @@ Settings parse_settings(std::string_view toml_text, const std::string& source_na
 // Resolves "UTC", "localtime", a fixed offset ("+01:00") or an IANA zone name.
 std::shared_ptr<const ZoneRules> make_zone(const std::string& name);
 
-// A readable dump of the effective settings (no secrets exist yet; later ones are redacted).
+// A readable dump of the effective settings; secrets, webhook URLs' credentials and header values
+// never appear in it.
 std::string describe(const Settings& s);
 
 }  // namespace markerwatch::settings

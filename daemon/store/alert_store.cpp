@@ -127,9 +127,11 @@ bool AlertStore::note_logged(std::int64_t patient_id, const std::string& key) {
   return found;
 }
 
-void AlertStore::record(std::int64_t patient_id, const std::string& patient_identifier,
-                        std::vector<engine::Event>& events, const std::string& cause,
-                        const std::string& now) {
+std::vector<std::int64_t> AlertStore::record(std::int64_t patient_id,
+                                             const std::string& patient_identifier,
+                                             std::vector<engine::Event>& events,
+                                             const std::string& cause, const std::string& now) {
+  std::vector<std::int64_t> ids;
   for (std::size_t i = 0; i < events.size(); ++i) {
     auto& e = events[i];
     if (e.alert) {
@@ -193,7 +195,9 @@ void AlertStore::record(std::int64_t patient_id, const std::string& patient_iden
     else
       insert_event_.bind_null(5);
     insert_event_.bind(6, now).bind(7, cause).bind(8, detail).run();
+    ids.push_back(db_.last_insert_id());
   }
+  return ids;
 }
 
 std::vector<AlertRow> AlertStore::alerts(const AlertFilter& f) {

@@ -44,9 +44,10 @@ class AlertStore {
                                          const std::vector<std::string>& markers);
   bool note_logged(std::int64_t patient_id, const std::string& key);
   // Writes the events: NEW inserts the alert (its id is set on the event and those that follow),
-  // the others update it; every event is appended to the alert log.
-  void record(std::int64_t patient_id, const std::string& patient_identifier,
-              std::vector<engine::Event>& events, const std::string& cause, const std::string& now);
+  // the others update it; every event is appended to the alert log. Returns the log rows' ids.
+  std::vector<std::int64_t> record(std::int64_t patient_id, const std::string& patient_identifier,
+                                   std::vector<engine::Event>& events, const std::string& cause,
+                                   const std::string& now);
 
   std::vector<AlertRow> alerts(const AlertFilter& filter);
   std::vector<AlertEventRow> events_of(std::int64_t alert_id);

@@ -1,0 +1,310 @@
+#include "notify/sender.hpp"
+
+#include <curl/curl.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "core/text.hpp"
+#include "core/timestamp.hpp"
+#include "notify/policy.hpp"
+#include "notify/signature.hpp"
+#include "store/sha256.hpp"
+
+namespace markerwatch::notify {
+
+namespace {
+
+constexpr std::size_t kResponseKept = 512;
+constexpr int kPollMs = 1000;
+constexpr int kDisabledRecheckS = 60;
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto logger = spdlog::default_logger()->clone("notify");
+  return logger;
+}
+
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+  ~CurlGlobal() { curl_global_cleanup(); }
+};
+void ensure_curl() {
+  static CurlGlobal global;
+}
+
+size_t keep_response(char* data, size_t size, size_t count, void* user) {
+  auto* out = static_cast<std::string*>(user);
+  const auto n = size * count;
+  if (out->size() < kResponseKept) out->append(data, std::min(n, kResponseKept - out->size()));
+  return n;
+}
+
+size_t read_header(char* data, size_t size, size_t count, void* user) {
+  auto* retry_after = static_cast<std::optional<int>*>(user);
+  const std::string_view line(data, size * count);
+  const auto colon = line.find(':');
+  if (colon != std::string_view::npos && text::iequals(line.substr(0, colon), "retry-after"))
+    *retry_after = parse_retry_after(std::string(text::trim(line.substr(colon + 1))));
+  return size * count;
+}
+
+}  // namespace
+
+// One request: the easy handle and everything it points to, alive until it completes.
+struct Sender::Transfer {
+  std::int64_t delivery_id = 0;
+  std::string receiver;
+  int attempts = 0;
+  std::string body;
+  std::string started_at;
+  std::chrono::steady_clock::time_point started;
+  std::string response;
+  std::optional<int> retry_after;
+  curl_slist* headers = nullptr;
+  CURL* easy = nullptr;
+  ~Transfer() {
+    if (easy) curl_easy_cleanup(easy);
+    if (headers) curl_slist_free_all(headers);
+  }
+};
+
+std::string receiver_fingerprint(const settings::WebhookSettings& r) {
+  std::string all =
+      r.name + "\n" + r.url + "\n" + r.secret + "\n" + std::to_string(static_cast<int>(r.format));
+  for (const auto& [k, v] : r.headers) all += "\n" + k + ":" + v;
+  return store::sha256_hex(all);
+}
+
+namespace {
+
+// Prepares an easy handle for one signed POST. `headers` receives the list to free.
+CURL* make_request(const settings::WebhookSettings& r, const std::string& webhook_id,
+                   const std::string& body, std::int64_t timestamp, curl_slist*& headers,
+                   std::string* response, std::optional<int>* retry_after) {
+  CURL* easy = curl_easy_init();
+  if (!easy) return nullptr;
+  headers = curl_slist_append(headers, "content-type: application/json");
+  headers = curl_slist_append(headers, ("webhook-id: " + webhook_id).c_str());
+  headers = curl_slist_append(headers, ("webhook-timestamp: " + std::to_string(timestamp)).c_str());
+  if (auto key = webhook_key(r.secret))
+    headers = curl_slist_append(
+        headers, ("webhook-signature: " + sign(*key, webhook_id, timestamp, body)).c_str());
+  for (const auto& [k, v] : r.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  headers = curl_slist_append(headers, "expect:");  // no 100-continue round trip
+  curl_easy_setopt(easy, CURLOPT_URL, r.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT, static_cast<long>(r.timeout_s));
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, static_cast<long>(std::min(r.timeout_s, 10)));
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, r.tls_verify ? 1L : 0L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, r.tls_verify ? 2L : 0L);
+  if (!r.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, r.ca_file.c_str());
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, "markerwatch");
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, keep_response);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, response);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, read_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, retry_after);
+  return easy;
+}
+
+}  // namespace
+
+PostResult post_signed(const settings::WebhookSettings& r, const std::string& webhook_id,
+                       const std::string& body, std::int64_t timestamp) {
+  ensure_curl();
+  PostResult out;
+  curl_slist* headers = nullptr;
+  const auto started = std::chrono::steady_clock::now();
+  CURL* easy =
+      make_request(r, webhook_id, body, timestamp, headers, &out.response, &out.retry_after_s);
+  if (!easy) {
+    out.error = "cannot create a request";
+    return out;
+  }
+  const auto code = curl_easy_perform(easy);
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  out.http_status = code == CURLE_OK ? static_cast<int>(status) : 0;
+  if (code != CURLE_OK) out.error = curl_easy_strerror(code);
+  out.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count();
+  curl_easy_cleanup(easy);
+  curl_slist_free_all(headers);
+  return out;
+}
+
+Sender::Sender(const settings::Settings& settings, const Clock& clock)
+    : settings_(settings), clock_(clock) {
+  ensure_curl();
+  store::OpenOptions options;
+  options.synchronous =
+      settings.storage.synchronous_full ? store::Synchronous::full : store::Synchronous::normal;
+  db_ = std::make_unique<store::Database>(settings.storage.path, options);
+  store_ = std::make_unique<store::DeliveryStore>(*db_);
+  multi_ = curl_multi_init();
+}
+
+Sender::~Sender() {
+  stop();
+  in_flight_.clear();
+  if (multi_) curl_multi_cleanup(static_cast<CURLM*>(multi_));
+}
+
+std::int64_t Sender::now() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+}
+
+void Sender::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Sender::wake() {
+  if (multi_) curl_multi_wakeup(static_cast<CURLM*>(multi_));
+}
+
+void Sender::stop() {
+  if (!thread_.joinable()) return;
+  stopping_ = true;
+  wake();
+  thread_.join();
+}
+
+SenderStats Sender::stats() const {
+  std::lock_guard lock(stats_mutex_);
+  return stats_;
+}
+
+void Sender::start_due_transfers() {
+  const auto t = now();
+  for (const auto& d : store_->due(t, 256)) {
+    if (in_flight_.count(d.id)) continue;
+    const settings::WebhookSettings* receiver = nullptr;
+    for (const auto& w : settings_.webhooks)
+      if (w.name == d.receiver) receiver = &w;
+    if (!receiver) {
+      store_->update(d.id, "dead", d.attempts, std::nullopt, 0,
+                     "receiver '" + d.receiver + "' is no longer configured", format_utc(t));
+      continue;
+    }
+    if (store_->receiver_disabled(receiver->name, receiver_fingerprint(*receiver))) {
+      store_->update(d.id, "pending", d.attempts, t + kDisabledRecheckS, 410,
+                     "receiver disabled after 410 Gone; change its configuration to resume",
+                     format_utc(t));
+      continue;
+    }
+    if (per_receiver_[receiver->name] >= settings_.notify.max_in_flight) continue;
+    auto transfer = std::make_unique<Transfer>();
+    transfer->delivery_id = d.id;
+    transfer->receiver = d.receiver;
+    transfer->attempts = d.attempts;
+    transfer->body = d.body;
+    transfer->started_at = format_utc(t);
+    transfer->started = std::chrono::steady_clock::now();
+    transfer->easy = make_request(*receiver, d.webhook_id, transfer->body, t, transfer->headers,
+                                  &transfer->response, &transfer->retry_after);
+    if (!transfer->easy) continue;
+    curl_easy_setopt(transfer->easy, CURLOPT_PRIVATE, transfer.get());
+    curl_multi_add_handle(static_cast<CURLM*>(multi_), transfer->easy);
+    ++per_receiver_[receiver->name];
+    in_flight_.emplace(d.id, std::move(transfer));
+  }
+}
+
+void Sender::finish(Transfer& tr, int curl_code) {
+  long status = 0;
+  curl_easy_getinfo(tr.easy, CURLINFO_RESPONSE_CODE, &status);
+  const int http_status = curl_code == CURLE_OK ? static_cast<int>(status) : 0;
+  const std::string error =
+      curl_code == CURLE_OK ? "" : curl_easy_strerror(static_cast<CURLcode>(curl_code));
+  const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - tr.started)
+                           .count();
+  const auto t = now();
+  const int attempts = tr.attempts + 1;
+  const settings::WebhookSettings* receiver = nullptr;
+  for (const auto& w : settings_.webhooks)
+    if (w.name == tr.receiver) receiver = &w;
+  std::string state = "pending", reason = error;
+  std::optional<std::int64_t> next;
+  switch (classify(http_status)) {
+    case AttemptVerdict::delivered:
+      state = "delivered";
+      break;
+    case AttemptVerdict::retry:
+      next = next_attempt(receiver->retry_schedule, attempts, t, tr.retry_after);
+      if (!next) {
+        state = "dead";
+        reason = "retry schedule exhausted after " + std::to_string(attempts) + " attempts" +
+                 (error.empty() ? "" : ": " + error);
+      }
+      if (reason.empty()) reason = "HTTP " + std::to_string(http_status);
+      break;
+    case AttemptVerdict::dead:
+      state = "dead";
+      reason = "HTTP " + std::to_string(http_status) + " (not retried)";
+      break;
+    case AttemptVerdict::disable_receiver:
+      reason = "HTTP 410 Gone: receiver disabled until its configuration changes";
+      next = t + kDisabledRecheckS;
+      break;
+  }
+  try {
+    store::Transaction txn(*db_);
+    store_->record_attempt(tr.delivery_id, {tr.started_at, http_status, latency, error,
+                                            text::printable(tr.response, kResponseKept)});
+    if (http_status == 410)
+      store_->disable_receiver(tr.receiver, receiver_fingerprint(*receiver), reason, format_utc(t));
+    store_->update(tr.delivery_id, state, attempts, next, http_status, reason, format_utc(t));
+    txn.commit();
+  } catch (const std::exception& e) {
+    // Not recorded: the delivery stays pending and is sent again (at least once).
+    log()->error("event=delivery_record_failed delivery_id={} error=\"{}\"", tr.delivery_id,
+                 text::printable(e.what(), 200));
+  }
+  if (http_status == 410)
+    log()->warn(
+        "event=receiver_disabled receiver={} reason=\"410 Gone; change its configuration "
+        "to resume\"",
+        tr.receiver);
+  log()->info("event=delivery_attempt delivery_id={} receiver={} status={} latency_ms={} state={}",
+              tr.delivery_id, tr.receiver, http_status, latency, state);
+  std::lock_guard lock(stats_mutex_);
+  ++stats_.attempts;
+  stats_.delivered += state == "delivered";
+  stats_.dead += state == "dead";
+}
+
+void Sender::run() {
+  auto* multi = static_cast<CURLM*>(multi_);
+  while (true) {
+    if (!stopping_) {
+      try {
+        start_due_transfers();
+      } catch (const std::exception& e) {
+        log()->error("event=outbox_read_failed error=\"{}\"", text::printable(e.what(), 200));
+      }
+    }
+    if (stopping_ && in_flight_.empty()) return;
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Transfer* tr = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &tr);
+      const int code = msg->data.result;
+      curl_multi_remove_handle(multi, msg->easy_handle);
+      finish(*tr, code);
+      --per_receiver_[tr->receiver];
+      in_flight_.erase(tr->delivery_id);
+    }
+    curl_multi_poll(multi, nullptr, 0, kPollMs, nullptr);
+  }
+}
+
+}  // namespace markerwatch::notify
