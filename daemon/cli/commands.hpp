@@ -41,6 +41,15 @@ struct AlertsArgs {
   std::string state = "open", patient, marker, format = "table";
 };
 int cmd_alerts(const Common& c, const AlertsArgs& args);
+struct DeliveriesArgs {
+  std::string state = "all", receiver, format = "table";
+  std::int64_t alert = 0;
+  int limit = 200;
+};
+int cmd_deliveries(const Common& c, const DeliveriesArgs& args);
+int cmd_deliveries_retry(const Common& c, const std::vector<std::int64_t>& ids, bool dead,
+                         const std::string& receiver);
+int cmd_webhook_test(const Common& c, const std::string& name);
 int cmd_milestones_list(const Common& c, const std::string& patient, const std::string& format);
 
 }  // namespace markerwatch::cli

@@ -97,6 +97,35 @@ int main(int argc, char** argv) {
   alerts->add_option("--format", alerts_args.format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
 
+  cli::DeliveriesArgs deliveries_args;
+  auto* deliveries =
+      app.add_subcommand("deliveries", "the webhook delivery log, with each attempt");
+  add_common(deliveries);
+  deliveries
+      ->add_option("--state", deliveries_args.state, "pending, delivered, dead, skipped or all")
+      ->check(CLI::IsMember({"pending", "delivered", "dead", "skipped", "all"}));
+  deliveries->add_option("--receiver", deliveries_args.receiver, "receiver name");
+  deliveries->add_option("--alert", deliveries_args.alert, "alert id");
+  deliveries->add_option("--limit", deliveries_args.limit, "newest N")
+      ->check(CLI::Range(1, 1000000));
+  deliveries->add_option("--format", deliveries_args.format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  std::vector<std::int64_t> retry_ids;
+  bool retry_dead = false;
+  std::string retry_receiver;
+  auto* retry = deliveries->add_subcommand("retry", "queue dead deliveries again");
+  add_common(retry);
+  retry->add_option("ids", retry_ids, "delivery ids");
+  retry->add_flag("--dead", retry_dead, "every dead delivery (of --receiver)");
+  retry->add_option("--receiver", retry_receiver, "with --dead: only this receiver");
+
+  auto* webhook = app.add_subcommand("webhook", "webhook receivers");
+  webhook->require_subcommand(1);
+  std::string test_name;
+  auto* webhook_test = webhook->add_subcommand("test", "send a signed test event to one receiver");
+  add_common(webhook_test);
+  webhook_test->add_option("name", test_name, "receiver name")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -112,6 +141,9 @@ int main(int argc, char** argv) {
     if (*show) return cli::cmd_message_show(common, message_id, show_raw);
     if (*messages) return cli::cmd_messages(common, outcome, limit, messages_format);
     if (*replay) return cli::cmd_replay(common, replay_args);
+    if (*retry) return cli::cmd_deliveries_retry(common, retry_ids, retry_dead, retry_receiver);
+    if (*deliveries) return cli::cmd_deliveries(common, deliveries_args);
+    if (*webhook_test) return cli::cmd_webhook_test(common, test_name);
     if (*alerts) return cli::cmd_alerts(common, alerts_args);
   } catch (const settings::ConfigError& e) {
     std::cerr << "markerwatch: config error: " << e.what() << "\n";

@@ -1,0 +1,240 @@
+"""Webhook notifications end to end (issue #4): a Node receiver verifies every request with the
+Standard Webhooks reference library (npm standardwebhooks); the seed case over MLLP gives exactly
+three alert.new deliveries (none with the default max_age_days); receivers that fail, throttle,
+time out, reset, refuse or are gone; kill -9 with deliveries pending; pseudonyms; webhook test."""
+import base64
+import csv
+import json
+import os
+import socket
+import subprocess
+import time
+
+import harness as h
+from seed_e2e import to_oru
+
+SECRET = "whsec_" + base64.b64encode(b"markerwatch-e2e-secret-32-bytes!").decode()
+RECEIVER_DIR = None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Receiver:
+    def __init__(self, tmp, name, port=None):
+        self.port = port or free_port()
+        self.log = os.path.join(tmp, "receiver-%s.jsonl" % name)
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(["node", os.path.join(RECEIVER_DIR, "receiver.js"),
+                                      str(self.port), SECRET, self.log],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        h.check(self.proc.stdout.readline().startswith(b"READY"), "receiver on %d" % self.port)
+        return self
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def requests(self, path=None):
+        if not os.path.exists(self.log):
+            return []
+        rows = [json.loads(l) for l in open(self.log) if l.strip()]
+        return [r for r in rows if path is None or r["path"] == path]
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+
+def receiver_toml(name, url, extra=""):
+    return ('[[webhooks]]\nname = "%s"\nurl = "%s"\nsecret = "%s"\n%s' % (name, url, SECRET, extra))
+
+
+def deliveries(a, db, config, *argv):
+    return json.loads(h.cli(a.bin, "deliveries", "--config", config, "--db", db, "--format",
+                            "json", *argv).stdout)
+
+
+def wait_settled(a, db, config, timeout=40, allow_pending=()):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        pending = [d for d in deliveries(a, db, config, "--state", "pending")
+                   if d["receiver"] not in allow_pending]
+        if not pending:
+            return
+        time.sleep(0.5)
+    raise h.Failure("deliveries still pending: %s" % pending[:3])
+
+
+def send_seed(a, d, config, seed):
+    h.cli(a.bin, "import", "--config", config, "--db", d.db, os.path.join(seed, "milestones.csv"))
+    rows = list(csv.DictReader(open(os.path.join(seed, "results.csv"))))
+    path = os.path.join(os.path.dirname(d.db), "seed.mllp")
+    with open(path, "wb") as f:
+        f.write(b"".join(h.frame(to_oru(i, r)) for i, r in enumerate(rows)))
+    acks = h.mllp_send(d.port, path)
+    h.check([c for c, _, _ in acks] == ["AA"] * 34, "seed: 34 AA")
+
+
+def start_daemon(a, tmp, name, toml):
+    sub = os.path.join(tmp, name)
+    os.mkdir(sub)
+    base = '[ingest]\ndefault_timezone = "UTC"\n[markers.PIVKA-II]\nlocal_codes = ["L|DCP"]\n'
+    d = h.Daemon(a.bin, sub, base + toml).start()
+    return d, d.config
+
+
+def main(a, tmp):
+    global RECEIVER_DIR
+    RECEIVER_DIR = os.path.join(a.source, "tests", "e2e", "webhook_receiver")
+    if not os.path.isdir(os.path.join(RECEIVER_DIR, "node_modules", "standardwebhooks")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=RECEIVER_DIR, check=True,
+                       capture_output=True, timeout=300)
+    seed = os.path.join(a.shared, "seed")
+    recv = Receiver(tmp, "main").start()
+    try:
+        # 1. The seed case with max_age_days = 0: three alert.new, signed, readable Slack texts.
+        toml = ("[notify]\nmax_age_days = 0\npseudonym_key = \"e2e-pseudonym-key-0001\"\n" +
+                receiver_toml("team", recv.url("/ok")) +
+                '[[webhooks]]\nname = "chat"\nurl = "%s"\nformat = "slack"\n' % recv.url("/slack-ok") +
+                receiver_toml("pseudo", recv.url("/ok-pseudo"), 'patient_id = "pseudonym"\n'))
+        toml = toml.replace("/slack-ok", "/ok").replace("/ok-pseudo", "/ok")
+        d, config = start_daemon(a, tmp, "seed", toml)
+        try:
+            send_seed(a, d, config, seed)
+            wait_settled(a, d.db, config)
+            test = h.cli(a.bin, "webhook", "test", "--config", config, "team")
+            h.check(b"HTTP 200" in test.stdout, "webhook test: HTTP 200")
+        finally:
+            h.check(d.stop() == 0, "seed daemon: clean stop")
+        reqs = recv.requests("/ok")
+        signed = [r for r in reqs if json.loads(r["body"]).get("type", "").startswith("alert.")]
+        h.check(all(r["verified"] for r in signed), "every signed request verifies")
+        h.check(not any(r["wrong_secret_verified"] for r in reqs), "a wrong secret never verifies")
+        news = [json.loads(r["body"]) for r in signed if json.loads(r["body"])["type"] == "alert.new"]
+        team_news = [n for n in news if n["id"].endswith("_team")]
+        h.check(len(team_news) == 3, "exactly three alert.new to the json receiver: %d" %
+                len(team_news))
+        h.check(sorted(n["data"]["event_date"] for n in team_news) ==
+                ["2013-07-10", "2015-06-10", "2016-12-15"], "the seed's three alerts")
+        h.check(all(n["data"]["patient"] == {"id": "case-001"} for n in team_news),
+                "patient_id = id: the identifier")
+        pseudo = [r for r in reqs if r["id"].endswith("_pseudo")]
+        h.check(pseudo and all("case-001" not in r["body"] for r in pseudo),
+                "patient_id = pseudonym: the identifier never appears")
+        slack = [json.loads(r["body"])["text"] for r in reqs if r["id"].endswith("_chat")]
+        h.check(sum("progression alert #" in t or "residual alert #" in t for t in slack) >= 3 and
+                any(t.startswith("*HIGH* AFP progression alert #1 new alert for patient case-001: "
+                                 "AFP rising after metastasectomy") for t in slack),
+                "readable Slack texts: %s" % slack[:1])
+        h.check(any(json.loads(r["body"]).get("type") == "alert.test" and r["verified"] for r in reqs),
+                "webhook test sends a signed alert.test")
+        ids = [r["id"] for r in reqs]
+        h.check(len(ids) == len(set(ids)), "each webhook-id delivered once")
+
+        # 2. Default max_age_days (30): a backfill notifies no one, and the log says why.
+        before = len(recv.requests())
+        d, config = start_daemon(a, tmp, "backfill", receiver_toml("team", recv.url("/ok")))
+        try:
+            send_seed(a, d, config, seed)
+            time.sleep(2)
+            rows = deliveries(a, d.db, config)
+        finally:
+            d.stop()
+        h.check(len(recv.requests()) == before, "backfill: nothing sent")
+        h.check(rows and all(r["state"] == "skipped" and "max_age_days" in r["reason"] for r in rows),
+                "backfill: deliveries logged as skipped with the reason")
+
+        # 3. Receivers that misbehave, with a short schedule.
+        short = 'events = ["new"]\nretry_schedule = [0, 1, 1, 1, 1, 1]\n'
+        toml = "[notify]\nmax_age_days = 0\n" + "".join(
+            receiver_toml(name, recv.url(path), short + extra) for name, path, extra in [
+                ("fail2", "/fail/2", ""), ("limit", "/limit", ""), ("slow", "/slow", "timeout_s = 1\n"),
+                ("reset", "/reset", ""), ("bad", "/bad", ""), ("gone", "/gone", ""),
+                ("flap", "/flap", "")])
+        d, config = start_daemon(a, tmp, "failures", toml)
+        try:
+            send_seed(a, d, config, seed)
+            wait_settled(a, d.db, config, allow_pending=("gone",))
+            rows = deliveries(a, d.db, config)
+            by = {}
+            for r in rows:
+                by.setdefault(r["receiver"], []).append(r)
+            for name in ("fail2", "limit", "slow", "reset", "flap"):
+                h.check(len(by[name]) == 3 and all(r["state"] == "delivered" for r in by[name]),
+                        "%s: all three delivered" % name)
+            h.check(all(r["attempts"] == 3 and [x["http_status"] for x in r["attempt_log"]] ==
+                        [500, 500, 200] for r in by["fail2"]), "fail2: 500, 500, then 200")
+            for r in by["limit"]:
+                t = [x["at"] for x in r["attempt_log"]]
+                h.check([x["http_status"] for x in r["attempt_log"]] == [429, 200],
+                        "limit: 429 then 200")
+            lim = recv.requests("/limit")
+            for wid in {x["id"] for x in lim}:
+                ts = [int(x["timestamp"]) for x in lim if x["id"] == wid]
+                h.check(ts[1] - ts[0] >= 2, "Retry-After: 2 honoured over the 1 s schedule")
+            h.check(all(r["attempt_log"][0]["http_status"] == 0 and r["attempt_log"][0]["error"]
+                        for r in by["slow"]), "slow: the first attempt timed out")
+            # (libcurl itself resends once on a fresh connection when a reused one was reset, so
+            # not every delivery sees the reset as a failed attempt.)
+            h.check(any(r["attempt_log"][0]["http_status"] == 0 for r in by["reset"]),
+                    "reset: an attempt got no answer and was retried")
+            h.check(all(r["state"] == "dead" and r["attempts"] == 1 and "HTTP 400" in r["reason"]
+                        for r in by["bad"]), "bad: dead after one 400")
+            h.check(all(r["state"] == "pending" and "410" in r["reason"] for r in by["gone"]),
+                    "gone: held, receiver disabled")
+            # After the first 410 nothing more is sent (deliveries already in flight then may
+            # still arrive, each once).
+            gone_ids = [r["id"] for r in recv.requests("/gone")]
+            h.check(1 <= len(gone_ids) <= 3 and len(gone_ids) == len(set(gone_ids)),
+                    "gone: no delivery asked twice, then left alone: %s" % gone_ids)
+            h.check("event=receiver_disabled receiver=gone" in d.log_text(), "410 logged clearly")
+            out = h.cli(a.bin, "deliveries", "retry", "--config", config, "--db", d.db, "--dead",
+                        "--receiver", "bad")
+            h.check(b"3 dead deliveries queued again" in out.stdout, "retry --dead")
+            wait_settled(a, d.db, config, allow_pending=("gone",))
+            h.check(len(recv.requests("/bad")) == 6, "bad: retried once more each")
+            table = h.cli(a.bin, "deliveries", "--config", config, "--db", d.db, "--state", "dead").stdout
+            h.check(b"HTTP 400" in table and b"bad" in table, "deliveries table shows dead ones")
+        finally:
+            d.stop()
+        # A de-duplicating receiver sees every event exactly once as delivered.
+        for path in ("/fail/2", "/limit", "/slow", "/reset", "/flap"):
+            ok = [r["id"] for r in recv.requests(path) if r["status"] == 200]
+            h.check(len(ok) == 3 and len(set(ok)) == 3, "%s: each id answered 200 once" % path)
+
+        # 4. kill -9 with deliveries pending (receiver down); after restart they arrive, same ids.
+        down_port = free_port()
+        later = Receiver(tmp, "later", down_port)
+        toml = ("[notify]\nmax_age_days = 0\n" +
+                receiver_toml("later", later.url("/ok"),
+                              'events = ["new"]\nretry_schedule = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n'))
+        d, config = start_daemon(a, tmp, "restart", toml)
+        send_seed(a, d, config, seed)
+        time.sleep(1.5)
+        pending = deliveries(a, d.db, config, "--state", "pending")
+        h.check(len(pending) == 3 and all(p["attempts"] >= 1 for p in pending),
+                "receiver down: three pending after failed attempts")
+        d.kill9()
+        later.start()
+        try:
+            d.start()
+            wait_settled(a, d.db, config)
+            h.check(d.stop() == 0, "restarted daemon: clean stop")
+            got = sorted(r["id"] for r in later.requests("/ok") if r["verified"])
+            h.check(got == sorted(p["webhook_id"] for p in pending),
+                    "after kill -9 and restart: delivered under the same ids")
+        finally:
+            later.stop()
+    finally:
+        recv.stop()
+
+
+if __name__ == "__main__":
+    h.run(main)
