@@ -37,6 +37,9 @@ CREATE TABLE delivery_attempts (
 );
 CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts (delivery_id);
 
+-- Re-notification looks for open high-severity alerts.
+CREATE INDEX alerts_by_state_severity ON alerts (state, severity);
+
 -- Receivers that answered 410 Gone: skipped until their configuration changes.
 CREATE TABLE disabled_receivers (
   receiver     TEXT PRIMARY KEY,

@@ -66,4 +66,32 @@ int Outbox::queue(const std::vector<engine::Event>& events,
   return queued;
 }
 
+int Outbox::queue_renotifications(std::int64_t now) {
+  if (settings_.notify.renotify_after_s == 0 || settings_.webhooks.empty()) return 0;
+  const auto now_text = format_utc(now);
+  int queued = 0;
+  for (const auto& c :
+       store_.renotify_candidates(format_utc(now - settings_.notify.renotify_after_s), 100)) {
+    engine::Json event = {
+        {"event", "renotify"}, {"alert_id", c.alert_id}, {"patient_id", c.patient}};
+    event.update(engine::Json::parse(c.evidence));
+    event["state"] = "open";
+    RoutedEvent route{"new", event.value("marker", std::string()), "high", false, 0};
+    for (const auto& receiver : settings_.webhooks) {
+      if (!wants(receiver, route)) continue;
+      store::NewDelivery d;
+      d.alert_id = c.alert_id;
+      d.receiver = receiver.name;
+      d.webhook_id = "mw_renotify_" + std::to_string(c.alert_id) + "_" + std::to_string(now) + "_" +
+                     receiver.name;
+      d.event_type = "alert.renotify";
+      d.body = webhook_body(receiver, settings_.notify, event, d.webhook_id, now);
+      d.next_attempt_at = now + receiver.retry_schedule.front();
+      store_.enqueue(d, now_text);
+      ++queued;
+    }
+  }
+  return queued;
+}
+
 }  // namespace markerwatch::notify

@@ -19,6 +19,9 @@ class Outbox {
   // backfills included: they are logged with their reason).
   int queue(const std::vector<engine::Event>& events, const std::vector<std::int64_t>& event_ids,
             const std::string& patient, std::int64_t now);
+  // [notify] renotify_after: open, unacknowledged high-severity alerts notified before and quiet
+  // since then are sent again ("alert.renotify") to the receivers that get new alerts.
+  int queue_renotifications(std::int64_t now);
 
  private:
   const settings::Settings& settings_;

@@ -146,6 +146,7 @@ Sender::Sender(const settings::Settings& settings, const Clock& clock)
       settings.storage.synchronous_full ? store::Synchronous::full : store::Synchronous::normal;
   db_ = std::make_unique<store::Database>(settings.storage.path, options);
   store_ = std::make_unique<store::DeliveryStore>(*db_);
+  outbox_ = std::make_unique<Outbox>(*db_, settings);
   multi_ = curl_multi_init();
 }
 
@@ -181,6 +182,13 @@ SenderStats Sender::stats() const {
 
 void Sender::start_due_transfers() {
   const auto t = now();
+  if (settings_.notify.renotify_after_s > 0 && t >= next_renotify_check_) {
+    next_renotify_check_ = t + std::min(60, settings_.notify.renotify_after_s);
+    store::Transaction txn(*db_);
+    if (const int n = outbox_->queue_renotifications(t); n > 0)
+      log()->info("event=renotify_queued deliveries={}", n);
+    txn.commit();
+  }
   for (const auto& d : store_->due(t, 256)) {
     if (in_flight_.count(d.id)) continue;
     const settings::WebhookSettings* receiver = nullptr;

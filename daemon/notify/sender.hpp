@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "notify/outbox.hpp"
 #include "settings/settings.hpp"
 #include "store/delivery_store.hpp"
 
@@ -58,6 +59,8 @@ class Sender {
   const Clock& clock_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::DeliveryStore> store_;
+  std::unique_ptr<Outbox> outbox_;  // re-notifications
+  std::int64_t next_renotify_check_ = 0;
   void* multi_ = nullptr;                                        // CURLM*
   std::map<std::int64_t, std::unique_ptr<Transfer>> in_flight_;  // by delivery id
   std::map<std::string, int> per_receiver_;

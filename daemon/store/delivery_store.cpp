@@ -36,8 +36,13 @@ DeliveryStore::DeliveryStore(Database& db)
           "?2, ?3, ?4) ON CONFLICT (receiver) DO UPDATE SET fingerprint = ?2, reason = ?3, "
           "disabled_at = ?4")),
       select_disabled_(
-          db.prepare("SELECT 1 FROM disabled_receivers WHERE receiver = ?1 AND fingerprint = ?2")) {
-}
+          db.prepare("SELECT 1 FROM disabled_receivers WHERE receiver = ?1 AND fingerprint = ?2")),
+      select_renotify_(db.prepare(
+          "SELECT a.id, p.identifier, a.evidence FROM alerts a JOIN patients p ON p.id = "
+          "a.patient_id WHERE a.state = 'open' AND a.severity = 'high' AND EXISTS (SELECT 1 FROM "
+          "deliveries d WHERE d.alert_id = a.id AND d.state <> 'skipped') AND NOT EXISTS (SELECT 1 "
+          "FROM deliveries d WHERE d.alert_id = a.id AND d.created_at > ?1) ORDER BY a.id LIMIT "
+          "?2")) {}
 
 std::int64_t DeliveryStore::enqueue(const NewDelivery& d, const std::string& now) {
   if (d.event_id)
@@ -145,6 +150,16 @@ std::vector<DeliveryRow> DeliveryStore::list(const DeliveryFilter& f) {
            select_attempts_.int64(2), select_attempts_.text(3), select_attempts_.text(4)});
     select_attempts_.reset();
   }
+  return out;
+}
+
+std::vector<DeliveryStore::RenotifyCandidate> DeliveryStore::renotify_candidates(
+    const std::string& cutoff, int limit) {
+  std::vector<RenotifyCandidate> out;
+  select_renotify_.bind(1, cutoff).bind(2, limit);
+  while (select_renotify_.step())
+    out.push_back({select_renotify_.int64(0), select_renotify_.text(1), select_renotify_.text(2)});
+  select_renotify_.reset();
   return out;
 }
 

@@ -67,6 +67,14 @@ class DeliveryStore {
 
   std::vector<DeliveryRow> list(const DeliveryFilter& f);
 
+  // Open (unacknowledged) high-severity alerts that were notified (not only skipped) and have had
+  // no delivery since `cutoff` (ISO UTC): due for [notify] renotify_after.
+  struct RenotifyCandidate {
+    std::int64_t alert_id = 0;
+    std::string patient, evidence;
+  };
+  std::vector<RenotifyCandidate> renotify_candidates(const std::string& cutoff, int limit);
+
   void disable_receiver(const std::string& receiver, const std::string& fingerprint,
                         const std::string& reason, const std::string& now);
   bool receiver_disabled(const std::string& receiver, const std::string& fingerprint);
@@ -74,7 +82,7 @@ class DeliveryStore {
  private:
   Database& db_;
   Statement insert_, select_due_, insert_attempt_, update_, retry_one_, retry_dead_, select_list_,
-      select_attempts_, upsert_disabled_, select_disabled_;
+      select_attempts_, upsert_disabled_, select_disabled_, select_renotify_;
 };
 
 }  // namespace markerwatch::store

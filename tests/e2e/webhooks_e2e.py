@@ -232,6 +232,30 @@ def main(a, tmp):
                     "after kill -9 and restart: delivered under the same ids")
         finally:
             later.stop()
+        # 5. renotify_after: an open high-severity alert is sent again while nobody resolves it.
+        toml = ('[notify]\nmax_age_days = 0\nrenotify_after = "2s"\n' +
+                receiver_toml("pager", recv.url("/ok"), 'events = ["new"]\n'))
+        d, config = start_daemon(a, tmp, "renotify", toml)
+        try:
+            results = os.path.join(tmp, "rising.csv")
+            with open(results, "w") as f:
+                f.write("patient_id,marker,collected_at,value,unit\n" + "".join(
+                    "p-rise,AFP,%s,%s,ng/mL\n" % row for row in [
+                        ("2019-12-20", "100"), ("2020-02-01", "20"), ("2020-03-01", "40"),
+                        ("2020-04-01", "80"), ("2020-04-15", "90")]))
+            milestones = os.path.join(tmp, "tace.csv")
+            with open(milestones, "w") as f:
+                f.write("patient_id,kind,date\np-rise,tace,2020-01-01\n")
+            h.cli(a.bin, "import", "--config", config, "--db", d.db, milestones, results)
+            time.sleep(6)
+        finally:
+            d.stop()
+        pager = [json.loads(r["body"]) for r in recv.requests("/ok") if r["id"].endswith("_pager")]
+        types = [p["type"] for p in pager]
+        h.check(types.count("alert.new") == 1 and types.count("alert.renotify") >= 1,
+                "renotify: the open high alert is sent again: %s" % types)
+        h.check(all(p["data"]["severity"] == "high" and p["data"]["state"] == "open"
+                    for p in pager), "renotify carries the alert's current state")
     finally:
         recv.stop()
 
