@@ -46,6 +46,11 @@ TEST_CASE("the reference config is exactly the embedded defaults") {
       CHECK(ref.rules.marker(name).profiles.at(kind) == p);
   }
   CHECK(ref.milestone_kinds.all() == def.milestone_kinds.all());
+  CHECK(ref.notify.max_age_days == def.notify.max_age_days);
+  CHECK(ref.notify.renotify_after_s == def.notify.renotify_after_s);
+  CHECK(ref.notify.pseudonym_key == def.notify.pseudonym_key);
+  CHECK(ref.notify.max_in_flight == def.notify.max_in_flight);
+  CHECK(ref.webhooks.empty());
 }
 
 TEST_CASE("config errors name the key and its line") {
