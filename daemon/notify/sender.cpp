@@ -182,6 +182,8 @@ SenderStats Sender::stats() const {
 
 void Sender::start_due_transfers() {
   const auto t = now();
+  const auto capacity =
+      settings_.webhooks.size() * static_cast<std::size_t>(settings_.notify.max_in_flight);
   if (settings_.notify.renotify_after_s > 0 && t >= next_renotify_check_) {
     next_renotify_check_ = t + std::min(60, settings_.notify.renotify_after_s);
     store::Transaction txn(*db_);
@@ -189,7 +191,8 @@ void Sender::start_due_transfers() {
       log()->info("event=renotify_queued deliveries={}", n);
     txn.commit();
   }
-  for (const auto& d : store_->due(t, 256)) {
+  if (in_flight_.size() >= capacity) return;  // every receiver is busy: no need to look
+  for (const auto& d : store_->due(t, static_cast<int>(in_flight_.size() + capacity))) {
     if (in_flight_.count(d.id)) continue;
     const settings::WebhookSettings* receiver = nullptr;
     for (const auto& w : settings_.webhooks)
@@ -262,13 +265,13 @@ void Sender::finish(Transfer& tr, int curl_code) {
       break;
   }
   try {
-    store::Transaction txn(*db_);
+    store::Savepoint sp(*db_);  // inside the batch's transaction (see run())
     store_->record_attempt(tr.delivery_id, {tr.started_at, http_status, latency, error,
                                             text::printable(tr.response, kResponseKept)});
     if (http_status == 410)
       store_->disable_receiver(tr.receiver, receiver_fingerprint(*receiver), reason, format_utc(t));
     store_->update(tr.delivery_id, state, attempts, next, http_status, reason, format_utc(t));
-    txn.commit();
+    sp.release();
   } catch (const std::exception& e) {
     // Not recorded: the delivery stays pending and is sent again (at least once).
     log()->error("event=delivery_record_failed delivery_id={} error=\"{}\"", tr.delivery_id,
@@ -301,7 +304,17 @@ void Sender::run() {
     int running = 0;
     curl_multi_perform(multi, &running);
     int queued = 0;
+    bool finished_any = false;
+    // Every request that finished in this round is recorded in one transaction (one fsync).
+    std::optional<store::Transaction> batch;
     while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg == CURLMSG_DONE && !batch) {
+        try {
+          batch.emplace(*db_);
+        } catch (const std::exception& e) {
+          log()->error("event=delivery_record_failed error=\"{}\"", text::printable(e.what(), 200));
+        }
+      }
       if (msg->msg != CURLMSG_DONE) continue;
       Transfer* tr = nullptr;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &tr);
@@ -310,8 +323,18 @@ void Sender::run() {
       finish(*tr, code);
       --per_receiver_[tr->receiver];
       in_flight_.erase(tr->delivery_id);
+      finished_any = true;
     }
-    curl_multi_poll(multi, nullptr, 0, kPollMs, nullptr);
+    if (batch) {
+      try {
+        batch->commit();
+      } catch (const std::exception& e) {
+        // Not recorded: those deliveries stay pending and are sent again (at least once).
+        log()->error("event=delivery_record_failed error=\"{}\"", text::printable(e.what(), 200));
+      }
+    }
+    // A finished request frees a slot: start the next due one at once instead of after the poll.
+    if (!finished_any) curl_multi_poll(multi, nullptr, 0, kPollMs, nullptr);
   }
 }
 
