@@ -1,0 +1,177 @@
+// The sender's timing with an injected clock (no sleeps decide anything: the clock does), against
+// a real local HTTP server on a socket.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "notify/sender.hpp"
+#include "store/delivery_store.hpp"
+#include "store/migrations.hpp"
+#include "test_support.hpp"
+
+using namespace markerwatch;
+
+namespace {
+
+// Answers each request with the next status of `script` (the last one repeats).
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::vector<int> script) : script_(std::move(script)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    ::listen(fd_, 16);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  int requests() const { return requests_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string in;
+      char buf[4096];
+      // Read headers and the body (Content-Length).
+      while (true) {
+        const auto n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        in.append(buf, static_cast<std::size_t>(n));
+        const auto end = in.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        const auto cl = in.find("Content-Length: ");
+        const std::size_t length = cl == std::string::npos ? 0 : std::stoul(in.substr(cl + 16));
+        if (in.size() >= end + 4 + length) break;
+      }
+      const int status = script_[std::min<std::size_t>(requests_, script_.size() - 1)];
+      ++requests_;
+      const std::string reply = "HTTP/1.1 " + std::to_string(status) +
+                                " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+      ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+  std::vector<int> script_;
+  int fd_ = -1, port_ = 0;
+  std::atomic<int> requests_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+store::DeliveryRow wait_for_attempts(store::DeliveryStore& s, std::size_t attempts) {
+  for (int i = 0; i < 500; ++i) {
+    auto rows = s.list({});
+    if (!rows.empty() && rows.front().attempt_log.size() >= attempts) return rows.front();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("the sender did not make attempt " << attempts);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("sender: retries on the schedule of the injected clock, then delivers once") {
+  test::TempDir dir;
+  ScriptedServer server({500, 503, 200});
+  auto settings = test::utc_settings();
+  settings.storage.path = (dir.path() / "mw.db").string();
+  settings::WebhookSettings r;
+  r.name = "team";
+  r.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/hook";
+  r.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  r.retry_schedule = {0, 60, 600};
+  settings.webhooks.push_back(r);
+  store::Database db(settings.storage.path, store::OpenOptions{});
+  store::migrate(db);
+  store::DeliveryStore deliveries(db);
+  const std::int64_t t0 = 1'800'000'000;
+  ManualClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(t0))};
+  deliveries.enqueue(
+      {std::nullopt, std::nullopt, "team", "mw_1_team", "alert.new", "{}", "pending", "", t0},
+      "2027-01-15T08:00:00Z");
+
+  notify::Sender sender(settings, clock);
+  sender.start();
+  auto row = wait_for_attempts(deliveries, 1);
+  CHECK(row.attempt_log[0].http_status == 500);
+  CHECK(row.state == "pending");
+  CHECK(row.next_attempt_at == t0 + 60);
+  // Real time passes, the injected clock does not: no second attempt.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(server.requests() == 1);
+  clock.advance(std::chrono::seconds(59));
+  sender.wake();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(server.requests() == 1);  // one second short
+  clock.advance(std::chrono::seconds(1));
+  sender.wake();
+  row = wait_for_attempts(deliveries, 2);
+  CHECK(row.attempt_log[1].http_status == 503);
+  CHECK(row.next_attempt_at == t0 + 60 + 600);
+  clock.advance(std::chrono::seconds(600));
+  sender.wake();
+  row = wait_for_attempts(deliveries, 3);
+  CHECK(row.state == "delivered");
+  CHECK(row.attempts == 3);
+  sender.stop();
+  CHECK(server.requests() == 3);
+  CHECK(sender.stats().delivered == 1);
+}
+
+TEST_CASE("sender: a schedule run out is dead; a 400 is dead at once") {
+  test::TempDir dir;
+  ScriptedServer failing({500});
+  auto settings = test::utc_settings();
+  settings.storage.path = (dir.path() / "mw.db").string();
+  settings::WebhookSettings r;
+  r.name = "team";
+  r.url = "http://127.0.0.1:" + std::to_string(failing.port()) + "/hook";
+  r.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  r.retry_schedule = {0, 0};
+  settings.webhooks.push_back(r);
+  store::Database db(settings.storage.path, store::OpenOptions{});
+  store::migrate(db);
+  store::DeliveryStore deliveries(db);
+  const std::int64_t t0 = 1'800'000'000;
+  ManualClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(t0))};
+  deliveries.enqueue(
+      {std::nullopt, std::nullopt, "team", "mw_1_team", "alert.new", "{}", "pending", "", t0},
+      "2027-01-15T08:00:00Z");
+  notify::Sender sender(settings, clock);
+  sender.start();
+  auto row = wait_for_attempts(deliveries, 2);
+  sender.stop();
+  CHECK(row.state == "dead");
+  CHECK(row.last_error.find("retry schedule exhausted after 2 attempts") != std::string::npos);
+
+  ScriptedServer refusing({400});
+  settings.webhooks[0].url = "http://127.0.0.1:" + std::to_string(refusing.port()) + "/hook";
+  deliveries.enqueue(
+      {std::nullopt, std::nullopt, "team", "mw_2_team", "alert.new", "{}", "pending", "", t0},
+      "2027-01-15T08:00:00Z");
+  notify::Sender again(settings, clock);
+  again.start();
+  row = wait_for_attempts(deliveries, 1);  // newest first: mw_2_team
+  again.stop();
+  CHECK(row.webhook_id == "mw_2_team");
+  CHECK(row.state == "dead");
+  CHECK(row.attempts == 1);
+  CHECK(refusing.requests() == 1);
+}
