@@ -161,6 +161,15 @@ std::int64_t Sender::now() const {
 }
 
 void Sender::start() {
+  // A receiver disabled by a 410 resumes when its configuration has changed since.
+  store::Transaction txn(*db_);
+  for (const auto& w : settings_.webhooks)
+    if (store_->enable_if_changed(w.name, receiver_fingerprint(w), now()))
+      log()->info(
+          "event=receiver_enabled receiver={} reason=\"configuration changed since it "
+          "answered 410\"",
+          w.name);
+  txn.commit();
   thread_ = std::thread([this] { run(); });
 }
 

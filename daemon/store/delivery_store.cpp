@@ -175,4 +175,16 @@ bool DeliveryStore::receiver_disabled(const std::string& receiver, const std::st
   return found;
 }
 
+bool DeliveryStore::enable_if_changed(const std::string& receiver, const std::string& fingerprint,
+                                      std::int64_t now) {
+  auto drop =
+      db_.prepare("DELETE FROM disabled_receivers WHERE receiver = ?1 AND fingerprint <> ?2");
+  drop.bind(1, receiver).bind(2, fingerprint).run();
+  if (db_.changes() == 0) return false;
+  auto due_now = db_.prepare(
+      "UPDATE deliveries SET next_attempt_at = ?2 WHERE state = 'pending' AND receiver = ?1");
+  due_now.bind(1, receiver).bind(2, now).run();
+  return true;
+}
+
 }  // namespace markerwatch::store

@@ -78,6 +78,10 @@ class DeliveryStore {
   void disable_receiver(const std::string& receiver, const std::string& fingerprint,
                         const std::string& reason, const std::string& now);
   bool receiver_disabled(const std::string& receiver, const std::string& fingerprint);
+  // A receiver disabled under another configuration is enabled again, its waiting deliveries due
+  // now. Returns true when that happened.
+  bool enable_if_changed(const std::string& receiver, const std::string& fingerprint,
+                         std::int64_t now);
 
  private:
   Database& db_;

@@ -204,6 +204,19 @@ def main(a, tmp):
             h.check(b"HTTP 400" in table and b"bad" in table, "deliveries table shows dead ones")
         finally:
             d.stop()
+        # The disabled receiver resumes once its configuration changes (here: its URL).
+        with open(config) as f:
+            fixed = f.read().replace(recv.url("/gone"), recv.url("/ok"))
+        with open(config, "w") as f:
+            f.write(fixed)
+        d.start()
+        try:
+            wait_settled(a, d.db, config)
+            gone = [r for r in deliveries(a, d.db, config, "--receiver", "gone")]
+            h.check(len(gone) == 3 and all(r["state"] == "delivered" for r in gone),
+                    "gone: delivered after its configuration changed")
+        finally:
+            d.stop()
         # A de-duplicating receiver sees every event exactly once as delivered.
         for path in ("/fail/2", "/limit", "/slow", "/reset", "/flap"):
             ok = [r["id"] for r in recv.requests(path) if r["status"] == 200]
