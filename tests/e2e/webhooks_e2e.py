@@ -245,6 +245,35 @@ def main(a, tmp):
                     "after kill -9 and restart: delivered under the same ids")
         finally:
             later.stop()
+        # 4b. kill -9 with requests in flight (the receiver holds the first request of each id):
+        # after restart each is sent again under the same id and answered once.
+        toml = ("[notify]\nmax_age_days = 0\n" +
+                receiver_toml("held", recv.url("/slow"),
+                              'events = ["new"]\ntimeout_s = 30\nretry_schedule = [0, 1, 1, 1]\n'))
+        d, config = start_daemon(a, tmp, "inflight", toml)
+        before = len(recv.requests("/slow"))
+        send_seed(a, d, config, seed)
+        deadline = time.time() + 20
+        while len([r for r in recv.requests("/slow")[before:] if r["id"].endswith("_held")]) < 3:
+            if time.time() > deadline:
+                raise h.Failure("the held requests did not arrive")
+            time.sleep(0.2)
+        held = deliveries(a, d.db, config, "--receiver", "held")
+        h.check(all(r["state"] == "pending" and r["attempts"] == 0 for r in held),
+                "three requests in flight, none recorded yet")
+        d.kill9()
+        d.start()
+        try:
+            wait_settled(a, d.db, config)
+            held = deliveries(a, d.db, config, "--receiver", "held")
+        finally:
+            h.check(d.stop() == 0, "in-flight restart: clean stop")
+        h.check(all(r["state"] == "delivered" for r in held), "in flight at kill -9: delivered after")
+        answered = [r["id"] for r in recv.requests("/slow")[before:]
+                    if r["id"].endswith("_held") and r["status"] == 200]
+        h.check(sorted(answered) == sorted(r["webhook_id"] for r in held),
+                "the same webhook-ids, each answered once")
+
         # 5. renotify_after: an open high-severity alert is sent again while nobody resolves it.
         toml = ('[notify]\nmax_age_days = 0\nrenotify_after = "2s"\n' +
                 receiver_toml("pager", recv.url("/ok"), 'events = ["new"]\n'))
