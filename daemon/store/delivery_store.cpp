@@ -8,8 +8,11 @@ DeliveryStore::DeliveryStore(Database& db)
           "INSERT INTO deliveries (event_id, alert_id, receiver, webhook_id, event_type, body, "
           "state, last_error, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, "
           "?, ?, ?, ?, ?)")),
+      // INDEXED BY: left to itself the planner picks deliveries_by_state and sorts every pending
+      // row for each pick (measured: ~4 ms per delivery with 14,000 queued).
       select_due_(db.prepare(
-          "SELECT id, receiver, webhook_id, event_type, body, attempts FROM deliveries WHERE "
+          "SELECT id, receiver, webhook_id, event_type, body, attempts FROM deliveries INDEXED BY "
+          "deliveries_due WHERE "
           "state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2")),
       insert_attempt_(db.prepare(
           "INSERT INTO delivery_attempts (delivery_id, started_at, http_status, latency_ms, error, "
