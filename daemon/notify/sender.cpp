@@ -141,9 +141,12 @@ PostResult post_signed(const settings::WebhookSettings& r, const std::string& we
 Sender::Sender(const settings::Settings& settings, const Clock& clock)
     : settings_(settings), clock_(clock) {
   ensure_curl();
+  // The sender's own bookkeeping (attempts, states) commits without fsync: losing its last
+  // commits on power failure only means those deliveries are sent again under the same
+  // webhook-id, which at-least-once delivery allows. Results, alerts and the outbox rows
+  // themselves are written by the ingest writer at [storage] synchronous.
   store::OpenOptions options;
-  options.synchronous =
-      settings.storage.synchronous_full ? store::Synchronous::full : store::Synchronous::normal;
+  options.synchronous = store::Synchronous::normal;
   db_ = std::make_unique<store::Database>(settings.storage.path, options);
   store_ = std::make_unique<store::DeliveryStore>(*db_);
   outbox_ = std::make_unique<Outbox>(*db_, settings);
