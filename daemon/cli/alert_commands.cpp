@@ -2,12 +2,17 @@
 #include <algorithm>
 #include <iostream>
 
+#include <cmath>
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "core/calendar.hpp"
+#include "core/clock.hpp"
+#include "core/timestamp.hpp"
 #include "engine/alert_json.hpp"
 #include "ingest/replay.hpp"
+#include "notify/outbox.hpp"
 #include "store/alert_store.hpp"
+#include "store/delivery_store.hpp"
 #include "store/migrations.hpp"
 #include "store/result_store.hpp"
 
@@ -118,6 +123,9 @@ int cmd_alerts(const Common& c, const AlertsArgs& args) {
   store::AlertFilter filter;
   filter.state = args.state == "all" ? "" : args.state;
   filter.patient = args.patient;
+  filter.severity = args.severity;
+  filter.since = args.since;
+  filter.until = args.until;
   if (!args.marker.empty()) {
     const auto* def = s.markers.find(args.marker);
     if (!def) throw InputError("unknown marker '" + args.marker + "'");
@@ -135,6 +143,8 @@ int cmd_alerts(const Common& c, const AlertsArgs& args) {
       j.update(engine::to_json(r.alert));
       j["created_at"] = r.created_at;
       j["updated_at"] = r.updated_at;
+      j["acknowledged_by"] = r.acknowledged_by;
+      j["resolved_by"] = r.resolved_by;
       out.push_back(std::move(j));
     }
     std::cout << out.dump() << "\n";
@@ -151,6 +161,140 @@ int cmd_alerts(const Common& c, const AlertsArgs& args) {
                       {"id", "state", "severity", "patient", "marker", "class", "rules",
                        "event_date", "fire_date", "summary"},
                       table, {true});
+  return 0;
+}
+
+namespace {
+
+std::string dated_text(const std::optional<engine::DatedValue>& v) {
+  return v ? engine::format_value(*v) + " (" + format_day(v->day) + ")" : "-";
+}
+
+}  // namespace
+
+int cmd_alert_show(const Common& c, std::int64_t id) {
+  auto s = load_settings(c);
+  auto db = open_database(s, true);
+  store::AlertStore alerts(*db);
+  const auto row = alerts.alert(id);
+  if (!row) throw InputError("no alert with id " + std::to_string(id));
+  const auto& a = row->alert;
+  std::cout << "alert " << row->id << ": "
+            << (a.severity == engine::Severity::high ? "HIGH" : "standard") << " "
+            << a.identity.marker << " " << engine::to_string(a.identity.cls) << ", "
+            << engine::to_string(row->state);
+  if (!row->acknowledged_by.empty())
+    std::cout << " (acknowledged by " << row->acknowledged_by << ")";
+  if (!row->resolved_by.empty()) std::cout << " (resolved by " << row->resolved_by << ")";
+  std::cout
+      << "\npatient:     " << row->patient_id << "\nsummary:     " << engine::summarize(a)
+      << "\nrules:       " << rules_text(a.rules) << "\nanchor:      "
+      << (a.anchor ? a.anchor->kind + " " + format_day(a.anchor->day)
+                   : "none (before any milestone)")
+      << "\nevent_date:  " << format_day(a.event_day) << "   fire_date: " << format_day(a.fire_day)
+      << "\nvalue:       " << engine::format_value(a.value) << " " << a.unit
+      << "\nconfirmer:   " << dated_text(a.confirmer) << "\nbaseline:    " << dated_text(a.baseline)
+      << "\nnadir:       " << dated_text(a.nadir) << "\nchange:      "
+      << (a.change_pct ? engine::format_quantity(std::round(*a.change_pct * 10) / 10) + "%" : "-")
+      << " / " << (a.change_abs ? engine::format_quantity(*a.change_abs) + " " + a.unit : "-")
+      << "\ndoubling:    "
+      << (a.doubling_time_days ? engine::format_quantity(std::round(*a.doubling_time_days)) + " d"
+                               : "-")
+      << "\nresolved:    " << (a.resolved_day ? format_day(*a.resolved_day) : "-") << "\n";
+
+  // The series, with the values that made the alert marked.
+  store::ResultStore results(*db);
+  std::vector<std::vector<std::string>> series;
+  for (const auto& r : results.results(row->patient_id, a.identity.marker, true)) {
+    if (r.method != a.identity.method || !r.value) continue;
+    const auto day = day_number(r.collected_date).value_or(0);
+    std::string mark;
+    if (day == a.event_day) mark = "<- candidate";
+    if (a.confirmer && day == a.confirmer->day) mark = "<- confirmer";
+    for (const auto& f : a.later_firings)
+      if (mark.empty() && day == f.event_day)
+        mark = "<- later " + std::string(engine::to_string(f.rule));
+    if (a.nadir && day == a.nadir->day && mark.empty()) mark = "nadir";
+    if (a.baseline && day == a.baseline->day && mark.empty()) mark = "baseline";
+    series.push_back(
+        {r.collected_date, r.comparator + format_number(*r.value), r.unit, r.status, mark});
+  }
+  std::cout << "\nseries (" << a.identity.marker
+            << (a.identity.method.empty() ? "" : " " + a.identity.method) << "):\n"
+            << render(Format::table, {"date", "value", "unit", "status", ""}, series,
+                      {false, true});
+  std::vector<std::vector<std::string>> events;
+  for (const auto& e : alerts.events_of(id)) {
+    auto detail = engine::Json::parse(e.detail);
+    events.push_back({e.at, e.event, e.actor, e.cause, detail.value("note", std::string())});
+  }
+  std::cout << "\nevents:\n"
+            << render(Format::table, {"at", "event", "by", "cause", "note"}, events);
+  store::DeliveryStore deliveries(*db);
+  store::DeliveryFilter filter;
+  filter.alert_id = id;
+  std::vector<std::vector<std::string>> sent;
+  for (const auto& d : deliveries.list(filter))
+    sent.push_back({std::to_string(d.id), d.receiver, d.event_type, d.state,
+                    std::to_string(d.attempts), d.last_error});
+  std::cout << "\ndeliveries:\n"
+            << render(Format::table, {"id", "receiver", "type", "state", "attempts", "reason"},
+                      sent);
+  return 0;
+}
+
+int cmd_alert_action(const Common& c, const std::string& action, std::int64_t id,
+                     const std::string& by, const std::string& note) {
+  if (by.empty() || by.size() > 200) throw InputError("--by needs a name (at most 200 characters)");
+  if (note.size() > 4000) throw InputError("--note is longer than 4000 characters");
+  auto s = load_settings(c);
+  auto db = open_database(s, true);
+  store::AlertStore alerts(*db);
+  SystemClock clock;
+  const auto unix_now =
+      std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
+  const auto now = format_utc(unix_now);
+  store::Transaction txn(*db);
+  engine::Event event;
+  const auto event_id = alerts.person_action(id, action, by, note, now, event);
+  // A person's resolution is notified like the data's (receivers subscribed to "resolve").
+  if (action == "resolve") {
+    notify::Outbox outbox(*db, s);
+    outbox.queue({event}, {event_id}, alerts.alert(id)->patient_id, unix_now);
+  }
+  txn.commit();
+  std::cout << "alert " << id << (action == "acknowledge" ? " acknowledged" : " resolved") << " by "
+            << by << "\n";
+  return 0;
+}
+
+int cmd_log(const Common& c, const std::string& since, const std::string& patient, int limit,
+            const std::string& format_name) {
+  auto s = load_settings(c);
+  const auto format = parse_format(format_name);
+  auto db = open_database(s, true);
+  store::AlertStore alerts(*db);
+  const auto rows = alerts.log(since, patient, limit);
+  if (format == Format::json) {
+    auto out = engine::Json::array();
+    for (const auto& e : rows) {
+      engine::Json j = {{"id", e.id}, {"at", e.at}, {"actor", e.actor}, {"cause", e.cause}};
+      j.update(engine::Json::parse(e.detail));
+      out.push_back(std::move(j));
+    }
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> table;
+  for (const auto& e : rows) {
+    auto detail = engine::Json::parse(e.detail);
+    table.push_back({e.at, e.event, e.alert_id ? std::to_string(*e.alert_id) : "-", e.patient_id,
+                     e.marker, detail.value("severity", std::string()), e.actor,
+                     detail.value("note", detail.value("summary", std::string()))});
+  }
+  std::cout << render(format,
+                      {"at", "event", "alert", "patient", "marker", "severity", "by", "summary"},
+                      table, {false, false, true});
   return 0;
 }
 

@@ -38,9 +38,15 @@ struct ReplayArgs {
 };
 int cmd_replay(const Common& c, const ReplayArgs& args);
 struct AlertsArgs {
-  std::string state = "open", patient, marker, format = "table";
+  std::string state = "open", patient, marker, severity, since, until, format = "table";
 };
 int cmd_alerts(const Common& c, const AlertsArgs& args);
+int cmd_alert_show(const Common& c, std::int64_t id);
+// `action`: "acknowledge" or "resolve".
+int cmd_alert_action(const Common& c, const std::string& action, std::int64_t id,
+                     const std::string& by, const std::string& note);
+int cmd_log(const Common& c, const std::string& since, const std::string& patient, int limit,
+            const std::string& format);
 struct DeliveriesArgs {
   std::string state = "all", receiver, format = "table";
   std::int64_t alert = 0;

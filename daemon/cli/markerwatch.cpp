@@ -94,7 +94,38 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"open", "acknowledged", "resolved", "retracted", "all"}));
   alerts->add_option("--patient", alerts_args.patient, "patient identifier");
   alerts->add_option("--marker", alerts_args.marker, "marker name, alias or LOINC code");
+  alerts->add_option("--severity", alerts_args.severity, "high or standard")
+      ->check(CLI::IsMember({"high", "standard"}));
+  alerts->add_option("--since", alerts_args.since, "fire date on or after YYYY-MM-DD");
+  alerts->add_option("--until", alerts_args.until, "fire date on or before YYYY-MM-DD");
   alerts->add_option("--format", alerts_args.format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+
+  auto* alert = app.add_subcommand("alert", "one alert: show, acknowledge, resolve");
+  alert->require_subcommand(1);
+  std::int64_t alert_id = 0;
+  std::string alert_by, alert_note;
+  auto* alert_show = alert->add_subcommand(
+      "show", "summary, evidence, the series with the firing values marked, events, deliveries");
+  add_common(alert_show);
+  alert_show->add_option("id", alert_id, "alert id")->required();
+  auto* alert_ack = alert->add_subcommand("ack", "acknowledge: seen and being handled");
+  auto* alert_resolve = alert->add_subcommand("resolve", "resolve by a person");
+  for (auto* sub : {alert_ack, alert_resolve}) {
+    add_common(sub);
+    sub->add_option("id", alert_id, "alert id")->required();
+    sub->add_option("--by", alert_by, "who")->required();
+    sub->add_option("--note", alert_note, "why");
+  }
+
+  std::string log_since, log_patient, log_format = "table";
+  int log_limit = 200;
+  auto* log = app.add_subcommand("log", "the alert log, newest first");
+  add_common(log);
+  log->add_option("--since", log_since, "events at or after this UTC time or date");
+  log->add_option("--patient", log_patient, "patient identifier");
+  log->add_option("--limit", log_limit, "newest N")->check(CLI::Range(1, 1000000));
+  log->add_option("--format", log_format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
 
   cli::DeliveriesArgs deliveries_args;
@@ -145,6 +176,12 @@ int main(int argc, char** argv) {
     if (*deliveries) return cli::cmd_deliveries(common, deliveries_args);
     if (*webhook_test) return cli::cmd_webhook_test(common, test_name);
     if (*alerts) return cli::cmd_alerts(common, alerts_args);
+    if (*alert_show) return cli::cmd_alert_show(common, alert_id);
+    if (*alert_ack)
+      return cli::cmd_alert_action(common, "acknowledge", alert_id, alert_by, alert_note);
+    if (*alert_resolve)
+      return cli::cmd_alert_action(common, "resolve", alert_id, alert_by, alert_note);
+    if (*log) return cli::cmd_log(common, log_since, log_patient, log_limit, log_format);
   } catch (const settings::ConfigError& e) {
     std::cerr << "markerwatch: config error: " << e.what() << "\n";
     return 2;

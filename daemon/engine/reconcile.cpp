@@ -83,7 +83,10 @@ std::vector<Event> reconcile(const std::vector<TrackedAlert>& live, const Evalua
       e.previous_severity = t.alert.severity;
       events.push_back(std::move(e));
     };
-    if (a->resolved_day && t.state != AlertState::resolved) {
+    if (t.resolved_by_person) {
+      // Closed by a person: later data is recorded (UPDATE) but does not reopen it.
+      if (!same_state(*a, t.alert, true)) update(AlertState::resolved);
+    } else if (a->resolved_day && t.state != AlertState::resolved) {
       if (content_changed) update(t.state);
       events.push_back(alert_event(EventType::resolve, t.id, *a, AlertState::resolved));
     } else if (!a->resolved_day && t.state == AlertState::resolved) {

@@ -22,6 +22,7 @@ struct TrackedAlert {
   std::int64_t id = 0;
   Alert alert;  // the state last emitted
   AlertState state = AlertState::open;
+  bool resolved_by_person = false;  // a person's resolution: new data never reopens it
 };
 
 enum class EventType { new_alert, update, resolve, retract, suppressed, info };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/calendar.hpp"
+#include "core/errors.hpp"
 #include "core/result_status.hpp"
 #include "core/text.hpp"
 #include "engine/alert_json.hpp"
@@ -32,11 +33,31 @@ AlertRow alert_row(const Statement& q) {
   row.alert = engine::alert_from_json(engine::Json::parse(q.text(3)));
   row.created_at = q.text(4);
   row.updated_at = q.text(5);
+  row.acknowledged_by = q.text(6);
+  row.resolved_by = q.text(7);
   return row;
 }
 
 constexpr const char* kAlertColumns =
-    "a.id, p.identifier, a.state, a.evidence, a.created_at, a.updated_at";
+    "a.id, p.identifier, a.state, a.evidence, a.created_at, a.updated_at, a.acknowledged_by, "
+    "a.resolved_by";
+
+AlertEventRow event_row(const Statement& q) {
+  AlertEventRow r;
+  r.id = q.int64(0);
+  if (!q.is_null(1)) r.alert_id = q.int64(1);
+  r.patient_id = q.text(2);
+  r.event = q.text(3);
+  r.marker = q.text(4);
+  r.at = q.text(5);
+  r.cause = q.text(6);
+  r.actor = q.text(7);
+  r.detail = q.text(8);
+  return r;
+}
+
+constexpr const char* kEventColumns =
+    "e.id, e.alert_id, p.identifier, e.event, e.marker, e.at, e.cause, e.actor, e.detail";
 
 }  // namespace
 
@@ -66,14 +87,30 @@ AlertStore::AlertStore(Database& db)
       insert_event_(db.prepare(
           "INSERT INTO alert_events (alert_id, patient_id, event, marker, note_key, at, cause, "
           "actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?, 'engine', ?)")),
-      select_alerts_(db.prepare(std::string("SELECT ") + kAlertColumns +
-                                " FROM alerts a JOIN patients p ON p.id = a.patient_id "
-                                "WHERE (?1 = '' OR a.state = ?1) AND (?2 = '' OR p.identifier = "
-                                "?2) AND (?3 = '' OR a.marker = ?3) ORDER BY a.fire_date, a.id")),
-      select_events_(db.prepare(
-          "SELECT e.id, e.alert_id, p.identifier, e.event, e.marker, e.at, e.cause, e.actor, "
-          "e.detail FROM alert_events e JOIN patients p ON p.id = e.patient_id WHERE e.alert_id = "
-          "?1 ORDER BY e.id")) {}
+      select_alerts_(db.prepare(
+          std::string("SELECT ") + kAlertColumns +
+          " FROM alerts a JOIN patients p ON p.id = a.patient_id WHERE (?1 = '' OR a.state = ?1) "
+          "AND (?2 = '' OR p.identifier = ?2) AND (?3 = '' OR a.marker = ?3) AND (?4 = '' OR "
+          "a.severity = ?4) AND (?5 = '' OR a.fire_date >= ?5) AND (?6 = '' OR a.fire_date <= "
+          "?6) ORDER BY a.fire_date, a.id LIMIT ?7")),
+      select_events_(db.prepare(std::string("SELECT ") + kEventColumns +
+                                " FROM alert_events e JOIN patients p ON p.id = e.patient_id "
+                                "WHERE e.alert_id = ?1 ORDER BY e.id")),
+      select_alert_(db.prepare(std::string("SELECT ") + kAlertColumns +
+                               " FROM alerts a JOIN patients p ON p.id = a.patient_id "
+                               "WHERE a.id = ?1")),
+      select_log_(db.prepare(std::string("SELECT ") + kEventColumns +
+                             " FROM alert_events e JOIN patients p ON p.id = e.patient_id "
+                             "WHERE (?1 = '' OR e.at >= ?1) AND (?2 = '' OR p.identifier = ?2) "
+                             "ORDER BY e.id DESC LIMIT ?3")),
+      set_person_state_(db.prepare(
+          "UPDATE alerts SET state = ?2, acknowledged_by = CASE WHEN ?2 = 'acknowledged' THEN ?3 "
+          "ELSE acknowledged_by END, resolved_by = CASE WHEN ?2 = 'resolved' THEN ?3 ELSE "
+          "resolved_by END, updated_at = ?4 WHERE id = ?1")),
+      insert_person_event_(db.prepare(
+          "INSERT INTO alert_events (alert_id, patient_id, event, marker, at, cause, actor, "
+          "detail) SELECT id, patient_id, ?2, marker, ?3, 'person', ?4, ?5 FROM alerts WHERE id = "
+          "?1")) {}
 
 engine::PatientHistory AlertStore::history(std::int64_t patient_id) {
   engine::PatientHistory h;
@@ -114,7 +151,8 @@ std::vector<engine::TrackedAlert> AlertStore::live(std::int64_t patient_id,
     if (!markers.empty() &&
         std::find(markers.begin(), markers.end(), row.alert.identity.marker) == markers.end())
       continue;
-    out.push_back({row.id, std::move(row.alert), row.state});
+    const bool by_person = row.state == engine::AlertState::resolved && !row.resolved_by.empty();
+    out.push_back({row.id, std::move(row.alert), row.state, by_person});
   }
   select_live_.reset();
   return out;
@@ -202,31 +240,76 @@ std::vector<std::int64_t> AlertStore::record(std::int64_t patient_id,
 
 std::vector<AlertRow> AlertStore::alerts(const AlertFilter& f) {
   std::vector<AlertRow> out;
-  select_alerts_.bind(1, f.state).bind(2, f.patient).bind(3, f.marker);
+  select_alerts_.bind(1, f.state)
+      .bind(2, f.patient)
+      .bind(3, f.marker)
+      .bind(4, f.severity)
+      .bind(5, f.since)
+      .bind(6, f.until)
+      .bind(7, f.limit);
   while (select_alerts_.step()) out.push_back(alert_row(select_alerts_));
   select_alerts_.reset();
   return out;
 }
 
+std::optional<AlertRow> AlertStore::alert(std::int64_t id) {
+  std::optional<AlertRow> out;
+  select_alert_.bind(1, id);
+  if (select_alert_.step()) out = alert_row(select_alert_);
+  select_alert_.reset();
+  return out;
+}
+
 std::vector<AlertEventRow> AlertStore::events_of(std::int64_t alert_id) {
   std::vector<AlertEventRow> out;
-  auto& q = select_events_;
-  q.bind(1, alert_id);
-  while (q.step()) {
-    AlertEventRow r;
-    r.id = q.int64(0);
-    if (!q.is_null(1)) r.alert_id = q.int64(1);
-    r.patient_id = q.text(2);
-    r.event = q.text(3);
-    r.marker = q.text(4);
-    r.at = q.text(5);
-    r.cause = q.text(6);
-    r.actor = q.text(7);
-    r.detail = q.text(8);
-    out.push_back(std::move(r));
-  }
-  q.reset();
+  select_events_.bind(1, alert_id);
+  while (select_events_.step()) out.push_back(event_row(select_events_));
+  select_events_.reset();
   return out;
+}
+
+std::vector<AlertEventRow> AlertStore::log(const std::string& since, const std::string& patient,
+                                           int limit) {
+  std::vector<AlertEventRow> out;
+  select_log_.bind(1, since).bind(2, patient).bind(3, limit);
+  while (select_log_.step()) out.push_back(event_row(select_log_));
+  select_log_.reset();
+  return out;
+}
+
+std::int64_t AlertStore::person_action(std::int64_t alert_id, const std::string& action,
+                                       const std::string& by, const std::string& note,
+                                       const std::string& now, engine::Event& event_out) {
+  auto row = alert(alert_id);
+  if (!row) throw InputError("no alert with id " + std::to_string(alert_id));
+  if (row->state == engine::AlertState::retracted || row->state == engine::AlertState::resolved)
+    throw InputError("alert " + std::to_string(alert_id) + " is already " +
+                     std::string(engine::to_string(row->state)));
+  if (action == "acknowledge" && row->state == engine::AlertState::acknowledged)
+    throw InputError("alert " + std::to_string(alert_id) + " is already acknowledged by " +
+                     row->acknowledged_by);
+  const auto state =
+      action == "acknowledge" ? engine::AlertState::acknowledged : engine::AlertState::resolved;
+  const std::string state_text(engine::to_string(state));
+  set_person_state_.bind(1, alert_id).bind(2, state_text).bind(3, by).bind(4, now).run();
+  event_out = {};
+  event_out.type = engine::EventType::resolve;
+  event_out.alert_id = alert_id;
+  event_out.alert = row->alert;
+  event_out.alert->summary = engine::summarize(row->alert);
+  event_out.state = state;
+  auto detail = engine::to_json(event_out, row->patient_id);
+  detail["event"] = action;
+  detail["by"] = by;
+  detail["note"] = note;
+  const auto text = detail.dump();
+  insert_person_event_.bind(1, alert_id)
+      .bind(2, action)
+      .bind(3, now)
+      .bind(4, by)
+      .bind(5, text)
+      .run();
+  return db_.last_insert_id();
 }
 
 }  // namespace markerwatch::store

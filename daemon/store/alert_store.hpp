@@ -19,12 +19,16 @@ struct AlertRow {
   engine::Alert alert;
   engine::AlertState state = engine::AlertState::open;
   std::string created_at, updated_at;
+  std::string acknowledged_by, resolved_by;
 };
 
 struct AlertFilter {
   std::string state;  // "" = any
   std::string patient;
   std::string marker;
+  std::string severity;      // "" = any
+  std::string since, until;  // fire date range (YYYY-MM-DD), "" = open
+  int limit = 1000000;
 };
 
 struct AlertEventRow {
@@ -50,12 +54,23 @@ class AlertStore {
                                    const std::string& now);
 
   std::vector<AlertRow> alerts(const AlertFilter& filter);
+  std::optional<AlertRow> alert(std::int64_t id);
   std::vector<AlertEventRow> events_of(std::int64_t alert_id);
+  // The alert log, newest first: events at or after `since` (ISO time or date, "" = all), of one
+  // patient ("" = all).
+  std::vector<AlertEventRow> log(const std::string& since, const std::string& patient, int limit);
+
+  // A person acknowledges or resolves an alert: its state, who, and an alert-log event with the
+  // note. Returns the event's id. Throws InputError when the alert cannot take that action.
+  std::int64_t person_action(std::int64_t alert_id, const std::string& action,
+                             const std::string& by, const std::string& note, const std::string& now,
+                             engine::Event& event_out);
 
  private:
   Database& db_;
   Statement select_values_, select_milestones_, select_patient_, select_live_, note_logged_,
-      insert_alert_, update_alert_, insert_event_, select_alerts_, select_events_;
+      insert_alert_, update_alert_, insert_event_, select_alerts_, select_events_, select_alert_,
+      select_log_, set_person_state_, insert_person_event_;
 };
 
 }  // namespace markerwatch::store

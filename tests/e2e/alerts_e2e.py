@@ -132,6 +132,49 @@ def main(a, tmp):
     h.check([key(x) for x in live] == EXPECTED, "after the milestones: the three seed alerts")
     h.check(any(x["state"] == "retracted" for x in alerts), "the earlier alerts stay, retracted")
 
+    # Review by people: acknowledge and resolve with who and why, the alert log, filters, show.
+    db = os.path.join(tmp, "review.db")
+    part = os.path.join(tmp, "part.csv")
+    with open(results) as src, open(part, "w") as dst:
+        dst.writelines(src.readlines()[:20])  # up to 2015-09-09: alert 2 is open
+    h.cli(a.bin, "import", "--config", config, "--db", db, milestones, part)
+    common = ["--config", config, "--db", db]
+    open_alerts = json.loads(h.cli(a.bin, "alerts", *common, "--format", "json").stdout)
+    h.check([x["alert_id"] for x in open_alerts] == [2], "alert 2 is open after the partial import")
+    out = h.cli(a.bin, "alert", "ack", "1", "--by", "Dr. Lee", *common, check_rc=False)
+    h.check(out.returncode == 2 and b"already resolved" in out.stderr, "a resolved alert cannot be acked")
+    out = h.cli(a.bin, "alert", "ack", "99", "--by", "Dr. Lee", *common, check_rc=False)
+    h.check(out.returncode == 2 and b"no alert with id 99" in out.stderr, "unknown alert id")
+    h.cli(a.bin, "alert", "ack", "2", "--by", "Dr. Lee", "--note", "CT booked", *common)
+    acked = json.loads(h.cli(a.bin, "alerts", *common, "--state", "acknowledged", "--format",
+                             "json").stdout)
+    h.check([(x["alert_id"], x["acknowledged_by"]) for x in acked] == [(2, "Dr. Lee")],
+            "alert 2 acknowledged by Dr. Lee")
+    show = h.cli(a.bin, "alert", "show", "2", *common).stdout.decode()
+    h.check("<- candidate" in show and "<- confirmer" in show and "CT booked" in show,
+            "alert show marks the firing values and lists the events")
+    h.cli(a.bin, "alert", "resolve", "2", "--by", "Dr. Lee", "--note", "imaging negative", *common)
+    h.cli(a.bin, "import", "--config", config, "--db", db, results)
+    final = {x["alert_id"]: x for x in json.loads(h.cli(a.bin, "alerts", *common, "--state", "all",
+                                                         "--format", "json").stdout)}
+    h.check(final[2]["state"] == "resolved" and final[2]["resolved_by"] == "Dr. Lee" and
+            len(final[2]["later_firings"]) > 0,
+            "a person's resolution holds while later firings are recorded")
+    log = json.loads(h.cli(a.bin, "log", *common, "--patient", "case-001", "--format", "json").stdout)
+    h.check([e["id"] for e in log] == sorted((e["id"] for e in log), reverse=True), "log: newest first")
+    actions = [(e["event"], e["actor"], e.get("note")) for e in log if e["actor"] != "engine"]
+    h.check(actions == [("resolve", "Dr. Lee", "imaging negative"),
+                        ("acknowledge", "Dr. Lee", "CT booked")], "log: who did what and why")
+    h.check(any(e["event"] == "update" and e["alert_id"] == 2 for e in log),
+            "log: the later data recorded as an UPDATE of the resolved alert")
+    high_2015 = json.loads(h.cli(a.bin, "alerts", *common, "--state", "all", "--severity", "high",
+                                 "--since", "2015-01-01", "--until", "2015-12-31", "--format",
+                                 "json").stdout)
+    h.check([x["alert_id"] for x in high_2015] == [2], "alerts filters: severity and fire date range")
+    csv_out = h.cli(a.bin, "alerts", *common, "--state", "all", "--format", "csv").stdout.decode()
+    h.check(csv_out.startswith("id,state,severity,patient,marker") and csv_out.count("\n") == 4,
+            "alerts --format csv")
+
     # Bad input: file, line and reason, non-zero exit, and the valid rows still replayed.
     bad = os.path.join(tmp, "bad.csv")
     with open(bad, "w") as f:

@@ -438,3 +438,23 @@ TEST_CASE("E8: a value inside the flare window still confirms a firing that is n
   CHECK(rules_of(a) == "R_NONORM");
   CHECK(format_day(a.fire_day) == "2020-04-18");
 }
+
+TEST_CASE("A person's resolution is never reopened by data; changes are recorded as UPDATEs") {
+  auto run = after_tace("8", {{"2020-03-01", "30"}, {"2020-03-15", "30"}});
+  engine::Alert a = only_alert(run);
+  engine::TrackedAlert resolved{1, a, engine::AlertState::resolved, true};
+  engine::Evaluation same{{a}, {}};
+  auto never = [](const std::string&) { return false; };
+  CHECK(engine::reconcile({resolved}, same, never).empty());
+  engine::Alert later = a;
+  later.later_firings.push_back({Rule::rise, day("2020-04-01"), day("2020-04-15"), {}});
+  auto events = engine::reconcile({resolved}, engine::Evaluation{{later}, {}}, never);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].type == EventType::update);
+  CHECK(events[0].state == engine::AlertState::resolved);
+  // Resolved by the data instead, the same change reopens it.
+  resolved.resolved_by_person = false;
+  events = engine::reconcile({resolved}, engine::Evaluation{{later}, {}}, never);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].state == engine::AlertState::open);
+}
