@@ -20,12 +20,6 @@ namespace markerwatch::cli {
 
 namespace {
 
-std::string rules_text(const std::vector<engine::Rule>& rules) {
-  std::string s;
-  for (auto r : rules) s += (s.empty() ? "" : ",") + std::string(engine::to_string(r));
-  return s;
-}
-
 std::vector<std::string> event_cells(const ingest::ReplayedEvent& r) {
   const auto& e = r.event;
   const std::string type(engine::to_string(e.type));
@@ -36,7 +30,7 @@ std::vector<std::string> event_cells(const ingest::ReplayedEvent& r) {
             r.patient,
             a.identity.marker,
             std::string(engine::to_string(a.identity.cls)),
-            rules_text(a.rules),
+            engine::join_rules(a.rules),
             format_day(a.event_day),
             format_day(a.fire_day),
             std::string(engine::to_string(a.severity)),
@@ -155,7 +149,7 @@ int cmd_alerts(const Common& c, const AlertsArgs& args) {
     table.push_back({std::to_string(r.id), std::string(engine::to_string(r.state)),
                      r.alert.severity == engine::Severity::high ? "HIGH" : "standard", r.patient_id,
                      r.alert.identity.marker, std::string(engine::to_string(r.alert.identity.cls)),
-                     rules_text(r.alert.rules), format_day(r.alert.event_day),
+                     engine::join_rules(r.alert.rules), format_day(r.alert.event_day),
                      format_day(r.alert.fire_day), r.alert.summary});
   std::cout << render(format,
                       {"id", "state", "severity", "patient", "marker", "class", "rules",
@@ -188,7 +182,7 @@ int cmd_alert_show(const Common& c, std::int64_t id) {
   if (!row->resolved_by.empty()) std::cout << " (resolved by " << row->resolved_by << ")";
   std::cout
       << "\npatient:     " << row->patient_id << "\nsummary:     " << engine::summarize(a)
-      << "\nrules:       " << rules_text(a.rules) << "\nanchor:      "
+      << "\nrules:       " << engine::join_rules(a.rules) << "\nanchor:      "
       << (a.anchor ? a.anchor->kind + " " + format_day(a.anchor->day)
                    : "none (before any milestone)")
       << "\nevent_date:  " << format_day(a.event_day) << "   fire_date: " << format_day(a.fire_day)

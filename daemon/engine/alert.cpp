@@ -42,6 +42,15 @@ AlertClass class_of(Rule r) {
   return r == Rule::nodecline || r == Rule::nonorm ? AlertClass::residual : AlertClass::progression;
 }
 
+std::string join_rules(const std::vector<Rule>& rules, std::string_view separator) {
+  std::string out;
+  for (auto r : rules) {
+    if (!out.empty()) out += separator;
+    out += to_string(r);
+  }
+  return out;
+}
+
 std::string_view to_string(Severity s) {
   return s == Severity::high ? "high" : "standard";
 }

@@ -19,6 +19,8 @@ enum class AlertClass { progression, residual };
 std::string_view to_string(AlertClass c);
 std::optional<AlertClass> alert_class_from_string(std::string_view s);
 AlertClass class_of(Rule r);
+// "R_RISE,R_RENORM" (or with another separator).
+std::string join_rules(const std::vector<Rule>& rules, std::string_view separator = ",");
 
 enum class Severity { standard, high };
 std::string_view to_string(Severity s);

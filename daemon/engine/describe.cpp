@@ -39,8 +39,7 @@ bool same_state(const Alert& a, const Alert& b, bool ignore_resolution) {
 
 std::string summarize(const Alert& a) {
   const std::string u = a.unit.empty() ? "" : " " + a.unit;
-  std::string rules;
-  for (auto r : a.rules) rules += (rules.empty() ? "" : ", ") + std::string(to_string(r));
+  const std::string rules = join_rules(a.rules, ", ");
   std::string s = series_name(a.identity.marker, a.identity.method);
   if (a.identity.cls == AlertClass::progression) {
     s += " rising" + anchor_phrase(a.anchor) + ": " + format_value(a.value) + u + " on " +

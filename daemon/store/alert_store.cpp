@@ -12,12 +12,6 @@ namespace markerwatch::store {
 
 namespace {
 
-std::string rules_text(const engine::Alert& a) {
-  std::string s;
-  for (auto r : a.rules) s += (s.empty() ? "" : ",") + std::string(engine::to_string(r));
-  return s;
-}
-
 std::vector<std::string> split_markers(const std::string& joined) {
   std::vector<std::string> out;
   for (auto part : text::split(joined, ';'))
@@ -176,7 +170,7 @@ std::vector<std::int64_t> AlertStore::record(std::int64_t patient_id,
       const auto& a = *e.alert;
       const std::string state(engine::to_string(e.state));
       const std::string severity(engine::to_string(a.severity));
-      const std::string rules = rules_text(a);
+      const std::string rules = engine::join_rules(a.rules);
       const std::string event_date = format_day(a.event_day), fire_date = format_day(a.fire_day);
       const std::string evidence = engine::to_json(a).dump();
       std::optional<std::string> resolved;

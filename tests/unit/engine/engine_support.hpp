@@ -63,9 +63,7 @@ struct ReplayRun {
 };
 
 inline std::string rules_of(const engine::Alert& a) {
-  std::string s;
-  for (auto r : a.rules) s += (s.empty() ? "" : ",") + std::string(engine::to_string(r));
-  return s;
+  return engine::join_rules(a.rules);
 }
 
 }  // namespace markerwatch::test
