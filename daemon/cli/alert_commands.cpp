@@ -7,6 +7,7 @@
 #include "cli/output.hpp"
 #include "core/calendar.hpp"
 #include "core/clock.hpp"
+#include "core/text.hpp"
 #include "core/timestamp.hpp"
 #include "engine/alert_json.hpp"
 #include "ingest/replay.hpp"
@@ -58,12 +59,12 @@ void replay_database(const settings::Settings& s, const std::string& patient,
   store::ResultStore results(db);
   for (const auto& [id, key] : results.patients(patient)) {
     for (auto& m : results.milestone_records(id)) {
-      m.record.patient = key;
-      replayer.add_milestone(m.record);
+      m.patient = key;
+      replayer.add_milestone(m);
     }
     for (auto& r : results.result_versions(id)) {
-      r.record.patient = key;
-      replayer.add_result(r.record);
+      r.patient = key;
+      replayer.add_result(r);
     }
   }
 }
@@ -118,6 +119,9 @@ int cmd_alerts(const Common& c, const AlertsArgs& args) {
   filter.state = args.state == "all" ? "" : args.state;
   filter.patient = args.patient;
   filter.severity = args.severity;
+  for (const auto* date : {&args.since, &args.until})
+    if (!date->empty() && !day_number(*date))
+      throw InputError("'" + text::printable(*date, 40) + "' is not a date (YYYY-MM-DD)");
   filter.since = args.since;
   filter.until = args.until;
   if (!args.marker.empty()) {
@@ -244,9 +248,7 @@ int cmd_alert_action(const Common& c, const std::string& action, std::int64_t id
   auto s = load_settings(c);
   auto db = open_database(s, true);
   store::AlertStore alerts(*db);
-  SystemClock clock;
-  const auto unix_now =
-      std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
+  const auto unix_now = unix_seconds(SystemClock());
   const auto now = format_utc(unix_now);
   store::Transaction txn(*db);
   engine::Event event;

@@ -172,9 +172,7 @@ int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
       ingest::make_milestone(a.patient, a.kind, a.date, a.end_date, a.note, a.markers, ctx);
   auto db = open_database(s);
   store::ResultStore store(*db);
-  const auto now = format_utc(
-      std::chrono::duration_cast<std::chrono::seconds>(SystemClock().now().time_since_epoch())
-          .count());
+  const auto now = format_utc(unix_seconds(SystemClock()));
   store::Transaction txn(*db);
   auto result = store.store_milestone(record, "cli", now);
   // A new milestone changes the patient's episodes: re-evaluate in the same transaction.

@@ -12,15 +12,6 @@
 
 namespace markerwatch::cli {
 
-namespace {
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(SystemClock().now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 int cmd_deliveries(const Common& c, const DeliveriesArgs& args) {
   auto s = load_settings(c);
   const auto format = parse_format(args.format);
@@ -86,7 +77,7 @@ int cmd_deliveries_retry(const Common& c, const std::vector<std::int64_t>& ids, 
   auto s = load_settings(c);
   auto db = open_database(s, true);
   store::DeliveryStore deliveries(*db);
-  const auto now = unix_now();
+  const auto now = unix_seconds(SystemClock());
   store::Transaction txn(*db);
   const int n = dead ? deliveries.retry_dead(receiver, now, format_utc(now))
                      : deliveries.retry(ids, now, format_utc(now));
@@ -98,11 +89,9 @@ int cmd_deliveries_retry(const Common& c, const std::vector<std::int64_t>& ids, 
 
 int cmd_webhook_test(const Common& c, const std::string& name) {
   auto s = load_settings(c);
-  const settings::WebhookSettings* receiver = nullptr;
-  for (const auto& w : s.webhooks)
-    if (w.name == name) receiver = &w;
+  const auto* receiver = settings::find_webhook(s, name);
   if (!receiver) throw InputError("no [[webhooks]] receiver named '" + name + "'");
-  const auto now = unix_now();
+  const auto now = unix_seconds(SystemClock());
   const engine::Json event = {
       {"event", "test"},
       {"alert_id", nullptr},

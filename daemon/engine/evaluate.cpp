@@ -56,6 +56,19 @@ bool value_order(const Value* a, const Value* b) {
   return std::tie(a->day, a->value, a->obs_id) < std::tie(b->day, b->value, b->obs_id);
 }
 
+// A note's key is its identity in the alert log: the same finding is logged once.
+Note make_note(NoteKind kind, const char* code, const std::string& marker,
+               const std::string& method, int day, const std::string& key_tail) {
+  Note n;
+  n.kind = kind;
+  n.code = code;
+  n.marker = marker;
+  n.method = method;
+  n.day = day;
+  n.key = n.code + "|" + marker + "|" + method + "|" + key_tail;
+  return n;
+}
+
 bool applies_to(const Milestone& m, const std::string& marker) {
   return m.markers.empty() ||
          std::find(m.markers.begin(), m.markers.end(), marker) != m.markers.end();
@@ -461,13 +474,7 @@ class SeriesEvaluator {
   }
 
   Note note(NoteKind kind, const char* code, int day, const std::string& key_tail) const {
-    Note n;
-    n.kind = kind;
-    n.code = code;
-    n.marker = marker_;
-    n.method = method_;
-    n.day = day;
-    n.key = n.code + "|" + marker_ + "|" + method_ + "|" + key_tail;
+    Note n = make_note(kind, code, marker_, method_, day, key_tail);
     n.anchor = anchor_;
     return n;
   }
@@ -586,13 +593,7 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
                                    other.second.front()->day == first;
                           });
     if (!earliest) {
-      Note n;
-      n.kind = NoteKind::info;
-      n.code = "method_change";
-      n.marker = marker;
-      n.method = method;
-      n.day = first;
-      n.key = "method_change|" + marker + "|" + method;
+      Note n = make_note(NoteKind::info, "method_change", marker, method, first, "");
       n.unit = values.front()->unit;
       out.notes.push_back(std::move(n));
     }

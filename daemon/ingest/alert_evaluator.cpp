@@ -13,16 +13,12 @@ std::vector<engine::Event> AlertEvaluator::evaluate(std::int64_t patient_id,
                                                     const std::string& cause,
                                                     const std::string& now) {
   const auto history = store_.history(patient_id);
-  const engine::EngineConfig config{&settings_.markers, &settings_.rules,
-                                    &settings_.milestone_kinds};
-  const auto evaluation = engine::evaluate(history, config, markers);
+  const auto evaluation = engine::evaluate(history, settings::engine_config(settings_), markers);
   auto events = engine::reconcile(
       store_.live(patient_id, markers), evaluation,
       [&](const std::string& key) { return store_.note_logged(patient_id, key); });
   const auto ids = store_.record(patient_id, history.patient, events, cause, now);
-  const auto unix_now =
-      std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
-  outbox_.queue(events, ids, history.patient, unix_now);
+  outbox_.queue(events, ids, history.patient, unix_seconds(clock_));
   return events;
 }
 

@@ -60,7 +60,7 @@ Pipeline::Pipeline(store::Database& db, const settings::Settings& settings, cons
 
 std::string Pipeline::now_utc() const {
   using namespace std::chrono;
-  return format_utc(duration_cast<seconds>(clock_.now().time_since_epoch()).count());
+  return format_utc(unix_seconds(clock_));
 }
 
 std::string Pipeline::hl7_now() const {

@@ -7,13 +7,9 @@ namespace markerwatch::ingest {
 Replayer::Replayer(const settings::Settings& settings, Sink sink)
     : settings_(settings), sink_(std::move(sink)) {}
 
-engine::EngineConfig Replayer::engine_config() const {
-  return {&settings_.markers, &settings_.rules, &settings_.milestone_kinds};
-}
-
 void Replayer::evaluate(const std::string& key, const std::vector<std::string>& scope) {
   const auto& history = history_.history(key);
-  const auto evaluation = engine::evaluate(history, engine_config(), scope);
+  const auto evaluation = engine::evaluate(history, settings::engine_config(settings_), scope);
   auto events = engine::reconcile(alerts_.live(key, scope), evaluation, [&](const std::string& k) {
     return alerts_.note_logged(key, k);
   });

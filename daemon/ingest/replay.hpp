@@ -32,7 +32,6 @@ class Replayer {
 
   const std::vector<std::string>& rejections() const { return rejections_; }
   const engine::AlertLedger& alerts() const { return alerts_; }
-  engine::EngineConfig engine_config() const;
 
  private:
   void evaluate(const std::string& key, const std::vector<std::string>& scope);

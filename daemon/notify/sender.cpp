@@ -160,7 +160,7 @@ Sender::~Sender() {
 }
 
 std::int64_t Sender::now() const {
-  return std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  return unix_seconds(clock_);
 }
 
 void Sender::start() {
@@ -206,9 +206,7 @@ void Sender::start_due_transfers() {
   if (in_flight_.size() >= capacity) return;  // every receiver is busy: no need to look
   for (const auto& d : store_->due(t, static_cast<int>(in_flight_.size() + capacity))) {
     if (in_flight_.count(d.id)) continue;
-    const settings::WebhookSettings* receiver = nullptr;
-    for (const auto& w : settings_.webhooks)
-      if (w.name == d.receiver) receiver = &w;
+    const auto* receiver = settings::find_webhook(settings_, d.receiver);
     if (!receiver) {
       store_->update(d.id, "dead", d.attempts, std::nullopt, 0,
                      "receiver '" + d.receiver + "' is no longer configured", format_utc(t));
@@ -249,9 +247,8 @@ void Sender::finish(Transfer& tr, int curl_code) {
                            .count();
   const auto t = now();
   const int attempts = tr.attempts + 1;
-  const settings::WebhookSettings* receiver = nullptr;
-  for (const auto& w : settings_.webhooks)
-    if (w.name == tr.receiver) receiver = &w;
+  // Transfers start only for configured receivers, and the settings never change while running.
+  const auto* receiver = settings::find_webhook(settings_, tr.receiver);
   std::string state = "pending", reason = error;
   std::optional<std::int64_t> next;
   switch (classify(http_status)) {

@@ -541,6 +541,16 @@ std::shared_ptr<const ZoneRules> make_zone(const std::string& name) {
   }
 }
 
+const WebhookSettings* find_webhook(const Settings& s, std::string_view name) {
+  for (const auto& w : s.webhooks)
+    if (w.name == name) return &w;
+  return nullptr;
+}
+
+engine::EngineConfig engine_config(const Settings& s) {
+  return {&s.markers, &s.rules, &s.milestone_kinds};
+}
+
 Settings default_settings() {
   Settings s;
   s.zone = make_zone(s.ingest.default_timezone);

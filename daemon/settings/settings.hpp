@@ -10,6 +10,7 @@
 #include "core/markers.hpp"
 #include "core/milestone_kinds.hpp"
 #include "core/timestamp.hpp"
+#include "engine/evaluate.hpp"
 #include "engine/rule_book.hpp"
 
 namespace markerwatch::settings {
@@ -90,6 +91,11 @@ struct Settings {
   std::vector<WebhookSettings> webhooks;
   std::shared_ptr<const ZoneRules> zone;  // resolved default_timezone
 };
+
+// The receiver named `name`, or nullptr.
+const WebhookSettings* find_webhook(const Settings& s, std::string_view name);
+// What the engine reads from the settings.
+engine::EngineConfig engine_config(const Settings& s);
 
 Settings default_settings();
 // Throws ConfigError "<file>:<line>:<col>: <key>: <reason>".

@@ -71,11 +71,11 @@ ResultStore::ResultStore(Database& db)
           "SELECT id, identifier, authority FROM patients WHERE (?1 = '' OR identifier = ?1) "
           "ORDER BY id")),
       select_versions_(db.prepare(
-          "SELECT stored_at, marker, method, collected_at, collected_date, collected_raw, value, "
-          "comparator, value_raw, unit, unit_raw, reference_range, uln, status, obs_id, "
-          "version_time, source FROM results WHERE patient_id = ?1 ORDER BY id")),
+          "SELECT marker, method, collected_at, collected_date, collected_raw, value, comparator, "
+          "value_raw, unit, unit_raw, reference_range, uln, status, obs_id, version_time, source "
+          "FROM results WHERE patient_id = ?1 ORDER BY id")),
       select_patient_milestones_(
-          db.prepare("SELECT created_at, kind, date, end_date, note, markers FROM milestones WHERE "
+          db.prepare("SELECT kind, date, end_date, note, markers FROM milestones WHERE "
                      "patient_id = ?1 ORDER BY id")) {}
 
 std::int64_t ResultStore::patient(const PatientKey& key, const std::string& now) {
@@ -313,48 +313,48 @@ std::vector<std::pair<std::int64_t, PatientKey>> ResultStore::patients(
   return out;
 }
 
-std::vector<ResultStore::TimedResult> ResultStore::result_versions(std::int64_t patient_id) {
-  std::vector<TimedResult> out;
+std::vector<ResultRecord> ResultStore::result_versions(std::int64_t patient_id) {
+  std::vector<ResultRecord> out;
   auto& q = select_versions_;
   q.bind(1, patient_id);
   while (q.step()) {
     ResultRecord r;
-    r.marker = q.text(1);
-    r.method = q.text(2);
-    r.collected_at = q.text(3);
-    r.collected_date = q.text(4);
-    r.collected_raw = q.text(5);
-    r.value = q.optional_real(6);
-    r.comparator = comparator_from_string(q.text(7)).value_or(Comparator::none);
-    r.value_raw = q.text(8);
-    r.unit = q.text(9);
-    r.unit_raw = q.text(10);
-    r.reference_range = q.text(11);
-    r.uln = q.optional_real(12);
-    r.status = status_from_string(q.text(13)).value_or(ResultStatus::final_result);
-    r.obs_id = q.text(14);
-    r.received_at = q.text(15);
-    r.source = q.text(16);
-    out.push_back({q.text(0), std::move(r)});
+    r.marker = q.text(0);
+    r.method = q.text(1);
+    r.collected_at = q.text(2);
+    r.collected_date = q.text(3);
+    r.collected_raw = q.text(4);
+    r.value = q.optional_real(5);
+    r.comparator = comparator_from_string(q.text(6)).value_or(Comparator::none);
+    r.value_raw = q.text(7);
+    r.unit = q.text(8);
+    r.unit_raw = q.text(9);
+    r.reference_range = q.text(10);
+    r.uln = q.optional_real(11);
+    r.status = status_from_string(q.text(12)).value_or(ResultStatus::final_result);
+    r.obs_id = q.text(13);
+    r.received_at = q.text(14);
+    r.source = q.text(15);
+    out.push_back(std::move(r));
   }
   q.reset();
   return out;
 }
 
-std::vector<ResultStore::TimedMilestone> ResultStore::milestone_records(std::int64_t patient_id) {
-  std::vector<TimedMilestone> out;
+std::vector<MilestoneRecord> ResultStore::milestone_records(std::int64_t patient_id) {
+  std::vector<MilestoneRecord> out;
   auto& q = select_patient_milestones_;
   q.bind(1, patient_id);
   while (q.step()) {
     MilestoneRecord m;
-    m.kind = q.text(1);
-    m.date = q.text(2);
-    m.end_date = q.text(3);
-    m.note = q.text(4);
-    const auto markers = q.text(5);
+    m.kind = q.text(0);
+    m.date = q.text(1);
+    m.end_date = q.text(2);
+    m.note = q.text(3);
+    const auto markers = q.text(4);
     for (auto part : text::split(markers, ';'))
       if (!part.empty()) m.markers.emplace_back(part);
-    out.push_back({q.text(0), std::move(m)});
+    out.push_back(std::move(m));
   }
   q.reset();
   return out;

@@ -82,18 +82,10 @@ class ResultStore {
   std::vector<MilestoneRow> milestones(const std::string& patient_id);
 
   // For replay of stored history: patients (one identifier, or all when empty), and each
-  // patient's inputs with the time they were stored, in arrival order.
+  // patient's inputs (the patient key left empty) in arrival order.
   std::vector<std::pair<std::int64_t, PatientKey>> patients(const std::string& identifier);
-  struct TimedResult {
-    std::string stored_at;
-    ResultRecord record;
-  };
-  struct TimedMilestone {
-    std::string stored_at;
-    MilestoneRecord record;
-  };
-  std::vector<TimedResult> result_versions(std::int64_t patient_id);
-  std::vector<TimedMilestone> milestone_records(std::int64_t patient_id);
+  std::vector<ResultRecord> result_versions(std::int64_t patient_id);
+  std::vector<MilestoneRecord> milestone_records(std::int64_t patient_id);
   // The message log, newest first; `outcome` empty = any.
   std::vector<MessageRow> messages(const std::string& outcome, int limit);
   std::optional<MessageRow> message(std::int64_t id);

@@ -171,6 +171,11 @@ def main(a, tmp):
                                  "--since", "2015-01-01", "--until", "2015-12-31", "--format",
                                  "json").stdout)
     h.check([x["alert_id"] for x in high_2015] == [2], "alerts filters: severity and fire date range")
+    for bad in ("2015-13-01", "yesterday", "2015-01-01'; DROP TABLE alerts;--"):
+        out = h.cli(a.bin, "alerts", *common, "--since", bad, check_rc=False)
+        h.check(out.returncode == 2 and b"is not a date" in out.stderr, "alerts --since %r refused" % bad)
+    out = h.cli(a.bin, "alert", "ack", "2", "--by", "", *common, check_rc=False)
+    h.check(out.returncode == 2, "alert ack without a name is refused")
     csv_out = h.cli(a.bin, "alerts", *common, "--state", "all", "--format", "csv").stdout.decode()
     h.check(csv_out.startswith("id,state,severity,patient,marker") and csv_out.count("\n") == 4,
             "alerts --format csv")

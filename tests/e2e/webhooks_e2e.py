@@ -111,6 +111,17 @@ def main(a, tmp):
             wait_settled(a, d.db, config)
             test = h.cli(a.bin, "webhook", "test", "--config", config, "team")
             h.check(b"HTTP 200" in test.stdout, "webhook test: HTTP 200")
+            out = h.cli(a.bin, "webhook", "test", "--config", config, "nosuch", check_rc=False)
+            h.check(out.returncode == 2 and b"no [[webhooks]] receiver named 'nosuch'" in out.stderr,
+                    "webhook test of an unknown receiver")
+            out = h.cli(a.bin, "deliveries", "retry", "--config", config, "--db", d.db,
+                        check_rc=False)
+            h.check(out.returncode == 2 and b"give delivery ids, or --dead" in out.stderr,
+                    "deliveries retry needs ids or --dead")
+            out = h.cli(a.bin, "deliveries", "retry", "--config", config, "--db", d.db, "424242",
+                        check_rc=False)
+            h.check(out.returncode == 1 and b"0 dead deliveries queued again" in out.stdout,
+                    "retry of an id that is not a dead delivery changes nothing")
         finally:
             h.check(d.stop() == 0, "seed daemon: clean stop")
         reqs = recv.requests("/ok")

@@ -85,29 +85,42 @@ store::DeliveryRow wait_for_attempts(store::DeliveryStore& s, std::size_t attemp
   return {};
 }
 
+// A migrated database with one receiver, an injected clock at t0, and a way to queue deliveries.
+struct Outbox {
+  static constexpr std::int64_t t0 = 1'800'000'000;
+  Outbox(int port, std::vector<int> schedule) {
+    settings.storage.path = (dir.path() / "mw.db").string();
+    settings::WebhookSettings r;
+    r.name = "team";
+    r.url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+    r.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    r.retry_schedule = std::move(schedule);
+    settings.webhooks.push_back(r);
+  }
+  void queue(const std::string& webhook_id) {
+    deliveries.enqueue(
+        {std::nullopt, std::nullopt, "team", webhook_id, "alert.new", "{}", "pending", "", t0},
+        "2027-01-15T08:00:00Z");
+  }
+  test::TempDir dir;
+  settings::Settings settings = test::utc_settings();
+  store::Database db{(dir.path() / "mw.db").string(), store::OpenOptions{}};
+  store::MigrationReport migrated = store::migrate(db);  // before the store prepares statements
+  store::DeliveryStore deliveries{db};
+  ManualClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(t0))};
+};
+
 }  // namespace
 
 TEST_CASE("sender: retries on the schedule of the injected clock, then delivers once") {
-  test::TempDir dir;
   ScriptedServer server({500, 503, 200});
-  auto settings = test::utc_settings();
-  settings.storage.path = (dir.path() / "mw.db").string();
-  settings::WebhookSettings r;
-  r.name = "team";
-  r.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/hook";
-  r.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-  r.retry_schedule = {0, 60, 600};
-  settings.webhooks.push_back(r);
-  store::Database db(settings.storage.path, store::OpenOptions{});
-  store::migrate(db);
-  store::DeliveryStore deliveries(db);
-  const std::int64_t t0 = 1'800'000'000;
-  ManualClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(t0))};
-  deliveries.enqueue(
-      {std::nullopt, std::nullopt, "team", "mw_1_team", "alert.new", "{}", "pending", "", t0},
-      "2027-01-15T08:00:00Z");
+  Outbox o(server.port(), {0, 60, 600});
+  auto& deliveries = o.deliveries;
+  auto& clock = o.clock;
+  const auto t0 = Outbox::t0;
+  o.queue("mw_1_team");
 
-  notify::Sender sender(settings, clock);
+  notify::Sender sender(o.settings, clock);
   sender.start();
   auto row = wait_for_attempts(deliveries, 1);
   CHECK(row.attempt_log[0].http_status == 500);
@@ -136,39 +149,22 @@ TEST_CASE("sender: retries on the schedule of the injected clock, then delivers 
 }
 
 TEST_CASE("sender: a schedule run out is dead; a 400 is dead at once") {
-  test::TempDir dir;
   ScriptedServer failing({500});
-  auto settings = test::utc_settings();
-  settings.storage.path = (dir.path() / "mw.db").string();
-  settings::WebhookSettings r;
-  r.name = "team";
-  r.url = "http://127.0.0.1:" + std::to_string(failing.port()) + "/hook";
-  r.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-  r.retry_schedule = {0, 0};
-  settings.webhooks.push_back(r);
-  store::Database db(settings.storage.path, store::OpenOptions{});
-  store::migrate(db);
-  store::DeliveryStore deliveries(db);
-  const std::int64_t t0 = 1'800'000'000;
-  ManualClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(t0))};
-  deliveries.enqueue(
-      {std::nullopt, std::nullopt, "team", "mw_1_team", "alert.new", "{}", "pending", "", t0},
-      "2027-01-15T08:00:00Z");
-  notify::Sender sender(settings, clock);
+  Outbox o(failing.port(), {0, 0});
+  o.queue("mw_1_team");
+  notify::Sender sender(o.settings, o.clock);
   sender.start();
-  auto row = wait_for_attempts(deliveries, 2);
+  auto row = wait_for_attempts(o.deliveries, 2);
   sender.stop();
   CHECK(row.state == "dead");
   CHECK(row.last_error.find("retry schedule exhausted after 2 attempts") != std::string::npos);
 
   ScriptedServer refusing({400});
-  settings.webhooks[0].url = "http://127.0.0.1:" + std::to_string(refusing.port()) + "/hook";
-  deliveries.enqueue(
-      {std::nullopt, std::nullopt, "team", "mw_2_team", "alert.new", "{}", "pending", "", t0},
-      "2027-01-15T08:00:00Z");
-  notify::Sender again(settings, clock);
+  o.settings.webhooks[0].url = "http://127.0.0.1:" + std::to_string(refusing.port()) + "/hook";
+  o.queue("mw_2_team");
+  notify::Sender again(o.settings, o.clock);
   again.start();
-  row = wait_for_attempts(deliveries, 1);  // newest first: mw_2_team
+  row = wait_for_attempts(o.deliveries, 1);  // newest first: mw_2_team
   again.stop();
   CHECK(row.webhook_id == "mw_2_team");
   CHECK(row.state == "dead");
