@@ -166,12 +166,15 @@ std::int64_t Sender::now() const {
 void Sender::start() {
   // A receiver disabled by a 410 resumes when its configuration has changed since.
   store::Transaction txn(*db_);
-  for (const auto& w : settings_.webhooks)
-    if (store_->enable_if_changed(w.name, receiver_fingerprint(w), now()))
+  for (const auto& w : settings_.webhooks) {
+    const auto fingerprint = receiver_fingerprint(w);
+    if (store_->enable_if_changed(w.name, fingerprint, now()))
       log()->info(
           "event=receiver_enabled receiver={} reason=\"configuration changed since it "
           "answered 410\"",
           w.name);
+    if (store_->receiver_disabled(w.name, fingerprint)) disabled_.insert(w.name);
+  }
   txn.commit();
   thread_ = std::thread([this] { run(); });
 }
@@ -212,7 +215,7 @@ void Sender::start_due_transfers() {
                      "receiver '" + d.receiver + "' is no longer configured", format_utc(t));
       continue;
     }
-    if (store_->receiver_disabled(receiver->name, receiver_fingerprint(*receiver))) {
+    if (disabled_.count(receiver->name)) {
       store_->update(d.id, "pending", d.attempts, t + kDisabledRecheckS, 410,
                      "receiver disabled after 410 Gone; change its configuration to resume",
                      format_utc(t));
@@ -286,11 +289,13 @@ void Sender::finish(Transfer& tr, int curl_code) {
     log()->error("event=delivery_record_failed delivery_id={} error=\"{}\"", tr.delivery_id,
                  text::printable(e.what(), 200));
   }
-  if (http_status == 410)
+  if (http_status == 410) {
+    disabled_.insert(tr.receiver);
     log()->warn(
         "event=receiver_disabled receiver={} reason=\"410 Gone; change its configuration "
         "to resume\"",
         tr.receiver);
+  }
   log()->info("event=delivery_attempt delivery_id={} receiver={} status={} latency_ms={} state={}",
               tr.delivery_id, tr.receiver, http_status, latency, state);
   std::lock_guard lock(stats_mutex_);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -64,6 +65,9 @@ class Sender {
   void* multi_ = nullptr;                                        // CURLM*
   std::map<std::int64_t, std::unique_ptr<Transfer>> in_flight_;  // by delivery id
   std::map<std::string, int> per_receiver_;
+  // Receivers disabled by a 410 under their current configuration: read at start, then kept here
+  // (only this sender disables), so picking a delivery needs no query.
+  std::set<std::string> disabled_;
   std::atomic<bool> stopping_ = false;
   mutable std::mutex stats_mutex_;
   SenderStats stats_;
