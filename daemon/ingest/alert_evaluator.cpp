@@ -23,21 +23,18 @@ std::vector<engine::Event> AlertEvaluator::evaluate(std::int64_t patient_id,
 }
 
 void PendingEvaluations::add(std::int64_t patient_id, const std::vector<std::string>& markers) {
-  auto [it, inserted] = markers_.try_emplace(patient_id);
-  if (markers.empty()) {
-    it->second.clear();
-    it->second.insert("");  // "" marks "every marker"
-    return;
-  }
-  if (it->second.count("")) return;
-  it->second.insert(markers.begin(), markers.end());
+  auto [it, inserted] = markers_.try_emplace(patient_id, std::set<std::string>{});
+  if (markers.empty())
+    it->second.reset();  // every marker
+  else if (it->second)
+    it->second->insert(markers.begin(), markers.end());
 }
 
 void PendingEvaluations::flush(AlertEvaluator& evaluator, const std::string& cause,
                                const std::string& now, std::map<std::string, int>& counts) {
   for (const auto& [patient, markers] : markers_) {
     std::vector<std::string> scope;
-    if (!markers.count("")) scope.assign(markers.begin(), markers.end());
+    if (markers) scope.assign(markers->begin(), markers->end());
     for (const auto& e : evaluator.evaluate(patient, scope, cause, now))
       ++counts[std::string(engine::to_string(e.type))];
   }

@@ -4,6 +4,7 @@
 // caused it (an HL7 message, a file row, a milestone) commits the alerts with it.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -42,7 +43,7 @@ class PendingEvaluations {
              std::map<std::string, int>& counts);
 
  private:
-  std::map<std::int64_t, std::set<std::string>> markers_;  // empty set: every marker
+  std::map<std::int64_t, std::optional<std::set<std::string>>> markers_;  // nullopt: every marker
 };
 
 }  // namespace markerwatch::ingest
