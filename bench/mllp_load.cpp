@@ -15,9 +15,14 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
+#include "value_model.hpp"
+
 namespace {
+
+namespace mb = markerwatch::bench;
 
 using Clock = std::chrono::steady_clock;
 
@@ -28,6 +33,8 @@ struct Options {
   double seconds = 10;
   double warmup = 1;
   std::string run_id;
+  int patients = 5000;
+  mb::ValueModel model = mb::ValueModel::realistic;
 };
 
 struct ConnectionResult {
@@ -36,26 +43,72 @@ struct ConnectionResult {
   std::string error;
 };
 
-std::string make_message(const std::string& control_id, std::mt19937& rng) {
-  static const char* tests[][3] = {
-      {"1834-1", "AFP", "ng/mL"}, {"2039-6", "CEA", "ng/mL"}, {"2857-1", "PSA", "ng/mL"}};
-  std::uniform_int_distribution<int> obx_count(1, 3), patient(1, 5000), day(1, 28), value(1, 40000);
-  const int n = obx_count(rng);
-  char when[32];
-  std::snprintf(when, sizeof when, "202401%02d0830", day(rng));
-  std::string m = "MSH|^~\\&|LABSYS|GENHOSP|MARKERWATCH|ONCOLOGY|" + std::string(when) +
-                  "||ORU^R01^ORU_R01|" + control_id + "|P|2.5.1\r";
-  m += "PID|1||MRN" + std::to_string(patient(rng)) + "^^^GENHOSP^MR||DOE^JANE||19600101|F\r";
-  m += "ORC|RE|PL" + control_id + "|FL" + control_id + "\r";
-  m += "OBR|1|PL" + control_id + "|FL" + control_id + "|24362-6^Tumor markers^LN|||" + when + "\r";
-  for (int i = 0; i < n; ++i) {
-    char v[32];
-    std::snprintf(v, sizeof v, "%d.%d", value(rng) / 10, value(rng) % 10);
-    m += "OBX|" + std::to_string(i + 1) + "|NM|" + tests[i][0] + "^" + tests[i][1] + "^LN||" + v +
-         "|" + tests[i][2] + "^^UCUM|0-10|N|||F|||" + when + "\r";
+// The traffic one connection sends. Realistic: the connection owns its patients (index,
+// index + C, ...), each visit carries the next values of that patient's courses, a month later.
+class MessageSource {
+ public:
+  MessageSource(const Options& o, int index)
+      : options_(o), index_(index), rng_(static_cast<unsigned>(index * 7919 + 17)) {}
+
+  std::string next(const std::string& control_id) {
+    static const struct {
+      const char *code, *name, *unit, *range;
+      double uln;
+    } tests[] = {{"1834-1", "AFP", "ng/mL", "0-10", 10},
+                 {"2039-6", "CEA", "ng/mL", "0-5", 5},
+                 {"2857-1", "PSA", "ng/mL", "0-4", 4}};
+    std::uniform_int_distribution<int> obx_count(1, 3), day(1, 28), value(1, 40000);
+    const int n = obx_count(rng_);
+    const bool realistic = options_.model == mb::ValueModel::realistic;
+    int patient_number;
+    char when[32];
+    Patient* patient = nullptr;
+    if (realistic) {
+      const int owned = std::max(
+          1, (options_.patients - index_ + options_.connections - 1) / options_.connections);
+      const int k = std::uniform_int_distribution<int>(0, owned - 1)(rng_);
+      patient_number = index_ + k * options_.connections + 1;
+      patient = &patients_[patient_number];
+      if (patient->courses.empty())
+        for (const auto& t : tests) patient->courses.emplace_back(t.uln, rng_);
+      const auto date = mb::date_after(patient->visits++ * 30 + patient_number % 28);
+      std::snprintf(when, sizeof when, "%04d%02u%02u0830", int(date.year()), unsigned(date.month()),
+                    unsigned(date.day()));
+    } else {
+      patient_number = std::uniform_int_distribution<int>(1, options_.patients)(rng_);
+      std::snprintf(when, sizeof when, "202401%02d0830", day(rng_));
+    }
+    std::string m = "MSH|^~\\&|LABSYS|GENHOSP|MARKERWATCH|ONCOLOGY|" + std::string(when) +
+                    "||ORU^R01^ORU_R01|" + control_id + "|P|2.5.1\r";
+    m += "PID|1||MRN" + std::to_string(patient_number) + "^^^GENHOSP^MR||DOE^JANE||19600101|F\r";
+    m += "ORC|RE|PL" + control_id + "|FL" + control_id + "\r";
+    m +=
+        "OBR|1|PL" + control_id + "|FL" + control_id + "|24362-6^Tumor markers^LN|||" + when + "\r";
+    for (int i = 0; i < n; ++i) {
+      std::string v;
+      if (realistic) {
+        v = mb::lab_text(patient->courses[static_cast<std::size_t>(i)].next(rng_));
+      } else {
+        const int drawn = value(rng_);
+        v = std::to_string(drawn / 10) + "." + std::to_string(value(rng_) % 10);
+      }
+      m += "OBX|" + std::to_string(i + 1) + "|NM|" + tests[i].code + "^" + tests[i].name + "^LN||" +
+           v + "|" + tests[i].unit + "^^UCUM|" + (realistic ? tests[i].range : "0-10") +
+           "|N|||F|||" + when + "\r";
+    }
+    return m;
   }
-  return m;
-}
+
+ private:
+  struct Patient {
+    int visits = 0;
+    std::vector<mb::SeriesCourse> courses;
+  };
+  const Options& options_;
+  int index_;
+  std::mt19937 rng_;
+  std::unordered_map<int, Patient> patients_;
+};
 
 int connect_to(const Options& o) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -88,7 +141,7 @@ bool ack_ok(const std::string& ack, const std::string& control_id) {
 
 void run_connection(const Options& o, int index, Clock::time_point measure_from,
                     Clock::time_point stop_at, ConnectionResult& out) {
-  std::mt19937 rng(static_cast<unsigned>(index * 7919 + 17));
+  MessageSource source(o, index);
   int fd = connect_to(o);
   if (fd < 0) {
     out.error = "connect failed";
@@ -98,7 +151,7 @@ void run_connection(const Options& o, int index, Clock::time_point measure_from,
   char chunk[65536];
   for (long seq = 0; Clock::now() < stop_at; ++seq) {
     const auto control_id = o.run_id + "-" + std::to_string(index) + "-" + std::to_string(seq);
-    std::string frame = "\x0b" + make_message(control_id, rng) + "\x1c\r";
+    std::string frame = "\x0b" + source.next(control_id) + "\x1c\r";
     const auto sent = Clock::now();
     if (::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) !=
         static_cast<ssize_t>(frame.size())) {
@@ -143,7 +196,14 @@ int main(int argc, char** argv) {
   app.add_option("-d,--seconds", o.seconds, "measured duration");
   app.add_option("--warmup", o.warmup, "seconds before measuring");
   app.add_option("--run-id", o.run_id, "control id prefix (default: time based)");
+  std::string model_name = "realistic";
+  app.add_option("--patients", o.patients, "distinct patients")->check(CLI::PositiveNumber);
+  app.add_option("--values", model_name, "value model: realistic or random (worst case)");
   CLI11_PARSE(app, argc, argv);
+  if (!mb::parse_value_model(model_name, o.model)) {
+    std::fprintf(stderr, "--values: expected realistic or random\n");
+    return 2;
+  }
   if (o.run_id.empty())
     o.run_id = "L" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count() %
                                     100000000);

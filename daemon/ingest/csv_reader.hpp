@@ -24,6 +24,17 @@ class CsvReader {
   // Next non-blank row; nullopt at the end. Throws InputError with the line on malformed input.
   std::optional<CsvRow> next();
 
+  // Where the next row starts, to come back to it with seek() (a re-read yields the same row).
+  struct Position {
+    std::size_t offset = 0;
+    std::size_t line = 1;
+  };
+  Position position() const { return {pos_, line_}; }
+  void seek(Position p) {
+    pos_ = p.offset;
+    line_ = p.line;
+  }
+
  private:
   std::string_view text_;
   std::size_t pos_ = 0;

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/text.hpp"
+#include "ingest/csv_patient_rows.hpp"
 #include "store/sha256.hpp"
 
 namespace markerwatch::ingest {
@@ -308,55 +309,60 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
   if (!header_row) throw InputError("empty file");
   const auto header =
       kind == FileKind::results_csv ? results_header(*header_row) : milestones_header(*header_row);
-  // Patient ids seen in this file (safe to cache: rows are never rolled back one by one, and a
-  // failed commit ends the import).
-  std::unordered_map<std::string, std::int64_t> patients;
-  int since_commit = 0;
-  // Alerts are evaluated once per touched patient before each commit, not per row: the outcome is
-  // the same (it depends only on the data), and a backfill does not log a trail of UPDATEs.
+
+  // Rows are stored patient by patient (file order within a patient, patients in order of first
+  // appearance) so each patient's alerts are evaluated once per file, before the commit that
+  // holds all of that patient's rows: the outcome depends only on the data, and a large backfill
+  // neither re-reads a patient's history once per commit nor logs a trail of UPDATEs.
+  CsvPatientRows rows(content, kind, header, records_);
   PendingEvaluations pending;
   const auto cause = "file:" + path;
-  auto patient_id = [&](const PatientKey& key) {
-    auto [it, inserted] = patients.try_emplace(key.id + '\x1f' + key.authority, 0);
-    if (inserted) it->second = store_.patient(key, received_at);
-    return it->second;
-  };
-  while (true) {
-    std::optional<CsvRow> row;
-    try {
-      row = reader.next();
-    } catch (const InputError& e) {
-      // A malformed quote ends the readable part of the file; what came before is kept.
-      ++report.rejected;
-      report.rejections.push_back({0, e.what()});
-      break;
-    }
-    if (!row) break;
-    if (commit_point && ++since_commit == kCommitEvery) {
+  std::size_t since_commit = 0;
+  while (auto patient_rows = rows.next()) {
+    if (commit_point && since_commit >= static_cast<std::size_t>(kCommitEvery)) {
       pending.flush(alerts_, cause, received_at, report.alert_events);
       commit_point();
       since_commit = 0;
     }
-    try {
-      store::StoreResult stored;
-      if (kind == FileKind::results_csv) {
-        auto record = parse_result_row(header, *row, records_);
-        const auto patient = patient_id(record.patient);
-        stored = store_.store_result(record, patient, message_id, received_at);
-        if (stored == store::StoreResult::stored) pending.add(patient, {record.marker});
-      } else {
-        auto record = parse_milestone_row(header, *row, records_);
-        stored = store_.store_milestone(record, "csv", received_at);
-        if (stored == store::StoreResult::stored)
-          pending.add(patient_id(record.patient), record.markers);
+    since_commit += patient_rows->size();
+    std::optional<std::int64_t> patient;  // stored with the patient's first valid row
+    for (const auto& row : *patient_rows) {
+      if (const auto* reason = std::get_if<std::string>(&row.record)) {
+        ++report.rejected;
+        report.rejections.push_back({row.line, *reason});
+        continue;
       }
-      (stored == store::StoreResult::stored ? report.accepted : report.unchanged)++;
-    } catch (const InputError& e) {
-      ++report.rejected;
-      report.rejections.push_back({row->line, e.what()});
+      try {
+        store::StoreResult stored;
+        if (const auto* result = std::get_if<ResultRecord>(&row.record)) {
+          if (!patient) patient = store_.patient(result->patient, received_at);
+          stored = store_.store_result(*result, *patient, message_id, received_at);
+          if (stored == store::StoreResult::stored) pending.add(*patient, {result->marker});
+        } else {
+          const auto& milestone = std::get<MilestoneRecord>(row.record);
+          stored = store_.store_milestone(milestone, "csv", received_at);
+          if (!patient) patient = store_.patient(milestone.patient, received_at);
+          if (stored == store::StoreResult::stored) pending.add(*patient, milestone.markers);
+        }
+        (stored == store::StoreResult::stored ? report.accepted : report.unchanged)++;
+      } catch (const InputError& e) {
+        ++report.rejected;
+        report.rejections.push_back({row.line, e.what()});
+      }
     }
   }
+  if (rows.malformed()) {
+    // Malformed quoting ended the readable part of the file; what came before is kept.
+    ++report.rejected;
+    report.rejections.push_back({0, *rows.malformed()});
+  }
   pending.flush(alerts_, cause, received_at, report.alert_events);
+  // Reported in file order; a malformed quote (line 0, its reason names the line) ended the
+  // readable part of the file, so it comes last.
+  std::stable_sort(report.rejections.begin(), report.rejections.end(),
+                   [](const auto& a, const auto& b) {
+                     return (a.line == 0 ? SIZE_MAX : a.line) < (b.line == 0 ? SIZE_MAX : b.line);
+                   });
   outcome.outcome = report.rejected == 0                       ? "accepted"
                     : (report.accepted + report.unchanged) > 0 ? "partial"
                                                                : "rejected";

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "ingest/csv_patient_rows.hpp"
 #include "ingest/csv_reader.hpp"
 #include "ingest/csv_records.hpp"
 #include "test_support.hpp"
@@ -139,4 +140,69 @@ TEST_CASE("milestone rows: kinds, dates, markers") {
                     Catch::Contains("end_date 2016-10-01 is before date 2016-10-20"));
   CHECK_THROWS_WITH(make_milestone("p", "tace", "2016-10-20", "", "", "AFP;XYZ", ctx),
                     Catch::Contains("unknown marker 'XYZ'"));
+}
+
+TEST_CASE("CSV patient rows: grouped by patient in order of first appearance, file order within") {
+  const auto s = test::utc_settings();
+  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
+  const std::string csv =
+      "patient_id,marker,collected_at,value,unit\n"
+      "B,AFP,2020-01-01,5,ng/mL\n"
+      "A,AFP,2020-01-02,6,ng/mL\n"
+      " B ,AFP,2020-01-03,seven,ng/mL\n"  // same patient after trimming; rejected by mapping
+      "A,AFP,2020-01-04,8,furlongs\n"
+      "B,AFP,2020-01-05,9,ng/mL\n";
+  CsvReader reader(csv);
+  const auto header = results_header(*reader.next());
+  CsvPatientRows rows(csv, FileKind::results_csv, header, ctx, 1);
+  auto b = rows.next();
+  REQUIRE(b);
+  REQUIRE(b->size() == 3);
+  CHECK((*b)[0].line == 2);
+  CHECK(std::get<ResultRecord>((*b)[0].record).value == 5);
+  CHECK((*b)[1].line == 4);
+  CHECK_THAT(std::get<std::string>((*b)[1].record), Catch::Contains("not a number"));
+  CHECK(std::get<ResultRecord>((*b)[2].record).collected_date == "2020-01-05");
+  auto a = rows.next();
+  REQUIRE(a);
+  REQUIRE(a->size() == 2);
+  CHECK(std::get<ResultRecord>((*a)[0].record).patient.id == "A");
+  CHECK_THAT(std::get<std::string>((*a)[1].record), Catch::Contains("furlongs"));
+  CHECK_FALSE(rows.next());
+  CHECK_FALSE(rows.malformed());
+}
+
+TEST_CASE("CSV patient rows: malformed quoting ends the file after the rows before it") {
+  const auto s = test::utc_settings();
+  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
+  const std::string csv =
+      "patient_id,kind,date\n"
+      "A,resection,2020-01-01\n"
+      "B,\"tace,2020-02-01\n"
+      "A,tace,2020-03-01\n";
+  CsvReader reader(csv);
+  const auto header = milestones_header(*reader.next());
+  CsvPatientRows rows(csv, FileKind::milestones_csv, header, ctx);
+  auto a = rows.next();
+  REQUIRE(a);
+  REQUIRE(a->size() == 1);
+  CHECK(std::get<MilestoneRecord>((*a)[0].record).kind == "resection");
+  CHECK_FALSE(rows.next());
+  REQUIRE(rows.malformed());
+  CHECK_THAT(*rows.malformed(), Catch::Contains("line 3: unterminated quoted field"));
+}
+
+TEST_CASE("CSV patient rows: stopping early joins the reader thread") {
+  const auto s = test::utc_settings();
+  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
+  std::string csv = "patient_id,marker,collected_at,value,unit\n";
+  for (int i = 0; i < 5000; ++i) csv += "P" + std::to_string(i) + ",AFP,2020-01-01,5,ng/mL\n";
+  CsvReader reader(csv);
+  const auto header = results_header(*reader.next());
+  auto rows = std::make_unique<CsvPatientRows>(csv, FileKind::results_csv, header, ctx, 10);
+  auto first = rows->next();
+  REQUIRE(first);
+  CHECK(std::get<ResultRecord>((*first)[0].record).patient.id == "P0");
+  rows.reset();  // the reader waits on a full queue: destruction must stop it, not hang
+  CHECK_FALSE(rows);
 }

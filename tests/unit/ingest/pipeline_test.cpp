@@ -202,22 +202,30 @@ TEST_CASE("an HL7 file with several messages and any line ending") {
   CHECK_THAT(report.rejections[0].reason, Catch::Contains("AE F3"));
 }
 
-TEST_CASE("a large file is committed in chunks when the caller asks for it") {
+TEST_CASE("a large file is committed in chunks of whole patients when the caller asks for it") {
   Fixture f;
   std::string csv = "patient_id,marker,collected_at,value,unit\n";
-  const int rows = ingest::Pipeline::kCommitEvery * 2 + 10;
-  for (int i = 0; i < rows; ++i)
-    csv += "p" + std::to_string(i % 7) + ",AFP," + format_utc((i / 7) * 86400LL).substr(0, 10) +
-           "," + std::to_string(i) + ",ng/mL\n";
+  const int patients = 20, per_patient = ingest::Pipeline::kCommitEvery / 8;
+  const int rows = patients * per_patient;
+  for (int i = 0; i < rows; ++i)  // visit by visit: every patient's rows spread over the file
+    csv += "p" + std::to_string(i % patients) + ",AFP," +
+           format_utc((i / patients) * 86400LL).substr(0, 10) + "," + std::to_string(i % 9 + 1) +
+           ",ng/mL\n";
   int commits = 0;
+  std::vector<std::int64_t> stored_per_patient_at_commits;
   f.db.exec("BEGIN IMMEDIATE");
   auto report = f.pipeline->ingest_file(csv, "big.csv", [&] {
+    auto q = f.db.prepare("SELECT count(*) FROM results GROUP BY patient_id");
+    while (q.step()) stored_per_patient_at_commits.push_back(q.int64(0));
     f.db.exec("COMMIT");
     ++commits;
     f.db.exec("BEGIN IMMEDIATE");
   });
   f.db.exec("COMMIT");
+  // 8 patients reach kCommitEvery rows: commits before the 9th and the 17th patient.
   CHECK(commits == 2);
+  CHECK(stored_per_patient_at_commits.size() == 8 + 16);
+  for (const auto n : stored_per_patient_at_commits) CHECK(n == per_patient);  // never split
   CHECK(report.accepted == rows);
   CHECK(f.count("SELECT count(*) FROM results WHERE effective = 1") == rows);
   CHECK(f.count("SELECT count(*) FROM messages WHERE outcome = 'accepted'") == 1);
