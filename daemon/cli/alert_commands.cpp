@@ -80,12 +80,20 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
   auto s = load_settings(c);
   const bool json = args.format == "json";
   std::vector<std::vector<std::string>> table;
-  ingest::Replayer replayer(s, [&](const ingest::ReplayedEvent& e) {
-    if (json)
-      std::cout << engine::to_json(e.event, e.patient).dump() << "\n";
-    else
-      table.push_back(event_cells(e));
-  });
+  ingest::Replayer::Render render_json;
+  if (json)
+    render_json = [](const ingest::ReplayedEvent& e) {
+      return engine::to_json(e.event, e.patient).dump() + "\n";
+    };
+  ingest::Replayer replayer(
+      s,
+      [&](const ingest::ReplayedEvent& e) {
+        if (json)
+          std::cout << e.rendered;
+        else
+          table.push_back(event_cells(e));
+      },
+      args.threads, render_json);
   if (!c.db_path.empty()) {
     if (!std::filesystem::exists(s.storage.path))
       throw InputError("no database at " + s.storage.path);

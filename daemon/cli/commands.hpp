@@ -1,9 +1,11 @@
 #pragma once
 // The subcommands of `markerwatch`. Each returns the process exit code: 0 success, 1 the input
 // had rejected parts, 2 a usage, configuration or database error.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "settings/settings.hpp"
@@ -35,6 +37,7 @@ int cmd_messages(const Common& c, const std::string& outcome, int limit, const s
 int cmd_message_show(const Common& c, std::int64_t id, bool raw);
 struct ReplayArgs {
   std::string results, milestones, patient, format = "table";
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
 };
 int cmd_replay(const Common& c, const ReplayArgs& args);
 struct AlertsArgs {

@@ -83,6 +83,10 @@ int main(int argc, char** argv) {
   replay->add_option("--patient", replay_args.patient, "with --db: only this patient");
   replay->add_option("--format", replay_args.format, "table or json (one object per line)")
       ->check(CLI::IsMember({"table", "json"}));
+  replay
+      ->add_option("--threads", replay_args.threads,
+                   "threads evaluating patients (default: one per core); same output for any")
+      ->check(CLI::Range(1, 64));
 
   cli::AlertsArgs alerts_args;
   auto* alerts = app.add_subcommand("alerts", "list alerts with their summary");

@@ -1,32 +1,111 @@
 #include "ingest/replay.hpp"
 
+#include <exception>
+#include <functional>
+#include <optional>
+#include <thread>
+
 #include "ingest/csv_records.hpp"
 
 namespace markerwatch::ingest {
 
-Replayer::Replayer(const settings::Settings& settings, Sink sink)
-    : settings_(settings), sink_(std::move(sink)) {}
+namespace {
+// Rows parsed and evaluated together: large enough that starting the helper threads is noise,
+// small enough that the events waiting to be printed stay few.
+constexpr std::size_t kChunkRows = 8192;
 
-void Replayer::evaluate(const std::string& key, const std::vector<std::string>& scope) {
-  const auto& history = history_.history(key);
-  const auto evaluation = engine::evaluate(history, settings::engine_config(settings_), scope);
-  auto events = engine::reconcile(alerts_.live(key, scope), evaluation, [&](const std::string& k) {
-    return alerts_.note_logged(key, k);
-  });
-  alerts_.apply(key, events);
-  for (auto& e : events) sink_({history.patient, std::move(e)});
+const PatientKey& patient_of(const std::variant<ResultRecord, MilestoneRecord>& record) {
+  return std::visit([](const auto& r) -> const PatientKey& { return r.patient; }, record);
+}
+}  // namespace
+
+Replayer::Replayer(const settings::Settings& settings, Sink sink, unsigned threads, Render render)
+    : settings_(settings),
+      config_(settings::engine_config(settings)),
+      sink_(std::move(sink)),
+      render_(std::move(render)),
+      shards_(std::max(1u, threads)) {}
+
+std::size_t Replayer::shard_index(const PatientKey& patient) const {
+  return std::hash<std::string>{}(engine::patient_key(patient)) % shards_.size();
+}
+
+Replayer::Outcome Replayer::process(std::size_t index, const Record& record) {
+  auto& shard = shards_[index];
+  const auto& patient = patient_of(record);
+  const auto key = engine::patient_key(patient);
+  Outcome out;
+  const std::vector<std::string>* scope = nullptr;
+  std::vector<std::string> single;
+  if (const auto* r = std::get_if<ResultRecord>(&record)) {
+    out.changed = shard.history.add_result(*r);
+    single = {r->marker};
+    scope = &single;
+  } else {
+    const auto& m = std::get<MilestoneRecord>(record);
+    out.changed = shard.history.add_milestone(m);
+    scope = &m.markers;
+  }
+  if (!out.changed) return out;
+  const auto& history = shard.history.history(key);
+  const auto evaluation = engine::evaluate(history, config_, *scope);
+  out.events = engine::reconcile(
+      shard.alerts.live(key, *scope), evaluation,
+      [&](const std::string& note) { return shard.alerts.note_logged(key, note); });
+  shard.alerts.apply(key, out.events);
+  out.patient = history.patient;
+  return out;
+}
+
+void Replayer::number(std::size_t index, Outcome& outcome) {
+  auto& ids = shards_[index].global_ids;
+  for (auto& e : outcome.events) {
+    if (e.alert_id == 0) continue;  // notes
+    const auto local = static_cast<std::size_t>(e.alert_id);
+    if (ids.size() < local) ids.resize(local, 0);
+    if (ids[local - 1] == 0) ids[local - 1] = next_id_++;  // first seen: its NEW
+    e.alert_id = ids[local - 1];
+  }
+}
+
+void Replayer::render(Outcome& outcome) const {
+  if (!render_) return;
+  outcome.rendered.reserve(outcome.events.size());
+  for (const auto& e : outcome.events)
+    outcome.rendered.push_back(render_({outcome.patient, e, {}}));
+}
+
+void Replayer::deliver(Outcome& outcome) {
+  for (std::size_t i = 0; i < outcome.events.size(); ++i)
+    sink_({outcome.patient, std::move(outcome.events[i]),
+           i < outcome.rendered.size() ? std::move(outcome.rendered[i]) : std::string()});
+}
+
+bool Replayer::add(const Record& record) {
+  const auto index = shard_index(patient_of(record));
+  auto outcome = process(index, record);
+  number(index, outcome);
+  render(outcome);
+  deliver(outcome);
+  return outcome.changed;
 }
 
 bool Replayer::add_result(const ResultRecord& r) {
-  if (!history_.add_result(r)) return false;
-  evaluate(engine::patient_key(r.patient), {r.marker});
-  return true;
+  return add(r);
 }
 
 bool Replayer::add_milestone(const MilestoneRecord& m) {
-  if (!history_.add_milestone(m)) return false;
-  evaluate(engine::patient_key(m.patient), m.markers);
-  return true;
+  return add(m);
+}
+
+std::vector<engine::TrackedAlert> Replayer::alerts_of(const std::string& patient_key) const {
+  for (const auto& shard : shards_) {
+    auto alerts = shard.alerts.all(patient_key);
+    if (alerts.empty()) continue;
+    for (auto& a : alerts) a.id = shard.global_ids.at(static_cast<std::size_t>(a.id) - 1);
+    return alerts;
+  }
+  return {};
 }
 
 void Replayer::feed_csv(std::string_view content, const std::string& path) {
@@ -46,24 +125,98 @@ void Replayer::feed_csv(std::string_view content, const std::string& path) {
   } catch (const InputError& e) {
     throw InputError(path + ":1: " + e.what());
   }
-  while (true) {
-    std::optional<CsvRow> row;
-    try {
-      row = reader.next();
-    } catch (const InputError& e) {
-      rejections_.push_back(path + ": " + e.what());
-      return;
+
+  struct Row {
+    std::size_t line = 0;
+    std::optional<Record> record;  // nullopt: rejected, see error
+    std::size_t shard = 0;
+    std::optional<Outcome> outcome;
+    std::string error;
+  };
+  // Reads up to kChunkRows rows; false once the file is done (or its quoting broke, `malformed`).
+  std::optional<std::string> malformed;
+  auto read_chunk = [&](std::vector<Row>& rows) {
+    while (rows.size() < kChunkRows) {
+      std::optional<CsvRow> csv_row;
+      try {
+        csv_row = reader.next();
+      } catch (const InputError& e) {
+        malformed = path + ": " + e.what();
+        return false;
+      }
+      if (!csv_row) return false;
+      Row row;
+      row.line = csv_row->line;
+      try {
+        if (kind == FileKind::results_csv)
+          row.record = parse_result_row(*header, *csv_row, context);
+        else
+          row.record = parse_milestone_row(*header, *csv_row, context);
+        row.shard = shard_index(patient_of(*row.record));
+      } catch (const InputError& e) {
+        row.error = e.what();
+      }
+      rows.push_back(std::move(row));
     }
-    if (!row) return;
-    try {
-      if (kind == FileKind::results_csv)
-        add_result(parse_result_row(*header, *row, context));
-      else
-        add_milestone(parse_milestone_row(*header, *row, context));
-    } catch (const InputError& e) {
-      rejections_.push_back(path + ":" + std::to_string(row->line) + ": " + e.what());
+    return true;
+  };
+  // `work` for every shard on threads of its own while this thread does `meanwhile`.
+  auto on_shards = [&](const std::function<void(std::size_t)>& work,
+                       const std::function<void()>& meanwhile) {
+    std::vector<std::exception_ptr> failures(shards_.size());
+    auto guarded = [&](std::size_t shard) {
+      try {
+        work(shard);
+      } catch (...) {
+        failures[shard] = std::current_exception();
+      }
+    };
+    {
+      std::vector<std::jthread> helpers;
+      for (std::size_t s = 0; s < shards_.size(); ++s) helpers.emplace_back(guarded, s);
+      meanwhile();
     }
+    for (auto& f : failures)
+      if (f) std::rethrow_exception(f);
+  };
+
+  // Each shard takes its patients' rows of a chunk in file order while this thread reads the
+  // next chunk; the alerts are then numbered in file order, each shard renders its rows'
+  // events, and they are delivered in file order.
+  std::vector<Row> chunk, next;
+  bool more = read_chunk(chunk);
+  while (!chunk.empty()) {
+    on_shards(
+        [&](std::size_t shard) {
+          for (auto& row : chunk) {
+            if (!row.record || row.shard != shard) continue;
+            try {
+              row.outcome = process(shard, *row.record);
+            } catch (const InputError& e) {
+              row.error = e.what();
+            }
+          }
+        },
+        [&] { more = more && read_chunk(next); });
+    for (auto& row : chunk)
+      if (row.outcome) number(row.shard, *row.outcome);
+    if (render_)
+      on_shards(
+          [&](std::size_t shard) {
+            for (auto& row : chunk)
+              if (row.outcome && row.shard == shard) render(*row.outcome);
+          },
+          [] {});
+    for (auto& row : chunk) {
+      if (!row.error.empty())
+        rejections_.push_back(path + ":" + std::to_string(row.line) + ": " + row.error);
+      else if (row.outcome)
+        deliver(*row.outcome);
+    }
+    chunk.swap(next);
+    next.clear();
   }
+  if (malformed) rejections_.push_back(*malformed);
 }
 
 }  // namespace markerwatch::ingest

@@ -2,8 +2,15 @@
 // `markerwatch replay`: the engine over files or a stored history, in arrival order, with no
 // database writes and no notifications. Every event is handed to a sink as it would have been
 // emitted live.
+//
+// Patients never influence each other, so a file is evaluated on several threads, each owning a
+// share of the patients (by a hash of the identity). The sink still sees every event on the
+// caller's thread in arrival order, with alert ids numbered in that order: the output is the
+// same for any number of threads.
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "engine/evaluate.hpp"
@@ -16,12 +23,17 @@ namespace markerwatch::ingest {
 struct ReplayedEvent {
   std::string patient;
   engine::Event event;
+  std::string rendered;  // the Render function's text, when one is given
 };
 
 class Replayer {
  public:
   using Sink = std::function<void(const ReplayedEvent&)>;
-  Replayer(const settings::Settings& settings, Sink sink);
+  using Render = std::function<std::string(const ReplayedEvent&)>;
+  // `threads`: how many threads feed_csv evaluates patients on (at least 1). `render`, when
+  // given, turns each event into text on those threads (it must be thread-safe); the sink gets
+  // the text in ReplayedEvent::rendered.
+  Replayer(const settings::Settings& settings, Sink sink, unsigned threads = 1, Render render = {});
 
   // A results or milestones CSV file, rows in file order. Rows that are not valid are skipped and
   // reported in rejections() as "file:line: reason"; a file that is not such a CSV throws.
@@ -31,15 +43,39 @@ class Replayer {
   bool add_milestone(const MilestoneRecord& m);
 
   const std::vector<std::string>& rejections() const { return rejections_; }
-  const engine::AlertLedger& alerts() const { return alerts_; }
+  // Every alert of a patient ("id" or "id^authority") as it stands, with the ids printed.
+  std::vector<engine::TrackedAlert> alerts_of(const std::string& patient_key) const;
 
  private:
-  void evaluate(const std::string& key, const std::vector<std::string>& scope);
+  using Record = std::variant<ResultRecord, MilestoneRecord>;
+  struct Shard {
+    engine::HistoryLedger history;
+    engine::AlertLedger alerts;  // numbers alerts per shard; printed ids come from global_ids
+    std::vector<std::int64_t> global_ids;  // shard alert id - 1 -> printed id
+  };
+  struct Outcome {
+    bool changed = false;
+    std::string patient;
+    std::vector<engine::Event> events;  // shard alert ids until numbered
+    std::vector<std::string> rendered;
+  };
+
+  std::size_t shard_index(const PatientKey& patient) const;
+  // Stores the input in its patient's shard and evaluates it. Throws InputError. Touches only
+  // that shard: shards run on different threads.
+  Outcome process(std::size_t shard, const Record& record);
+  // On the caller's thread, in arrival order: the printed alert ids.
+  void number(std::size_t shard, Outcome& outcome);
+  void render(Outcome& outcome) const;
+  void deliver(Outcome& outcome);
+  bool add(const Record& record);
 
   const settings::Settings& settings_;
+  const engine::EngineConfig config_;
   Sink sink_;
-  engine::HistoryLedger history_;
-  engine::AlertLedger alerts_;
+  Render render_;
+  std::vector<Shard> shards_;
+  std::int64_t next_id_ = 1;
   std::vector<std::string> rejections_;
 };
 

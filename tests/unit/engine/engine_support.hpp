@@ -48,7 +48,7 @@ struct ReplayRun {
   }
   // The alerts as they stand after every event (retracted ones included).
   std::vector<engine::TrackedAlert> final_alerts(const std::string& patient = "p1") const {
-    return replayer.alerts().all(patient);
+    return replayer.alerts_of(patient);
   }
   std::vector<engine::TrackedAlert> live_alerts(const std::string& patient = "p1") const {
     std::vector<engine::TrackedAlert> out;

@@ -1,0 +1,114 @@
+// Replay on several threads: the same events, in the same order, with the same alert ids, as on
+// one thread.
+#include <catch2/catch.hpp>
+#include <sstream>
+
+#include "engine/alert_json.hpp"
+#include "ingest/replay.hpp"
+#include "test_support.hpp"
+
+using namespace markerwatch;
+
+namespace {
+
+std::vector<std::string> data_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
+// The seed case copied for `patients` patients (p0, p1, ...), rows interleaved visit by visit
+// across patients as a lab feed would send them, with one bad row and one correction.
+struct ManyPatients {
+  std::string milestones = "patient_id,kind,date,end_date,note\n";
+  std::string results = "patient_id,marker,collected_at,value,unit,status,obs_id\n";
+
+  explicit ManyPatients(int patients) {
+    const auto seed_milestones =
+        data_lines(test::read_file(test::shared_dir() / "seed/milestones.csv"));
+    const auto seed_results = data_lines(test::read_file(test::shared_dir() / "seed/results.csv"));
+    auto rest_of = [](const std::string& line) { return line.substr(line.find(',')); };
+    for (int p = 0; p < patients; ++p)
+      for (const auto& l : seed_milestones)
+        milestones += "p" + std::to_string(p) + rest_of(l) + "\n";
+    for (std::size_t i = 0; i < seed_results.size(); ++i)
+      for (int p = 0; p < patients; ++p) {
+        // Patient 5 sends a bad row; patient 3 gets a corrected value at the very end.
+        auto row =
+            "p" + std::to_string(p) + rest_of(seed_results[i]) + ",final,o" + std::to_string(i);
+        if (p == 5 && i == 7) results += "p5,AFP,2012-01-01,lots,ng/mL,final,bad\n";
+        results += row + "\n";
+      }
+    results +=
+        "p3,AFP,2013-07-10,9999,ng/mL,corrected,o" + std::to_string(seed_results.size() / 2) + "\n";
+  }
+};
+
+struct Replayed {
+  std::vector<std::string> lines;
+  std::vector<std::string> rejections;
+  std::vector<engine::TrackedAlert> alerts_p7;
+};
+
+Replayed replay(const ManyPatients& input, unsigned threads) {
+  const auto settings = test::utc_settings();
+  Replayed out;
+  ingest::Replayer replayer(
+      settings, [&](const ingest::ReplayedEvent& e) { out.lines.push_back(e.rendered); }, threads,
+      [](const ingest::ReplayedEvent& e) { return engine::to_json(e.event, e.patient).dump(); });
+  replayer.feed_csv(input.milestones, "m.csv");
+  replayer.feed_csv(input.results, "r.csv");
+  out.rejections = replayer.rejections();
+  out.alerts_p7 = replayer.alerts_of("p7");
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("replay prints the same events in the same order with the same ids on any threads") {
+  const ManyPatients input(40);  // 40 x 34 rows: more than one chunk of rows
+  const auto one = replay(input, 1);
+  REQUIRE(one.lines.size() > 40 * 3);
+  REQUIRE(one.rejections.size() == 1);
+  CHECK_THAT(one.rejections[0], Catch::StartsWith("r.csv:"));
+  CHECK_THAT(one.rejections[0], Catch::Contains("not a number"));
+  // Alerts are numbered in the order their NEW events are printed.
+  std::int64_t expected_id = 1;
+  for (const auto& line : one.lines) {
+    const auto j = engine::Json::parse(line);
+    if (j.at("event") == "new") CHECK(j.at("alert_id").get<std::int64_t>() == expected_id++);
+  }
+  CHECK(expected_id > 40 * 3);
+  REQUIRE(one.alerts_p7.size() == 3);  // the seed's three alerts
+  for (const unsigned threads : {2u, 3u, 8u}) {
+    INFO("threads = " << threads);
+    const auto many = replay(input, threads);
+    CHECK(many.lines == one.lines);
+    CHECK(many.rejections == one.rejections);
+    REQUIRE(many.alerts_p7.size() == one.alerts_p7.size());
+    for (std::size_t i = 0; i < one.alerts_p7.size(); ++i) {
+      CHECK(many.alerts_p7[i].id == one.alerts_p7[i].id);
+      CHECK(many.alerts_p7[i].alert.summary == one.alerts_p7[i].alert.summary);
+    }
+  }
+}
+
+TEST_CASE("replay on several threads reports broken quoting after the rows before it") {
+  const auto settings = test::utc_settings();
+  std::vector<std::string> patients;
+  ingest::Replayer replayer(
+      settings, [&](const ingest::ReplayedEvent& e) { patients.push_back(e.patient); }, 4);
+  replayer.feed_csv(
+      "patient_id,marker,collected_at,value,unit\n"
+      "a,AFP,2020-01-01,5,ng/mL\n"
+      "b,AFP,2020-01-02,oops,ng/mL\n"
+      "c,AFP,\"2020-01-03,5,ng/mL\n",
+      "r.csv");
+  REQUIRE(replayer.rejections().size() == 2);
+  CHECK_THAT(replayer.rejections()[0], Catch::StartsWith("r.csv:3: "));
+  CHECK_THAT(replayer.rejections()[1], Catch::Contains("line 4: unterminated quoted field"));
+}
