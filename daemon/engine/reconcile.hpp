@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/alert.hpp"
@@ -58,9 +60,10 @@ class AlertLedger {
  private:
   struct PatientAlerts {
     std::vector<TrackedAlert> alerts;  // every alert ever opened, retracted ones too
-    std::set<std::string> notes;
+    std::unordered_set<std::string> notes;
   };
-  std::map<std::string, PatientAlerts, std::less<>> patients_;
+  // Hashed: a replay holds every patient of a file and looks one up several times per row.
+  std::unordered_map<std::string, PatientAlerts> patients_;
   std::int64_t next_id_ = 1;
 };
 
