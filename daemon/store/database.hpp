@@ -63,8 +63,8 @@ enum class Synchronous { full, normal };
 
 struct OpenOptions {
   bool read_only = false;
-  // Checkpoints run from the committing connection every N WAL pages; 0 = never (another
-  // connection checkpoints, see Checkpointer).
+  // Checkpoints run from the committing connection every N WAL pages; 0 = never (for
+  // connections that do not write).
   int wal_autocheckpoint = 1000;
   Synchronous synchronous = Synchronous::full;
   int busy_timeout_ms = 5000;
