@@ -10,12 +10,15 @@
 #include <boost/asio.hpp>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "app/checkpointer.hpp"
+#include "app/http_api.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
 #include "ingest/store_writer.hpp"
+#include "net/http_server.hpp"
 #include "net/mllp_server.hpp"
 #include "notify/sender.hpp"
 
@@ -32,7 +35,7 @@ class Hl7FrameHandler final : public net::FrameHandler {
 
   void on_frame(std::string frame, const std::string& peer, Respond respond) override {
     writer_.submit_hl7(std::move(frame), peer,
-                       [respond = std::move(respond), peer](ingest::WriteOutcome o) {
+                       [this, respond = std::move(respond), peer](ingest::WriteOutcome o) {
                          respond(to_reply(o, peer));
                        });
   }
@@ -40,15 +43,31 @@ class Hl7FrameHandler final : public net::FrameHandler {
   void on_oversized(std::string head, std::size_t limit, const std::string& peer,
                     Respond respond) override {
     writer_.submit_oversized(std::move(head), limit, peer,
-                             [respond = std::move(respond), peer](ingest::WriteOutcome o) {
+                             [this, respond = std::move(respond), peer](ingest::WriteOutcome o) {
                                auto reply = to_reply(o, peer);
                                reply.close = true;
                                respond(std::move(reply));
                              });
   }
 
+  // Messages answered per ACK code, and those closed without an ACK (not stored).
+  std::map<std::string, std::uint64_t> counters() const {
+    return {{"markerwatch_mllp_messages_total{ack=\"AA\"}", aa_.load()},
+            {"markerwatch_mllp_messages_total{ack=\"AE\"}", ae_.load()},
+            {"markerwatch_mllp_messages_total{ack=\"AR\"}", ar_.load()},
+            {"markerwatch_mllp_messages_total{ack=\"none\"}", not_stored_.load()}};
+  }
+
  private:
-  static Reply to_reply(const ingest::WriteOutcome& o, const std::string& peer) {
+  Reply to_reply(const ingest::WriteOutcome& o, const std::string& peer) {
+    if (!o.committed)
+      ++not_stored_;
+    else if (o.hl7.ack_code == hl7::AckCode::AA)
+      ++aa_;
+    else if (o.hl7.ack_code == hl7::AckCode::AE)
+      ++ae_;
+    else
+      ++ar_;
     if (!o.committed) {
       // Not stored: no ACK at all, so the sender's queue retries (a NACK would stop it).
       spdlog::error("event=message_not_stored peer={} error=\"{}\" action=close_without_ack", peer,
@@ -72,6 +91,7 @@ class Hl7FrameHandler final : public net::FrameHandler {
   }
 
   ingest::StoreWriter& writer_;
+  std::atomic<std::uint64_t> aa_{0}, ae_{0}, ar_{0}, not_stored_{0};
 };
 
 void notify(const char* state) {
@@ -105,6 +125,43 @@ int run_daemon(const settings::Settings& settings) {
   }
   // Webhook deliveries run on their own thread, never on the network threads.
   notify::Sender sender(settings, clock);
+
+  net::HttpServer* http_server = nullptr;
+  StatusSources sources;
+  sources.counters = [&] {
+    auto counters = handler.counters();
+    const auto stored = writer.stats();
+    const auto sent = sender.stats();
+    counters["markerwatch_store_messages_total"] = stored.messages;
+    counters["markerwatch_store_commits_total"] = stored.commits;
+    counters["markerwatch_store_failures_total"] = stored.failures;
+    counters["markerwatch_webhook_attempts_total"] = sent.attempts;
+    counters["markerwatch_webhook_delivered_total"] = sent.delivered;
+    counters["markerwatch_webhook_dead_total"] = sent.dead;
+    return counters;
+  };
+  sources.gauges = [&] {
+    return std::map<std::string, double>{
+        {"markerwatch_mllp_connections", mllp.active_connections()},
+        {"markerwatch_http_connections", http_server ? http_server->active_connections() : 0}};
+  };
+  ApiHandler api(settings, sources);
+  net::HttpServerOptions http_options;
+  http_options.host = settings.http.listen.host;
+  http_options.port = settings.http.listen.port;
+  http_options.max_body_bytes = static_cast<std::uint64_t>(settings.http.max_body_bytes);
+  http_options.max_header_bytes = static_cast<std::uint32_t>(settings.http.max_header_bytes);
+  http_options.read_timeout = std::chrono::seconds(settings.http.read_timeout_s);
+  http_options.max_connections = settings.http.max_connections;
+  net::HttpServer http(io, http_options, api);
+  http_server = &http;
+  try {
+    http.start();
+  } catch (const std::exception& e) {
+    spdlog::critical("event=listen_failed listener=http address={}:{} error=\"{}\"",
+                     settings.http.listen.host, settings.http.listen.port, e.what());
+    return 1;
+  }
   writer.set_on_commit([&sender] { sender.wake(); });
   writer.start();
   sender.start();
@@ -133,6 +190,8 @@ int run_daemon(const settings::Settings& settings) {
                    mllp.active_connections());
       notify("STOPPING=1");
       mllp.stop();
+      api.set_stopping();
+      http.stop();
       watchdog.cancel();
       signals.cancel();
     });
@@ -156,9 +215,10 @@ int run_daemon(const settings::Settings& settings) {
 
   // READY only now: migrations ran and the listener is bound.
   notify("READY=1");
-  std::printf("READY mllp=%u\n", static_cast<unsigned>(mllp.port()));
+  std::printf("READY mllp=%u http=%u\n", static_cast<unsigned>(mllp.port()),
+              static_cast<unsigned>(http.port()));
   std::fflush(stdout);
-  spdlog::info("event=ready mllp_port={}", mllp.port());
+  spdlog::info("event=ready mllp_port={} http_port={}", mllp.port(), http.port());
 
   // A handler that throws must not take the service down: log it and keep running the loop
   // (the connection concerned is lost, the others carry on).

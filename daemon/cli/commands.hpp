@@ -59,6 +59,8 @@ int cmd_deliveries(const Common& c, const DeliveriesArgs& args);
 int cmd_deliveries_retry(const Common& c, const std::vector<std::int64_t>& ids, bool dead,
                          const std::string& receiver);
 int cmd_webhook_test(const Common& c, const std::string& name);
+// Prints a fresh HTTP bearer token and the [[http.tokens]] lines that admit it.
+int cmd_token_new(const std::string& name, const std::vector<std::string>& roles);
 int cmd_milestones_list(const Common& c, const std::string& patient, const std::string& format);
 
 }  // namespace markerwatch::cli

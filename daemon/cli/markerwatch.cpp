@@ -161,6 +161,17 @@ int main(int argc, char** argv) {
   add_common(webhook_test);
   webhook_test->add_option("name", test_name, "receiver name")->required();
 
+  auto* token = app.add_subcommand("token", "HTTP API bearer tokens");
+  token->require_subcommand(1);
+  std::string token_name;
+  std::vector<std::string> token_roles;
+  auto* token_new =
+      token->add_subcommand("new", "print a fresh token and the configuration lines that admit it");
+  token_new->add_option("name", token_name, "who uses it (e.g. lis-gateway)")->required();
+  token_new->add_option("--roles", token_roles, "any of ingest, read, review")
+      ->delimiter(',')
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -179,6 +190,7 @@ int main(int argc, char** argv) {
     if (*retry) return cli::cmd_deliveries_retry(common, retry_ids, retry_dead, retry_receiver);
     if (*deliveries) return cli::cmd_deliveries(common, deliveries_args);
     if (*webhook_test) return cli::cmd_webhook_test(common, test_name);
+    if (*token_new) return cli::cmd_token_new(token_name, token_roles);
     if (*alerts) return cli::cmd_alerts(common, alerts_args);
     if (*alert_show) return cli::cmd_alert_show(common, alert_id);
     if (*alert_ack)

@@ -125,6 +125,70 @@ void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {
     s.max_connections = static_cast<int>(r.integer(*n, "mllp.max_connections", 1, 10000));
 }
 
+void read_http(const Reader& r, const toml::table& t, HttpSettings& s) {
+  r.check_keys(t, "http.",
+               {"listen", "max_body_bytes", "max_header_bytes", "read_timeout_s", "max_connections",
+                "tokens"});
+  if (auto* n = t.get("listen")) {
+    try {
+      s.listen = parse_endpoint(r.string(*n, "http.listen"), "http.listen");
+    } catch (const ConfigError& e) {
+      r.fail(*n, "http.listen", e.what());
+    }
+  }
+  if (auto* n = t.get("max_body_bytes"))
+    s.max_body_bytes = r.integer(*n, "http.max_body_bytes", 1024, 1024LL * 1024 * 1024);
+  if (auto* n = t.get("max_header_bytes"))
+    s.max_header_bytes =
+        static_cast<int>(r.integer(*n, "http.max_header_bytes", 1024, 1024 * 1024));
+  if (auto* n = t.get("read_timeout_s"))
+    s.read_timeout_s = static_cast<int>(r.integer(*n, "http.read_timeout_s", 1, 3600));
+  if (auto* n = t.get("max_connections"))
+    s.max_connections = static_cast<int>(r.integer(*n, "http.max_connections", 1, 10000));
+  auto* tokens = t.get("tokens");
+  if (!tokens) return;
+  if (!tokens->is_array_of_tables())
+    r.fail(*tokens, "http.tokens", "must be an array of tables ([[http.tokens]])");
+  std::size_t index = 0;
+  for (auto&& node : *tokens->as_array()) {
+    const auto prefix = "http.tokens[" + std::to_string(index++) + "].";
+    const auto& tt = *node.as_table();
+    r.check_keys(tt, prefix, {"name", "sha256", "roles"});
+    HttpToken token;
+    auto* name = tt.get("name");
+    if (!name) r.fail(tt, prefix + "name", "is required");
+    token.name = r.string(*name, prefix + "name", 64);
+    if (token.name.empty() || !std::all_of(token.name.begin(), token.name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        }))
+      r.fail(*name, prefix + "name", "use letters, digits, '.', '-' and '_' only");
+    for (const auto& other : s.tokens)
+      if (other.name == token.name) r.fail(*name, prefix + "name", "is used by another token");
+    auto* hash = tt.get("sha256");
+    if (!hash) r.fail(tt, prefix + "sha256", "is required (markerwatch token new prints it)");
+    token.sha256 = r.string(*hash, prefix + "sha256", 64);
+    if (token.sha256.size() != 64 ||
+        !std::all_of(token.sha256.begin(), token.sha256.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
+        }))
+      r.fail(*hash, prefix + "sha256", "must be 64 lowercase hex digits (the token's SHA-256)");
+    auto* roles = tt.get("roles");
+    if (!roles) r.fail(tt, prefix + "roles", "is required (any of ingest, read, review)");
+    for (const auto& role : r.strings(*roles, prefix + "roles")) {
+      if (role == "ingest")
+        token.roles |= static_cast<unsigned>(Role::ingest);
+      else if (role == "read")
+        token.roles |= static_cast<unsigned>(Role::read);
+      else if (role == "review")
+        token.roles |= static_cast<unsigned>(Role::review);
+      else
+        r.fail(*roles, prefix + "roles", "entries must be ingest, read or review");
+    }
+    if (token.roles == 0) r.fail(*roles, prefix + "roles", "must name at least one role");
+    s.tokens.push_back(std::move(token));
+  }
+}
+
 void read_log(const Reader& r, const toml::table& t, LogSettings& s) {
   r.check_keys(t, "log.", {"level"});
   if (auto* n = t.get("level")) {
@@ -541,6 +605,18 @@ std::shared_ptr<const ZoneRules> make_zone(const std::string& name) {
   }
 }
 
+std::string_view to_string(Role r) {
+  switch (r) {
+    case Role::ingest:
+      return "ingest";
+    case Role::read:
+      return "read";
+    case Role::review:
+      return "review";
+  }
+  return "?";
+}
+
 const WebhookSettings* find_webhook(const Settings& s, std::string_view name) {
   for (const auto& w : s.webhooks)
     if (w.name == name) return &w;
@@ -572,11 +648,12 @@ Settings parse_settings(std::string_view toml_text, const std::string& source_na
   Reader r(source_name);
   Settings s;
   s.source = source_name;
-  r.check_keys(
-      root, "",
-      {"storage", "mllp", "log", "ingest", "milestone_kinds", "markers", "notify", "webhooks"});
+  r.check_keys(root, "",
+               {"storage", "mllp", "http", "log", "ingest", "milestone_kinds", "markers", "notify",
+                "webhooks"});
   if (auto* t = r.table(root, "storage", "storage")) read_storage(r, *t, s.storage);
   if (auto* t = r.table(root, "mllp", "mllp")) read_mllp(r, *t, s.mllp);
+  if (auto* t = r.table(root, "http", "http")) read_http(r, *t, s.http);
   if (auto* t = r.table(root, "log", "log")) read_log(r, *t, s.log);
   if (auto* t = r.table(root, "ingest", "ingest")) read_ingest(r, *t, s.ingest);
   if (auto* t = r.table(root, "milestone_kinds", "milestone_kinds"))
@@ -624,6 +701,8 @@ std::string describe(const Settings& s) {
   out << "config=" << s.source << " storage.path=" << s.storage.path
       << " storage.synchronous=" << (s.storage.synchronous_full ? "full" : "normal")
       << " mllp.listen=" << s.mllp.listen.host << ":" << s.mllp.listen.port
+      << " http.listen=" << s.http.listen.host << ":" << s.http.listen.port
+      << " http.tokens=" << s.http.tokens.size()
       << " ingest.default_timezone=" << (s.zone ? s.zone->name() : s.ingest.default_timezone)
       << " markers=" << s.markers.all().size() << " webhooks=" << s.webhooks.size();
   for (const auto& w : s.webhooks) {

@@ -40,6 +40,25 @@ struct MllpSettings {
   int max_connections = 64;
 };
 
+// What a bearer token may do on the HTTP listener (issue #5).
+enum class Role : unsigned { ingest = 1, read = 2, review = 4 };
+std::string_view to_string(Role r);
+
+struct HttpToken {
+  std::string name;
+  std::string sha256;  // lowercase hex SHA-256 of the token
+  unsigned roles = 0;  // Role bits
+};
+
+struct HttpSettings {
+  Endpoint listen{"127.0.0.1", 8080};
+  std::int64_t max_body_bytes = 10 * 1024 * 1024;
+  int max_header_bytes = 16 * 1024;
+  int read_timeout_s = 30;
+  int max_connections = 64;
+  std::vector<HttpToken> tokens;
+};
+
 struct LogSettings {
   std::string level = "info";
 };
@@ -82,6 +101,7 @@ struct Settings {
   std::string source = "(embedded defaults)";
   StorageSettings storage;
   MllpSettings mllp;
+  HttpSettings http;
   LogSettings log;
   IngestSettings ingest;
   MarkerCatalog markers = MarkerCatalog::builtin();

@@ -55,10 +55,13 @@ class Daemon:
         self.db = os.path.join(workdir, db_name)
         self.config = os.path.join(workdir, "markerwatch.toml")
         with open(self.config, "w") as f:
-            f.write('[storage]\npath = "%s"\n[mllp]\nlisten = "127.0.0.1:0"\n' % self.db)
+            # [mllp] last: a config_extra that starts with bare keys continues that table.
+            f.write('[storage]\npath = "%s"\n[http]\nlisten = "127.0.0.1:0"\n'
+                    '[mllp]\nlisten = "127.0.0.1:0"\n' % self.db)
             f.write(config_extra)
         self.proc = None
         self.port = None
+        self.http_port = None
         self.log_path = os.path.join(workdir, "daemon.log")
 
     def start(self, timeout=20, env=None):
@@ -73,7 +76,9 @@ class Daemon:
                 raise Failure("markerwatchd exited: " + open(self.log_path).read()[-2000:])
             self.log.write(line)
             if line.startswith(b"READY"):
-                self.port = int(line.split(b"mllp=")[1])
+                ports = dict(kv.split(b"=") for kv in line.split()[1:])
+                self.port = int(ports[b"mllp"])
+                self.http_port = int(ports[b"http"])
                 # Keep draining stdout so the daemon never blocks on a full pipe.
                 self._drain = subprocess.Popen(["cat"], stdin=self.proc.stdout, stdout=self.log)
                 return self

@@ -1,0 +1,59 @@
+#pragma once
+// markerwatchd's HTTP API over net::HttpServer: bearer-token authentication with roles, errors as
+// application/problem+json (RFC 9457), and the operational endpoints: /healthz (the process
+// answers), /readyz (the database answers and the daemon is not stopping), /metrics (Prometheus
+// text format, role `read`).
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "net/http_server.hpp"
+#include "settings/settings.hpp"
+#include "store/database.hpp"
+
+namespace markerwatch::app {
+
+// Who a request's Authorization header names: nullopt when it names nobody (no header, not a
+// bearer token, or a token no [[http.tokens]] entry hashes to).
+const settings::HttpToken* authenticate(const settings::HttpSettings& http,
+                                        std::string_view authorization);
+
+// RFC 9457 problem details.
+net::HttpResponse problem(unsigned status, std::string_view detail);
+
+// Counters and gauges that live elsewhere in the daemon, read when /metrics is scraped.
+struct StatusSources {
+  std::function<std::map<std::string, std::uint64_t>()> counters;  // name{labels} -> value
+  std::function<std::map<std::string, double>()> gauges;
+};
+
+class ApiHandler final : public net::HttpHandler {
+ public:
+  ApiHandler(const settings::Settings& settings, StatusSources sources);
+
+  void on_request(net::HttpRequest request, const std::string& peer, Respond respond) override;
+  net::HttpResponse error_response(unsigned status, std::string_view detail) override;
+  // /readyz answers 503 from now on.
+  void set_stopping() { stopping_ = true; }
+
+ private:
+  net::HttpResponse handle(const net::HttpRequest& request, const std::string& peer);
+  net::HttpResponse readyz();
+  net::HttpResponse metrics();
+  void count(unsigned status);
+
+  const settings::Settings& settings_;
+  StatusSources sources_;
+  std::atomic<bool> stopping_{false};
+  std::mutex db_mutex_;  // the io_context runs on two threads
+  std::optional<store::Database> db_;
+  std::mutex counts_mutex_;
+  std::map<unsigned, std::uint64_t> responses_;
+};
+
+}  // namespace markerwatch::app

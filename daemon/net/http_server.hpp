@@ -1,0 +1,76 @@
+#pragma once
+// HTTP/1.1 listener on Boost.Beast, on the daemon's io_context: one object per connection on its
+// own strand, one request at a time per connection (keep-alive, no pipelining), with limits on
+// header and body size, a read timeout and a connection limit. Knows nothing of the API: routing,
+// authentication and response bodies are the handler's business; the server answers by itself
+// only what it refuses before a request exists (too large, malformed, too many connections),
+// through the handler's error_response so every error has the API's shape.
+#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace markerwatch::net {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+class HttpHandler {
+ public:
+  using Respond = std::function<void(HttpResponse)>;
+  virtual ~HttpHandler() = default;
+  // `respond` may be called from any thread, once.
+  virtual void on_request(HttpRequest request, const std::string& peer, Respond respond) = 0;
+  // The response for a refusal the server makes itself (status 400, 408, 413, 431 or 503).
+  virtual HttpResponse error_response(unsigned status, std::string_view detail) = 0;
+};
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::uint64_t max_body_bytes = 10 * 1024 * 1024;
+  std::uint32_t max_header_bytes = 16 * 1024;
+  std::chrono::seconds read_timeout{30};
+  int max_connections = 64;
+};
+
+class HttpSession;
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, HttpServerOptions options, HttpHandler& handler);
+  ~HttpServer();
+
+  // Binds and starts accepting; throws std::system_error when the address cannot be bound.
+  void start();
+  // Stops accepting; idle connections close, requests in progress are answered, then close.
+  void stop();
+  std::uint16_t port() const { return bound_port_; }
+  int active_connections() const { return active_.load(); }
+
+ private:
+  friend class HttpSession;
+  void accept_next();
+  void forget(const std::shared_ptr<HttpSession>& s);
+
+  boost::asio::io_context& io_;
+  HttpServerOptions options_;
+  HttpHandler& handler_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t bound_port_ = 0;
+  std::atomic<int> active_{0};
+  std::atomic<bool> stopping_{false};
+  std::mutex sessions_mutex_;
+  std::set<std::shared_ptr<HttpSession>> sessions_;
+};
+
+}  // namespace markerwatch::net
