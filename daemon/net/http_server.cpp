@@ -64,8 +64,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted || closed_)
       return close();
     if (ec == beast::error::timeout) {
-      // Mid-request: tell the client; idle between requests: just close.
-      if (parser_->got_some()) return refuse(408, "the request was not received in time");
+      // Beast has closed the socket: nothing can be answered (as nginx, which closes too).
+      if (parser_->got_some())
+        log()->info("event=request_timeout peer={} timeout_s={}", peer_,
+                    server_.options_.read_timeout.count());
       return close();
     }
     if (ec == http::error::body_limit)

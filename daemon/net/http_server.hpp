@@ -30,7 +30,8 @@ class HttpHandler {
   virtual ~HttpHandler() = default;
   // `respond` may be called from any thread, once.
   virtual void on_request(HttpRequest request, const std::string& peer, Respond respond) = 0;
-  // The response for a refusal the server makes itself (status 400, 408, 413, 431 or 503).
+  // The response for a refusal the server makes itself (status 400, 413, 431 or 503). A request
+  // not received within the read timeout is not answered: its connection is closed.
   virtual HttpResponse error_response(unsigned status, std::string_view detail) = 0;
 };
 

@@ -29,6 +29,13 @@ TEST_CASE("the reference config is exactly the embedded defaults") {
   CHECK(ref.mllp.max_message_bytes == def.mllp.max_message_bytes);
   CHECK(ref.mllp.idle_timeout_s == def.mllp.idle_timeout_s);
   CHECK(ref.mllp.max_connections == def.mllp.max_connections);
+  CHECK(ref.http.listen.host == def.http.listen.host);
+  CHECK(ref.http.listen.port == def.http.listen.port);
+  CHECK(ref.http.max_body_bytes == def.http.max_body_bytes);
+  CHECK(ref.http.max_header_bytes == def.http.max_header_bytes);
+  CHECK(ref.http.read_timeout_s == def.http.read_timeout_s);
+  CHECK(ref.http.max_connections == def.http.max_connections);
+  CHECK(ref.http.tokens.empty());
   CHECK(ref.log.level == def.log.level);
   CHECK(ref.ingest.default_timezone == def.ingest.default_timezone);
   CHECK(ref.ingest.accept_processing_ids == def.ingest.accept_processing_ids);
@@ -107,6 +114,29 @@ TEST_CASE("config errors name the key and its line") {
       {"[storage\npath = 1\n", "test.toml:1:"},
       {"storage = 5\n", "test.toml:1:11: storage: must be a table"},
       {"[unknown]\n", "unknown: unknown key"},
+      {"[http]\nlisten = \"127.0.0.1\"\n", "test.toml:2:10: http.listen:"},
+      {"[http]\nmax_body_bytes = 10\n", "test.toml:2:18: http.max_body_bytes: must be between"},
+      {"[http]\ncert_file = \"x.pem\"\n", "test.toml:2:13: http.cert_file: unknown key"},
+      {"[http]\ntokens = 3\n", "http.tokens: must be an array of tables"},
+      {"[[http.tokens]]\nsha256 = \"ab\"\n", "http.tokens[0].name: is required"},
+      {"[[http.tokens]]\nname = \"a b\"\n", "test.toml:2:8: http.tokens[0].name: use letters"},
+      {"[[http.tokens]]\nname = \"a\"\nroles = [\"read\"]\n", "http.tokens[0].sha256: is required"},
+      {"[[http.tokens]]\nname = \"a\"\nsha256 = \"ABC\"\nroles = [\"read\"]\n",
+       "test.toml:3:10: http.tokens[0].sha256: must be 64 lowercase hex digits"},
+      {"[[http.tokens]]\nname = \"a\"\nsha256 = "
+       "\"0000000000000000000000000000000000000000000000000000000000000000\"\n",
+       "http.tokens[0].roles: is required"},
+      {"[[http.tokens]]\nname = \"a\"\nsha256 = "
+       "\"0000000000000000000000000000000000000000000000000000000000000000\"\nroles = [\"root\"]\n",
+       "test.toml:4:9: http.tokens[0].roles: entries must be ingest, read or review"},
+      {"[[http.tokens]]\nname = \"a\"\nsha256 = "
+       "\"0000000000000000000000000000000000000000000000000000000000000000\"\nroles = []\n",
+       "http.tokens[0].roles: must name at least one role"},
+      {"[[http.tokens]]\nname = \"a\"\nsha256 = "
+       "\"0000000000000000000000000000000000000000000000000000000000000000\"\nroles = [\"read\"]\n"
+       "[[http.tokens]]\nname = \"a\"\nsha256 = "
+       "\"1111111111111111111111111111111111111111111111111111111111111111\"\nroles = [\"read\"]\n",
+       "test.toml:6:8: http.tokens[1].name: is used by another token"},
   };
   for (const auto& c : cases) {
     INFO(c.toml);

@@ -1,0 +1,165 @@
+"""The HTTP listener (issue #5, first part): health and readiness without a token, /metrics with a
+`read` token, 401/403/404/405 as problem+json, the limits (body, header, read timeout, connections)
+enforced before any handler runs, keep-alive, a clean stop with idle connections open, and
+`markerwatch token new` output that the daemon accepts. The client is Python's http.client."""
+import http.client
+import json
+import os
+import re
+import socket
+import time
+
+import harness as h
+
+
+def token_lines(a, name, roles):
+    out = h.cli(a.bin, "token", "new", name, "--roles", roles).stdout.decode()
+    token = re.search(r"^token: (mwt_[A-Za-z0-9_-]{43})$", out, re.M)
+    h.check(token is not None, "token new prints a token: %r" % out)
+    config = out[out.index("[[http.tokens]]"):]
+    return token.group(1), config
+
+
+def request(port, method, path, token=None, body=None, headers=None, conn=None):
+    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    hdrs = dict(headers or {})
+    if token:
+        hdrs["Authorization"] = "Bearer " + token
+    c.request(method, path, body=body, headers=hdrs)
+    r = c.getresponse()
+    data = r.read()
+    if conn is None:
+        c.close()
+    return r, data
+
+
+def problem(r, data, status):
+    h.check(r.status == status, "status %d (got %d: %r)" % (status, r.status, data[:200]))
+    h.check(r.getheader("Content-Type") == "application/problem+json",
+            "problem+json for %d (got %s)" % (status, r.getheader("Content-Type")))
+    body = json.loads(data)
+    h.check(body["status"] == status and body["title"] and body["detail"],
+            "problem body has status, title and detail: %r" % body)
+    return body
+
+
+def raw(port, payload, timeout=10):
+    """Sends raw bytes, returns everything the server answers until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(payload)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+
+
+def main(a, tmp):
+    reader, reader_cfg = token_lines(a, "dashboard", "read")
+    ingester, ingester_cfg = token_lines(a, "lis-gateway", "ingest")
+    other, _ = token_lines(a, "unknown", "read,review")  # never configured
+    extra_http = ("max_body_bytes = 1024\nmax_header_bytes = 2048\nread_timeout_s = 1\n"
+                  "max_connections = 3\n")
+    d = h.Daemon(a.bin, tmp, "")
+    # The harness writes [http] listen before [mllp]; add our limits and tokens to the file.
+    with open(d.config) as f:
+        text = f.read()
+    text = text.replace('[http]\nlisten = "127.0.0.1:0"\n',
+                        '[http]\nlisten = "127.0.0.1:0"\n' + extra_http)
+    with open(d.config, "w") as f:
+        f.write(text + reader_cfg + ingester_cfg)
+    d.start()
+    port = d.http_port
+
+    r, data = request(port, "GET", "/healthz")
+    h.check(r.status == 200 and json.loads(data) == {"status": "ok"}, "healthz without a token")
+    r, data = request(port, "GET", "/readyz")
+    h.check(r.status == 200 and json.loads(data)["status"] == "ready", "readyz without a token")
+    problem(*request(port, "POST", "/healthz", body=b"{}"), 405)
+
+    body = problem(*request(port, "GET", "/metrics"), 401)
+    r, _ = request(port, "GET", "/metrics")
+    h.check(r.getheader("WWW-Authenticate", "").startswith("Bearer"), "401 names the Bearer scheme")
+    problem(*request(port, "GET", "/metrics", token=other), 401)
+    problem(*request(port, "GET", "/metrics", headers={"Authorization": "Basic " + reader}), 401)
+    body = problem(*request(port, "GET", "/metrics", token=ingester), 403)
+    h.check("read" in body["detail"], "403 says which role is missing: %r" % body)
+    problem(*request(port, "GET", "/no/such/thing", token=reader), 404)
+    problem(*request(port, "GET", "/no/such/thing"), 401)  # nothing revealed without a token
+
+    # Two messages over MLLP, then the counters show them.
+    for i in range(2):
+        code, _, _ = h.exchange(d.port, h.oru("H%d" % i, "p1", [h.afp_obx(1, "5")]))
+        h.check(code == "AA", "MLLP message %d accepted" % i)
+    r, data = request(port, "GET", "/metrics", token=reader)
+    text = data.decode()
+    h.check(r.status == 200 and r.getheader("Content-Type").startswith("text/plain; version=0.0.4"),
+            "metrics in Prometheus text format")
+    for line in ['markerwatch_mllp_messages_total{ack="AA"} 2', "markerwatch_store_messages_total 2",
+                 "# TYPE markerwatch_store_commits_total counter", "markerwatch_build_info{version=",
+                 "markerwatch_http_connections 1", 'markerwatch_http_responses_total{code="401"} 5']:
+        h.check(line in text, "metrics show %r" % line)
+    h.check("p1" not in text, "no patient identifier in the metrics")
+
+    # Keep-alive: several requests on one connection.
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for _ in range(3):
+        r, _ = request(port, "GET", "/healthz", conn=c)
+        h.check(r.status == 200, "keep-alive request answered")
+    c.close()
+
+    # Limits, enforced before any handler: body, header, malformed, read timeout, connections.
+    problem(*request(port, "POST", "/metrics", token=reader, body=b"x" * 5000), 413)
+    problem(*request(port, "GET", "/healthz", headers={"X-Filler": "y" * 4000}), 431)
+    out = raw(port, b"GARBAGE / NONSENSE\r\n\r\n")
+    h.check(out.startswith(b"HTTP/1.1 400") and b"application/problem+json" in out,
+            "a malformed request gets 400 problem+json: %r" % out[:80])
+    started = time.time()
+    out = raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n", timeout=10)  # never finished
+    h.check(out == b"" and 0.8 < time.time() - started < 5,
+            "an unfinished request is closed after read_timeout_s: %r" % out[:80])
+    started = time.time()
+    out = raw(port, b"", timeout=10)  # connects and says nothing
+    h.check(out == b"" and time.time() - started < 5, "a silent connection is closed too")
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+    time.sleep(0.2)
+    out = raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    h.check(out.startswith(b"HTTP/1.1 503") and b"too many connections" in out,
+            "over max_connections: 503 saying why: %r" % out[:120])
+    for s in idle:
+        s.close()
+    time.sleep(0.3)
+    r, _ = request(port, "GET", "/healthz")
+    h.check(r.status == 200, "served again once connections closed")
+
+    # Hostile targets and headers are answered, not echoed raw into the log.
+    problem(*request(port, "GET", "/%1b%5b31m%00" + "a" * 300, token=reader), 404)
+    log = d.log_text()
+    h.check("\x1b" not in log, "no raw escape sequence in the log")
+
+    # A clean stop with an idle keep-alive connection open.
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    request(port, "GET", "/healthz", conn=c)
+    h.check(d.stop() == 0, "clean stop with an idle HTTP connection open")
+    c.close()
+
+    # Config errors name the key and line.
+    bad = os.path.join(tmp, "bad.toml")
+    with open(bad, "w") as f:
+        f.write('[http]\nlisten = "127.0.0.1:0"\n[[http.tokens]]\nname = "x"\n'
+                'sha256 = "abc"\nroles = ["read"]\n')
+    out = h.cli(a.bin, "check-config", "--config", bad, check_rc=False)
+    h.check(out.returncode != 0 and b"bad.toml:5" in out.stderr and b"http.tokens[0].sha256" in out.stderr,
+            "a bad token hash names key and line: %r" % out.stderr)
+    with open(bad, "w") as f:
+        f.write('[[http.tokens]]\nname = "x"\nsha256 = "%s"\nroles = ["admin"]\n' % ("a" * 64))
+    out = h.cli(a.bin, "check-config", "--config", bad, check_rc=False)
+    h.check(out.returncode != 0 and b"http.tokens[0].roles" in out.stderr,
+            "an unknown role names the key: %r" % out.stderr)
+    out = h.cli(a.bin, "token", "new", "bad name!", "--roles", "read", check_rc=False)
+    h.check(out.returncode == 2, "token new refuses a bad name")
+
+
+if __name__ == "__main__":
+    h.run(main)
