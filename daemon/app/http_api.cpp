@@ -3,11 +3,16 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
+#include "core/calendar.hpp"
 #include "core/text.hpp"
+#include "store/alert_store.hpp"
+#include "store/delivery_store.hpp"
 #include "store/migrations.hpp"
 #include "store/sha256.hpp"
 
@@ -35,11 +40,69 @@ bool is_public(std::string_view target) {
   return target == "/healthz" || target == "/readyz";
 }
 
-struct Route {
-  std::string_view path;
-  settings::Role role;
+// Thrown for a bad query parameter: answered 400 naming it.
+struct BadParameter : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
-constexpr Route kRoutes[] = {{"/metrics", settings::Role::read}};
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded query: percent escapes and '+' decoded, values valid UTF-8.
+std::map<std::string, std::string> parse_query(std::string_view target) {
+  std::map<std::string, std::string> out;
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return out;
+  auto decode = [](std::string_view in) {
+    std::string s;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      if (in[i] == '+') {
+        s += ' ';
+      } else if (in[i] == '%') {
+        if (i + 2 >= in.size()) throw BadParameter("a percent escape is cut short");
+        const int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
+        if (hi < 0 || lo < 0) throw BadParameter("a percent escape is not hexadecimal");
+        s += static_cast<char>(hi * 16 + lo);
+        i += 2;
+      } else {
+        s += in[i];
+      }
+    }
+    if (!text::is_valid_utf8(s)) throw BadParameter("a query parameter is not valid UTF-8");
+    return s;
+  };
+  auto rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const auto part = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (part.empty()) continue;
+    const auto eq = part.find('=');
+    auto name = decode(part.substr(0, eq));
+    auto value = eq == std::string_view::npos ? std::string() : decode(part.substr(eq + 1));
+    if (!out.emplace(name, std::move(value)).second)
+      throw BadParameter(text::printable(name, 40) + " is given more than once");
+  }
+  return out;
+}
+
+int int_parameter(const std::map<std::string, std::string>& q, const std::string& name,
+                  int fallback, int min, int max) {
+  auto it = q.find(name);
+  if (it == q.end()) return fallback;
+  try {
+    std::size_t used = 0;
+    const long v = std::stol(it->second, &used);
+    if (used == it->second.size() && v >= min && v <= max) return static_cast<int>(v);
+  } catch (const std::exception&) {
+  }
+  throw BadParameter(name + " must be a whole number from " + std::to_string(min) + " to " +
+                     std::to_string(max));
+}
 
 std::string_view sv(boost::beast::string_view v) {
   return {v.data(), v.size()};
@@ -124,30 +187,121 @@ net::HttpResponse ApiHandler::handle(const net::HttpRequest& request, const std:
                 text::printable(path, 200));
     return problem(401, "a valid bearer token is required (Authorization: Bearer <token>)");
   }
-  for (const auto& route : kRoutes) {
-    if (route.path != path) continue;
-    if ((token->roles & static_cast<unsigned>(route.role)) == 0) {
-      log()->info("event=request_forbidden peer={} token={} target=\"{}\" needs={}", peer,
-                  token->name, text::printable(path, 200), settings::to_string(route.role));
-      return problem(403, "token '" + token->name + "' lacks the role '" +
-                              std::string(settings::to_string(route.role)) + "'");
-    }
-    if (!read_only) return problem(405, "only GET is allowed here");
-    return metrics();
+  auto forbidden = [&](settings::Role role) -> std::optional<net::HttpResponse> {
+    if ((token->roles & static_cast<unsigned>(role)) != 0) return std::nullopt;
+    log()->info("event=request_forbidden peer={} token={} target=\"{}\" needs={}", peer,
+                token->name, text::printable(path, 200), settings::to_string(role));
+    return problem(403, "token '" + token->name + "' lacks the role '" +
+                            std::string(settings::to_string(role)) + "'");
+  };
+  constexpr std::string_view kAlerts = "/api/v1/alerts";
+  const bool alerts_list = path == kAlerts;
+  const bool alert_one =
+      path.starts_with(kAlerts) && path.size() > kAlerts.size() + 1 && path[kAlerts.size()] == '/';
+  if (path != "/metrics" && !alerts_list && !alert_one)
+    return problem(404, "no such resource: " + text::printable(path, 200));
+  if (auto denied = forbidden(settings::Role::read)) return *denied;
+  if (!read_only) return problem(405, "only GET is allowed here");
+  if (path == "/metrics") return metrics();
+  try {
+    const auto query = parse_query(sv(request.target()));
+    if (alerts_list) return list_alerts(query);
+    const auto id_text = std::string(path.substr(kAlerts.size() + 1));
+    std::int64_t id = 0;
+    if (id_text.empty() || id_text.size() > 18 ||
+        !std::all_of(id_text.begin(), id_text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return problem(404, "no such alert: " + text::printable(id_text, 40));
+    id = std::stoll(id_text);
+    return alert_detail(id);
+  } catch (const BadParameter& e) {
+    return problem(400, e.what());
   }
-  return problem(404, "no such resource: " + text::printable(path, 200));
+}
+
+store::Database& ApiHandler::database() {
+  if (!db_) {
+    store::OpenOptions options;
+    options.read_only = true;
+    db_.emplace(settings_.storage.path, options);
+  }
+  return *db_;
+}
+
+net::HttpResponse ApiHandler::list_alerts(const std::map<std::string, std::string>& query) {
+  static const std::set<std::string> kKnown = {"state", "patient", "marker", "severity",
+                                               "since", "until",   "limit",  "offset"};
+  for (const auto& [name, value] : query)
+    if (!kKnown.count(name))
+      throw BadParameter("unknown parameter '" + text::printable(name, 40) +
+                         "' (state, patient, marker, severity, since, until, limit, offset)");
+  auto get = [&](const char* name) {
+    auto it = query.find(name);
+    return it == query.end() ? std::string() : it->second;
+  };
+  store::AlertFilter filter;
+  filter.state = get("state");
+  if (filter.state.empty()) filter.state = "open";
+  if (filter.state == "all")
+    filter.state.clear();
+  else if (filter.state != "open" && filter.state != "acknowledged" && filter.state != "resolved" &&
+           filter.state != "retracted")
+    throw BadParameter("state must be open, acknowledged, resolved, retracted or all");
+  filter.patient = get("patient");
+  if (filter.patient.size() > 200) throw BadParameter("patient is longer than 200 characters");
+  filter.severity = get("severity");
+  if (!filter.severity.empty() && filter.severity != "high" && filter.severity != "standard")
+    throw BadParameter("severity must be high or standard");
+  if (const auto marker = get("marker"); !marker.empty()) {
+    const auto* def = settings_.markers.find(marker);
+    if (!def) throw BadParameter("unknown marker '" + text::printable(marker, 40) + "'");
+    filter.marker = def->name;
+  }
+  filter.since = get("since");
+  filter.until = get("until");
+  for (const auto* date : {&filter.since, &filter.until})
+    if (!date->empty() && !day_number(*date))
+      throw BadParameter("since and until are dates (YYYY-MM-DD)");
+  filter.limit = int_parameter(query, "limit", 100, 1, 1000);
+  filter.offset = int_parameter(query, "offset", 0, 0, 100000000);
+  // One more than asked tells whether there is a next page.
+  const int page = filter.limit;
+  ++filter.limit;
+  std::vector<store::AlertRow> rows;
+  {
+    std::lock_guard lock(db_mutex_);
+    store::AlertStore alerts(database());
+    rows = alerts.alerts(filter);
+  }
+  const bool more = static_cast<int>(rows.size()) > page;
+  if (more) rows.pop_back();
+  nlohmann::ordered_json body = {
+      {"alerts", nlohmann::ordered_json::array()}, {"offset", filter.offset}, {"limit", page}};
+  for (const auto& r : rows) body["alerts"].push_back(store::to_json(r));
+  body["next_offset"] = more ? nlohmann::ordered_json(filter.offset + page) : nullptr;
+  return json_response(200, body);
+}
+
+net::HttpResponse ApiHandler::alert_detail(std::int64_t id) {
+  std::lock_guard lock(db_mutex_);
+  store::AlertStore alerts(database());
+  const auto row = alerts.alert(id);
+  if (!row) return problem(404, "no such alert: " + std::to_string(id));
+  auto body = store::to_json(*row);
+  body["events"] = nlohmann::ordered_json::array();
+  for (const auto& e : alerts.events_of(id)) body["events"].push_back(store::to_json(e));
+  store::DeliveryStore deliveries(database());
+  store::DeliveryFilter filter;
+  filter.alert_id = id;
+  body["deliveries"] = nlohmann::ordered_json::array();
+  for (const auto& d : deliveries.list(filter)) body["deliveries"].push_back(store::to_json(d));
+  return json_response(200, body);
 }
 
 net::HttpResponse ApiHandler::readyz() {
   if (stopping_) return problem(503, "markerwatchd is stopping");
   try {
     std::lock_guard lock(db_mutex_);
-    if (!db_) {
-      store::OpenOptions options;
-      options.read_only = true;
-      db_.emplace(settings_.storage.path, options);
-    }
-    store::check_schema_version(*db_);
+    store::check_schema_version(database());
   } catch (const std::exception& e) {
     db_.reset();
     return problem(503, std::string("the database does not answer: ") + e.what());
@@ -183,17 +337,12 @@ net::HttpResponse ApiHandler::metrics() {
   }
   {
     std::lock_guard lock(db_mutex_);
-    if (!db_) {
-      store::OpenOptions options;
-      options.read_only = true;
-      db_.emplace(settings_.storage.path, options);
-    }
-    auto alerts = db_->prepare("SELECT state, severity, count(*) FROM alerts GROUP BY 1, 2");
+    auto alerts = database().prepare("SELECT state, severity, count(*) FROM alerts GROUP BY 1, 2");
     while (alerts.step())
       emit("markerwatch_alerts{state=\"" + alerts.text(0) + "\",severity=\"" + alerts.text(1) +
                "\"}",
            alerts.int64(2), "gauge");
-    auto deliveries = db_->prepare("SELECT state, count(*) FROM deliveries GROUP BY 1");
+    auto deliveries = database().prepare("SELECT state, count(*) FROM deliveries GROUP BY 1");
     while (deliveries.step())
       emit("markerwatch_deliveries{state=\"" + deliveries.text(0) + "\"}", deliveries.int64(1),
            "gauge");

@@ -2,7 +2,8 @@
 // markerwatchd's HTTP API over net::HttpServer: bearer-token authentication with roles, errors as
 // application/problem+json (RFC 9457), and the operational endpoints: /healthz (the process
 // answers), /readyz (the database answers and the daemon is not stopping), /metrics (Prometheus
-// text format, role `read`).
+// text format, role `read`), and the alert review reads: GET /api/v1/alerts (filters and paging)
+// and GET /api/v1/alerts/{id} (evidence, events, deliveries), role `read`.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -45,6 +46,9 @@ class ApiHandler final : public net::HttpHandler {
   net::HttpResponse handle(const net::HttpRequest& request, const std::string& peer);
   net::HttpResponse readyz();
   net::HttpResponse metrics();
+  net::HttpResponse list_alerts(const std::map<std::string, std::string>& query);
+  net::HttpResponse alert_detail(std::int64_t id);
+  store::Database& database();  // the read connection, opened on first use; hold db_mutex_
   void count(unsigned status);
 
   const settings::Settings& settings_;

@@ -142,17 +142,7 @@ int cmd_alerts(const Common& c, const AlertsArgs& args) {
   const auto rows = alerts.alerts(filter);
   if (format == Format::json) {
     auto out = engine::Json::array();
-    for (const auto& r : rows) {
-      engine::Json j = {{"alert_id", r.id},
-                        {"patient_id", r.patient_id},
-                        {"state", std::string(engine::to_string(r.state))}};
-      j.update(engine::to_json(r.alert));
-      j["created_at"] = r.created_at;
-      j["updated_at"] = r.updated_at;
-      j["acknowledged_by"] = r.acknowledged_by;
-      j["resolved_by"] = r.resolved_by;
-      out.push_back(std::move(j));
-    }
+    for (const auto& r : rows) out.push_back(store::to_json(r));
     std::cout << out.dump() << "\n";
     return 0;
   }
@@ -281,11 +271,7 @@ int cmd_log(const Common& c, const std::string& since, const std::string& patien
   const auto rows = alerts.log(since, patient, limit);
   if (format == Format::json) {
     auto out = engine::Json::array();
-    for (const auto& e : rows) {
-      engine::Json j = {{"id", e.id}, {"at", e.at}, {"actor", e.actor}, {"cause", e.cause}};
-      j.update(engine::Json::parse(e.detail));
-      out.push_back(std::move(j));
-    }
+    for (const auto& e : rows) out.push_back(store::to_json(e));
     std::cout << out.dump() << "\n";
     return 0;
   }

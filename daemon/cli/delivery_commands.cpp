@@ -25,29 +25,7 @@ int cmd_deliveries(const Common& c, const DeliveriesArgs& args) {
   const auto rows = deliveries.list(filter);
   if (format == Format::json) {
     auto out = engine::Json::array();
-    for (const auto& r : rows) {
-      engine::Json attempts = engine::Json::array();
-      for (const auto& a : r.attempt_log)
-        attempts.push_back({{"at", a.started_at},
-                            {"http_status", a.http_status},
-                            {"latency_ms", a.latency_ms},
-                            {"error", a.error},
-                            {"response", a.response}});
-      out.push_back(
-          {{"id", r.id},
-           {"alert_id", r.alert_id ? engine::Json(*r.alert_id) : engine::Json(nullptr)},
-           {"receiver", r.receiver},
-           {"webhook_id", r.webhook_id},
-           {"type", r.event_type},
-           {"state", r.state},
-           {"attempts", r.attempts},
-           {"next_attempt_at", r.next_attempt_at ? engine::Json(format_utc(*r.next_attempt_at))
-                                                 : engine::Json(nullptr)},
-           {"last_status", r.last_status ? engine::Json(*r.last_status) : engine::Json(nullptr)},
-           {"reason", r.last_error},
-           {"created_at", r.created_at},
-           {"attempt_log", attempts}});
-    }
+    for (const auto& r : rows) out.push_back(store::to_json(r));
     std::cout << out.dump() << "\n";
     return 0;
   }

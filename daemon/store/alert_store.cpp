@@ -86,7 +86,7 @@ AlertStore::AlertStore(Database& db)
           " FROM alerts a JOIN patients p ON p.id = a.patient_id WHERE (?1 = '' OR a.state = ?1) "
           "AND (?2 = '' OR p.identifier = ?2) AND (?3 = '' OR a.marker = ?3) AND (?4 = '' OR "
           "a.severity = ?4) AND (?5 = '' OR a.fire_date >= ?5) AND (?6 = '' OR a.fire_date <= "
-          "?6) ORDER BY a.fire_date, a.id LIMIT ?7")),
+          "?6) ORDER BY a.fire_date, a.id LIMIT ?7 OFFSET ?8")),
       select_events_(db.prepare(std::string("SELECT ") + kEventColumns +
                                 " FROM alert_events e JOIN patients p ON p.id = e.patient_id "
                                 "WHERE e.alert_id = ?1 ORDER BY e.id")),
@@ -232,6 +232,24 @@ std::vector<std::int64_t> AlertStore::record(std::int64_t patient_id,
   return ids;
 }
 
+engine::Json to_json(const AlertRow& r) {
+  engine::Json j = {{"alert_id", r.id},
+                    {"patient_id", r.patient_id},
+                    {"state", std::string(engine::to_string(r.state))}};
+  j.update(engine::to_json(r.alert));
+  j["created_at"] = r.created_at;
+  j["updated_at"] = r.updated_at;
+  j["acknowledged_by"] = r.acknowledged_by;
+  j["resolved_by"] = r.resolved_by;
+  return j;
+}
+
+engine::Json to_json(const AlertEventRow& e) {
+  engine::Json j = {{"id", e.id}, {"at", e.at}, {"actor", e.actor}, {"cause", e.cause}};
+  j.update(engine::Json::parse(e.detail));
+  return j;
+}
+
 std::vector<AlertRow> AlertStore::alerts(const AlertFilter& f) {
   std::vector<AlertRow> out;
   select_alerts_.bind(1, f.state)
@@ -240,7 +258,8 @@ std::vector<AlertRow> AlertStore::alerts(const AlertFilter& f) {
       .bind(4, f.severity)
       .bind(5, f.since)
       .bind(6, f.until)
-      .bind(7, f.limit);
+      .bind(7, f.limit)
+      .bind(8, f.offset);
   while (select_alerts_.step()) out.push_back(alert_row(select_alerts_));
   select_alerts_.reset();
   return out;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/alert_json.hpp"
 #include "engine/history.hpp"
 #include "engine/reconcile.hpp"
 #include "store/database.hpp"
@@ -29,6 +30,7 @@ struct AlertFilter {
   std::string severity;      // "" = any
   std::string since, until;  // fire date range (YYYY-MM-DD), "" = open
   int limit = 1000000;
+  int offset = 0;
 };
 
 struct AlertEventRow {
@@ -36,6 +38,12 @@ struct AlertEventRow {
   std::optional<std::int64_t> alert_id;
   std::string patient_id, event, marker, at, cause, actor, detail;
 };
+
+// The machine form of a stored alert (CLI --format json and the HTTP API): its identity, state,
+// people, times and complete evidence.
+engine::Json to_json(const AlertRow& row);
+// One alert-log entry: id, time, actor, cause and the event's detail.
+engine::Json to_json(const AlertEventRow& row);
 
 class AlertStore {
  public:

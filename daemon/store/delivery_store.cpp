@@ -1,6 +1,31 @@
 #include "store/delivery_store.hpp"
 
+#include "core/timestamp.hpp"
+
 namespace markerwatch::store {
+
+engine::Json to_json(const DeliveryRow& r) {
+  engine::Json attempts = engine::Json::array();
+  for (const auto& a : r.attempt_log)
+    attempts.push_back({{"at", a.started_at},
+                        {"http_status", a.http_status},
+                        {"latency_ms", a.latency_ms},
+                        {"error", a.error},
+                        {"response", a.response}});
+  return {{"id", r.id},
+          {"alert_id", r.alert_id ? engine::Json(*r.alert_id) : engine::Json(nullptr)},
+          {"receiver", r.receiver},
+          {"webhook_id", r.webhook_id},
+          {"type", r.event_type},
+          {"state", r.state},
+          {"attempts", r.attempts},
+          {"next_attempt_at", r.next_attempt_at ? engine::Json(format_utc(*r.next_attempt_at))
+                                                : engine::Json(nullptr)},
+          {"last_status", r.last_status ? engine::Json(*r.last_status) : engine::Json(nullptr)},
+          {"reason", r.last_error},
+          {"created_at", r.created_at},
+          {"attempt_log", attempts}};
+}
 
 DeliveryStore::DeliveryStore(Database& db)
     : db_(db),

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/alert_json.hpp"
 #include "store/database.hpp"
 
 namespace markerwatch::store {
@@ -40,6 +41,9 @@ struct DeliveryRow {
   std::optional<int> last_status;
   std::vector<AttemptRow> attempt_log;
 };
+
+// The machine form of a delivery with every attempt (CLI --format json and the HTTP API).
+engine::Json to_json(const DeliveryRow& row);
 
 struct DeliveryFilter {
   std::string state;  // "" = any

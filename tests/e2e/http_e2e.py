@@ -1,4 +1,5 @@
-"""The HTTP listener (issue #5, first part): health and readiness without a token, /metrics with a
+"""The HTTP listener (issue #5, first part): health and readiness without a token, /metrics and the
+alert review reads (GET /api/v1/alerts with filters and paging, GET /api/v1/alerts/{id}) with a
 `read` token, 401/403/404/405 as problem+json, the limits (body, header, read timeout, connections)
 enforced before any handler runs, keep-alive, a clean stop with idle connections open, and
 `markerwatch token new` output that the daemon accepts. The client is Python's http.client."""
@@ -101,6 +102,58 @@ def main(a, tmp):
                  "markerwatch_http_connections 1", 'markerwatch_http_responses_total{code="401"} 5']:
         h.check(line in text, "metrics show %r" % line)
     h.check("p1" not in text, "no patient identifier in the metrics")
+
+    # The alert review reads: the seed case imported beside the running daemon.
+    seed = os.path.join(a.shared, "seed")
+    h.cli(a.bin, "import", "--config", d.config, os.path.join(seed, "milestones.csv"),
+          os.path.join(seed, "results.csv"))
+    r, data = request(port, "GET", "/api/v1/alerts?state=all", token=reader)
+    h.check(r.status == 200 and r.getheader("Content-Type") == "application/json", "alerts listed")
+    page = json.loads(data)
+    cli_alerts = json.loads(h.cli(a.bin, "alerts", "--config", d.config, "--state", "all",
+                                  "--format", "json").stdout)
+    h.check(page["alerts"] == cli_alerts, "the API lists exactly what the CLI lists")
+    got = [(x["marker"], x["class"], x["rules"], x["event_date"], x["fire_date"], x["severity"])
+           for x in page["alerts"]]
+    h.check(got == [("AFP", "progression", ["R_RISE", "R_RENORM"], "2013-07-10", "2013-10-02", "high"),
+                    ("AFP", "progression", ["R_RISE"], "2015-06-10", "2015-09-09", "high"),
+                    ("AFP", "residual", ["R_NODECLINE"], "2016-12-15", "2016-12-15", "high")],
+            "the seed's three alerts: %r" % got)
+    h.check(page["next_offset"] is None and page["offset"] == 0, "one page")
+    first = json.loads(request(port, "GET", "/api/v1/alerts?state=all&limit=2", token=reader)[1])
+    h.check(len(first["alerts"]) == 2 and first["next_offset"] == 2, "limit=2 pages: %r" % first["next_offset"])
+    second = json.loads(request(port, "GET", "/api/v1/alerts?state=all&limit=2&offset=2", token=reader)[1])
+    h.check([x["alert_id"] for x in first["alerts"] + second["alerts"]] ==
+            [x["alert_id"] for x in page["alerts"]] and second["next_offset"] is None,
+            "offset continues where the first page ended")
+    for query, n in [("marker=afp", 3), ("marker=1834-1", 3), ("severity=standard", 0),
+                     ("patient=nobody", 0), ("patient=case-001", 3), ("since=2016-01-01", 1),
+                     ("until=2015-12-31&since=2015-01-01", 1),
+                     ("state=open", sum(x["state"] == "open" for x in cli_alerts)),
+                     ("state=resolved", sum(x["state"] == "resolved" for x in cli_alerts))]:
+        prefix = "" if query.startswith("state=") else "state=all&"
+        r, data = request(port, "GET", "/api/v1/alerts?" + prefix + query, token=reader)
+        h.check(r.status == 200 and len(json.loads(data)["alerts"]) == n, "%s -> %d alerts" % (query, n))
+    for query, word in [("state=bogus", "state"), ("limit=0", "limit"), ("limit=abc", "limit"),
+                        ("limit=99999", "limit"), ("offset=-1", "offset"), ("since=2016-13-01", "since"),
+                        ("marker=XYZ", "marker"), ("colour=red", "colour"), ("patient=%zz", "percent"),
+                        ("patient=%ff%fe", "UTF-8"), ("severity=HIGHEST", "severity"),
+                        ("state=all&state=open", "more than once")]:
+        body = problem(*request(port, "GET", "/api/v1/alerts?" + query, token=reader), 400)
+        h.check(word in body["detail"], "%s: the 400 names %s: %r" % (query, word, body["detail"]))
+    one = page["alerts"][2]
+    r, data = request(port, "GET", "/api/v1/alerts/%d" % one["alert_id"], token=reader)
+    detail = json.loads(data)
+    h.check(r.status == 200 and detail["alert_id"] == one["alert_id"] and
+            detail["rules"] == ["R_NODECLINE"] and detail["summary"] == one["summary"],
+            "one alert with its evidence")
+    h.check([e["event"] for e in detail["events"]][:1] == ["new"] and detail["deliveries"] == [],
+            "with its events and (no) deliveries: %r" % detail["events"])
+    problem(*request(port, "GET", "/api/v1/alerts/999999", token=reader), 404)
+    problem(*request(port, "GET", "/api/v1/alerts/12abc", token=reader), 404)
+    problem(*request(port, "GET", "/api/v1/alerts", token=ingester), 403)
+    problem(*request(port, "GET", "/api/v1/alerts"), 401)
+    problem(*request(port, "DELETE", "/api/v1/alerts/1", token=reader), 405)
 
     # Keep-alive: several requests on one connection.
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
