@@ -145,7 +145,7 @@ int run_daemon(const settings::Settings& settings) {
         {"markerwatch_mllp_connections", mllp.active_connections()},
         {"markerwatch_http_connections", http_server ? http_server->active_connections() : 0}};
   };
-  ApiHandler api(settings, sources);
+  ApiHandler api(settings, clock, writer, sources);
   net::HttpServerOptions http_options;
   http_options.host = settings.http.listen.host;
   http_options.port = settings.http.listen.port;

@@ -11,6 +11,7 @@
 
 #include "core/calendar.hpp"
 #include "core/text.hpp"
+#include "ingest/alert_review.hpp"
 #include "store/alert_store.hpp"
 #include "store/delivery_store.hpp"
 #include "store/migrations.hpp"
@@ -146,8 +147,9 @@ net::HttpResponse problem(unsigned status, std::string_view detail) {
   return r;
 }
 
-ApiHandler::ApiHandler(const settings::Settings& settings, StatusSources sources)
-    : settings_(settings), sources_(std::move(sources)) {}
+ApiHandler::ApiHandler(const settings::Settings& settings, const Clock& clock,
+                       ingest::StoreWriter& writer, StatusSources sources)
+    : settings_(settings), clock_(clock), writer_(writer), sources_(std::move(sources)) {}
 
 net::HttpResponse ApiHandler::error_response(unsigned status, std::string_view detail) {
   count(status);
@@ -160,19 +162,24 @@ void ApiHandler::count(unsigned status) {
 }
 
 void ApiHandler::on_request(net::HttpRequest request, const std::string& peer, Respond respond) {
-  net::HttpResponse response;
+  // Counted when answered, whichever thread answers.
+  auto reply = [this, respond = std::move(respond)](net::HttpResponse response) {
+    count(response.result_int());
+    respond(std::move(response));
+  };
+  std::optional<net::HttpResponse> response;
   try {
-    response = handle(request, peer);
+    response = handle(request, peer, reply);
   } catch (const std::exception& e) {
     log()->error("event=request_failed peer={} target=\"{}\" error=\"{}\"", peer,
                  text::printable(sv(request.target()), 200), text::printable(e.what(), 200));
     response = problem(500, "the request could not be processed; see the daemon's log");
   }
-  count(response.result_int());
-  respond(std::move(response));
+  if (response) reply(std::move(*response));
 }
 
-net::HttpResponse ApiHandler::handle(const net::HttpRequest& request, const std::string& peer) {
+std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& request,
+                                                    const std::string& peer, const Respond& reply) {
   const auto path = path_of(sv(request.target()));
   const bool read_only =
       request.method() == http::verb::get || request.method() == http::verb::head;
@@ -194,28 +201,91 @@ net::HttpResponse ApiHandler::handle(const net::HttpRequest& request, const std:
     return problem(403, "token '" + token->name + "' lacks the role '" +
                             std::string(settings::to_string(role)) + "'");
   };
+  // /metrics, /api/v1/alerts, /api/v1/alerts/{id}, /api/v1/alerts/{id}/{ack|resolve}
   constexpr std::string_view kAlerts = "/api/v1/alerts";
-  const bool alerts_list = path == kAlerts;
-  const bool alert_one =
-      path.starts_with(kAlerts) && path.size() > kAlerts.size() + 1 && path[kAlerts.size()] == '/';
-  if (path != "/metrics" && !alerts_list && !alert_one)
+  std::string id_text, action;
+  bool alerts_list = path == kAlerts, alert_path = false;
+  if (path.starts_with(kAlerts) && path.size() > kAlerts.size() + 1 &&
+      path[kAlerts.size()] == '/') {
+    alert_path = true;
+    const auto rest = path.substr(kAlerts.size() + 1);
+    const auto slash = rest.find('/');
+    id_text = std::string(rest.substr(0, slash));
+    if (slash != std::string_view::npos) action = std::string(rest.substr(slash + 1));
+  }
+  const bool review = alert_path && (action == "ack" || action == "resolve");
+  if (path != "/metrics" && !alerts_list && !(alert_path && (action.empty() || review)))
     return problem(404, "no such resource: " + text::printable(path, 200));
-  if (auto denied = forbidden(settings::Role::read)) return *denied;
-  if (!read_only) return problem(405, "only GET is allowed here");
+  if (auto denied = forbidden(review ? settings::Role::review : settings::Role::read))
+    return *denied;
+  if (review ? request.method() != http::verb::post : !read_only)
+    return problem(405, review ? "only POST is allowed here" : "only GET is allowed here");
   if (path == "/metrics") return metrics();
   try {
     const auto query = parse_query(sv(request.target()));
     if (alerts_list) return list_alerts(query);
-    const auto id_text = std::string(path.substr(kAlerts.size() + 1));
-    std::int64_t id = 0;
     if (id_text.empty() || id_text.size() > 18 ||
         !std::all_of(id_text.begin(), id_text.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return problem(404, "no such alert: " + text::printable(id_text, 40));
-    id = std::stoll(id_text);
-    return alert_detail(id);
+    const auto id = std::stoll(id_text);
+    if (!review) return alert_detail(id);
+    return review_alert(request, peer, *token, id, action == "ack" ? "acknowledge" : "resolve",
+                        reply);
   } catch (const BadParameter& e) {
     return problem(400, e.what());
   }
+}
+
+std::optional<net::HttpResponse> ApiHandler::review_alert(
+    const net::HttpRequest& request, const std::string& peer, const settings::HttpToken& token,
+    std::int64_t id, const std::string& action, const Respond& reply) {
+  const auto type = sv(request[http::field::content_type]);
+  if (!type.starts_with("application/json"))
+    return problem(415, "the body must be application/json: {\"by\": \"name\", \"note\": \"why\"}");
+  nlohmann::json body;
+  try {
+    body = nlohmann::json::parse(request.body());
+  } catch (const nlohmann::json::exception&) {
+    throw BadParameter("the body is not valid JSON");
+  }
+  if (!body.is_object()) throw BadParameter("the body must be a JSON object");
+  for (const auto& [key, value] : body.items())
+    if (key != "by" && key != "note")
+      throw BadParameter("unknown field '" + text::printable(key, 40) + "' (by, note)");
+  if (!body.contains("by") || !body["by"].is_string())
+    throw BadParameter("'by' (who acts, a string) is required");
+  if (body.contains("note") && !body["note"].is_string())
+    throw BadParameter("'note' must be a string");
+  const auto by = body["by"].get<std::string>();
+  const auto note = body.value("note", std::string());
+  if (text::trim(by).empty() || by.size() > 200)
+    throw BadParameter("'by' needs a name (at most 200 characters)");
+  if (note.size() > 4000) throw BadParameter("'note' is longer than 4000 characters");
+  const auto now = unix_seconds(clock_);
+  log()->info("event=alert_review_requested peer={} token={} alert_id={} action={}", peer,
+              token.name, id, action);
+  writer_.submit_task(
+      [this, id, action, by, note, now](store::Database& db) {
+        ingest::AlertReview(db, settings_).act(id, action, by, note, now);
+      },
+      peer,
+      [this, id, reply](ingest::WriteOutcome outcome) {
+        if (!outcome.committed) {
+          reply(
+              problem(503, "not stored (" + text::printable(outcome.error, 200) + "); try again"));
+          return;
+        }
+        if (outcome.refused) {
+          reply(problem(outcome.refused_not_found ? 404 : 409, *outcome.refused));
+          return;
+        }
+        try {
+          reply(alert_detail(id));  // committed: the read connection sees it
+        } catch (const std::exception& e) {
+          reply(problem(500, std::string("stored, but could not be read back: ") + e.what()));
+        }
+      });
+  return std::nullopt;
 }
 
 store::Database& ApiHandler::database() {

@@ -3,7 +3,9 @@
 // application/problem+json (RFC 9457), and the operational endpoints: /healthz (the process
 // answers), /readyz (the database answers and the daemon is not stopping), /metrics (Prometheus
 // text format, role `read`), and the alert review reads: GET /api/v1/alerts (filters and paging)
-// and GET /api/v1/alerts/{id} (evidence, events, deliveries), role `read`.
+// and GET /api/v1/alerts/{id} (evidence, events, deliveries), role `read`; POST
+// /api/v1/alerts/{id}/ack and /resolve with {"by", "note"}, role `review`, answered after the
+// writer's group commit.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -13,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/clock.hpp"
+#include "ingest/store_writer.hpp"
 #include "net/http_server.hpp"
 #include "settings/settings.hpp"
 #include "store/database.hpp"
@@ -35,7 +39,8 @@ struct StatusSources {
 
 class ApiHandler final : public net::HttpHandler {
  public:
-  ApiHandler(const settings::Settings& settings, StatusSources sources);
+  ApiHandler(const settings::Settings& settings, const Clock& clock, ingest::StoreWriter& writer,
+             StatusSources sources);
 
   void on_request(net::HttpRequest request, const std::string& peer, Respond respond) override;
   net::HttpResponse error_response(unsigned status, std::string_view detail) override;
@@ -43,7 +48,13 @@ class ApiHandler final : public net::HttpHandler {
   void set_stopping() { stopping_ = true; }
 
  private:
-  net::HttpResponse handle(const net::HttpRequest& request, const std::string& peer);
+  // A response, or nullopt when `reply` will be called later (writes wait for their commit).
+  std::optional<net::HttpResponse> handle(const net::HttpRequest& request, const std::string& peer,
+                                          const Respond& reply);
+  std::optional<net::HttpResponse> review_alert(const net::HttpRequest& request,
+                                                const std::string& peer,
+                                                const settings::HttpToken& token, std::int64_t id,
+                                                const std::string& action, const Respond& reply);
   net::HttpResponse readyz();
   net::HttpResponse metrics();
   net::HttpResponse list_alerts(const std::map<std::string, std::string>& query);
@@ -52,6 +63,8 @@ class ApiHandler final : public net::HttpHandler {
   void count(unsigned status);
 
   const settings::Settings& settings_;
+  const Clock& clock_;
+  ingest::StoreWriter& writer_;
   StatusSources sources_;
   std::atomic<bool> stopping_{false};
   std::mutex db_mutex_;  // the io_context runs on two threads

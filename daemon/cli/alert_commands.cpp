@@ -10,6 +10,7 @@
 #include "core/text.hpp"
 #include "core/timestamp.hpp"
 #include "engine/alert_json.hpp"
+#include "ingest/alert_review.hpp"
 #include "ingest/replay.hpp"
 #include "notify/outbox.hpp"
 #include "store/alert_store.hpp"
@@ -241,21 +242,10 @@ int cmd_alert_show(const Common& c, std::int64_t id) {
 
 int cmd_alert_action(const Common& c, const std::string& action, std::int64_t id,
                      const std::string& by, const std::string& note) {
-  if (by.empty() || by.size() > 200) throw InputError("--by needs a name (at most 200 characters)");
-  if (note.size() > 4000) throw InputError("--note is longer than 4000 characters");
   auto s = load_settings(c);
   auto db = open_database(s, true);
-  store::AlertStore alerts(*db);
-  const auto unix_now = unix_seconds(SystemClock());
-  const auto now = format_utc(unix_now);
   store::Transaction txn(*db);
-  engine::Event event;
-  const auto event_id = alerts.person_action(id, action, by, note, now, event);
-  // A person's resolution is notified like the data's (receivers subscribed to "resolve").
-  if (action == "resolve") {
-    notify::Outbox outbox(*db, s);
-    outbox.queue({event}, {event_id}, alerts.alert(id)->patient_id, unix_now);
-  }
+  ingest::AlertReview(*db, s).act(id, action, by, note, unix_seconds(SystemClock()));
   txn.commit();
   std::cout << "alert " << id << (action == "acknowledge" ? " acknowledged" : " resolved") << " by "
             << by << "\n";

@@ -7,6 +7,7 @@
 
 #include "core/text.hpp"
 #include "hl7/ack.hpp"
+#include "ingest/alert_review.hpp"
 #include "store/migrations.hpp"
 
 namespace markerwatch::ingest {
@@ -76,12 +77,14 @@ void StoreWriter::submit_hl7(std::string raw, std::string peer, Completion done)
     // so the sender gets no ACK and retries.
     log()->error("event=message_prepare_failed peer={} error=\"{}\"", peer,
                  text::printable(e.what(), 200));
-    done(WriteOutcome{false, e.what(), {}});
+    WriteOutcome failed;
+    failed.error = e.what();
+    done(std::move(failed));
     return;
   }
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back({{}, std::move(prepared), std::move(peer), std::nullopt, std::move(done)});
+    queue_.push_back({{}, std::move(prepared), std::move(peer), std::nullopt, std::move(done), {}});
   }
   wake_.notify_one();
 }
@@ -90,7 +93,16 @@ void StoreWriter::submit_oversized(std::string head, std::size_t limit, std::str
                                    Completion done) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back({std::move(head), std::nullopt, std::move(peer), limit, std::move(done)});
+    queue_.push_back({std::move(head), std::nullopt, std::move(peer), limit, std::move(done), {}});
+  }
+  wake_.notify_one();
+}
+
+void StoreWriter::submit_task(Task task, std::string peer, Completion done) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(
+        {{}, std::nullopt, std::move(peer), std::nullopt, std::move(done), std::move(task)});
   }
   wake_.notify_one();
 }
@@ -138,6 +150,26 @@ void StoreWriter::process(std::deque<Job>& batch) {
     store::Transaction txn(*db_);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       auto& job = batch[i];
+      if (job.task) {
+        // A refused task rolls back its own savepoint only; the batch carries on.
+        try {
+          store::Savepoint sp(*db_);
+          job.task(*db_);
+          sp.release();
+        } catch (const AlertNotFound& e) {
+          outcomes[i].refused = e.what();
+          outcomes[i].refused_not_found = true;
+        } catch (const InputError& e) {
+          outcomes[i].refused = e.what();
+        } catch (const std::exception& e) {
+          outcomes[i].error = e.what();
+          log()->error("event=task_failed peer={} error=\"{}\"", job.peer,
+                       text::printable(e.what(), 200));
+          continue;
+        }
+        outcomes[i].committed = true;
+        continue;
+      }
       try {
         store::Savepoint sp(*db_);
         if (job.oversized_limit) {

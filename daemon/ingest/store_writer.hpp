@@ -21,6 +21,10 @@ struct WriteOutcome {
   bool committed = false;  // false: nothing was stored, the sender must not get an ACK
   std::string error;       // why, when not committed
   Hl7Outcome hl7;
+  // A task that refused its input (InputError): its savepoint was rolled back, nothing of it
+  // stored; `committed` still tells whether the batch around it committed.
+  std::optional<std::string> refused;
+  bool refused_not_found = false;  // the refusal was an AlertNotFound
 };
 
 struct WriterStats {
@@ -46,6 +50,10 @@ class StoreWriter {
   void submit_hl7(std::string raw, std::string peer, Completion done);
   // Records a frame that was too large (its first bytes only) and answers it.
   void submit_oversized(std::string head, std::size_t limit, std::string peer, Completion done);
+  // Any other write (a person's action from the HTTP API): runs on the writer thread inside the
+  // next group commit, in its own savepoint; `done` runs after the commit (or failure).
+  using Task = std::function<void(store::Database&)>;
+  void submit_task(Task task, std::string peer, Completion done);
   // Finishes everything queued, then joins the thread.
   void stop();
   WriterStats stats() const;
@@ -58,6 +66,7 @@ class StoreWriter {
     std::string peer;
     std::optional<std::size_t> oversized_limit;
     Completion done;
+    Task task;
   };
   void run();
   void process(std::deque<Job>& batch);

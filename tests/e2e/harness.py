@@ -48,6 +48,9 @@ def parse_ack(raw: bytes):
     raise Failure("no MSA in ACK: %r" % text)
 
 
+_started = []  # every Daemon started, so run() can kill what a failing test left running
+
+
 class Daemon:
     def __init__(self, bin_dir, workdir, config_extra="", db_name="mw.db"):
         self.bin_dir = bin_dir
@@ -69,6 +72,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [os.path.join(self.bin_dir, "markerwatchd"), "--config", self.config],
             stdout=subprocess.PIPE, stderr=self.log, env=env)
+        _started.append(self)
         deadline = time.time() + timeout
         while time.time() < deadline:
             line = self.proc.stdout.readline()
@@ -188,4 +192,10 @@ def run(main):
                 print(open(os.path.join(tmp, name), errors="replace").read()[-4000:])
         sys.exit(1)
     finally:
+        # A test that failed (or raised) midway must not leave a daemon, and the process that
+        # drains its output, holding ctest's pipe open until the timeout.
+        for d in _started:
+            if d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,6 +1,6 @@
 """The HTTP listener (issue #5, first part): health and readiness without a token, /metrics and the
-alert review reads (GET /api/v1/alerts with filters and paging, GET /api/v1/alerts/{id}) with a
-`read` token, 401/403/404/405 as problem+json, the limits (body, header, read timeout, connections)
+alert review (GET /api/v1/alerts with filters and paging, GET /api/v1/alerts/{id} with a `read`
+token; POST .../ack and .../resolve with a `review` token, answered after the commit), 401/403/404/405 as problem+json, the limits (body, header, read timeout, connections)
 enforced before any handler runs, keep-alive, a clean stop with idle connections open, and
 `markerwatch token new` output that the daemon accepts. The client is Python's http.client."""
 import http.client
@@ -58,6 +58,7 @@ def raw(port, payload, timeout=10):
 
 def main(a, tmp):
     reader, reader_cfg = token_lines(a, "dashboard", "read")
+    nurse, nurse_cfg = token_lines(a, "navigator", "read,review")
     ingester, ingester_cfg = token_lines(a, "lis-gateway", "ingest")
     other, _ = token_lines(a, "unknown", "read,review")  # never configured
     extra_http = ("max_body_bytes = 1024\nmax_header_bytes = 2048\nread_timeout_s = 1\n"
@@ -69,7 +70,7 @@ def main(a, tmp):
     text = text.replace('[http]\nlisten = "127.0.0.1:0"\n',
                         '[http]\nlisten = "127.0.0.1:0"\n' + extra_http)
     with open(d.config, "w") as f:
-        f.write(text + reader_cfg + ingester_cfg)
+        f.write(text + reader_cfg + ingester_cfg + nurse_cfg)
     d.start()
     port = d.http_port
 
@@ -154,6 +155,56 @@ def main(a, tmp):
     problem(*request(port, "GET", "/api/v1/alerts", token=ingester), 403)
     problem(*request(port, "GET", "/api/v1/alerts"), 401)
     problem(*request(port, "DELETE", "/api/v1/alerts/1", token=reader), 405)
+
+    # A person acknowledges, then resolves, over HTTP: answered after the commit.
+    # The seed's alerts are resolved by later values: a second patient with the seed's history up
+    # to the end of 2013 has its first alert still open.
+    partial = os.path.join(tmp, "partial.csv")
+    with open(os.path.join(seed, "results.csv")) as src, open(partial, "w") as dst:
+        lines = src.read().splitlines()
+        dst.write(lines[0] + "\n")
+        for line in lines[1:]:
+            if line.split(",")[2] < "2014-01-01":
+                dst.write(line.replace("case-001", "case-002", 1) + "\n")
+    partial_ms = os.path.join(tmp, "partial_ms.csv")
+    with open(os.path.join(seed, "milestones.csv")) as src, open(partial_ms, "w") as dst:
+        dst.write(src.read().replace("case-001", "case-002"))
+    h.cli(a.bin, "import", "--config", d.config, partial_ms, partial)
+    open_now = json.loads(request(port, "GET", "/api/v1/alerts?patient=case-002", token=reader)[1])
+    h.check(len(open_now["alerts"]) == 1, "one open alert for the second patient: %r" % open_now)
+    target = open_now["alerts"][0]
+    url = "/api/v1/alerts/%d/" % target["alert_id"]
+    as_json = {"Content-Type": "application/json"}
+    ack = json.dumps({"by": "Nurse Kim", "note": "CT booked"}).encode()
+    problem(*request(port, "POST", url + "ack", token=reader, body=ack, headers=as_json), 403)
+    problem(*request(port, "POST", url + "ack", body=ack, headers=as_json), 401)
+    problem(*request(port, "POST", url + "ack", token=nurse, body=ack,
+                     headers={"Content-Type": "text/plain"}), 415)
+    problem(*request(port, "GET", url + "ack", token=nurse), 405)
+    for bad, word in [(b"{not json", "JSON"), (b"[1]", "object"), (b'{"note": "x"}', "by"),
+                      (b'{"by": 7}', "by"), (b'{"by": "  "}', "by"), (b'{"by": "x", "who": 1}', "who"),
+                      (b'{"by": "x", "note": 5}', "note")]:
+        body = problem(*request(port, "POST", url + "ack", token=nurse, body=bad, headers=as_json), 400)
+        h.check(word in body["detail"], "bad body %r: the 400 names %s: %r" % (bad[:30], word, body["detail"]))
+    r, data = request(port, "POST", url + "ack", token=nurse, body=ack, headers=as_json)
+    acked = json.loads(data)
+    h.check(r.status == 200 and acked["state"] == "acknowledged" and
+            acked["acknowledged_by"] == "Nurse Kim", "acknowledged over HTTP: %r" % data[:200])
+    h.check([(e["event"], e["actor"], e.get("note")) for e in acked["events"]][-1] ==
+            ("acknowledge", "Nurse Kim", "CT booked"), "the log says who, and why")
+    stored = json.loads(h.cli(a.bin, "alerts", "--config", d.config, "--state", "acknowledged",
+                              "--format", "json").stdout)
+    h.check([x["alert_id"] for x in stored] == [target["alert_id"]], "the acknowledgement is stored")
+    body = problem(*request(port, "POST", url + "ack", token=nurse, body=ack, headers=as_json), 409)
+    h.check("already acknowledged" in body["detail"], "a second ack conflicts: %r" % body["detail"])
+    r, data = request(port, "POST", url + "resolve", token=nurse,
+                      body=b'{"by": "Dr. Lee", "note": "imaging negative"}', headers=as_json)
+    h.check(r.status == 200 and json.loads(data)["state"] == "resolved" and
+            json.loads(data)["resolved_by"] == "Dr. Lee", "resolved over HTTP")
+    problem(*request(port, "POST", url + "resolve", token=nurse, body=ack, headers=as_json), 409)
+    problem(*request(port, "POST", "/api/v1/alerts/999999/ack", token=nurse, body=ack,
+                     headers=as_json), 404)
+    problem(*request(port, "POST", url + "delete", token=nurse, body=ack, headers=as_json), 404)
 
     # Keep-alive: several requests on one connection.
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
