@@ -15,6 +15,7 @@
 #include "store/alert_store.hpp"
 #include "store/delivery_store.hpp"
 #include "store/migrations.hpp"
+#include "store/result_store.hpp"
 #include "store/sha256.hpp"
 
 namespace markerwatch::app {
@@ -53,29 +54,32 @@ int hex_digit(char c) {
   return -1;
 }
 
-// application/x-www-form-urlencoded query: percent escapes and '+' decoded, values valid UTF-8.
+// Percent escapes (and, in a query, '+' for a space) decoded; the result must be valid UTF-8.
+std::string percent_decode(std::string_view in, bool plus_is_space = false) {
+  std::string s;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+' && plus_is_space) {
+      s += ' ';
+    } else if (in[i] == '%') {
+      if (i + 2 >= in.size()) throw BadParameter("a percent escape is cut short");
+      const int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
+      if (hi < 0 || lo < 0) throw BadParameter("a percent escape is not hexadecimal");
+      s += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      s += in[i];
+    }
+  }
+  if (!text::is_valid_utf8(s)) throw BadParameter("a parameter is not valid UTF-8");
+  return s;
+}
+
+// application/x-www-form-urlencoded query.
 std::map<std::string, std::string> parse_query(std::string_view target) {
   std::map<std::string, std::string> out;
   const auto q = target.find('?');
   if (q == std::string_view::npos) return out;
-  auto decode = [](std::string_view in) {
-    std::string s;
-    for (std::size_t i = 0; i < in.size(); ++i) {
-      if (in[i] == '+') {
-        s += ' ';
-      } else if (in[i] == '%') {
-        if (i + 2 >= in.size()) throw BadParameter("a percent escape is cut short");
-        const int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
-        if (hi < 0 || lo < 0) throw BadParameter("a percent escape is not hexadecimal");
-        s += static_cast<char>(hi * 16 + lo);
-        i += 2;
-      } else {
-        s += in[i];
-      }
-    }
-    if (!text::is_valid_utf8(s)) throw BadParameter("a query parameter is not valid UTF-8");
-    return s;
-  };
+  auto decode = [](std::string_view in) { return percent_decode(in, true); };
   auto rest = target.substr(q + 1);
   while (!rest.empty()) {
     const auto amp = rest.find('&');
@@ -214,7 +218,12 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
     if (slash != std::string_view::npos) action = std::string(rest.substr(slash + 1));
   }
   const bool review = alert_path && (action == "ack" || action == "resolve");
-  if (path != "/metrics" && !alerts_list && !(alert_path && (action.empty() || review)))
+  // /api/v1/patients/{id}/results
+  constexpr std::string_view kPatients = "/api/v1/patients/", kResults = "/results";
+  const bool patient_results = path.starts_with(kPatients) && path.ends_with(kResults) &&
+                               path.size() > kPatients.size() + kResults.size();
+  if (path != "/metrics" && !alerts_list && !(alert_path && (action.empty() || review)) &&
+      !patient_results)
     return problem(404, "no such resource: " + text::printable(path, 200));
   if (auto denied = forbidden(review ? settings::Role::review : settings::Role::read))
     return *denied;
@@ -224,6 +233,10 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
   try {
     const auto query = parse_query(sv(request.target()));
     if (alerts_list) return list_alerts(query);
+    if (patient_results)
+      return list_results(percent_decode(path.substr(
+                              kPatients.size(), path.size() - kPatients.size() - kResults.size())),
+                          query);
     if (id_text.empty() || id_text.size() > 18 ||
         !std::all_of(id_text.begin(), id_text.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return problem(404, "no such alert: " + text::printable(id_text, 40));
@@ -348,6 +361,37 @@ net::HttpResponse ApiHandler::list_alerts(const std::map<std::string, std::strin
       {"alerts", nlohmann::ordered_json::array()}, {"offset", filter.offset}, {"limit", page}};
   for (const auto& r : rows) body["alerts"].push_back(store::to_json(r));
   body["next_offset"] = more ? nlohmann::ordered_json(filter.offset + page) : nullptr;
+  return json_response(200, body);
+}
+
+net::HttpResponse ApiHandler::list_results(const std::string& patient,
+                                           const std::map<std::string, std::string>& query) {
+  for (const auto& [name, value] : query)
+    if (name != "marker" && name != "all_versions")
+      throw BadParameter("unknown parameter '" + text::printable(name, 40) +
+                         "' (marker, all_versions)");
+  if (patient.empty() || patient.size() > 200)
+    throw BadParameter("the patient id is empty or longer than 200 characters");
+  std::string marker;
+  if (auto it = query.find("marker"); it != query.end()) {
+    const auto* def = settings_.markers.find(it->second);
+    if (!def) throw BadParameter("unknown marker '" + text::printable(it->second, 40) + "'");
+    marker = def->name;
+  }
+  bool all_versions = false;
+  if (auto it = query.find("all_versions"); it != query.end()) {
+    if (it->second != "true" && it->second != "false")
+      throw BadParameter("all_versions must be true or false");
+    all_versions = it->second == "true";
+  }
+  std::lock_guard lock(db_mutex_);
+  store::ResultStore results(database());
+  if (results.patients(patient).empty())
+    return problem(404, "no such patient: " + text::printable(patient, 60));
+  nlohmann::ordered_json body = {{"patient_id", patient},
+                                 {"results", nlohmann::ordered_json::array()}};
+  for (const auto& r : results.results(patient, marker, !all_versions))
+    body["results"].push_back(store::to_json(r));
   return json_response(200, body);
 }
 

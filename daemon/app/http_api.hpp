@@ -5,7 +5,7 @@
 // text format, role `read`), and the alert review reads: GET /api/v1/alerts (filters and paging)
 // and GET /api/v1/alerts/{id} (evidence, events, deliveries), role `read`; POST
 // /api/v1/alerts/{id}/ack and /resolve with {"by", "note"}, role `review`, answered after the
-// writer's group commit.
+// writer's group commit; GET /api/v1/patients/{id}/results, role `read`.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -59,6 +59,8 @@ class ApiHandler final : public net::HttpHandler {
   net::HttpResponse metrics();
   net::HttpResponse list_alerts(const std::map<std::string, std::string>& query);
   net::HttpResponse alert_detail(std::int64_t id);
+  net::HttpResponse list_results(const std::string& patient,
+                                 const std::map<std::string, std::string>& query);
   store::Database& database();  // the read connection, opened on first use; hold db_mutex_
   void count(unsigned status);
 

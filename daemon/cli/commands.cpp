@@ -121,27 +121,8 @@ int cmd_results(const Common& c, const std::string& patient, const std::string& 
   store::ResultStore store(*db);
   const auto rows = store.results(patient, marker, !all_versions);
   if (format == Format::json) {
-    auto out = nlohmann::json::array();
-    for (const auto& r : rows) {
-      nlohmann::json j = {{"patient_id", r.patient_id},
-                          {"authority", r.authority},
-                          {"marker", r.marker},
-                          {"method", r.method},
-                          {"collected_at", r.collected_at},
-                          {"collected_date", r.collected_date},
-                          {"comparator", r.comparator},
-                          {"value_raw", r.value_raw},
-                          {"unit", r.unit},
-                          {"unit_raw", r.unit_raw},
-                          {"reference_range", r.reference_range},
-                          {"status", r.status},
-                          {"obs_id", r.obs_id},
-                          {"source", r.source},
-                          {"effective", r.effective}};
-      j["value"] = r.value ? nlohmann::json(*r.value) : nlohmann::json(nullptr);
-      j["uln"] = r.uln ? nlohmann::json(*r.uln) : nlohmann::json(nullptr);
-      out.push_back(std::move(j));
-    }
+    auto out = engine::Json::array();
+    for (const auto& r : rows) out.push_back(store::to_json(r));
     std::cout << out.dump() << "\n";
     return 0;
   }

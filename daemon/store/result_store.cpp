@@ -23,6 +23,26 @@ constexpr const char* kResultColumns =
 
 }  // namespace
 
+engine::Json to_json(const ResultRow& r) {
+  return {{"patient_id", r.patient_id},
+          {"authority", r.authority},
+          {"marker", r.marker},
+          {"method", r.method},
+          {"collected_at", r.collected_at},
+          {"collected_date", r.collected_date},
+          {"comparator", r.comparator},
+          {"value_raw", r.value_raw},
+          {"unit", r.unit},
+          {"unit_raw", r.unit_raw},
+          {"reference_range", r.reference_range},
+          {"status", r.status},
+          {"obs_id", r.obs_id},
+          {"source", r.source},
+          {"effective", r.effective},
+          {"value", r.value ? engine::Json(*r.value) : engine::Json(nullptr)},
+          {"uln", r.uln ? engine::Json(*r.uln) : engine::Json(nullptr)}};
+}
+
 ResultStore::ResultStore(Database& db)
     : db_(db),
       find_patient_(db.prepare("SELECT id FROM patients WHERE identifier = ? AND authority = ?")),

@@ -8,6 +8,7 @@
 
 #include "core/records.hpp"
 #include "core/version_resolution.hpp"
+#include "engine/alert_json.hpp"
 #include "store/database.hpp"
 
 namespace markerwatch::store {
@@ -42,6 +43,9 @@ struct ResultRow {
   std::string status, obs_id, version_time, source;
   bool effective = false;
 };
+
+// The machine form of a stored result version (CLI --format json and the HTTP API).
+engine::Json to_json(const ResultRow& row);
 
 struct MessageRow {
   std::int64_t id = 0;

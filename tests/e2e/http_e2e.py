@@ -1,6 +1,7 @@
 """The HTTP listener (issue #5, first part): health and readiness without a token, /metrics and the
 alert review (GET /api/v1/alerts with filters and paging, GET /api/v1/alerts/{id} with a `read`
-token; POST .../ack and .../resolve with a `review` token, answered after the commit), 401/403/404/405 as problem+json, the limits (body, header, read timeout, connections)
+token; POST .../ack and .../resolve with a `review` token, answered after the commit), a
+patient's results (GET /api/v1/patients/{id}/results), 401/403/404/405 as problem+json, the limits (body, header, read timeout, connections)
 enforced before any handler runs, keep-alive, a clean stop with idle connections open, and
 `markerwatch token new` output that the daemon accepts. The client is Python's http.client."""
 import http.client
@@ -155,6 +156,26 @@ def main(a, tmp):
     problem(*request(port, "GET", "/api/v1/alerts", token=ingester), 403)
     problem(*request(port, "GET", "/api/v1/alerts"), 401)
     problem(*request(port, "DELETE", "/api/v1/alerts/1", token=reader), 405)
+
+    # A patient's results, as the CLI lists them.
+    r, data = request(port, "GET", "/api/v1/patients/case-001/results", token=reader)
+    listed = json.loads(data)
+    cli_results = json.loads(h.cli(a.bin, "results", "--config", d.config, "--patient", "case-001",
+                                   "--format", "json").stdout)
+    h.check(r.status == 200 and listed["patient_id"] == "case-001" and
+            listed["results"] == cli_results and len(cli_results) == 34,
+            "the API lists the patient's 34 results exactly as the CLI does")
+    afp = json.loads(request(port, "GET", "/api/v1/patients/case-001/results?marker=afp",
+                             token=reader)[1])["results"]
+    h.check(afp and all(x["marker"] == "AFP" for x in afp) and
+            len(afp) == sum(x["marker"] == "AFP" for x in cli_results), "marker filter")
+    problem(*request(port, "GET", "/api/v1/patients/nobody/results", token=reader), 404)
+    problem(*request(port, "GET", "/api/v1/patients/case-001/results?marker=XYZ", token=reader), 400)
+    problem(*request(port, "GET", "/api/v1/patients/case-001/results?all_versions=maybe",
+                     token=reader), 400)
+    problem(*request(port, "GET", "/api/v1/patients/%ff/results", token=reader), 400)
+    problem(*request(port, "GET", "/api/v1/patients/case-001/results", token=ingester), 403)
+    problem(*request(port, "GET", "/api/v1/patients/case-001/results"), 401)
 
     # A person acknowledges, then resolves, over HTTP: answered after the commit.
     # The seed's alerts are resolved by later values: a second patient with the seed's history up
