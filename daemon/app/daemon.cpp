@@ -94,6 +94,19 @@ class Hl7FrameHandler final : public net::FrameHandler {
   std::atomic<std::uint64_t> aa_{0}, ae_{0}, ar_{0}, not_stored_{0};
 };
 
+// Binds a listener; false (logged) when its address cannot be bound.
+template <typename Server>
+bool start_listener(Server& server, const char* name, const settings::Endpoint& listen) {
+  try {
+    server.start();
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::critical("event=listen_failed listener={} address={}:{} error=\"{}\"", name,
+                     listen.host, listen.port, e.what());
+    return false;
+  }
+}
+
 void notify(const char* state) {
   sd_notify(0, state);
 }
@@ -116,13 +129,7 @@ int run_daemon(const settings::Settings& settings) {
   mllp_options.idle_timeout = std::chrono::seconds(settings.mllp.idle_timeout_s);
   mllp_options.max_connections = settings.mllp.max_connections;
   net::MllpServer mllp(io, mllp_options, handler);
-  try {
-    mllp.start();
-  } catch (const std::exception& e) {
-    spdlog::critical("event=listen_failed listener=mllp address={}:{} error=\"{}\"",
-                     settings.mllp.listen.host, settings.mllp.listen.port, e.what());
-    return 1;
-  }
+  if (!start_listener(mllp, "mllp", settings.mllp.listen)) return 1;
   // Webhook deliveries run on their own thread, never on the network threads.
   notify::Sender sender(settings, clock);
 
@@ -155,13 +162,7 @@ int run_daemon(const settings::Settings& settings) {
   http_options.max_connections = settings.http.max_connections;
   net::HttpServer http(io, http_options, api);
   http_server = &http;
-  try {
-    http.start();
-  } catch (const std::exception& e) {
-    spdlog::critical("event=listen_failed listener=http address={}:{} error=\"{}\"",
-                     settings.http.listen.host, settings.http.listen.port, e.what());
-    return 1;
-  }
+  if (!start_listener(http, "http", settings.http.listen)) return 1;
   writer.set_on_commit([&sender] { sender.wake(); });
   writer.start();
   sender.start();

@@ -47,13 +47,6 @@ struct BadParameter : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Percent escapes (and, in a query, '+' for a space) decoded; the result must be valid UTF-8.
 std::string percent_decode(std::string_view in, bool plus_is_space = false) {
   std::string s;
@@ -62,7 +55,7 @@ std::string percent_decode(std::string_view in, bool plus_is_space = false) {
       s += ' ';
     } else if (in[i] == '%') {
       if (i + 2 >= in.size()) throw BadParameter("a percent escape is cut short");
-      const int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
+      const int hi = text::hex_value(in[i + 1]), lo = text::hex_value(in[i + 2]);
       if (hi < 0 || lo < 0) throw BadParameter("a percent escape is not hexadecimal");
       s += static_cast<char>(hi * 16 + lo);
       i += 2;

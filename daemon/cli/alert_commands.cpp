@@ -142,9 +142,7 @@ int cmd_alerts(const Common& c, const AlertsArgs& args) {
   store::AlertStore alerts(*db);
   const auto rows = alerts.alerts(filter);
   if (format == Format::json) {
-    auto out = engine::Json::array();
-    for (const auto& r : rows) out.push_back(store::to_json(r));
-    std::cout << out.dump() << "\n";
+    print_json_rows(rows);
     return 0;
   }
   std::vector<std::vector<std::string>> table;
@@ -260,9 +258,7 @@ int cmd_log(const Common& c, const std::string& since, const std::string& patien
   store::AlertStore alerts(*db);
   const auto rows = alerts.log(since, patient, limit);
   if (format == Format::json) {
-    auto out = engine::Json::array();
-    for (const auto& e : rows) out.push_back(store::to_json(e));
-    std::cout << out.dump() << "\n";
+    print_json_rows(rows);
     return 0;
   }
   std::vector<std::vector<std::string>> table;

@@ -121,9 +121,7 @@ int cmd_results(const Common& c, const std::string& patient, const std::string& 
   store::ResultStore store(*db);
   const auto rows = store.results(patient, marker, !all_versions);
   if (format == Format::json) {
-    auto out = engine::Json::array();
-    for (const auto& r : rows) out.push_back(store::to_json(r));
-    std::cout << out.dump() << "\n";
+    print_json_rows(rows);
     return 0;
   }
   std::vector<std::string> headers = {"date",   "marker", "value", "unit",

@@ -24,9 +24,7 @@ int cmd_deliveries(const Common& c, const DeliveriesArgs& args) {
   filter.limit = args.limit;
   const auto rows = deliveries.list(filter);
   if (format == Format::json) {
-    auto out = engine::Json::array();
-    for (const auto& r : rows) out.push_back(store::to_json(r));
-    std::cout << out.dump() << "\n";
+    print_json_rows(rows);
     return 0;
   }
   std::vector<std::vector<std::string>> table;

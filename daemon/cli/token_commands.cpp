@@ -12,9 +12,7 @@
 namespace markerwatch::cli {
 
 int cmd_token_new(const std::string& name, const std::vector<std::string>& roles) {
-  if (name.empty() || name.size() > 64 || !std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-      }))
+  if (!settings::is_token_name(name))
     throw InputError("token name: use 1-64 letters, digits, '.', '-' and '_'");
   if (roles.empty()) throw InputError("--roles: name at least one of ingest, read, review");
   std::vector<std::string> sorted;

@@ -11,6 +11,9 @@ std::string to_lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 std::vector<std::string_view> split(std::string_view s, char sep);
 bool is_valid_utf8(std::string_view s);
+// Lowercase hex of bytes; the value of one hex digit (either case), or -1.
+std::string to_hex(std::string_view bytes);
+int hex_value(char c);
 // Keeps printable ASCII and replaces the rest, so a hostile string cannot forge log lines.
 std::string printable(std::string_view s, std::size_t max_len = 120);
 // Replaces every 'quoted' stretch with '...': error reasons quote values from the message, which

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <unordered_map>
 
 #include "core/text.hpp"
 #include "ingest/csv_patient_rows.hpp"

@@ -22,10 +22,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(HttpServer& server, tcp::socket socket, bool over_limit)
       : server_(server), stream_(std::move(socket)), over_limit_(over_limit) {
-    boost::system::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
-    peer_ =
-        ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
+    peer_ = peer_of(stream_.socket());
   }
 
   void start() {
@@ -144,15 +141,7 @@ HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHand
 HttpServer::~HttpServer() = default;
 
 void HttpServer::start() {
-  tcp::resolver resolver(io_);
-  auto endpoints = resolver.resolve(options_.host, std::to_string(options_.port),
-                                    tcp::resolver::passive | tcp::resolver::numeric_service);
-  tcp::endpoint ep = endpoints.begin()->endpoint();
-  acceptor_.open(ep.protocol());
-  acceptor_.set_option(asio::socket_base::reuse_address(true));
-  acceptor_.bind(ep);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
-  bound_port_ = acceptor_.local_endpoint().port();
+  bound_port_ = bind_and_listen(acceptor_, options_.host, options_.port);
   log()->info("event=listening address={} port={}", options_.host, bound_port_);
   accept_next();
 }
@@ -165,13 +154,9 @@ void HttpServer::accept_next() {
           log()->warn("event=accept_failed error=\"{}\"", ec.message());
         } else {
           // Over the limit the connection still gets a 503 saying why, then closes.
-          const bool over_limit = active_.load() >= options_.max_connections;
+          const bool over_limit = sessions_.count() >= options_.max_connections;
           auto session = std::make_shared<HttpSession>(*this, std::move(socket), over_limit);
-          {
-            std::lock_guard lock(sessions_mutex_);
-            sessions_.insert(session);
-            ++active_;
-          }
+          sessions_.add(session);
           session->start();
         }
         if (!stopping_) accept_next();
@@ -179,8 +164,7 @@ void HttpServer::accept_next() {
 }
 
 void HttpServer::forget(const std::shared_ptr<HttpSession>& s) {
-  std::lock_guard lock(sessions_mutex_);
-  if (sessions_.erase(s)) --active_;
+  sessions_.forget(s);
 }
 
 void HttpServer::stop() {
@@ -189,12 +173,7 @@ void HttpServer::stop() {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
   });
-  std::set<std::shared_ptr<HttpSession>> open;
-  {
-    std::lock_guard lock(sessions_mutex_);
-    open = sessions_;
-  }
-  for (auto& s : open) s->shutdown();
+  sessions_.shutdown_all();
 }
 
 }  // namespace markerwatch::net

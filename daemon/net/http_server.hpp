@@ -14,10 +14,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 #include <string_view>
+
+#include "net/listener.hpp"
 
 namespace markerwatch::net {
 
@@ -56,7 +56,7 @@ class HttpServer {
   // Stops accepting; idle connections close, requests in progress are answered, then close.
   void stop();
   std::uint16_t port() const { return bound_port_; }
-  int active_connections() const { return active_.load(); }
+  int active_connections() const { return sessions_.count(); }
 
  private:
   friend class HttpSession;
@@ -68,10 +68,8 @@ class HttpServer {
   HttpHandler& handler_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::uint16_t bound_port_ = 0;
-  std::atomic<int> active_{0};
   std::atomic<bool> stopping_{false};
-  std::mutex sessions_mutex_;
-  std::set<std::shared_ptr<HttpSession>> sessions_;
+  SessionSet<HttpSession> sessions_;
 };
 
 }  // namespace markerwatch::net

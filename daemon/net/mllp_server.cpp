@@ -33,10 +33,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
         idle_timer_(strand_),
         framer_(server.options_.max_message_bytes),
         buffer_(kReadChunk) {
-    boost::system::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
-    peer_ =
-        ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
+    peer_ = peer_of(socket_);
   }
 
   void start() {
@@ -218,15 +215,7 @@ MllpServer::MllpServer(asio::io_context& io, MllpServerOptions options, FrameHan
 MllpServer::~MllpServer() = default;
 
 void MllpServer::start() {
-  tcp::resolver resolver(io_);
-  auto endpoints = resolver.resolve(options_.host, std::to_string(options_.port),
-                                    tcp::resolver::passive | tcp::resolver::numeric_service);
-  tcp::endpoint ep = endpoints.begin()->endpoint();
-  acceptor_.open(ep.protocol());
-  acceptor_.set_option(asio::socket_base::reuse_address(true));
-  acceptor_.bind(ep);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
-  bound_port_ = acceptor_.local_endpoint().port();
+  bound_port_ = bind_and_listen(acceptor_, options_.host, options_.port);
   log()->info("event=listening address={} port={}", options_.host, bound_port_);
   accept_next();
 }
@@ -237,19 +226,14 @@ void MllpServer::accept_next() {
         if (ec) {
           if (ec == asio::error::operation_aborted || stopping_) return;
           log()->warn("event=accept_failed error=\"{}\"", ec.message());
-        } else if (active_.load() >= options_.max_connections) {
-          boost::system::error_code ignored;
-          auto ep = socket.remote_endpoint(ignored);
+        } else if (sessions_.count() >= options_.max_connections) {
           log()->warn("event=connection_refused reason=max_connections limit={} peer={}",
-                      options_.max_connections, ignored ? "unknown" : ep.address().to_string());
+                      options_.max_connections, peer_of(socket));
+          boost::system::error_code ignored;
           socket.close(ignored);
         } else {
           auto session = std::make_shared<MllpSession>(*this, std::move(socket));
-          {
-            std::lock_guard lock(sessions_mutex_);
-            sessions_.insert(session);
-          }
-          ++active_;
+          sessions_.add(session);
           session->start();
         }
         if (!stopping_) accept_next();
@@ -257,8 +241,7 @@ void MllpServer::accept_next() {
 }
 
 void MllpServer::forget(const std::shared_ptr<MllpSession>& s) {
-  std::lock_guard lock(sessions_mutex_);
-  if (sessions_.erase(s)) --active_;
+  sessions_.forget(s);
 }
 
 void MllpServer::stop() {
@@ -267,12 +250,7 @@ void MllpServer::stop() {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
   });
-  std::set<std::shared_ptr<MllpSession>> open;
-  {
-    std::lock_guard lock(sessions_mutex_);
-    open = sessions_;
-  }
-  for (auto& s : open) s->shutdown();
+  sessions_.shutdown_all();
 }
 
 }  // namespace markerwatch::net

@@ -9,10 +9,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <string>
+
+#include "net/listener.hpp"
 
 namespace markerwatch::net {
 
@@ -54,7 +54,7 @@ class MllpServer {
   // Stops accepting; open connections finish and answer what they have received, then close.
   void stop();
   std::uint16_t port() const { return bound_port_; }
-  int active_connections() const { return active_.load(); }
+  int active_connections() const { return sessions_.count(); }
 
  private:
   friend class MllpSession;
@@ -66,10 +66,8 @@ class MllpServer {
   FrameHandler& handler_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::uint16_t bound_port_ = 0;
-  std::atomic<int> active_{0};
   std::atomic<bool> stopping_{false};
-  std::mutex sessions_mutex_;
-  std::set<std::shared_ptr<MllpSession>> sessions_;
+  SessionSet<MllpSession> sessions_;
 };
 
 }  // namespace markerwatch::net

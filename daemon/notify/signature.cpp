@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/text.hpp"
+
 namespace markerwatch::notify {
 
 namespace {
@@ -59,13 +61,7 @@ std::string sign(std::string_view key, std::string_view id, std::int64_t timesta
 }
 
 std::string pseudonym(std::string_view key, std::string_view identifier) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : hmac_sha256(key, identifier).substr(0, 16)) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
-  }
-  return out;
+  return text::to_hex(hmac_sha256(key, identifier).substr(0, 16));
 }
 
 }  // namespace markerwatch::notify

@@ -81,6 +81,14 @@ class Reader {
     return v;
   }
 
+  Endpoint endpoint(const toml::node& n, const std::string& key) const {
+    try {
+      return parse_endpoint(string(n, key), key);
+    } catch (const ConfigError& e) {
+      fail(n, key, e.what());
+    }
+  }
+
   std::vector<std::string> strings(const toml::node& n, const std::string& key) const {
     if (!n.is_array()) fail(n, key, "must be an array of strings");
     std::vector<std::string> out;
@@ -110,13 +118,7 @@ void read_storage(const Reader& r, const toml::table& t, StorageSettings& s) {
 
 void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {
   r.check_keys(t, "mllp.", {"listen", "max_message_bytes", "idle_timeout_s", "max_connections"});
-  if (auto* n = t.get("listen")) {
-    try {
-      s.listen = parse_endpoint(r.string(*n, "mllp.listen"), "mllp.listen");
-    } catch (const ConfigError& e) {
-      r.fail(*n, "mllp.listen", e.what());
-    }
-  }
+  if (auto* n = t.get("listen")) s.listen = r.endpoint(*n, "mllp.listen");
   if (auto* n = t.get("max_message_bytes"))
     s.max_message_bytes = r.integer(*n, "mllp.max_message_bytes", 1024, 256LL * 1024 * 1024);
   if (auto* n = t.get("idle_timeout_s"))
@@ -129,13 +131,7 @@ void read_http(const Reader& r, const toml::table& t, HttpSettings& s) {
   r.check_keys(t, "http.",
                {"listen", "max_body_bytes", "max_header_bytes", "read_timeout_s", "max_connections",
                 "tokens"});
-  if (auto* n = t.get("listen")) {
-    try {
-      s.listen = parse_endpoint(r.string(*n, "http.listen"), "http.listen");
-    } catch (const ConfigError& e) {
-      r.fail(*n, "http.listen", e.what());
-    }
-  }
+  if (auto* n = t.get("listen")) s.listen = r.endpoint(*n, "http.listen");
   if (auto* n = t.get("max_body_bytes"))
     s.max_body_bytes = r.integer(*n, "http.max_body_bytes", 1024, 1024LL * 1024 * 1024);
   if (auto* n = t.get("max_header_bytes"))
@@ -158,9 +154,7 @@ void read_http(const Reader& r, const toml::table& t, HttpSettings& s) {
     auto* name = tt.get("name");
     if (!name) r.fail(tt, prefix + "name", "is required");
     token.name = r.string(*name, prefix + "name", 64);
-    if (token.name.empty() || !std::all_of(token.name.begin(), token.name.end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-        }))
+    if (!is_token_name(token.name))
       r.fail(*name, prefix + "name", "use letters, digits, '.', '-' and '_' only");
     for (const auto& other : s.tokens)
       if (other.name == token.name) r.fail(*name, prefix + "name", "is used by another token");
@@ -603,6 +597,12 @@ std::shared_ptr<const ZoneRules> make_zone(const std::string& name) {
   } catch (const std::exception& e) {
     throw ConfigError("unknown time zone '" + text::printable(name, 64) + "'");
   }
+}
+
+bool is_token_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
 }
 
 std::string_view to_string(Role r) {

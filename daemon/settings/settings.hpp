@@ -43,6 +43,8 @@ struct MllpSettings {
 // What a bearer token may do on the HTTP listener (issue #5).
 enum class Role : unsigned { ingest = 1, read = 2, review = 4 };
 std::string_view to_string(Role r);
+// 1-64 letters, digits, '.', '-' and '_'.
+bool is_token_name(std::string_view name);
 
 struct HttpToken {
   std::string name;

@@ -192,6 +192,9 @@ def main(a, tmp):
             "each bad row named by file and line: %r" % err)
     out = h.cli(a.bin, "replay", "--results", os.path.join(tmp, "missing.csv"), check_rc=False)
     h.check(out.returncode == 2 and b"missing.csv" in out.stderr, "a missing file exits 2")
+    for threads in ("0", "65", "two"):
+        out = h.cli(a.bin, "replay", "--results", results, "--threads", threads, check_rc=False)
+        h.check(out.returncode == 2 and b"--threads" in out.stderr, "replay --threads %s refused" % threads)
     out = h.cli(a.bin, "replay", "--results", milestones, "--db", db, check_rc=False)
     h.check(out.returncode == 2, "--results with --db is a usage error")
     with open(bad, "wb") as f:

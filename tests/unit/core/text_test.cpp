@@ -23,3 +23,13 @@ TEST_CASE("log helpers: printable text and no quoted values") {
   CHECK(text::without_quoted_values("open 'quote") == "open '...");
   CHECK(text::without_quoted_values("no quotes") == "no quotes");
 }
+
+TEST_CASE("hex: bytes to lowercase digits, and digits of either case back") {
+  CHECK(text::to_hex(std::string("\x00\x0f\xa5\xff", 4)) == "000fa5ff");
+  CHECK(text::to_hex("") == "");
+  CHECK(text::hex_value('0') == 0);
+  CHECK(text::hex_value('9') == 9);
+  CHECK(text::hex_value('a') == 10);
+  CHECK(text::hex_value('F') == 15);
+  for (char c : {'g', 'G', ' ', '%', '\0', '\xff'}) CHECK(text::hex_value(c) == -1);
+}

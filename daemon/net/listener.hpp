@@ -1,0 +1,53 @@
+#pragma once
+// What the MLLP and HTTP listeners share: binding the acceptor, naming a peer, and the set of
+// open sessions that stop() asks to finish.
+#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace markerwatch::net {
+
+// Resolves host:port (numeric), binds with SO_REUSEADDR and listens; returns the bound port (the
+// one chosen when `port` is 0). Throws std::system_error when the address cannot be bound.
+std::uint16_t bind_and_listen(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host,
+                              std::uint16_t port);
+
+// "address:port" of the socket's peer, or "unknown".
+std::string peer_of(const boost::asio::ip::tcp::socket& socket);
+
+// Open sessions, shared by the accept loop (add), the sessions themselves (forget, on close) and
+// stop() (every session asked to shut down).
+template <typename Session>
+class SessionSet {
+ public:
+  void add(const std::shared_ptr<Session>& s) {
+    std::lock_guard lock(mutex_);
+    if (sessions_.insert(s).second) ++count_;
+  }
+  void forget(const std::shared_ptr<Session>& s) {
+    std::lock_guard lock(mutex_);
+    if (sessions_.erase(s)) --count_;
+  }
+  int count() const { return count_.load(); }
+  void shutdown_all() {
+    std::set<std::shared_ptr<Session>> open;
+    {
+      std::lock_guard lock(mutex_);
+      open = sessions_;
+    }
+    for (auto& s : open) s->shutdown();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::set<std::shared_ptr<Session>> sessions_;
+  std::atomic<int> count_{0};
+};
+
+}  // namespace markerwatch::net
