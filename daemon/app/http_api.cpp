@@ -37,6 +37,31 @@ net::HttpResponse json_response(unsigned status, const nlohmann::ordered_json& b
   return r;
 }
 
+bool is_fhir(std::string_view path) {
+  return path == "/fhir" || path.starts_with("/fhir/");
+}
+
+net::HttpResponse fhir_response(const fhir::Reply& reply) {
+  net::HttpResponse r{static_cast<http::status>(reply.status), 11};
+  r.set(http::field::content_type, "application/fhir+json; charset=utf-8");
+  r.set(http::field::cache_control, "no-store");
+  r.body() = reply.body.dump() + "\n";
+  return r;
+}
+
+// FHIR clients expect an OperationOutcome for every error (INTEROP.md §3.3).
+net::HttpResponse fhir_error(unsigned status, std::string_view detail) {
+  const char* code = status == 401 || status == 403   ? "security"
+                     : status == 404                  ? "not-found"
+                     : status == 405 || status == 415 ? "not-supported"
+                     : status == 413 || status == 431 ? "too-costly"
+                     : status >= 500                  ? "transient"
+                                                      : "invalid";
+  auto r = fhir_response(fhir::refusal(status, code, std::string(detail)));
+  if (status == 401) r.set(http::field::www_authenticate, "Bearer realm=\"markerwatch\"");
+  return r;
+}
+
 // Routes that need no token: they hold no patient data.
 bool is_public(std::string_view target) {
   return target == "/healthz" || target == "/readyz";
@@ -148,9 +173,10 @@ ApiHandler::ApiHandler(const settings::Settings& settings, const Clock& clock,
                        ingest::StoreWriter& writer, StatusSources sources)
     : settings_(settings), clock_(clock), writer_(writer), sources_(std::move(sources)) {}
 
-net::HttpResponse ApiHandler::error_response(unsigned status, std::string_view detail) {
+net::HttpResponse ApiHandler::error_response(unsigned status, std::string_view detail,
+                                             std::string_view target) {
   count(status);
-  return problem(status, detail);
+  return is_fhir(path_of(target)) ? fhir_error(status, detail) : problem(status, detail);
 }
 
 void ApiHandler::count(unsigned status) {
@@ -185,19 +211,34 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
     if (path == "/healthz") return json_response(200, {{"status", "ok"}});
     return readyz();
   }
+  const bool fhir_api = is_fhir(path);
+  auto refuse = [&](unsigned status, std::string_view detail) {
+    return fhir_api ? fhir_error(status, detail) : problem(status, detail);
+  };
   const auto* token = authenticate(settings_.http, sv(request[http::field::authorization]));
   if (!token) {
     log()->info("event=request_unauthorized peer={} target=\"{}\"", peer,
                 text::printable(path, 200));
-    return problem(401, "a valid bearer token is required (Authorization: Bearer <token>)");
+    return refuse(401, "a valid bearer token is required (Authorization: Bearer <token>)");
   }
   auto forbidden = [&](settings::Role role) -> std::optional<net::HttpResponse> {
     if ((token->roles & static_cast<unsigned>(role)) != 0) return std::nullopt;
     log()->info("event=request_forbidden peer={} token={} target=\"{}\" needs={}", peer,
                 token->name, text::printable(path, 200), settings::to_string(role));
-    return problem(403, "token '" + token->name + "' lacks the role '" +
-                            std::string(settings::to_string(role)) + "'");
+    return refuse(403, "token '" + token->name + "' lacks the role '" +
+                           std::string(settings::to_string(role)) + "'");
   };
+  if (fhir_api) {
+    std::string_view endpoint;
+    if (path == "/fhir/Observation")
+      endpoint = "Observation";
+    else if (path != "/fhir" && path != "/fhir/")
+      return refuse(404, "no such FHIR endpoint: " + text::printable(path, 200) +
+                             " (POST /fhir, /fhir/ or /fhir/Observation)");
+    if (auto denied = forbidden(settings::Role::ingest)) return *denied;
+    if (request.method() != http::verb::post) return refuse(405, "only POST is allowed here");
+    return ingest_fhir(request, endpoint, peer, *token, reply);
+  }
   // /metrics, /api/v1/alerts, /api/v1/alerts/{id}, /api/v1/alerts/{id}/{ack|resolve}
   constexpr std::string_view kAlerts = "/api/v1/alerts";
   std::string id_text, action;
@@ -271,8 +312,9 @@ std::optional<net::HttpResponse> ApiHandler::review_alert(
   log()->info("event=alert_review_requested peer={} token={} alert_id={} action={}", peer,
               token.name, id, action);
   writer_.submit_task(
-      [this, id, action, by, note, now](store::Database& db) {
-        ingest::AlertReview(db, settings_).act(id, action, by, note, now);
+      [this, id, action, by, note, now](ingest::Pipeline& pipeline) {
+        ingest::AlertReview(pipeline.database(), settings_).act(id, action, by, note, now);
+        return std::vector<engine::Event>{};
       },
       peer,
       [this, id, reply](ingest::WriteOutcome outcome) {
@@ -290,6 +332,42 @@ std::optional<net::HttpResponse> ApiHandler::review_alert(
         } catch (const std::exception& e) {
           reply(problem(500, std::string("stored, but could not be read back: ") + e.what()));
         }
+      });
+  return std::nullopt;
+}
+
+std::optional<net::HttpResponse> ApiHandler::ingest_fhir(const net::HttpRequest& request,
+                                                         std::string_view endpoint,
+                                                         const std::string& peer,
+                                                         const settings::HttpToken& token,
+                                                         const Respond& reply) {
+  const auto content_type = text::to_lower(sv(request[http::field::content_type]));
+  const auto media = text::trim(std::string_view(content_type).substr(0, content_type.find(';')));
+  if (media != "application/fhir+json" && media != "application/json")
+    return fhir_error(415, "Content-Type must be application/fhir+json (or application/json)");
+  auto prepared = std::make_shared<ingest::PreparedFhir>(
+      writer_.pipeline().prepare_fhir(request.body(), endpoint));
+  auto stored = std::make_shared<ingest::FhirOutcome>();
+  const auto sender = "fhir:" + token.name;
+  writer_.submit_task(
+      [prepared, stored, sender, peer](ingest::Pipeline& pipeline) {
+        *stored = pipeline.store_fhir(*prepared, sender, peer);
+        return stored->alert_events;
+      },
+      peer,
+      [stored, reply, peer, token_name = token.name](ingest::WriteOutcome outcome) {
+        if (!outcome.committed) {
+          reply(fhir_error(
+              503, "not stored (" + text::printable(outcome.error, 200) + "); send it again"));
+          return;
+        }
+        if (outcome.refused) {
+          reply(fhir_error(422, *outcome.refused));
+          return;
+        }
+        log()->info("event=fhir_request peer={} token={} message_id={} outcome={} status={}", peer,
+                    token_name, stored->message_id, stored->outcome, stored->reply.status);
+        reply(fhir_response(stored->reply));
       });
   return std::nullopt;
 }

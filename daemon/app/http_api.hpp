@@ -5,7 +5,8 @@
 // text format, role `read`), and the alert review reads: GET /api/v1/alerts (filters and paging)
 // and GET /api/v1/alerts/{id} (evidence, events, deliveries), role `read`; POST
 // /api/v1/alerts/{id}/ack and /resolve with {"by", "note"}, role `review`, answered after the
-// writer's group commit; GET /api/v1/patients/{id}/results, role `read`.
+// writer's group commit; GET /api/v1/patients/{id}/results, role `read`; FHIR R4 ingest (POST
+// /fhir, /fhir/ and /fhir/Observation, role `ingest`), whose errors are OperationOutcomes.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -43,7 +44,8 @@ class ApiHandler final : public net::HttpHandler {
              StatusSources sources);
 
   void on_request(net::HttpRequest request, const std::string& peer, Respond respond) override;
-  net::HttpResponse error_response(unsigned status, std::string_view detail) override;
+  net::HttpResponse error_response(unsigned status, std::string_view detail,
+                                   std::string_view target) override;
   // /readyz answers 503 from now on.
   void set_stopping() { stopping_ = true; }
 
@@ -55,6 +57,12 @@ class ApiHandler final : public net::HttpHandler {
                                                 const std::string& peer,
                                                 const settings::HttpToken& token, std::int64_t id,
                                                 const std::string& action, const Respond& reply);
+  // POST /fhir, /fhir/, /fhir/Observation: planned here, stored by the writer, answered after
+  // the commit.
+  std::optional<net::HttpResponse> ingest_fhir(const net::HttpRequest& request,
+                                               std::string_view endpoint, const std::string& peer,
+                                               const settings::HttpToken& token,
+                                               const Respond& reply);
   net::HttpResponse readyz();
   net::HttpResponse metrics();
   net::HttpResponse list_alerts(const std::map<std::string, std::string>& query);

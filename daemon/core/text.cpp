@@ -1,5 +1,7 @@
 #include "core/text.hpp"
 
+#include "core/errors.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -117,6 +119,16 @@ int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+std::string checked_text(const std::string& value, const std::string& field, std::size_t max) {
+  if (!is_valid_utf8(value)) throw InputError(field + " is not valid UTF-8");
+  if (value.size() > max)
+    throw InputError(field + " is longer than " + std::to_string(max) + " characters");
+  for (char c : value)
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
+      throw InputError(field + " contains control characters");
+  return value;
 }
 
 }  // namespace markerwatch::text

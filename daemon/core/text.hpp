@@ -19,5 +19,8 @@ std::string printable(std::string_view s, std::size_t max_len = 120);
 // Replaces every 'quoted' stretch with '...': error reasons quote values from the message, which
 // are health data and stay out of the service log (they remain in the ACK and the message log).
 std::string without_quoted_values(std::string_view s);
+// A free-text field from outside: valid UTF-8, at most `max` bytes, no control characters but
+// tab; else InputError naming `field`.
+std::string checked_text(const std::string& value, const std::string& field, std::size_t max);
 
 }  // namespace markerwatch::text

@@ -32,13 +32,23 @@ void PendingEvaluations::add(std::int64_t patient_id, const std::vector<std::str
 
 void PendingEvaluations::flush(AlertEvaluator& evaluator, const std::string& cause,
                                const std::string& now, std::map<std::string, int>& counts) {
+  for (const auto& e : flush(evaluator, cause, now))
+    ++counts[std::string(engine::to_string(e.type))];
+}
+
+std::vector<engine::Event> PendingEvaluations::flush(AlertEvaluator& evaluator,
+                                                     const std::string& cause,
+                                                     const std::string& now) {
+  std::vector<engine::Event> events;
   for (const auto& [patient, markers] : markers_) {
     std::vector<std::string> scope;
     if (markers) scope.assign(markers->begin(), markers->end());
-    for (const auto& e : evaluator.evaluate(patient, scope, cause, now))
-      ++counts[std::string(engine::to_string(e.type))];
+    auto more = evaluator.evaluate(patient, scope, cause, now);
+    events.insert(events.end(), std::make_move_iterator(more.begin()),
+                  std::make_move_iterator(more.end()));
   }
   markers_.clear();
+  return events;
 }
 
 }  // namespace markerwatch::ingest

@@ -41,6 +41,8 @@ class PendingEvaluations {
   // Evaluates and clears; returns the number of events per type ("new", "update", ...).
   void flush(AlertEvaluator& evaluator, const std::string& cause, const std::string& now,
              std::map<std::string, int>& counts);
+  std::vector<engine::Event> flush(AlertEvaluator& evaluator, const std::string& cause,
+                                   const std::string& now);
 
  private:
   std::map<std::int64_t, std::optional<std::set<std::string>>> markers_;  // nullopt: every marker

@@ -4,6 +4,7 @@
 
 #include "core/errors.hpp"
 #include "core/numeric_value.hpp"
+#include "core/quantity.hpp"
 #include "core/reference_range.hpp"
 #include "core/text.hpp"
 
@@ -18,16 +19,6 @@ const std::vector<std::string> kResultOptional = {"status", "obs_id", "received_
 const std::vector<std::string> kMilestoneRequired = {"patient_id", "kind", "date"};
 const std::vector<std::string> kMilestoneOptional = {"end_date", "note", "markers"};
 
-std::string checked_text(const std::string& value, const std::string& column, std::size_t max) {
-  if (!text::is_valid_utf8(value)) throw InputError(column + " is not valid UTF-8");
-  if (value.size() > max)
-    throw InputError(column + " is longer than " + std::to_string(max) + " characters");
-  for (char c : value)
-    if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
-      throw InputError(column + " contains control characters");
-  return value;
-}
-
 std::string iso_date(const std::string& value, const std::string& column) {
   auto t = parse_iso_timestamp(value);
   if (!t || value.size() != 10)
@@ -36,7 +27,8 @@ std::string iso_date(const std::string& value, const std::string& column) {
 }
 
 std::string patient_of(const CsvHeader& h, const CsvRow& row) {
-  auto id = std::string(text::trim(checked_text(h.get(row, "patient_id"), "patient_id", 200)));
+  auto id =
+      std::string(text::trim(text::checked_text(h.get(row, "patient_id"), "patient_id", 200)));
   if (id.empty()) throw InputError("patient_id is empty");
   return id;
 }
@@ -98,7 +90,7 @@ ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const Recor
   const auto* marker = ctx.markers->find(marker_name);
   if (!marker) throw InputError("unknown marker '" + text::printable(marker_name, 40) + "'");
   r.marker = marker->name;
-  r.method = std::string(text::trim(checked_text(h.get(row, "method"), "method", 200)));
+  r.method = std::string(text::trim(text::checked_text(h.get(row, "method"), "method", 200)));
 
   r.collected_raw = std::string(text::trim(h.get(row, "collected_at")));
   auto when = parse_iso_timestamp(r.collected_raw);
@@ -114,7 +106,7 @@ ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const Recor
   auto status = status_from_string(status_text);
   if (!status) throw InputError("unknown status '" + text::printable(status_text, 30) + "'");
   r.status = *status;
-  r.obs_id = std::string(text::trim(checked_text(h.get(row, "obs_id"), "obs_id", 200)));
+  r.obs_id = std::string(text::trim(text::checked_text(h.get(row, "obs_id"), "obs_id", 200)));
   const auto received = std::string(text::trim(h.get(row, "received_at")));
   if (!received.empty()) {
     auto t = parse_iso_timestamp(received);
@@ -123,35 +115,17 @@ ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const Recor
   }
 
   const auto value_text = std::string(text::trim(h.get(row, "value")));
-  r.unit_raw = std::string(text::trim(checked_text(h.get(row, "unit"), "unit", 40)));
-  r.reference_range =
-      std::string(text::trim(checked_text(h.get(row, "reference_range"), "reference_range", 100)));
+  r.unit_raw = std::string(text::trim(text::checked_text(h.get(row, "unit"), "unit", 40)));
+  r.reference_range = std::string(
+      text::trim(text::checked_text(h.get(row, "reference_range"), "reference_range", 100)));
   if (removes_value(r.status) && value_text.empty()) {
     r.unit = marker->canonical_unit;
     return r;
   }
   auto number = parse_numeric(value_text);
   if (!number) throw InputError("value '" + text::printable(value_text, 40) + "' is not a number");
-  if (number->value < 0) throw InputError("value " + value_text + " is negative");
-  auto mapping = ctx.markers->map_unit(*marker, r.unit_raw);
-  if (!mapping)
-    throw InputError("unit '" + text::printable(r.unit_raw, 20) + "' cannot be converted to " +
-                     marker->canonical_unit + " for " + marker->name);
   r.value_raw = std::string(to_string(number->comparator)) + number->text;
-  r.value = number->value * mapping->factor;
-  r.comparator = number->comparator;
-  r.unit = mapping->stored_unit;
-  if (!mapping->method_suffix.empty())
-    r.method = r.method.empty() ? "unit:" + mapping->method_suffix
-                                : r.method + " unit:" + mapping->method_suffix;
-  if (!r.reference_range.empty()) {
-    auto uln = upper_limit_of(r.reference_range);
-    if (!uln)
-      throw InputError("reference_range '" + text::printable(r.reference_range, 40) +
-                       "' is not a-b, <b, <=b or b");
-    r.uln = *uln * mapping->factor;
-  }
-  if (removes_value(r.status)) r.value.reset();
+  set_reading(r, *ctx.markers, *marker, *number, RangeCheck::strict);
   return r;
 }
 
@@ -160,7 +134,7 @@ MilestoneRecord make_milestone(const std::string& patient, const std::string& ki
                                const std::string& note, const std::string& markers,
                                const RecordContext& ctx) {
   MilestoneRecord m;
-  m.patient.id = std::string(text::trim(checked_text(patient, "patient_id", 200)));
+  m.patient.id = std::string(text::trim(text::checked_text(patient, "patient_id", 200)));
   if (m.patient.id.empty()) throw InputError("patient_id is empty");
   m.kind = std::string(text::trim(kind));
   if (!ctx.kinds->role(m.kind))
@@ -172,7 +146,7 @@ MilestoneRecord make_milestone(const std::string& patient, const std::string& ki
     if (m.end_date < m.date)
       throw InputError("end_date " + m.end_date + " is before date " + m.date);
   }
-  m.note = checked_text(note, "note", 2000);
+  m.note = text::checked_text(note, "note", 2000);
   for (auto part : text::split(markers, ';')) {
     auto name = text::trim(part);
     if (name.empty()) continue;

@@ -56,6 +56,14 @@ Pipeline::Pipeline(store::Database& db, const settings::Settings& settings, cons
   mapping_.patient_id_type = settings_.ingest.patient_id_type;
   mapping_.patient_id_authority = settings_.ingest.patient_id_authority;
   records_ = {&settings_.markers, &settings_.milestone_kinds, settings_.zone.get()};
+  fhir_mapping_.markers = &settings_.markers;
+  fhir_mapping_.kinds = &settings_.milestone_kinds;
+  fhir_mapping_.zone = settings_.zone.get();
+  fhir_mapping_.patient_identifier_system = settings_.fhir.patient_identifier_system;
+  fhir_mapping_.reference_identifier_system = settings_.fhir.reference_identifier_system;
+  fhir_mapping_.authorities = settings_.fhir.authorities;
+  fhir_mapping_.procedures = settings_.fhir.procedures;
+  fhir_mapping_.medications = settings_.fhir.medications;
 }
 
 std::string Pipeline::now_utc() const {
@@ -372,6 +380,151 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
                     report.rejections.front().reason;
   store_.set_outcome(message_id, outcome);
   return report;
+}
+
+PreparedFhir Pipeline::prepare_fhir(std::string body, std::string_view endpoint) const {
+  PreparedFhir p;
+  p.received_at = now_utc();
+  p.sha256 = store::sha256_hex(body);
+  p.raw = std::move(body);
+  try {
+    p.plan = fhir::plan_request(fhir::parse_body(p.raw), endpoint, fhir_mapping_);
+  } catch (const InputError& e) {
+    p.refusal = fhir::refusal(400, "invalid", e.what());
+  }
+  return p;
+}
+
+FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string& sender,
+                                 const std::string& peer) {
+  FhirOutcome out;
+  store::MessageEntry entry{"http",          peer,
+                            sender,          prepared.plan ? prepared.plan->control_id : "",
+                            prepared.sha256, prepared.received_at,
+                            prepared.raw};
+  store::MessageOutcome outcome;
+  if (!prepared.plan) {
+    out.reply = *prepared.refusal;
+    outcome.outcome = "rejected";
+    outcome.error = out.reply.body["issue"][0]["diagnostics"].get<std::string>();
+    out.message_id = store_.insert_message(entry);
+    store_.set_outcome(out.message_id, outcome);
+    out.outcome = outcome.outcome;
+    return out;
+  }
+  const auto& plan = *prepared.plan;
+  std::vector<fhir::EntryOutcome> results(plan.entries.size());
+  int ignored = 0;
+  for (const auto& e : plan.entries) ignored += e.mapped.ignored;
+
+  if (!entry.control_id.empty()) {
+    if (auto original = store_.find_accepted(sender, entry.control_id, entry.content_sha256)) {
+      // The same request again: nothing changes, and the reply says so.
+      for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+        const auto& m = plan.entries[i].mapped;
+        results[i].unchanged =
+            static_cast<int>(m.results.size() + m.milestones.size() + m.removed_milestones.size());
+      }
+      outcome.outcome = "duplicate";
+      outcome.duplicate_of = original;
+      out.message_id = store_.insert_message(entry);
+      store_.set_outcome(out.message_id, outcome);
+      out.reply = fhir::render_reply(plan, results);
+      out.outcome = outcome.outcome;
+      return out;
+    }
+  }
+  out.message_id = store_.insert_message(entry);
+  const auto& now = prepared.received_at;
+  PendingEvaluations pending;
+  auto store_entry = [&](const fhir::EntryPlan& e, fhir::EntryOutcome& result) {
+    auto count = [&](store::StoreResult r) {
+      (r == store::StoreResult::stored ? result.stored : result.unchanged)++;
+    };
+    for (const auto& r : e.mapped.results) {
+      const auto patient = store_.patient(r.patient, now);
+      const auto stored = store_.store_result(r, patient, out.message_id, now);
+      count(stored);
+      if (stored == store::StoreResult::stored) pending.add(patient, {r.marker});
+    }
+    for (const auto& m : e.mapped.milestones) {
+      const auto stored = store_.store_milestone(m, "fhir", now);
+      count(stored);
+      if (stored == store::StoreResult::stored)
+        pending.add(store_.patient(m.patient, now), m.markers);
+    }
+    for (const auto& m : e.mapped.removed_milestones) {
+      const auto removed = store_.remove_milestone(m, now);
+      count(removed);
+      if (removed == store::StoreResult::stored)
+        pending.add(store_.patient(m.patient, now), m.markers);
+    }
+  };
+
+  if (!plan.refused()) {
+    if (plan.kind == fhir::RequestKind::transaction) {
+      // All or nothing: the first entry the store refuses undoes the others.
+      store::Savepoint all(db_);
+      bool failed = false;
+      for (std::size_t i = 0; i < plan.entries.size() && !failed; ++i) {
+        try {
+          store_entry(plan.entries[i], results[i]);
+        } catch (const InputError& e) {
+          results[i].error = "Bundle.entry[" + std::to_string(i) + "]: " + e.what();
+          failed = true;
+        }
+      }
+      if (failed) {
+        for (auto& r : results) r.stored = r.unchanged = 0;
+        pending = {};
+      } else {
+        all.release();
+      }
+    } else {
+      for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+        if (plan.entries[i].error) continue;
+        store::Savepoint one(db_);
+        try {
+          store_entry(plan.entries[i], results[i]);
+          one.release();
+        } catch (const InputError& e) {
+          results[i] = {};
+          results[i].error = (plan.kind == fhir::RequestKind::resource
+                                  ? std::string("Observation")
+                                  : "Bundle.entry[" + std::to_string(i) + "]") +
+                             ": " + e.what();
+        }
+      }
+    }
+  }
+  out.alert_events = pending.flush(alerts_, "message:" + std::to_string(out.message_id), now);
+  out.reply = fhir::render_reply(plan, results);
+
+  int stored = 0, errors = 0;
+  std::string first_error;
+  for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+    stored += results[i].stored;
+    const auto& error = plan.entries[i].error ? plan.entries[i].error : results[i].error;
+    if (error) {
+      if (first_error.empty()) first_error = *error;
+      ++errors;
+    }
+  }
+  const bool nothing_kept =
+      plan.refused() || (errors > 0 && static_cast<std::size_t>(errors) == plan.entries.size()) ||
+      out.reply.status >= 400;
+  outcome.outcome = nothing_kept                 ? "rejected"
+                    : errors > 0                 ? "partial"
+                    : stored == 0 && ignored > 0 ? "ignored"
+                                                 : "accepted";
+  outcome.results_stored = stored;
+  outcome.observations_ignored = ignored;
+  if (errors > 0)
+    outcome.error = std::to_string(errors) + " entr" + (errors == 1 ? "y" : "ies") +
+                    " refused; first: " + first_error;
+  store_.set_outcome(out.message_id, outcome);
+  out.outcome = outcome.outcome;
+  return out;
 }
 
 }  // namespace markerwatch::ingest

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "fhir/request.hpp"
 #include "hl7/ack.hpp"
 #include "hl7/oru_mapper.hpp"
 #include "ingest/alert_evaluator.hpp"
@@ -56,6 +57,22 @@ struct PreparedHl7 {
   std::string parse_error;
 };
 
+// A FHIR request body parsed and planned off the writer (the pure part of FHIR ingest).
+struct PreparedFhir {
+  std::string raw;
+  std::string sha256;
+  std::string received_at;
+  std::optional<fhir::RequestPlan> plan;
+  std::optional<fhir::Reply> refusal;  // the body was refused as a whole
+};
+
+struct FhirOutcome {
+  std::int64_t message_id = 0;
+  std::string outcome;  // accepted | partial | ignored | rejected | duplicate
+  fhir::Reply reply;
+  std::vector<engine::Event> alert_events;
+};
+
 class Pipeline {
  public:
   Pipeline(store::Database& db, const settings::Settings& settings, const Clock& clock);
@@ -79,6 +96,14 @@ class Pipeline {
                          const std::function<void()>& commit_point = {});
   static constexpr int kCommitEvery = 50000;
 
+  // Parse and plan only: no database, safe on any thread. `endpoint` as fhir::plan_request.
+  PreparedFhir prepare_fhir(std::string body, std::string_view endpoint) const;
+  // Stores what the plan holds (a refused transaction: nothing) and logs the request in the
+  // message log; caller holds a transaction. `sender` names the client (its token).
+  FhirOutcome store_fhir(const PreparedFhir& prepared, const std::string& sender,
+                         const std::string& peer);
+
+  store::Database& database() { return db_; }
   std::string now_utc() const;
 
  private:
@@ -95,6 +120,7 @@ class Pipeline {
   store::ResultStore store_;
   AlertEvaluator alerts_;
   hl7::MappingOptions mapping_;
+  fhir::MapperOptions fhir_mapping_;
   RecordContext records_;
 };
 

@@ -154,7 +154,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
         // A refused task rolls back its own savepoint only; the batch carries on.
         try {
           store::Savepoint sp(*db_);
-          job.task(*db_);
+          outcomes[i].task_events = job.task(*pipeline_);
           sp.release();
         } catch (const AlertNotFound& e) {
           outcomes[i].refused = e.what();
@@ -211,7 +211,10 @@ void StoreWriter::process(std::deque<Job>& batch) {
       outcomes[i].committed = false;
       outcomes[i].error = commit_error;
     }
-    if (outcomes[i].committed) log_alert_events(outcomes[i].hl7.alert_events);
+    if (outcomes[i].committed) {
+      log_alert_events(outcomes[i].hl7.alert_events);
+      log_alert_events(outcomes[i].task_events);
+    }
     batch[i].done(std::move(outcomes[i]));
   }
 }

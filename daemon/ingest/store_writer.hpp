@@ -24,7 +24,8 @@ struct WriteOutcome {
   // A task that refused its input (InputError): its savepoint was rolled back, nothing of it
   // stored; `committed` still tells whether the batch around it committed.
   std::optional<std::string> refused;
-  bool refused_not_found = false;  // the refusal was an AlertNotFound
+  bool refused_not_found = false;          // the refusal was an AlertNotFound
+  std::vector<engine::Event> task_events;  // what a task changed in the alert log
 };
 
 struct WriterStats {
@@ -50,13 +51,16 @@ class StoreWriter {
   void submit_hl7(std::string raw, std::string peer, Completion done);
   // Records a frame that was too large (its first bytes only) and answers it.
   void submit_oversized(std::string head, std::size_t limit, std::string peer, Completion done);
-  // Any other write (a person's action from the HTTP API): runs on the writer thread inside the
-  // next group commit, in its own savepoint; `done` runs after the commit (or failure).
-  using Task = std::function<void(store::Database&)>;
+  // Any other write (FHIR and JSON ingest, a person's action from the HTTP API): runs on the writer
+  // thread inside the next group commit, in its own savepoint; `done` runs after the commit (or
+  // failure). A task returns the alert events it caused, logged after the commit.
+  using Task = std::function<std::vector<engine::Event>(Pipeline&)>;
   void submit_task(Task task, std::string peer, Completion done);
   // Finishes everything queued, then joins the thread.
   void stop();
   WriterStats stats() const;
+  // For the pure preparation steps (parsing, mapping) on the caller's thread.
+  const Pipeline& pipeline() const { return *pipeline_; }
   int schema_version() const { return schema_version_; }
 
  private:

@@ -96,7 +96,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void refuse(unsigned status, const std::string& detail) {
     busy_ = true;
-    auto response = server_.handler_.error_response(status, detail);
+    std::string_view target;
+    if (parser_ && parser_->is_header_done())
+      target = std::string_view(parser_->get().target().data(), parser_->get().target().size());
+    auto response = server_.handler_.error_response(status, detail, target);
     response.keep_alive(false);
     write(std::move(response));
   }

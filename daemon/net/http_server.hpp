@@ -32,7 +32,9 @@ class HttpHandler {
   virtual void on_request(HttpRequest request, const std::string& peer, Respond respond) = 0;
   // The response for a refusal the server makes itself (status 400, 413, 431 or 503). A request
   // not received within the read timeout is not answered: its connection is closed.
-  virtual HttpResponse error_response(unsigned status, std::string_view detail) = 0;
+  // `target` is the request target when its header was read, else empty.
+  virtual HttpResponse error_response(unsigned status, std::string_view detail,
+                                      std::string_view target) = 0;
 };
 
 struct HttpServerOptions {

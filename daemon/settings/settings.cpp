@@ -221,6 +221,52 @@ void read_ingest(const Reader& r, const toml::table& t, IngestSettings& s) {
     s.patient_id_authority = r.string(*n, "ingest.patient_id_authority", 200);
 }
 
+// A table of "SYSTEM|CODE" = milestone kind, for [fhir.procedures] and [fhir.medications].
+std::map<std::string, std::string> read_code_kinds(const Reader& r, const toml::node& n,
+                                                   const std::string& key,
+                                                   const MilestoneKinds& kinds,
+                                                   bool start_kinds_only) {
+  if (!n.is_table()) r.fail(n, key, "must be a table of \"SYSTEM|CODE\" = \"kind\"");
+  std::map<std::string, std::string> out;
+  for (auto&& [code, kind_node] : *n.as_table()) {
+    const auto entry_key = key + ".\"" + std::string(code.str()) + "\"";
+    const auto bar = code.str().find('|');
+    if (bar == std::string_view::npos || bar == 0 || bar + 1 == code.str().size())
+      r.fail(kind_node, entry_key, "the key must be \"SYSTEM|CODE\"");
+    auto kind = r.string(kind_node, entry_key, 64);
+    if (!kinds.role(kind)) r.fail(kind_node, entry_key, "unknown milestone kind '" + kind + "'");
+    if (start_kinds_only && !kind.ends_with("_start"))
+      r.fail(kind_node, entry_key, "must be a milestone kind ending in _start");
+    out[std::string(code.str())] = kind;
+  }
+  return out;
+}
+
+void read_fhir(const Reader& r, const toml::table& t, FhirSettings& s,
+               const MilestoneKinds& kinds) {
+  r.check_keys(t, "fhir.",
+               {"patient_identifier_system", "reference_identifier_system", "authorities",
+                "procedures", "medications"});
+  if (auto* n = t.get("patient_identifier_system"))
+    s.patient_identifier_system = r.string(*n, "fhir.patient_identifier_system", 500);
+  if (auto* n = t.get("reference_identifier_system"))
+    s.reference_identifier_system = r.string(*n, "fhir.reference_identifier_system", 500);
+  if (auto* n = t.get("authorities")) {
+    if (!n->is_table())
+      r.fail(*n, "fhir.authorities", "must be a table of \"system\" = \"authority\"");
+    for (auto&& [system, authority] : *n->as_table())
+      s.authorities[std::string(system.str())] =
+          r.string(authority, "fhir.authorities.\"" + std::string(system.str()) + "\"", 200);
+  }
+  // Added to the built-in maps (an entry for the same code replaces it).
+  if (auto* n = t.get("procedures"))
+    for (auto& [code, kind] : read_code_kinds(r, *n, "fhir.procedures", kinds, false))
+      s.procedures[code] = kind;
+  if (auto* n = t.get("medications"))
+    for (auto& [code, kind] : read_code_kinds(r, *n, "fhir.medications", kinds, true))
+      s.medications[code] = kind;
+}
+
 // "off" or a number in [min, max].
 std::optional<double> number_or_off(const Reader& r, const toml::node& n, const std::string& key,
                                     double min, double max) {
@@ -649,8 +695,8 @@ Settings parse_settings(std::string_view toml_text, const std::string& source_na
   Settings s;
   s.source = source_name;
   r.check_keys(root, "",
-               {"storage", "mllp", "http", "log", "ingest", "milestone_kinds", "markers", "notify",
-                "webhooks"});
+               {"storage", "mllp", "http", "log", "ingest", "fhir", "milestone_kinds", "markers",
+                "notify", "webhooks"});
   if (auto* t = r.table(root, "storage", "storage")) read_storage(r, *t, s.storage);
   if (auto* t = r.table(root, "mllp", "mllp")) read_mllp(r, *t, s.mllp);
   if (auto* t = r.table(root, "http", "http")) read_http(r, *t, s.http);
@@ -658,6 +704,8 @@ Settings parse_settings(std::string_view toml_text, const std::string& source_na
   if (auto* t = r.table(root, "ingest", "ingest")) read_ingest(r, *t, s.ingest);
   if (auto* t = r.table(root, "milestone_kinds", "milestone_kinds"))
     read_milestone_kinds(r, *t, s.milestone_kinds);
+  // After the milestone kinds: its maps name them.
+  if (auto* t = r.table(root, "fhir", "fhir")) read_fhir(r, *t, s.fhir, s.milestone_kinds);
   if (auto* t = r.table(root, "markers", "markers"))
     for (auto&& [name, node] : *t) {
       const auto key = "markers." + std::string(name.str());

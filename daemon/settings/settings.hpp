@@ -2,6 +2,7 @@
 // The daemon's and CLI's configuration: TOML parsed into an immutable typed Settings, with the
 // embedded defaults, strict key checking and errors that name the key and its line.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,6 +73,23 @@ struct IngestSettings {
   std::string patient_id_authority;
 };
 
+// How FHIR resources map to patients and milestones (INTEROP.md §3).
+struct FhirSettings {
+  // Which Patient.identifier names the patient (its system URI); empty: the first with a value.
+  std::string patient_identifier_system;
+  // When set, a bare "Patient/<id>" reference is read as identifier <id> of this system.
+  std::string reference_identifier_system;
+  // Identifier system URI -> the assigning authority stored for the patient (so a FHIR feed and
+  // an HL7 feed name one patient alike); an unmapped system is stored as the authority itself.
+  std::map<std::string, std::string> authorities;
+  // "SYSTEM|CODE" of a Procedure -> milestone kind.
+  std::map<std::string, std::string> procedures{
+      {"http://snomed.info/sct|367336001", "systemic_start"}};
+  // "SYSTEM|CODE" of a medication -> the milestone kind its start gives (a kind ending in
+  // "_start"; its "_stop" kind, when one exists, marks the end).
+  std::map<std::string, std::string> medications;
+};
+
 // One webhook receiver (issue #4, INTEROP.md §4).
 enum class WebhookFormat { json, slack, alertmanager };
 enum class PatientIdMode { id, pseudonym, none };
@@ -106,6 +124,7 @@ struct Settings {
   HttpSettings http;
   LogSettings log;
   IngestSettings ingest;
+  FhirSettings fhir;
   MarkerCatalog markers = MarkerCatalog::builtin();
   MilestoneKinds milestone_kinds = MilestoneKinds::builtin();
   engine::RuleBook rules = engine::RuleBook::builtin();

@@ -72,6 +72,8 @@ ResultStore::ResultStore(Database& db)
       insert_milestone_(db.prepare(
           "INSERT OR IGNORE INTO milestones (patient_id, kind, date, end_date, note, markers, "
           "source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")),
+      delete_milestone_(db.prepare(
+          "DELETE FROM milestones WHERE patient_id = ? AND kind = ? AND date = ? AND markers = ?")),
       select_results_(db.prepare(std::string("SELECT ") + kResultColumns +
                                  " FROM results r JOIN patients p ON p.id = r.patient_id "
                                  "WHERE p.identifier = ?1 AND (?2 = '' OR r.marker = ?2) AND "
@@ -232,6 +234,15 @@ StoreResult ResultStore::store_milestone(const MilestoneRecord& m, const std::st
       .bind(6, join_markers(m.markers))
       .bind(7, source)
       .bind(8, now)
+      .run();
+  return db_.changes() > 0 ? StoreResult::stored : StoreResult::unchanged;
+}
+
+StoreResult ResultStore::remove_milestone(const MilestoneRecord& m, const std::string& now) {
+  delete_milestone_.bind(1, patient(m.patient, now))
+      .bind(2, m.kind)
+      .bind(3, m.date)
+      .bind(4, join_markers(m.markers))
       .run();
   return db_.changes() > 0 ? StoreResult::stored : StoreResult::unchanged;
 }

@@ -80,6 +80,9 @@ class ResultStore {
                            std::optional<std::int64_t> message_id, const std::string& now);
   StoreResult store_milestone(const MilestoneRecord& m, const std::string& source,
                               const std::string& now);
+  // Removes the milestone with this patient, kind, date and markers (FHIR entered-in-error);
+  // unchanged when there is none.
+  StoreResult remove_milestone(const MilestoneRecord& m, const std::string& now);
 
   std::vector<ResultRow> results(const std::string& patient_id, const std::string& marker,
                                  bool effective_only);
@@ -103,9 +106,9 @@ class ResultStore {
 
   Database& db_;
   Statement find_patient_, insert_patient_, insert_message_, update_message_, find_accepted_,
-      insert_result_, series_versions_, set_effective_, insert_milestone_, select_results_,
-      select_milestones_, select_messages_, select_message_, select_patients_, select_versions_,
-      select_patient_milestones_;
+      insert_result_, series_versions_, set_effective_, insert_milestone_, delete_milestone_,
+      select_results_, select_milestones_, select_messages_, select_message_, select_patients_,
+      select_versions_, select_patient_milestones_;
 };
 
 }  // namespace markerwatch::store

@@ -98,7 +98,7 @@ TEST_CASE("bad result rows are rejected with a clear reason") {
       {{"p", "AFP", "2010-09-06", "-5", "ng/mL"}, "is negative"},
       {{"p", "AFP", "2010-09-06", "5", "mg/dL"},
        "unit 'mg/dL' cannot be converted to ng/mL for AFP"},
-      {{"p", "AFP", "2010-09-06", "5", ""}, "unit '' cannot be converted"},
+      {{"p", "AFP", "2010-09-06", "5", ""}, "no unit for AFP"},
       {{"p", "AFP", "2010-09-06", "5", "ng/mL", "approved"}, "unknown status 'approved'"},
       {{"p", "AFP", "2010-09-06", "5", "ng/mL", "", "", "yesterday"}, "received_at 'yesterday'"},
       {{"p", "AFP", "2010-09-06", "5", "ng/mL", "", "", "", "", "normal"},

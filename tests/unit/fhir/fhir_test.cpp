@@ -1,0 +1,515 @@
+// FHIR R4 ingest: every sample in ../shared/samples/fhir with its exact outcome, the mapping
+// rules of INTEROP.md §3 on AFP variants of them, Bundles (transaction all or nothing, batch per
+// entry, collection), corrections, milestones, and bad input that changes nothing.
+#include <catch2/catch.hpp>
+
+#include "core/clock.hpp"
+#include "ingest/pipeline.hpp"
+#include "store/migrations.hpp"
+#include "test_support.hpp"
+
+using namespace markerwatch;
+using Json = nlohmann::json;
+
+namespace {
+
+struct FhirFixture {
+  settings::Settings s;
+  ManualClock clock{std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 20000)};
+  store::Database db{":memory:", {}};
+  std::unique_ptr<ingest::Pipeline> pipeline;
+  explicit FhirFixture(const std::string& extra_toml = "")
+      : s(test::settings_from("[ingest]\ndefault_timezone = \"UTC\"\n" + extra_toml)) {
+    store::migrate(db);
+    pipeline = std::make_unique<ingest::Pipeline>(db, s, clock);
+  }
+  ingest::FhirOutcome post(const std::string& body, std::string_view endpoint = "") {
+    store::Transaction txn(db);
+    auto out =
+        pipeline->store_fhir(pipeline->prepare_fhir(body, endpoint), "fhir:test", "127.0.0.1:1");
+    txn.commit();
+    return out;
+  }
+  ingest::FhirOutcome post(const Json& body, std::string_view endpoint = "") {
+    return post(body.dump(), endpoint);
+  }
+  std::int64_t count(const std::string& sql) {
+    auto q = db.prepare(sql);
+    q.step();
+    return q.int64(0);
+  }
+  // Everything a refused request must leave as it was.
+  std::string state() {
+    auto q = db.prepare(
+        "SELECT (SELECT count(*) FROM results) || '/' || (SELECT count(*) FROM milestones) || '/' "
+        "|| (SELECT count(*) FROM alerts) || '/' || (SELECT coalesce(group_concat(value_raw), '') "
+        "FROM results WHERE effective = 1)");
+    q.step();
+    return q.text(0);
+  }
+  std::string last_outcome() {
+    auto q = db.prepare("SELECT outcome FROM messages ORDER BY id DESC LIMIT 1");
+    q.step();
+    return q.text(0);
+  }
+};
+
+Json sample(const std::string& name) {
+  return Json::parse(test::read_file(test::shared_dir() / "samples" / "fhir" / name));
+}
+
+// Every diagnostics text of an OperationOutcome, joined.
+std::string diagnostics(const Json& outcome) {
+  std::string all;
+  for (const auto& i : outcome.at("issue")) all += i.value("diagnostics", "") + "\n";
+  return all;
+}
+
+// Observation-f001 turned into an AFP result of patient P-1 (LOINC 1834-1, ng/mL).
+Json afp_observation(const std::string& id, const Json& value,
+                     const std::string& date = "2013-04-02") {
+  auto o = sample("Observation-f001.json");
+  o["id"] = id;
+  o["code"] = {{"coding", {{{"system", "http://loinc.org"}, {"code", "1834-1"}}}}};
+  o["subject"] = {{"identifier", {{"system", "urn:mrn"}, {"value", "P-1"}}}};
+  o["effectivePeriod"] = {{"start", date + "T09:30:10+01:00"}};
+  o["valueQuantity"] = {{"value", value},
+                        {"unit", "ng/ml"},
+                        {"system", "http://unitsofmeasure.org"},
+                        {"code", "ng/mL"}};
+  o["referenceRange"] = {{{"high", {{"value", 8.0}}}}};
+  return o;
+}
+
+Json entry(const Json& resource, const std::string& method = "POST", const std::string& url = "") {
+  const auto type = resource.at("resourceType").get<std::string>();
+  return {{"resource", resource},
+          {"request", {{"method", method}, {"url", url.empty() ? type : url}}}};
+}
+
+Json bundle(const std::string& type, const std::vector<Json>& entries) {
+  return {{"resourceType", "Bundle"}, {"type", type}, {"entry", entries}};
+}
+
+}  // namespace
+
+TEST_CASE("fhir samples: Observation-f001 (glucose) is answered, counted as ignored, not stored",
+          "[fhir][samples]") {
+  FhirFixture f;
+  const auto out = f.post(
+      test::read_file(test::shared_dir() / "samples/fhir/Observation-f001.json"), "Observation");
+  CHECK(out.reply.status == 200);
+  CHECK(out.reply.body["resourceType"] == "OperationOutcome");
+  CHECK_THAT(diagnostics(out.reply.body), Catch::Contains("stored 0, ignored 1") &&
+                                              Catch::Contains("http://loinc.org|15074-8 maps to no "
+                                                              "configured marker"));
+  CHECK(out.outcome == "ignored");
+  CHECK(f.count("SELECT count(*) FROM results") == 0);
+  CHECK(f.count("SELECT observations_ignored FROM messages") == 1);
+}
+
+TEST_CASE("fhir samples: Observation-f205 (eGFR in components, no effective[x]) is ignored",
+          "[fhir][samples]") {
+  FhirFixture f;
+  const auto out = f.post(sample("Observation-f205.json"));
+  CHECK(out.reply.status == 200);
+  CHECK_THAT(diagnostics(out.reply.body), Catch::Contains("ignored 1"));
+  CHECK(out.outcome == "ignored");
+  CHECK(f.count("SELECT count(*) FROM results") == 0);
+}
+
+TEST_CASE("fhir samples: the cancelled blood pressure is ignored", "[fhir][samples]") {
+  FhirFixture f;
+  const auto out = f.post(sample("Observation-blood-pressure-cancel.json"), "Observation");
+  CHECK(out.reply.status == 200);
+  CHECK(out.outcome == "ignored");
+  CHECK(f.count("SELECT count(*) FROM results") == 0);
+}
+
+TEST_CASE("fhir samples: Bundle-lipids (collection) answers each entry, stores no lipid",
+          "[fhir][samples]") {
+  FhirFixture f;
+  const auto out = f.post(sample("Bundle-lipids.json"));
+  REQUIRE(out.reply.status == 200);
+  const auto& body = out.reply.body;
+  CHECK(body["type"] == "batch-response");
+  REQUIRE(body["entry"].size() == 5);
+  for (const auto& e : body["entry"]) CHECK(e["response"]["status"] == "200 OK");
+  CHECK_THAT(diagnostics(body["entry"][0]["response"]["outcome"]),
+             Catch::Contains("DiagnosticReport is not stored"));
+  CHECK_THAT(diagnostics(body["entry"][1]["response"]["outcome"]),
+             Catch::Contains("http://loinc.org|35200-5 maps to no configured marker"));
+  CHECK(out.outcome == "ignored");
+  CHECK(f.count("SELECT count(*) FROM results") == 0);
+}
+
+TEST_CASE("fhir samples: Bundle-micro (27 entries, comparators without units) stores nothing",
+          "[fhir][samples]") {
+  FhirFixture f;
+  const auto out = f.post(sample("Bundle-micro.json"));
+  REQUIRE(out.reply.status == 200);
+  REQUIRE(out.reply.body["entry"].size() == 27);
+  for (const auto& e : out.reply.body["entry"]) CHECK(e["response"]["status"] == "200 OK");
+  CHECK(f.count("SELECT count(*) FROM results") == 0);
+}
+
+TEST_CASE("fhir samples: Bundle-bundle-transaction is refused entry by entry, nothing stored",
+          "[fhir][samples]") {
+  FhirFixture f;
+  const auto out = f.post(sample("Bundle-bundle-transaction.json"));
+  CHECK(out.reply.status == 400);
+  const auto& issues = out.reply.body["issue"];
+  // Entries 0-3 (Patient POST/PUT, conditional create and update) are acceptable; 4-9 are not.
+  std::vector<std::string> expressions;
+  for (const auto& i : issues)
+    if (i["severity"] == "error") expressions.push_back(i["expression"][0]);
+  CHECK(expressions == std::vector<std::string>{
+                           "Bundle.entry[4].request.ifMatch", "Bundle.entry[5].request.method",
+                           "Bundle.entry[6].request.method", "Bundle.entry[7].request.url",
+                           "Bundle.entry[8].request.method", "Bundle.entry[9].request.method"});
+  CHECK(issues[1]["code"] == "not-supported");
+  CHECK_THAT(diagnostics(out.reply.body),
+             Catch::Contains("DELETE is not supported") &&
+                 Catch::Contains("transaction refused: nothing of it was stored"));
+  CHECK(out.outcome == "rejected");
+  CHECK(f.count("SELECT count(*) FROM messages WHERE transport = 'http'") == 1);
+}
+
+TEST_CASE("fhir: an AFP Observation maps time, value, unit, range, identity and version",
+          "[fhir]") {
+  FhirFixture f;
+  const auto out = f.post(afp_observation("afp-1", 6.30), "Observation");
+  REQUIRE(out.reply.status == 201);
+  CHECK(out.outcome == "accepted");
+  auto q = f.db.prepare(
+      "SELECT r.collected_at, r.collected_date, r.value, r.value_raw, r.unit, r.unit_raw, r.uln, "
+      "r.obs_id, r.version_time, r.source, p.identifier, p.authority, r.status FROM results r "
+      "JOIN patients p ON p.id = r.patient_id");
+  REQUIRE(q.step());
+  CHECK(q.text(0) == "2013-04-02T08:30:10Z");  // effectivePeriod.start, +01:00
+  CHECK(q.text(1) == "2013-04-02");
+  CHECK(q.real(2) == Approx(6.3));
+  CHECK(q.text(3) == "6.3");
+  CHECK(q.text(4) == "ng/mL");
+  CHECK(q.text(5) == "ng/mL");  // the UCUM code, not the display "ng/ml"
+  CHECK(q.real(6) == Approx(8.0));
+  CHECK(q.text(7) == "Observation/afp-1");
+  CHECK(q.text(8) == "2013-04-03T14:30:10Z");  // issued: the version time
+  CHECK(q.text(9) == "fhir");
+  CHECK(q.text(10) == "P-1");
+  CHECK(q.text(11) == "urn:mrn");
+  CHECK(q.text(12) == "final");
+}
+
+TEST_CASE("fhir: units, comparators and time fallbacks", "[fhir]") {
+  FhirFixture f("[fhir]\nauthorities = { \"urn:mrn\" = \"HOSP\" }\n");
+  SECTION("IU/mL converts with the marker's factor; a comparator is kept") {
+    auto o = afp_observation("a", 20);
+    o["valueQuantity"] = {{"value", 20},
+                          {"comparator", ">"},
+                          {"system", "http://unitsofmeasure.org"},
+                          {"code", "[IU]/mL"}};
+    REQUIRE(f.post(o).reply.status == 201);
+    auto q = f.db.prepare("SELECT value, comparator, value_raw FROM results");
+    REQUIRE(q.step());
+    CHECK(q.real(0) == Approx(20 * 1.21));
+    CHECK(q.text(1) == ">");
+    CHECK(q.text(2) == ">20");
+    CHECK(f.count("SELECT count(*) FROM patients WHERE authority = 'HOSP'") == 1);
+  }
+  SECTION("a unit that cannot be converted is refused, never taken 1:1") {
+    auto o = afp_observation("a", 20);
+    o["valueQuantity"]["code"] = "mmol/L";
+    const auto out = f.post(o);
+    CHECK(out.reply.status == 422);
+    CHECK(out.reply.body["issue"][0]["expression"][0] == "Observation.valueQuantity");
+    CHECK_THAT(diagnostics(out.reply.body), Catch::Contains("cannot be converted to ng/mL"));
+    CHECK(f.count("SELECT count(*) FROM results") == 0);
+    CHECK(out.outcome == "rejected");
+  }
+  SECTION("no effective[x]: issued, flagged") {
+    auto o = afp_observation("a", 20);
+    o.erase("effectivePeriod");
+    const auto out = f.post(o);
+    CHECK(out.reply.status == 201);
+    CHECK_THAT(diagnostics(out.reply.body), Catch::Contains("collection time taken from issued"));
+  }
+  SECTION("a date without time precision to the day is refused") {
+    auto o = afp_observation("a", 20);
+    o.erase("effectivePeriod");
+    o.erase("issued");
+    o["effectiveDateTime"] = "2013-04";
+    const auto out = f.post(o);
+    CHECK(out.reply.status == 422);
+    CHECK_THAT(diagnostics(out.reply.body), Catch::Contains("not a dateTime precise to the day"));
+  }
+  SECTION("a numeric valueString such as <1.0") {
+    auto o = afp_observation("a", 20);
+    o.erase("valueQuantity");
+    o["valueString"] = "<1.0";
+    o["code"]["coding"][0]["code"] = "19176-7";
+    REQUIRE(f.post(o).reply.status == 422);  // no unit anywhere
+    CHECK(f.count("SELECT count(*) FROM results") == 0);
+  }
+}
+
+TEST_CASE("fhir: the subject's forms", "[fhir]") {
+  SECTION("a bare Patient/<id> reference is refused unless a reference system is configured") {
+    FhirFixture f;
+    auto o = afp_observation("a", 5);
+    o["subject"] = {{"reference", "Patient/f001"}};
+    auto out = f.post(o);
+    CHECK(out.reply.status == 422);
+    CHECK(out.reply.body["issue"][0]["expression"][0] == "Observation.subject.reference");
+    FhirFixture g("[fhir]\nreference_identifier_system = \"urn:mrn\"\n");
+    CHECK(g.post(o).reply.status == 201);
+    CHECK(g.count("SELECT count(*) FROM patients WHERE identifier = 'f001' AND authority = "
+                  "'urn:mrn'") == 1);
+  }
+  SECTION("a urn:uuid reference to a Patient in the same transaction") {
+    FhirFixture f("[fhir]\npatient_identifier_system = \"urn:mrn\"\n");
+    Json patient = {
+        {"resourceType", "Patient"},
+        {"identifier",
+         {{{"system", "urn:other"}, {"value", "X"}}, {{"system", "urn:mrn"}, {"value", "P-9"}}}}};
+    auto o = afp_observation("a", 5);
+    o["subject"] = {{"reference", "urn:uuid:5f1c"}};
+    auto b = bundle("transaction", {entry(patient), entry(o)});
+    b["entry"][0]["fullUrl"] = "urn:uuid:5f1c";
+    const auto out = f.post(b);
+    REQUIRE(out.reply.status == 200);
+    CHECK(out.reply.body["type"] == "transaction-response");
+    CHECK(out.reply.body["entry"][1]["response"]["status"] == "201 Created");
+    CHECK(f.count("SELECT count(*) FROM patients WHERE identifier = 'P-9'") == 1);
+  }
+  SECTION("a Patient without the configured identifier system") {
+    FhirFixture f("[fhir]\npatient_identifier_system = \"urn:mrn\"\n");
+    Json patient = {{"resourceType", "Patient"},
+                    {"identifier", {{{"system", "urn:x"}, {"value", "1"}}}}};
+    auto o = afp_observation("a", 5);
+    o["subject"] = {{"reference", "urn:uuid:1"}};
+    auto b = bundle("batch", {entry(patient), entry(o)});
+    b["entry"][0]["fullUrl"] = "urn:uuid:1";
+    const auto out = f.post(b);
+    CHECK(out.reply.body["entry"][1]["response"]["status"] == "422 Unprocessable Entity");
+    CHECK_THAT(diagnostics(out.reply.body["entry"][1]["response"]["outcome"]),
+               Catch::Contains("no identifier of system urn:mrn"));
+  }
+}
+
+TEST_CASE("fhir: DiagnosticReport times are inherited inside a Bundle (Bundle-lipids shape)",
+          "[fhir]") {
+  FhirFixture f;
+  auto b = sample("Bundle-lipids.json");
+  auto& obs = b["entry"][1]["resource"];
+  obs["code"] = {{"coding", {{{"system", "http://loinc.org"}, {"code", "1834-1"}}}}};
+  obs["valueQuantity"] = {
+      {"value", 12}, {"system", "http://unitsofmeasure.org"}, {"code", "ng/mL"}};
+  obs["subject"] = {{"identifier", {{"value", "L-1"}}}};
+  const auto out = f.post(b);
+  REQUIRE(out.reply.body["entry"][1]["response"]["status"] == "201 Created");
+  auto q = f.db.prepare("SELECT collected_at, obs_id FROM results");
+  REQUIRE(q.step());
+  CHECK(q.text(0) == "2011-03-03T21:30:00Z");  // the report's 2011-03-04T08:30:00+11:00
+  CHECK(q.text(1) == "Observation/cholesterol");
+}
+
+TEST_CASE("fhir: transaction is all or nothing, batch is per entry", "[fhir]") {
+  auto good = afp_observation("good", 5);
+  auto bad = afp_observation("bad", 5);
+  bad["valueQuantity"]["value"] = "5";  // a string, not a number
+  SECTION("transaction") {
+    FhirFixture f;
+    const auto before = f.state();
+    const auto out = f.post(bundle("transaction", {entry(good), entry(bad)}));
+    CHECK(out.reply.status == 400);
+    CHECK(out.reply.body["issue"][0]["expression"][0] ==
+          "Bundle.entry[1].resource.valueQuantity.value");
+    CHECK(f.state() == before);
+    CHECK(f.last_outcome() == "rejected");
+  }
+  SECTION("batch") {
+    FhirFixture f;
+    const auto out = f.post(bundle("batch", {entry(good), entry(bad)}));
+    REQUIRE(out.reply.status == 200);
+    CHECK(out.reply.body["entry"][0]["response"]["status"] == "201 Created");
+    CHECK(out.reply.body["entry"][1]["response"]["status"] == "422 Unprocessable Entity");
+    CHECK(f.count("SELECT count(*) FROM results") == 1);
+    CHECK(f.last_outcome() == "partial");
+  }
+  SECTION("a transaction entry the store refuses undoes the entries before it") {
+    FhirFixture f;
+    auto first = afp_observation("x", 5);
+    first.erase("id");
+    first.erase("identifier");
+    auto correction = first;
+    correction["status"] = "corrected";
+    // Two results on one day without identity, then a correction: ambiguous.
+    auto second = first;
+    second["valueQuantity"]["value"] = 6;
+    f.post(bundle("batch", {entry(first), entry(second)}));
+    const auto before = f.state();
+    const auto out = f.post(
+        bundle("transaction", {entry(afp_observation("y", 7, "2013-05-01")), entry(correction)}));
+    CHECK(out.reply.status == 400);
+    CHECK_THAT(diagnostics(out.reply.body), Catch::Contains("Bundle.entry[1]"));
+    CHECK(f.state() == before);
+  }
+}
+
+TEST_CASE("fhir: corrections, removals and re-posting", "[fhir]") {
+  FhirFixture f;
+  REQUIRE(f.post(afp_observation("o1", 10)).reply.status == 201);
+  auto corrected = afp_observation("o1", 12);
+  corrected["status"] = "corrected";
+  corrected["issued"] = "2013-04-05T10:00:00Z";
+  REQUIRE(f.post(corrected).reply.status == 201);
+  CHECK(f.state() == "2/0/0/12");
+  SECTION("re-posting the same resource changes nothing") {
+    const auto out = f.post(corrected);
+    CHECK(out.reply.status == 200);
+    CHECK_THAT(diagnostics(out.reply.body), Catch::Contains("unchanged 1"));
+    CHECK(out.outcome == "duplicate");
+    CHECK(f.state() == "2/0/0/12");
+  }
+  SECTION("entered-in-error removes the value") {
+    auto removed = afp_observation("o1", 12);
+    removed["status"] = "entered-in-error";
+    removed.erase("valueQuantity");
+    removed["issued"] = "2013-04-06T10:00:00Z";
+    REQUIRE(f.post(removed).reply.status == 201);
+    CHECK(f.count("SELECT count(*) FROM results WHERE effective = 1 AND value IS NOT NULL") == 0);
+  }
+  SECTION("registered: nothing stored yet") {
+    auto pending = afp_observation("o2", 1);
+    pending["status"] = "registered";
+    const auto out = f.post(pending);
+    CHECK(out.reply.status == 200);
+    CHECK_THAT(diagnostics(out.reply.body), Catch::Contains("status registered"));
+    CHECK(f.state() == "2/0/0/12");
+  }
+}
+
+TEST_CASE("fhir: Procedures and medications become milestones", "[fhir]") {
+  FhirFixture f(
+      "[fhir]\nprocedures = { \"http://snomed.info/sct|16099007\" = \"resection\" }\n"
+      "medications = { \"http://www.nlm.nih.gov/research/umls/rxnorm|495881\" = "
+      "\"systemic_start\" }\n");
+  Json procedure = {{"resourceType", "Procedure"},
+                    {"status", "completed"},
+                    {"code",
+                     {{"coding", {{{"system", "http://snomed.info/sct"}, {"code", "16099007"}}}},
+                      {"text", "hepatectomy"}}},
+                    {"subject", {{"identifier", {{"value", "P-1"}}}}},
+                    {"performedDateTime", "2016-03-10"}};
+  REQUIRE(f.post(procedure).reply.status == 201);
+  auto q = f.db.prepare("SELECT kind, date, note, source FROM milestones");
+  REQUIRE(q.step());
+  CHECK(q.text(0) == "resection");
+  CHECK(q.text(1) == "2016-03-10");
+  CHECK(q.text(2) == "hepatectomy");
+  CHECK(q.text(3) == "fhir");
+
+  Json medication = {
+      {"resourceType", "MedicationStatement"},
+      {"status", "completed"},
+      {"medicationCodeableConcept",
+       {{"coding",
+         {{{"system", "http://www.nlm.nih.gov/research/umls/rxnorm"}, {"code", "495881"}}}}}},
+      {"subject", {{"identifier", {{"value", "P-1"}}}}},
+      {"effectivePeriod", {{"start", "2010-09-08"}, {"end", "2012-01-15"}}}};
+  REQUIRE(f.post(medication).reply.status == 201);
+  CHECK(f.count("SELECT count(*) FROM milestones WHERE kind = 'systemic_start' AND date = "
+                "'2010-09-08'") == 1);
+  CHECK(f.count("SELECT count(*) FROM milestones WHERE kind = 'systemic_stop' AND date = "
+                "'2012-01-15'") == 1);
+
+  SECTION("entered-in-error removes the milestone") {
+    procedure["status"] = "entered-in-error";
+    REQUIRE(f.post(procedure).reply.status == 201);
+    CHECK(f.count("SELECT count(*) FROM milestones WHERE kind = 'resection'") == 0);
+  }
+  SECTION("a procedure that was not done, or is not configured, is no milestone") {
+    procedure["status"] = "not-done";
+    procedure["performedDateTime"] = "2017-01-01";
+    CHECK(f.post(procedure).reply.status == 200);
+    procedure["status"] = "completed";
+    procedure["code"]["coding"][0]["code"] = "1";
+    CHECK(f.post(procedure).reply.status == 200);
+    CHECK(f.count("SELECT count(*) FROM milestones") == 3);
+  }
+  SECTION("the built-in chemotherapy code (Procedure-f201's) starts systemic therapy") {
+    procedure["code"]["coding"][0]["code"] = "367336001";
+    procedure["performedDateTime"] = "2013-01-28";
+    REQUIRE(f.post(procedure).reply.status == 201);
+    CHECK(f.count("SELECT count(*) FROM milestones WHERE kind = 'systemic_start'") == 2);
+  }
+}
+
+TEST_CASE("fhir: bad bodies are refused with an OperationOutcome and change nothing",
+          "[fhir][bad-input]") {
+  FhirFixture f;
+  REQUIRE(f.post(afp_observation("keep", 10)).reply.status == 201);
+  const auto before = f.state();
+  const auto good = afp_observation("new", 11).dump();
+  struct Case {
+    std::string body;
+    std::string endpoint;
+    std::string expect;
+  };
+  std::string deep(70, '[');
+  const std::vector<Case> cases = {
+      {"", "", "has no body"},
+      {"not json", "", "not valid JSON"},
+      {good.substr(0, good.size() / 2), "", "not valid JSON"},  // truncated
+      {"{\"resourceType\": \"Observation\", \"status\": \"final\xff\"}", "", "not valid JSON"},
+      {deep, "", "nested deeper than 64"},
+      {"[]", "", "must be a JSON object"},
+      {"{\"resourceType\": 7}", "", "resourceType: is required"},
+      {"{\"resourceType\": \"Patient\"}", "", "Patient is not accepted"},
+      {good, "Procedure", "cannot be posted to /fhir/Procedure"},
+      {"{\"resourceType\": \"Bundle\", \"type\": \"document\"}", "", "'document' is not accepted"},
+      {"{\"resourceType\": \"Bundle\", \"type\": \"batch\", \"entry\": {}}", "",
+       "must be an array"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.body.substr(0, 60));
+    const auto out = f.post(c.body, c.endpoint);
+    CHECK(out.reply.status == 400);
+    CHECK(out.reply.body["resourceType"] == "OperationOutcome");
+    CHECK_THAT(diagnostics(out.reply.body), Catch::Contains(c.expect));
+    CHECK(out.outcome == "rejected");
+    CHECK(f.state() == before);
+  }
+
+  auto hostile = [&](const std::function<void(Json&)>& change, const std::string& expect) {
+    auto o = afp_observation("hostile", 11);
+    change(o);
+    const auto out = f.post(o);
+    INFO(o.dump().substr(0, 200));
+    CHECK(out.reply.status == 422);
+    CHECK_THAT(diagnostics(out.reply.body), Catch::Contains(expect));
+    CHECK(f.state() == before);
+  };
+  hostile([](Json& o) { o.erase("status"); }, "Observation.status: is required");
+  hostile([](Json& o) { o["status"] = "done"; }, "is not an Observation status");
+  hostile([](Json& o) { o["status"] = 1; }, "Observation.status: must be a string");
+  hostile([](Json& o) { o["subject"]["identifier"]["value"] = "P\n1"; }, "control characters");
+  hostile([](Json& o) { o["subject"]["identifier"]["value"] = std::string(300, 'x'); },
+          "longer than 200");
+  hostile([](Json& o) { o["subject"] = "Patient/1"; }, "Observation.subject: must be an object");
+  hostile([](Json& o) { o.erase("subject"); }, "Observation.subject: is required");
+  hostile([](Json& o) { o["valueQuantity"]["value"] = -1; }, "is negative");
+  hostile([](Json& o) { o["valueQuantity"]["comparator"] = "ad"; }, "is not <, <=, >= or >");
+  hostile([](Json& o) { o["effectivePeriod"]["start"] = "2013-02-30T00:00:00Z"; },
+          "is not a dateTime precise to the day");
+  hostile([](Json& o) { o["code"]["coding"] = "1834-1"; },
+          "Observation.code.coding: must be an array");
+  hostile(
+      [](Json& o) {
+        o.erase("valueQuantity");
+        o["valueCodeableConcept"] = Json::object();
+      },
+      "needs valueQuantity");
+  hostile([](Json& o) { o["id"] = std::string(100, 'a'); }, "Observation.id: is longer than 64");
+}
