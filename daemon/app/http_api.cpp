@@ -29,11 +29,17 @@ std::shared_ptr<spdlog::logger> log() {
   return logger;
 }
 
+// Bodies quote what clients sent; a byte that is not UTF-8 is replaced, never a reason to fail.
+template <typename Json>
+std::string dump(const Json& body) {
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 net::HttpResponse json_response(unsigned status, const nlohmann::ordered_json& body) {
   net::HttpResponse r{static_cast<http::status>(status), 11};
   r.set(http::field::content_type, "application/json");
   r.set(http::field::cache_control, "no-store");
-  r.body() = body.dump() + "\n";
+  r.body() = dump(body);
   return r;
 }
 
@@ -45,7 +51,7 @@ net::HttpResponse fhir_response(const fhir::Reply& reply) {
   net::HttpResponse r{static_cast<http::status>(reply.status), 11};
   r.set(http::field::content_type, "application/fhir+json; charset=utf-8");
   r.set(http::field::cache_control, "no-store");
-  r.body() = reply.body.dump() + "\n";
+  r.body() = dump(reply.body);
   return r;
 }
 
@@ -155,17 +161,20 @@ const settings::HttpToken* authenticate(const settings::HttpSettings& http,
   return found;
 }
 
-net::HttpResponse problem(unsigned status, std::string_view detail) {
+net::HttpResponse problem(unsigned status, std::string_view detail,
+                          const nlohmann::ordered_json& extensions) {
   const auto code = static_cast<http::status>(status);
   nlohmann::ordered_json body = {{"type", "about:blank"},
                                  {"title", std::string(http::obsolete_reason(code))},
                                  {"status", status},
                                  {"detail", std::string(detail)}};
+  if (extensions.is_object())
+    for (const auto& [key, value] : extensions.items()) body[key] = value;
   net::HttpResponse r{code, 11};
   r.set(http::field::content_type, "application/problem+json");
   r.set(http::field::cache_control, "no-store");
   if (status == 401) r.set(http::field::www_authenticate, "Bearer realm=\"markerwatch\"");
-  r.body() = body.dump() + "\n";
+  r.body() = dump(body);
   return r;
 }
 
@@ -238,6 +247,14 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
     if (auto denied = forbidden(settings::Role::ingest)) return *denied;
     if (request.method() != http::verb::post) return refuse(405, "only POST is allowed here");
     return ingest_fhir(request, endpoint, peer, *token, reply);
+  }
+  if (path == "/api/v1/results" || path == "/api/v1/milestones") {
+    if (auto denied = forbidden(settings::Role::ingest)) return *denied;
+    if (request.method() != http::verb::post) return problem(405, "only POST is allowed here");
+    return ingest_rows(request,
+                       path == "/api/v1/results" ? ingest::FileKind::results_csv
+                                                 : ingest::FileKind::milestones_csv,
+                       peer, *token, reply);
   }
   // /metrics, /api/v1/alerts, /api/v1/alerts/{id}, /api/v1/alerts/{id}/{ack|resolve}
   constexpr std::string_view kAlerts = "/api/v1/alerts";
@@ -368,6 +385,58 @@ std::optional<net::HttpResponse> ApiHandler::ingest_fhir(const net::HttpRequest&
         log()->info("event=fhir_request peer={} token={} message_id={} outcome={} status={}", peer,
                     token_name, stored->message_id, stored->outcome, stored->reply.status);
         reply(fhir_response(stored->reply));
+      });
+  return std::nullopt;
+}
+
+std::optional<net::HttpResponse> ApiHandler::ingest_rows(const net::HttpRequest& request,
+                                                         ingest::FileKind kind,
+                                                         const std::string& peer,
+                                                         const settings::HttpToken& token,
+                                                         const Respond& reply) {
+  const auto content_type = text::to_lower(sv(request[http::field::content_type]));
+  if (text::trim(std::string_view(content_type).substr(0, content_type.find(';'))) !=
+      "application/json")
+    return problem(415, "Content-Type must be application/json");
+  auto prepared =
+      std::make_shared<ingest::PreparedRows>(writer_.pipeline().prepare_rows(request.body(), kind));
+  auto stored = std::make_shared<ingest::RowsOutcome>();
+  const auto sender = "api:" + token.name;
+  writer_.submit_task(
+      [prepared, stored, sender, peer](ingest::Pipeline& pipeline) {
+        *stored = pipeline.store_rows(*prepared, sender, peer);
+        return stored->alert_events;
+      },
+      peer,
+      [stored, reply, peer, token_name = token.name](ingest::WriteOutcome outcome) {
+        if (!outcome.committed) {
+          reply(
+              problem(503, "not stored (" + text::printable(outcome.error, 200) + "); try again"));
+          return;
+        }
+        if (outcome.refused) {
+          reply(problem(422, "nothing stored: " + *outcome.refused));
+          return;
+        }
+        log()->info("event=api_rows peer={} token={} message_id={} outcome={} stored={}", peer,
+                    token_name, stored->message_id, stored->outcome, stored->stored);
+        if (stored->refusal) {
+          reply(problem(400, *stored->refusal));
+          return;
+        }
+        if (!stored->rejected.empty()) {
+          nlohmann::ordered_json errors = nlohmann::ordered_json::array();
+          for (const auto& r : stored->rejected)
+            errors.push_back({{"index", r.index}, {"detail", r.reason}});
+          reply(problem(422,
+                        std::to_string(stored->rejected.size()) + " row(s) refused; nothing stored",
+                        {{"errors", std::move(errors)}}));
+          return;
+        }
+        reply(json_response(200, {{"message_id", stored->message_id},
+                                  {"stored", stored->stored},
+                                  {"unchanged", stored->unchanged},
+                                  {"alert_events", stored->alert_counts}}));
       });
   return std::nullopt;
 }

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,8 +30,9 @@ namespace markerwatch::app {
 const settings::HttpToken* authenticate(const settings::HttpSettings& http,
                                         std::string_view authorization);
 
-// RFC 9457 problem details.
-net::HttpResponse problem(unsigned status, std::string_view detail);
+// RFC 9457 problem details; `extensions` are added as members (e.g. "errors").
+net::HttpResponse problem(unsigned status, std::string_view detail,
+                          const nlohmann::ordered_json& extensions = {});
 
 // Counters and gauges that live elsewhere in the daemon, read when /metrics is scraped.
 struct StatusSources {
@@ -61,6 +63,11 @@ class ApiHandler final : public net::HttpHandler {
   // the commit.
   std::optional<net::HttpResponse> ingest_fhir(const net::HttpRequest& request,
                                                std::string_view endpoint, const std::string& peer,
+                                               const settings::HttpToken& token,
+                                               const Respond& reply);
+  // POST /api/v1/results and /api/v1/milestones: all rows or none, answered after the commit.
+  std::optional<net::HttpResponse> ingest_rows(const net::HttpRequest& request,
+                                               ingest::FileKind kind, const std::string& peer,
                                                const settings::HttpToken& token,
                                                const Respond& reply);
   net::HttpResponse readyz();

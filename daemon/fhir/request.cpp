@@ -192,7 +192,7 @@ Json parse_body(std::string_view body) {
     return Json::parse(body.begin(), body.end(), too_deep);
   } catch (const Json::parse_error& e) {
     // nlohmann's text names the byte offset and what it expected.
-    throw InputError(std::string("the body is not valid JSON: ") + e.what());
+    throw InputError("the body is not valid JSON: " + text::printable(e.what(), 300));
   }
 }
 

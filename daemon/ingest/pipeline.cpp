@@ -340,17 +340,11 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
         continue;
       }
       try {
-        store::StoreResult stored;
-        if (const auto* result = std::get_if<ResultRecord>(&row.record)) {
-          if (!patient) patient = store_.patient(result->patient, received_at);
-          stored = store_.store_result(*result, *patient, message_id, received_at);
-          if (stored == store::StoreResult::stored) pending.add(*patient, {result->marker});
-        } else {
-          const auto& milestone = std::get<MilestoneRecord>(row.record);
-          stored = store_.store_milestone(milestone, "csv", received_at);
-          if (!patient) patient = store_.patient(milestone.patient, received_at);
-          if (stored == store::StoreResult::stored) pending.add(*patient, milestone.markers);
-        }
+        const auto stored = std::holds_alternative<ResultRecord>(row.record)
+                                ? store_row(std::get<ResultRecord>(row.record), patient, message_id,
+                                            received_at, pending)
+                                : store_row(std::get<MilestoneRecord>(row.record), patient, "csv",
+                                            received_at, pending);
         (stored == store::StoreResult::stored ? report.accepted : report.unchanged)++;
       } catch (const InputError& e) {
         ++report.rejected;
@@ -524,6 +518,85 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
                     " refused; first: " + first_error;
   store_.set_outcome(out.message_id, outcome);
   out.outcome = outcome.outcome;
+  return out;
+}
+
+store::StoreResult Pipeline::store_row(const ResultRecord& r, std::optional<std::int64_t>& patient,
+                                       std::int64_t message_id, const std::string& now,
+                                       PendingEvaluations& pending) {
+  if (!patient) patient = store_.patient(r.patient, now);
+  const auto stored = store_.store_result(r, *patient, message_id, now);
+  if (stored == store::StoreResult::stored) pending.add(*patient, {r.marker});
+  return stored;
+}
+
+store::StoreResult Pipeline::store_row(const MilestoneRecord& m,
+                                       std::optional<std::int64_t>& patient,
+                                       const std::string& source, const std::string& now,
+                                       PendingEvaluations& pending) {
+  const auto stored = store_.store_milestone(m, source, now);
+  if (!patient) patient = store_.patient(m.patient, now);
+  if (stored == store::StoreResult::stored) pending.add(*patient, m.markers);
+  return stored;
+}
+
+PreparedRows Pipeline::prepare_rows(std::string body, FileKind kind) const {
+  PreparedRows p;
+  p.received_at = now_utc();
+  p.sha256 = store::sha256_hex(body);
+  p.kind = kind;
+  p.raw = std::move(body);
+  try {
+    p.rows = records_from_json(fhir::parse_body(p.raw), kind, records_);
+  } catch (const InputError& e) {
+    p.refusal = e.what();
+  }
+  return p;
+}
+
+RowsOutcome Pipeline::store_rows(const PreparedRows& prepared, const std::string& sender,
+                                 const std::string& peer) {
+  RowsOutcome out;
+  store::MessageEntry entry{"http",          peer,
+                            sender,          prepared.sha256.substr(0, 16),
+                            prepared.sha256, prepared.received_at,
+                            prepared.raw};
+  store::MessageOutcome outcome;
+  out.message_id = store_.insert_message(entry);
+  if (prepared.refusal || !prepared.rows->rejections.empty()) {
+    // All or nothing: a caller fixes the rows and sends the array again.
+    out.refusal = prepared.refusal;
+    if (prepared.rows) out.rejected = prepared.rows->rejections;
+    outcome.outcome = out.outcome = "rejected";
+    outcome.error = prepared.refusal
+                        ? *prepared.refusal
+                        : std::to_string(out.rejected.size()) + " row(s) refused; first: [" +
+                              std::to_string(out.rejected.front().index) + "] " +
+                              out.rejected.front().reason;
+    store_.set_outcome(out.message_id, outcome);
+    return out;
+  }
+  PendingEvaluations pending;
+  const auto& now = prepared.received_at;
+  const auto& records = prepared.rows->records;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    std::optional<std::int64_t> patient;
+    try {
+      const auto stored =
+          std::holds_alternative<ResultRecord>(records[i])
+              ? store_row(std::get<ResultRecord>(records[i]), patient, out.message_id, now, pending)
+              : store_row(std::get<MilestoneRecord>(records[i]), patient, "api", now, pending);
+      (stored == store::StoreResult::stored ? out.stored : out.unchanged)++;
+    } catch (const InputError& e) {
+      // The caller's savepoint undoes the rows before it.
+      throw InputError("[" + std::to_string(i) + "] " + e.what());
+    }
+  }
+  out.alert_events = pending.flush(alerts_, "message:" + std::to_string(out.message_id), now);
+  for (const auto& e : out.alert_events) ++out.alert_counts[std::string(engine::to_string(e.type))];
+  outcome.outcome = out.outcome = "accepted";
+  outcome.results_stored = out.stored;
+  store_.set_outcome(out.message_id, outcome);
   return out;
 }
 

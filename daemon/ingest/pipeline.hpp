@@ -14,6 +14,7 @@
 #include "hl7/oru_mapper.hpp"
 #include "ingest/alert_evaluator.hpp"
 #include "ingest/csv_records.hpp"
+#include "ingest/json_records.hpp"
 #include "settings/settings.hpp"
 #include "store/result_store.hpp"
 
@@ -73,6 +74,27 @@ struct FhirOutcome {
   std::vector<engine::Event> alert_events;
 };
 
+// A JSON API body (results or milestones) parsed and mapped off the writer.
+struct PreparedRows {
+  std::string raw;
+  std::string sha256;
+  std::string received_at;
+  FileKind kind = FileKind::results_csv;
+  std::optional<JsonRows> rows;
+  std::optional<std::string> refusal;  // the body is not an array of objects at all
+};
+
+struct RowsOutcome {
+  std::int64_t message_id = 0;
+  std::string outcome;  // accepted | rejected
+  int stored = 0;
+  int unchanged = 0;
+  std::optional<std::string> refusal;         // the whole body
+  std::vector<JsonRows::Rejection> rejected;  // single rows: then nothing is stored
+  std::map<std::string, int> alert_counts;
+  std::vector<engine::Event> alert_events;
+};
+
 class Pipeline {
  public:
   Pipeline(store::Database& db, const settings::Settings& settings, const Clock& clock);
@@ -103,6 +125,12 @@ class Pipeline {
   FhirOutcome store_fhir(const PreparedFhir& prepared, const std::string& sender,
                          const std::string& peer);
 
+  // POST /api/v1/results and /api/v1/milestones: all rows or none. `kind` is results_csv or
+  // milestones_csv.
+  PreparedRows prepare_rows(std::string body, FileKind kind) const;
+  RowsOutcome store_rows(const PreparedRows& prepared, const std::string& sender,
+                         const std::string& peer);
+
   store::Database& database() { return db_; }
   std::string now_utc() const;
 
@@ -111,6 +139,14 @@ class Pipeline {
                              const std::function<void()>& commit_point);
   FileReport ingest_csv_file(std::string_view content, const std::string& path, FileKind kind,
                              const std::function<void()>& commit_point);
+  // One row of a file or API body; `patient` caches the row's patient id across rows of one
+  // patient. Evaluation is left to `pending`.
+  store::StoreResult store_row(const ResultRecord& r, std::optional<std::int64_t>& patient,
+                               std::int64_t message_id, const std::string& now,
+                               PendingEvaluations& pending);
+  store::StoreResult store_row(const MilestoneRecord& m, std::optional<std::int64_t>& patient,
+                               const std::string& source, const std::string& now,
+                               PendingEvaluations& pending);
   std::string next_ack_id(std::int64_t message_id) const;
   std::string hl7_now() const;
 

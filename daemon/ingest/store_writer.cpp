@@ -215,7 +215,13 @@ void StoreWriter::process(std::deque<Job>& batch) {
       log_alert_events(outcomes[i].hl7.alert_events);
       log_alert_events(outcomes[i].task_events);
     }
-    batch[i].done(std::move(outcomes[i]));
+    try {
+      batch[i].done(std::move(outcomes[i]));
+    } catch (const std::exception& e) {
+      // A completion answers one client; its failure must not take the writer down.
+      log()->error("event=completion_failed peer={} error=\"{}\"", batch[i].peer,
+                   text::printable(e.what(), 200));
+    }
   }
 }
 

@@ -97,7 +97,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void refuse(unsigned status, const std::string& detail) {
     busy_ = true;
     std::string_view target;
-    if (parser_ && parser_->is_header_done())
+    if (parser_ && parser_->got_some())  // the request line is read before the fields
       target = std::string_view(parser_->get().target().data(), parser_->get().target().size());
     auto response = server_.handler_.error_response(status, detail, target);
     response.keep_alive(false);

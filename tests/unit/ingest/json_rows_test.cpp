@@ -1,0 +1,109 @@
+// POST /api/v1/results and /api/v1/milestones bodies: the CSV files' fields as JSON, all rows or
+// none.
+#include <catch2/catch.hpp>
+
+#include "core/clock.hpp"
+#include "ingest/pipeline.hpp"
+#include "store/migrations.hpp"
+#include "test_support.hpp"
+
+using namespace markerwatch;
+
+namespace {
+
+struct RowsFixture {
+  settings::Settings s = test::utc_settings();
+  ManualClock clock{std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 20000)};
+  store::Database db{":memory:", {}};
+  std::unique_ptr<ingest::Pipeline> pipeline;
+  RowsFixture() {
+    store::migrate(db);
+    pipeline = std::make_unique<ingest::Pipeline>(db, s, clock);
+  }
+  ingest::RowsOutcome post(const std::string& body,
+                           ingest::FileKind kind = ingest::FileKind::results_csv) {
+    store::Transaction txn(db);
+    store::Savepoint sp(db);  // as the writer runs a task
+    auto out = pipeline->store_rows(pipeline->prepare_rows(body, kind), "api:test", "peer");
+    sp.release();
+    txn.commit();
+    return out;
+  }
+  std::int64_t count(const std::string& sql) {
+    auto q = db.prepare(sql);
+    q.step();
+    return q.int64(0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("json rows: results and milestones with the CSV fields", "[json-rows]") {
+  RowsFixture f;
+  auto m = f.post(R"([{"patient_id": "case-001", "kind": "resection", "date": "2016-03-10"}])",
+                  ingest::FileKind::milestones_csv);
+  CHECK(m.outcome == "accepted");
+  CHECK(m.stored == 1);
+  auto r = f.post(R"([
+    {"patient_id": "case-001", "marker": "AFP", "collected_at": "2016-02-01", "value": 250, "unit": "ng/mL"},
+    {"patient_id": "case-001", "marker": "AFP", "collected_at": "2016-04-01", "value": ">35000",
+     "unit": "ng/mL", "status": "final", "obs_id": "o-2", "reference_range": "<7", "method": null}
+  ])");
+  CHECK(r.outcome == "accepted");
+  CHECK(r.stored == 2);
+  CHECK(f.count("SELECT count(*) FROM results WHERE source = 'api'") == 2);
+  CHECK(f.count("SELECT count(*) FROM results WHERE comparator = '>' AND uln = 7") == 1);
+  CHECK(f.count("SELECT count(*) FROM milestones WHERE source = 'api'") == 1);
+  // The same rows again: stored once.
+  auto again = f.post(
+      R"([{"patient_id": "case-001", "marker": "AFP", "collected_at": "2016-02-01", "value": 250, "unit": "ng/mL"}])");
+  CHECK(again.stored == 0);
+  CHECK(again.unchanged == 1);
+}
+
+TEST_CASE("json rows: bad bodies and rows change nothing", "[json-rows][bad-input]") {
+  RowsFixture f;
+  f.post(
+      R"([{"patient_id": "p", "marker": "AFP", "collected_at": "2016-02-01", "value": 5, "unit": "ng/mL"}])");
+  const auto before = f.count("SELECT count(*) FROM results");
+  for (const std::string& body :
+       std::vector<std::string>{"", "{", "{}", "\"x\"", std::string(100, '['), "[1, 2]"}) {
+    INFO(body);
+    auto out = f.post(body);
+    CHECK(out.outcome == "rejected");
+    CHECK((out.refusal || !out.rejected.empty()));
+  }
+  struct Case {
+    std::string row, reason;
+  };
+  const std::vector<Case> cases = {
+      {R"({"patient_id": "p", "marker": "AFP", "collected_at": "2016-02-01", "value": 5})",
+       "lacks the required column 'unit'"},
+      {R"({"patient_id": "p", "marker": "XYZ", "collected_at": "2016-02-01", "value": 5, "unit": "ng/mL"})",
+       "unknown marker"},
+      {R"({"patient_id": "p", "marker": "AFP", "collected_at": "yesterday", "value": 5, "unit": "ng/mL"})",
+       "not an ISO 8601"},
+      {R"({"patient_id": "p", "marker": "AFP", "collected_at": "2016-02-01", "value": [5], "unit": "ng/mL"})",
+       "'value' must be a string or a number"},
+      {R"({"patient_id": "p", "marker": "AFP", "collected_at": "2016-02-01", "value": 5, "unit": "mmol/L"})",
+       "cannot be converted"},
+      {R"({"patient_id": "p\u0001", "marker": "AFP", "collected_at": "2016-02-01", "value": 5, "unit": "ng/mL"})",
+       "control characters"},
+      {R"({"patient_id": "p", "marker": "AFP", "collected_at": "2016-02-01", "value": 5, "unit": "ng/mL", "colour": "red"})",
+       "unknown column 'colour'"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.row);
+    // A good row first: it is not stored either.
+    auto out = f.post(
+        R"([{"patient_id": "q", "marker": "AFP", "collected_at": "2016-03-01", "value": 6, "unit": "ng/mL"}, )" +
+        c.row + "]");
+    CHECK(out.outcome == "rejected");
+    REQUIRE(out.rejected.size() == 1);
+    CHECK(out.rejected[0].index == 1);
+    CHECK_THAT(out.rejected[0].reason, Catch::Contains(c.reason));
+    CHECK(f.count("SELECT count(*) FROM results") == before);
+  }
+  CHECK(f.count("SELECT count(*) FROM messages WHERE outcome = 'rejected'") ==
+        static_cast<std::int64_t>(6 + cases.size()));
+}
