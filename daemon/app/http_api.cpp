@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "chart/chart_source.hpp"
 #include "core/calendar.hpp"
 #include "core/text.hpp"
 #include "ingest/alert_review.hpp"
@@ -273,8 +274,12 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
   constexpr std::string_view kPatients = "/api/v1/patients/", kResults = "/results";
   const bool patient_results = path.starts_with(kPatients) && path.ends_with(kResults) &&
                                path.size() > kPatients.size() + kResults.size();
+  // /api/v1/patients/{id}/chart.svg
+  constexpr std::string_view kChart = "/chart.svg";
+  const bool patient_chart = path.starts_with(kPatients) && path.ends_with(kChart) &&
+                             path.size() > kPatients.size() + kChart.size();
   if (path != "/metrics" && !alerts_list && !(alert_path && (action.empty() || review)) &&
-      !patient_results)
+      !patient_results && !patient_chart)
     return problem(404, "no such resource: " + text::printable(path, 200));
   if (auto denied = forbidden(review ? settings::Role::review : settings::Role::read))
     return *denied;
@@ -284,6 +289,11 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
   try {
     const auto query = parse_query(sv(request.target()));
     if (alerts_list) return list_alerts(query);
+    if (patient_chart)
+      return patient_chart_svg(
+          percent_decode(
+              path.substr(kPatients.size(), path.size() - kPatients.size() - kChart.size())),
+          query);
     if (patient_results)
       return list_results(percent_decode(path.substr(
                               kPatients.size(), path.size() - kPatients.size() - kResults.size())),
@@ -439,6 +449,31 @@ std::optional<net::HttpResponse> ApiHandler::ingest_rows(const net::HttpRequest&
                                   {"alert_events", stored->alert_counts}}));
       });
   return std::nullopt;
+}
+
+net::HttpResponse ApiHandler::patient_chart_svg(const std::string& patient,
+                                                const std::map<std::string, std::string>& query) {
+  for (const auto& [name, value] : query)
+    if (name != "marker")
+      throw BadParameter("unknown parameter '" + text::printable(name, 40) + "' (marker)");
+  const auto it = query.find("marker");
+  const std::string marker = it == query.end() ? "AFP" : it->second;
+  if (!settings_.markers.find(marker))
+    throw BadParameter("unknown marker '" + text::printable(marker, 40) + "'");
+  std::string svg;
+  try {
+    std::lock_guard lock(db_mutex_);
+    svg = chart::render_svg(chart::load_chart(database(), settings_.markers, patient, marker));
+  } catch (const chart::PatientNotFound& e) {
+    return problem(404, e.what());
+  }
+  net::HttpResponse r{http::status::ok, 11};
+  r.set(http::field::content_type, "image/svg+xml");
+  r.set(http::field::cache_control, "no-store");
+  // Opened on its own, the image may run nothing and load nothing.
+  r.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+  r.body() = std::move(svg);
+  return r;
 }
 
 store::Database& ApiHandler::database() {

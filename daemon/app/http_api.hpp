@@ -76,6 +76,8 @@ class ApiHandler final : public net::HttpHandler {
   net::HttpResponse alert_detail(std::int64_t id);
   net::HttpResponse list_results(const std::string& patient,
                                  const std::map<std::string, std::string>& query);
+  net::HttpResponse patient_chart_svg(const std::string& patient,
+                                      const std::map<std::string, std::string>& query);
   store::Database& database();  // the read connection, opened on first use; hold db_mutex_
   void count(unsigned status);
 

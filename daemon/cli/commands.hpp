@@ -61,6 +61,9 @@ int cmd_deliveries_retry(const Common& c, const std::vector<std::int64_t>& ids, 
 int cmd_webhook_test(const Common& c, const std::string& name);
 // Prints a fresh HTTP bearer token and the [[http.tokens]] lines that admit it.
 int cmd_token_new(const std::string& name, const std::vector<std::string>& roles);
+// One patient's marker as an SVG chart, to `output` ("" or "-": stdout).
+int cmd_chart(const Common& c, const std::string& patient, const std::string& marker,
+              const std::string& output);
 int cmd_milestones_list(const Common& c, const std::string& patient, const std::string& format);
 
 }  // namespace markerwatch::cli

@@ -172,6 +172,14 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->required();
 
+  std::string chart_patient, chart_marker = "AFP", chart_output;
+  auto* chart =
+      app.add_subcommand("chart", "draw a patient's marker, milestones and alerts as SVG");
+  add_common(chart);
+  chart->add_option("--patient", chart_patient, "patient identifier")->required();
+  chart->add_option("--marker", chart_marker, "marker name, alias or LOINC code (default AFP)");
+  chart->add_option("-o,--output", chart_output, "SVG file to write (default: standard output)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -197,6 +205,7 @@ int main(int argc, char** argv) {
       return cli::cmd_alert_action(common, "acknowledge", alert_id, alert_by, alert_note);
     if (*alert_resolve)
       return cli::cmd_alert_action(common, "resolve", alert_id, alert_by, alert_note);
+    if (*chart) return cli::cmd_chart(common, chart_patient, chart_marker, chart_output);
     if (*log) return cli::cmd_log(common, log_since, log_patient, log_limit, log_format);
   } catch (const settings::ConfigError& e) {
     std::cerr << "markerwatch: config error: " << e.what() << "\n";

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import subprocess
+import xml.etree.ElementTree as ET
 
 import harness as h
 from alerts_e2e import EXPECTED, key
@@ -127,6 +128,26 @@ def main(a, tmp):
                 "the seed case over FHIR gives the three expected alerts: %r"
                 % [key(x) for x in alerts])
 
+        # --- the seed case's chart over HTTP: a self-contained SVG -----------------------------
+        r, chart_svg = request(port, "GET", "/api/v1/patients/case-001/chart.svg?marker=AFP",
+                               read_token)
+        h.check(r.status == 200 and r.getheader("Content-Type") == "image/svg+xml"
+                and "default-src 'none'" in r.getheader("Content-Security-Policy", ""),
+                "chart.svg: 200 image/svg+xml with a CSP that runs nothing")
+        root = ET.fromstring(chart_svg)
+        ns = "{http://www.w3.org/2000/svg}"
+        values = [c for c in root.iter(ns + "circle") if "value" in c.get("class", "")]
+        marks = [g for g in root.iter(ns + "g") if g.get("data-alert-id")]
+        h.check(len(values) == 32 and len(marks) >= 3, "chart.svg: 32 AFP values and the alerts")
+        h.check(b"<script" not in chart_svg and b"href" not in chart_svg, "chart.svg: no scripts, no links")
+        r, data = request(port, "GET", "/api/v1/patients/nobody/chart.svg", read_token)
+        problem(r, data, 404)
+        r, data = request(port, "GET", "/api/v1/patients/case-001/chart.svg?marker=glucose",
+                          read_token)
+        problem(r, data, 400)
+        r, data = request(port, "GET", "/api/v1/patients/case-001/chart.svg")
+        problem(r, data, 401)
+
         # --- errors: OperationOutcome on /fhir, problem+json on /api; nothing changes -----------
         before = h.query(d.db, "SELECT count(*), group_concat(value_raw) FROM results")
         good = json.dumps(observation("ERR-1", "AFP", "2021-01-01", "5", "ng/mL")).encode()
@@ -191,6 +212,12 @@ def main(a, tmp):
         h.check(r.status == 200 and json.loads(data)["stored"] == 1, "POST /api/v1/results stores")
     finally:
         h.check(d.stop() == 0, "clean stop")
+    out = os.path.join(tmp, "afp.svg")
+    h.cli(a.bin, "chart", "--db", d.db, "--patient", "case-001", "--marker", "AFP", "-o", out)
+    with open(out, "rb") as f:
+        h.check(f.read() == chart_svg, "markerwatch chart draws the same SVG as the HTTP endpoint")
+    res = h.cli(a.bin, "chart", "--db", d.db, "--patient", "nobody", check_rc=False)
+    h.check(res.returncode == 2 and b"no such patient" in res.stderr, "chart: unknown patient, exit 2")
     lines = [l for l in d.log_text().splitlines() if "event=fhir_request" in l]
     h.check(len(lines) >= 36 and not [l for l in lines if "KIT-" in l or "case-001" in l],
             "one log line per FHIR request, without patient identifiers")
