@@ -1,5 +1,7 @@
 #include "app/http_api.hpp"
 
+#include "app/review_assets.hpp"
+
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
@@ -66,6 +68,21 @@ net::HttpResponse fhir_error(unsigned status, std::string_view detail) {
                                                       : "invalid";
   auto r = fhir_response(fhir::refusal(status, code, std::string(detail)));
   if (status == 401) r.set(http::field::www_authenticate, "Bearer realm=\"markerwatch\"");
+  return r;
+}
+
+// The review page's files: public (they hold no patient data), and allowed to load and run only
+// themselves, to talk only to this server, and to show charts from blob: URLs.
+net::HttpResponse review_page(const StaticAsset& asset) {
+  net::HttpResponse r{http::status::ok, 11};
+  r.set(http::field::content_type, std::string(asset.content_type));
+  r.set(http::field::cache_control, "no-cache");
+  r.set("Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+        "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'");
+  r.set("X-Content-Type-Options", "nosniff");
+  r.set("Referrer-Policy", "no-referrer");
+  r.body() = std::string(asset.body);
   return r;
 }
 
@@ -216,6 +233,11 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
   const auto path = path_of(sv(request.target()));
   const bool read_only =
       request.method() == http::verb::get || request.method() == http::verb::head;
+  for (const auto& asset : review_assets()) {
+    if (path != asset.path) continue;
+    if (!read_only) return problem(405, "only GET is allowed here");
+    return review_page(asset);
+  }
   if (is_public(path)) {
     if (!read_only) return problem(405, "only GET is allowed here");
     if (path == "/healthz") return json_response(200, {{"status", "ok"}});

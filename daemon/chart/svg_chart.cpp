@@ -218,9 +218,13 @@ void alerts(std::ostringstream& o, const Scale& s, const std::vector<AlertMark>&
     o << "<path d=\"M" << num(x) << " " << num(y - 8) << " L" << num(x + 8) << " " << num(y) << " L"
       << num(x) << " " << num(y + 8) << " L" << num(x - 8) << " " << num(y) << " Z\" fill=\""
       << (a.retracted ? "#fff" : colour) << "\" stroke=\"" << colour << "\" stroke-width=\"1.5\"/>";
-    o << "<text x=\"" << num(x + 10) << "\" y=\"" << num(y - 9) << "\" fill=\"" << colour
-      << "\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">"
-      << xml_escape(shorten(a.label, 40)) << "</text></g>\n";
+    // Near the right edge the label goes to the left of its point.
+    const auto label = shorten(a.label, 40);
+    const bool left = x + 12 + 7.0 * static_cast<double>(label.size()) > kWidth;
+    o << "<text x=\"" << num(left ? x - 10 : x + 10) << "\" y=\"" << num(y - 9)
+      << (left ? "\" text-anchor=\"end" : "") << "\" fill=\"" << colour
+      << "\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">" << xml_escape(label)
+      << "</text></g>\n";
   }
   o << "</g>\n";
 }
