@@ -160,6 +160,8 @@ int run_daemon(const settings::Settings& settings) {
   http_options.max_header_bytes = static_cast<std::uint32_t>(settings.http.max_header_bytes);
   http_options.read_timeout = std::chrono::seconds(settings.http.read_timeout_s);
   http_options.max_connections = settings.http.max_connections;
+  http_options.cert_file = settings.http.cert_file;
+  http_options.key_file = settings.http.key_file;
   net::HttpServer http(io, http_options, api);
   http_server = &http;
   if (!start_listener(http, "http", settings.http.listen)) return 1;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 #include <optional>
 
 namespace markerwatch::net {
@@ -10,6 +12,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
 
 namespace {
 std::shared_ptr<spdlog::logger> log() {
@@ -18,43 +21,73 @@ std::shared_ptr<spdlog::logger> log() {
 }
 }  // namespace
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// One connection, over plain TCP or TLS; everything but the handshake and the close is the same.
+template <typename Stream>
+class HttpSessionOf final : public HttpSession,
+                            public std::enable_shared_from_this<HttpSessionOf<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
  public:
-  HttpSession(HttpServer& server, tcp::socket socket, bool over_limit)
-      : server_(server), stream_(std::move(socket)), over_limit_(over_limit) {
-    peer_ = peer_of(stream_.socket());
+  template <typename... TlsContext>
+  HttpSessionOf(HttpServer& server, tcp::socket socket, bool over_limit, TlsContext&... tls)
+      : server_(server), stream_(std::move(socket), tls...), over_limit_(over_limit) {
+    peer_ = peer_of(tcp_layer().socket());
   }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->over_limit_) {
-        log()->warn("event=connection_refused reason=max_connections limit={} peer={}",
-                    self->server_.options_.max_connections, self->peer_);
-        self->refuse(503, "too many connections; retry later");
-        return;
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->tcp_layer().expires_after(self->server_.options_.read_timeout);
+        self->reading_ = true;  // as a read: a stop closes the socket under it
+        self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
+          self->reading_ = false;
+          if (self->closed_) return;
+          if (ec) {
+            log()->info("event=tls_handshake_failed peer={} error=\"{}\"", self->peer_,
+                        ec.message());
+            return self->close();
+          }
+          self->begin();
+        });
+      } else {
+        self->begin();
       }
-      self->read();
     });
   }
 
   // Idle: close now. Busy: answer the request in progress, then close.
-  void shutdown() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+  void shutdown() override {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       self->stopping_ = true;
       if (!self->busy_) self->close();
     });
   }
 
  private:
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
+  void begin() {
+    if (over_limit_) {
+      log()->warn("event=connection_refused reason=max_connections limit={} peer={}",
+                  server_.options_.max_connections, peer_);
+      refuse(503, "too many connections; retry later");
+      return;
+    }
+    read();
+  }
+
   void read() {
     if (stopping_ || closed_) return close();
     parser_.emplace();
     parser_->header_limit(server_.options_.max_header_bytes);
     parser_->body_limit(server_.options_.max_body_bytes);
-    stream_.expires_after(server_.options_.read_timeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    tcp_layer().expires_after(server_.options_.read_timeout);
+    reading_ = true;
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->reading_ = false;
+                       self->on_read(ec);
+                     });
   }
 
   void on_read(beast::error_code ec) {
@@ -78,13 +111,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return refuse(400, "malformed HTTP request: " + ec.message());
     }
     busy_ = true;
-    stream_.expires_never();  // the handler's time is not the client's
+    tcp_layer().expires_never();  // the handler's time is not the client's
     auto request = parser_->release();
     const bool keep_alive = request.keep_alive();
     const auto version = request.version();
     server_.handler_.on_request(
         std::move(request), peer_,
-        [self = shared_from_this(), keep_alive, version](HttpResponse response) {
+        [self = this->shared_from_this(), keep_alive, version](HttpResponse response) {
           asio::dispatch(self->stream_.get_executor(),
                          [self, keep_alive, version, response = std::move(response)]() mutable {
                            response.version(version);
@@ -107,9 +140,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void write(HttpResponse response) {
     response.prepare_payload();
     out_ = std::make_shared<HttpResponse>(std::move(response));
-    stream_.expires_after(server_.options_.read_timeout);
+    tcp_layer().expires_after(server_.options_.read_timeout);
     http::async_write(stream_, *out_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         self->busy_ = false;
                         const bool again = !ec && self->out_->keep_alive() && !self->stopping_;
                         self->out_.reset();
@@ -123,29 +156,59 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void close() {
     if (closed_) return;
     closed_ = true;
+    if constexpr (kTls) {
+      // An idle connection has a read pending; closing the socket ends it (a second read for
+      // close_notify may not run beside it).
+      if (reading_) return close_socket();
+      // close_notify first, briefly: a client that does not answer it is cut off.
+      tcp_layer().expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->close_socket(); });
+    } else {
+      close_socket();
+    }
+  }
+
+  void close_socket() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
-    server_.forget(shared_from_this());
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_layer().close();
+    server_.forget(this->shared_from_this());
   }
 
   HttpServer& server_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpResponse> out_;
   std::string peer_;
-  bool over_limit_ = false, busy_ = false, closed_ = false, stopping_ = false;
+  bool over_limit_ = false, busy_ = false, closed_ = false, stopping_ = false, reading_ = false;
 };
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler& handler)
-    : io_(io), options_(std::move(options)), handler_(handler), acceptor_(io) {}
+    : io_(io), options_(std::move(options)), handler_(handler), acceptor_(io) {
+  if (options_.cert_file.empty()) return;
+  // TLS 1.2 and later only; the certificate file may hold the chain.
+  tls_ = std::make_unique<ssl::context>(ssl::context::tls_server);
+  tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                    ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  tls_->use_certificate_chain_file(options_.cert_file, ec);
+  if (ec) throw std::runtime_error("http.cert_file " + options_.cert_file + ": " + ec.message());
+  tls_->use_private_key_file(options_.key_file, ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("http.key_file " + options_.key_file + ": " + ec.message());
+  if (SSL_CTX_check_private_key(tls_->native_handle()) != 1)
+    throw std::runtime_error("http.key_file " + options_.key_file +
+                             ": does not match the certificate in " + options_.cert_file);
+}
 
 HttpServer::~HttpServer() = default;
 
 void HttpServer::start() {
   bound_port_ = bind_and_listen(acceptor_, options_.host, options_.port);
-  log()->info("event=listening address={} port={}", options_.host, bound_port_);
+  log()->info("event=listening address={} port={} tls={}", options_.host, bound_port_,
+              tls_ ? "on" : "off");
   accept_next();
 }
 
@@ -158,9 +221,17 @@ void HttpServer::accept_next() {
         } else {
           // Over the limit the connection still gets a 503 saying why, then closes.
           const bool over_limit = sessions_.count() >= options_.max_connections;
-          auto session = std::make_shared<HttpSession>(*this, std::move(socket), over_limit);
-          sessions_.add(session);
-          session->start();
+          if (tls_) {
+            auto session = std::make_shared<HttpSessionOf<beast::ssl_stream<beast::tcp_stream>>>(
+                *this, std::move(socket), over_limit, *tls_);
+            sessions_.add(session);
+            session->start();
+          } else {
+            auto session = std::make_shared<HttpSessionOf<beast::tcp_stream>>(
+                *this, std::move(socket), over_limit);
+            sessions_.add(session);
+            session->start();
+          }
         }
         if (!stopping_) accept_next();
       });

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -44,12 +45,21 @@ struct HttpServerOptions {
   std::uint32_t max_header_bytes = 16 * 1024;
   std::chrono::seconds read_timeout{30};
   int max_connections = 64;
+  std::string cert_file;  // PEM certificate (chain); empty: plain HTTP
+  std::string key_file;   // PEM private key
 };
 
-class HttpSession;
+// One open connection, as the server's session set sees it.
+class HttpSession {
+ public:
+  virtual ~HttpSession() = default;
+  virtual void shutdown() = 0;
+};
 
 class HttpServer {
  public:
+  // Loads the TLS certificate and key when `cert_file` is set; throws std::runtime_error naming
+  // the file when they cannot be used.
   HttpServer(boost::asio::io_context& io, HttpServerOptions options, HttpHandler& handler);
   ~HttpServer();
 
@@ -61,7 +71,8 @@ class HttpServer {
   int active_connections() const { return sessions_.count(); }
 
  private:
-  friend class HttpSession;
+  template <typename Stream>
+  friend class HttpSessionOf;
   void accept_next();
   void forget(const std::shared_ptr<HttpSession>& s);
 
@@ -69,6 +80,7 @@ class HttpServer {
   HttpServerOptions options_;
   HttpHandler& handler_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // set when cert_file is
   std::uint16_t bound_port_ = 0;
   std::atomic<bool> stopping_{false};
   SessionSet<HttpSession> sessions_;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include "core/numeric_value.hpp"
 #include "core/text.hpp"
@@ -130,7 +131,19 @@ void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {
 void read_http(const Reader& r, const toml::table& t, HttpSettings& s) {
   r.check_keys(t, "http.",
                {"listen", "max_body_bytes", "max_header_bytes", "read_timeout_s", "max_connections",
-                "tokens"});
+                "cert_file", "key_file", "tokens"});
+  // HTTPS: both files or neither; they must be readable now, not at the first connection.
+  const auto* cert = t.get("cert_file");
+  const auto* key = t.get("key_file");
+  if (cert) s.cert_file = r.string(*cert, "http.cert_file", 1024);
+  if (key) s.key_file = r.string(*key, "http.key_file", 1024);
+  if (s.cert_file.empty() != s.key_file.empty())
+    r.fail(cert ? *cert : *key, s.cert_file.empty() ? "http.cert_file" : "http.key_file",
+           "is required when http." + std::string(s.cert_file.empty() ? "key_file" : "cert_file") +
+               " is set");
+  for (const auto& [node, value, name] : {std::tuple{cert, s.cert_file, "http.cert_file"},
+                                          std::tuple{key, s.key_file, "http.key_file"}})
+    if (!value.empty() && !std::ifstream(value)) r.fail(*node, name, "cannot read '" + value + "'");
   if (auto* n = t.get("listen")) s.listen = r.endpoint(*n, "http.listen");
   if (auto* n = t.get("max_body_bytes"))
     s.max_body_bytes = r.integer(*n, "http.max_body_bytes", 1024, 1024LL * 1024 * 1024);
@@ -750,6 +763,7 @@ std::string describe(const Settings& s) {
       << " storage.synchronous=" << (s.storage.synchronous_full ? "full" : "normal")
       << " mllp.listen=" << s.mllp.listen.host << ":" << s.mllp.listen.port
       << " http.listen=" << s.http.listen.host << ":" << s.http.listen.port
+      << " http.tls=" << (s.http.cert_file.empty() ? "off" : "on")
       << " http.tokens=" << s.http.tokens.size()
       << " ingest.default_timezone=" << (s.zone ? s.zone->name() : s.ingest.default_timezone)
       << " markers=" << s.markers.all().size() << " webhooks=" << s.webhooks.size();

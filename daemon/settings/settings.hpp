@@ -59,6 +59,8 @@ struct HttpSettings {
   int max_header_bytes = 16 * 1024;
   int read_timeout_s = 30;
   int max_connections = 64;
+  std::string cert_file;  // PEM certificate (chain) for HTTPS; empty: plain HTTP
+  std::string key_file;   // its PEM private key; set together with cert_file
   std::vector<HttpToken> tokens;
 };
 

@@ -18,13 +18,16 @@ CONFIG_EXTRA = ('[ingest]\ndefault_timezone = "UTC"\n'
                 '[markers.PIVKA-II]\nlocal_codes = ["%s|DCP"]\n' % LAB)
 
 
-def fhir_kit(port, token, steps):
+def fhir_kit(port, token, steps, scheme="http", ca_file=None):
     if not os.path.isdir(os.path.join(CLIENT_DIR, "node_modules", "fhir-kit-client")):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=CLIENT_DIR, check=True,
                        stdout=subprocess.DEVNULL)
-    job = {"base": "http://127.0.0.1:%d/fhir" % port, "token": token, "steps": steps}
+    job = {"base": "%s://127.0.0.1:%d/fhir" % (scheme, port), "token": token, "steps": steps}
+    env = dict(os.environ)
+    if ca_file:
+        env["NODE_EXTRA_CA_CERTS"] = ca_file  # Node trusts the test's self-signed certificate
     out = subprocess.run(["node", os.path.join(CLIENT_DIR, "post.mjs")], input=json.dumps(job).encode(),
-                         capture_output=True, timeout=60)
+                         capture_output=True, timeout=60, env=env)
     h.check(out.returncode == 0, "fhir-kit-client ran: %r" % out.stderr[-500:])
     return [json.loads(line) for line in out.stdout.decode().splitlines()]
 
