@@ -1,5 +1,7 @@
 #include "app/daemon.hpp"
 
+#include <filesystem>
+
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
@@ -27,6 +29,17 @@ namespace markerwatch::app {
 namespace asio = boost::asio;
 
 namespace {
+
+// The database file and its write-ahead log, in bytes (what the disk holds for it).
+double database_bytes(const std::string& path) {
+  std::error_code ec;
+  double total = 0;
+  for (const auto& f : {path, path + "-wal"}) {
+    const auto size = std::filesystem::file_size(f, ec);
+    if (!ec) total += static_cast<double>(size);
+  }
+  return total;
+}
 
 // Bridges the protocol-agnostic MLLP listener to the store writer.
 class Hl7FrameHandler final : public net::FrameHandler {
@@ -145,12 +158,30 @@ int run_daemon(const settings::Settings& settings) {
     counters["markerwatch_webhook_attempts_total"] = sent.attempts;
     counters["markerwatch_webhook_delivered_total"] = sent.delivered;
     counters["markerwatch_webhook_dead_total"] = sent.dead;
+    for (const auto& [key, n] : stored.messages_by_outcome)
+      counters["markerwatch_messages_total{transport=\"" + key.first + "\",outcome=\"" +
+               key.second + "\"}"] = n;
+    for (const auto& [transport, n] : stored.results_by_transport)
+      counters["markerwatch_results_stored_total{transport=\"" + transport + "\"}"] = n;
+    for (const auto& [type, n] : stored.alert_events_by_type)
+      counters["markerwatch_alert_events_total{type=\"" + type + "\"}"] = n;
     return counters;
+  };
+  sources.histograms = [&] {
+    const auto stored = writer.stats();
+    return std::vector<NamedHistogram>{
+        {"markerwatch_mllp_ack_latency_seconds",
+         "Time from an MLLP message's hand-over to the writer to its ACK's release (stored and "
+         "committed).",
+         stored.ack_latency},
+        {"markerwatch_commit_batch_size", "Messages and writes per group commit.",
+         stored.batch_sizes}};
   };
   sources.gauges = [&] {
     return std::map<std::string, double>{
         {"markerwatch_mllp_connections", mllp.active_connections()},
-        {"markerwatch_http_connections", http_server ? http_server->active_connections() : 0}};
+        {"markerwatch_http_connections", http_server ? http_server->active_connections() : 0},
+        {"markerwatch_database_bytes", database_bytes(settings.storage.path)}};
   };
   ApiHandler api(settings, clock, writer, sources);
   net::HttpServerOptions http_options;

@@ -363,7 +363,7 @@ std::optional<net::HttpResponse> ApiHandler::review_alert(
   writer_.submit_task(
       [this, id, action, by, note, now](ingest::Pipeline& pipeline) {
         ingest::AlertReview(pipeline.database(), settings_).act(id, action, by, note, now);
-        return std::vector<engine::Event>{};
+        return ingest::TaskReport{};
       },
       peer,
       [this, id, reply](ingest::WriteOutcome outcome) {
@@ -401,7 +401,7 @@ std::optional<net::HttpResponse> ApiHandler::ingest_fhir(const net::HttpRequest&
   writer_.submit_task(
       [prepared, stored, sender, peer](ingest::Pipeline& pipeline) {
         *stored = pipeline.store_fhir(*prepared, sender, peer);
-        return stored->alert_events;
+        return ingest::TaskReport{stored->alert_events, "fhir", stored->outcome, stored->stored};
       },
       peer,
       [stored, reply, peer, token_name = token.name](ingest::WriteOutcome outcome) {
@@ -437,7 +437,7 @@ std::optional<net::HttpResponse> ApiHandler::ingest_rows(const net::HttpRequest&
   writer_.submit_task(
       [prepared, stored, sender, peer](ingest::Pipeline& pipeline) {
         *stored = pipeline.store_rows(*prepared, sender, peer);
-        return stored->alert_events;
+        return ingest::TaskReport{stored->alert_events, "api", stored->outcome, stored->stored};
       },
       peer,
       [stored, reply, peer, token_name = token.name](ingest::WriteOutcome outcome) {
@@ -620,6 +620,22 @@ net::HttpResponse ApiHandler::readyz() {
   return json_response(200, {{"status", "ready"}});
 }
 
+namespace {
+// A Prometheus label value: backslash, quote and newline escaped.
+std::string label_value(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+}  // namespace
+
 net::HttpResponse ApiHandler::metrics() {
   std::ostringstream out;
   auto family = [&](const char* name, const char* type, const char* help) {
@@ -640,6 +656,20 @@ net::HttpResponse ApiHandler::metrics() {
     for (const auto& [series, value] : sources_.counters()) emit(series, value, "counter");
   if (sources_.gauges)
     for (const auto& [series, value] : sources_.gauges()) emit(series, value, "gauge");
+  if (sources_.histograms)
+    for (const auto& h : sources_.histograms()) {
+      family(h.name.c_str(), "histogram", h.help.c_str());
+      for (std::size_t i = 0; i < h.data.cumulative.size(); ++i) {
+        std::ostringstream le;
+        if (i < h.data.bounds.size())
+          le << h.data.bounds[i];
+        else
+          le << "+Inf";
+        out << h.name << "_bucket{le=\"" << le.str() << "\"} " << h.data.cumulative[i] << "\n";
+      }
+      out << h.name << "_sum " << h.data.sum << "\n" << h.name << "_count " << h.data.count << "\n";
+    }
+  last_family.clear();
   {
     std::lock_guard lock(counts_mutex_);
     for (const auto& [status, n] : responses_)
@@ -653,10 +683,16 @@ net::HttpResponse ApiHandler::metrics() {
       emit("markerwatch_alerts{state=\"" + alerts.text(0) + "\",severity=\"" + alerts.text(1) +
                "\"}",
            alerts.int64(2), "gauge");
-    auto deliveries = database().prepare("SELECT state, count(*) FROM deliveries GROUP BY 1");
-    while (deliveries.step())
-      emit("markerwatch_deliveries{state=\"" + deliveries.text(0) + "\"}", deliveries.int64(1),
-           "gauge");
+    std::int64_t pending = 0;
+    auto deliveries =
+        database().prepare("SELECT receiver, state, count(*) FROM deliveries GROUP BY 1, 2");
+    while (deliveries.step()) {
+      emit("markerwatch_deliveries{receiver=\"" + label_value(deliveries.text(0)) + "\",state=\"" +
+               deliveries.text(1) + "\"}",
+           deliveries.int64(2), "gauge");
+      if (deliveries.text(1) == "pending") pending += deliveries.int64(2);
+    }
+    emit("markerwatch_outbox_depth", pending, "gauge");
   }
   net::HttpResponse r{http::status::ok, 11};
   r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

@@ -35,9 +35,16 @@ net::HttpResponse problem(unsigned status, std::string_view detail,
                           const nlohmann::ordered_json& extensions = {});
 
 // Counters and gauges that live elsewhere in the daemon, read when /metrics is scraped.
+struct NamedHistogram {
+  std::string name;  // without the _bucket/_sum/_count suffixes
+  std::string help;
+  ingest::Histogram::Snapshot data;
+};
+
 struct StatusSources {
   std::function<std::map<std::string, std::uint64_t>()> counters;  // name{labels} -> value
   std::function<std::map<std::string, double>()> gauges;
+  std::function<std::vector<NamedHistogram>()> histograms;
 };
 
 class ApiHandler final : public net::HttpHandler {

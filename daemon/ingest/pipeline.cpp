@@ -511,7 +511,7 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
                     : errors > 0                 ? "partial"
                     : stored == 0 && ignored > 0 ? "ignored"
                                                  : "accepted";
-  outcome.results_stored = stored;
+  outcome.results_stored = out.stored = stored;
   outcome.observations_ignored = ignored;
   if (errors > 0)
     outcome.error = std::to_string(errors) + " entr" + (errors == 1 ? "y" : "ies") +

@@ -71,6 +71,7 @@ struct FhirOutcome {
   std::int64_t message_id = 0;
   std::string outcome;  // accepted | partial | ignored | rejected | duplicate
   fhir::Reply reply;
+  int stored = 0;  // results and milestones added, changed or removed
   std::vector<engine::Event> alert_events;
 };
 

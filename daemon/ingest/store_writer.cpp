@@ -117,8 +117,14 @@ void StoreWriter::stop() {
 }
 
 WriterStats StoreWriter::stats() const {
-  std::lock_guard lock(mutex_);
-  return stats_;
+  WriterStats out;
+  {
+    std::lock_guard lock(mutex_);
+    out = stats_;
+  }
+  out.batch_sizes = batch_sizes_.snapshot();
+  out.ack_latency = ack_latency_.snapshot();
+  return out;
 }
 
 void StoreWriter::run() {
@@ -154,7 +160,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
         // A refused task rolls back its own savepoint only; the batch carries on.
         try {
           store::Savepoint sp(*db_);
-          outcomes[i].task_events = job.task(*pipeline_);
+          outcomes[i].task = job.task(*pipeline_);
           sp.release();
         } catch (const AlertNotFound& e) {
           outcomes[i].refused = e.what();
@@ -200,11 +206,28 @@ void StoreWriter::process(std::deque<Job>& batch) {
   log()->trace("event=batch_committed messages={} store_us={} commit_us={}", batch.size(),
                std::chrono::duration_cast<std::chrono::microseconds>(stored_at - started).count(),
                std::chrono::duration_cast<std::chrono::microseconds>(finished - stored_at).count());
+  batch_sizes_.observe(static_cast<double>(batch.size()));
   {
     std::lock_guard lock(mutex_);
     stats_.messages += batch.size();
     stats_.commits += committed ? 1 : 0;
     stats_.failures += committed ? 0 : batch.size();
+    for (std::size_t i = 0; committed && i < batch.size(); ++i) {
+      const auto& o = outcomes[i];
+      if (!o.committed) continue;
+      const bool hl7 = !batch[i].task;
+      const auto& transport = hl7 ? std::string("mllp") : o.task.transport;
+      if (!transport.empty()) {
+        ++stats_.messages_by_outcome[{transport, hl7 ? o.hl7.outcome : o.task.outcome}];
+        stats_.results_by_transport[transport] +=
+            static_cast<std::uint64_t>(hl7 ? o.hl7.stored : o.task.results_stored);
+      }
+      for (const auto* events : {&o.hl7.alert_events, &o.task.alert_events})
+        for (const auto& e : *events)
+          ++stats_.alert_events_by_type[std::string(engine::to_string(e.type))];
+      if (hl7)
+        ack_latency_.observe(std::chrono::duration<double>(finished - batch[i].enqueued).count());
+    }
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!committed) {
@@ -213,7 +236,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
     }
     if (outcomes[i].committed) {
       log_alert_events(outcomes[i].hl7.alert_events);
-      log_alert_events(outcomes[i].task_events);
+      log_alert_events(outcomes[i].task.alert_events);
     }
     try {
       batch[i].done(std::move(outcomes[i]));

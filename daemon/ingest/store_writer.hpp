@@ -2,9 +2,11 @@
 // The single writer: one thread owns the write connection, takes the messages of all connections
 // from a queue and commits them together (group commit). Each message runs in its own savepoint,
 // so one bad message cannot spoil the batch; its reply is released only after COMMIT.
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,10 +14,19 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "ingest/histogram.hpp"
 #include "ingest/pipeline.hpp"
 #include "settings/settings.hpp"
 
 namespace markerwatch::ingest {
+
+// What a task stored, for the log and the metrics.
+struct TaskReport {
+  std::vector<engine::Event> alert_events;
+  std::string transport;  // "" when the task stored no message (a person's action)
+  std::string outcome;
+  int results_stored = 0;
+};
 
 struct WriteOutcome {
   bool committed = false;  // false: nothing was stored, the sender must not get an ACK
@@ -24,14 +35,21 @@ struct WriteOutcome {
   // A task that refused its input (InputError): its savepoint was rolled back, nothing of it
   // stored; `committed` still tells whether the batch around it committed.
   std::optional<std::string> refused;
-  bool refused_not_found = false;          // the refusal was an AlertNotFound
-  std::vector<engine::Event> task_events;  // what a task changed in the alert log
+  bool refused_not_found = false;  // the refusal was an AlertNotFound
+  TaskReport task;                 // what a task stored
 };
 
 struct WriterStats {
   std::uint64_t messages = 0;
   std::uint64_t commits = 0;
   std::uint64_t failures = 0;
+  // Committed only: (transport, outcome) -> messages; transport -> results stored; event type ->
+  // alert-log entries.
+  std::map<std::pair<std::string, std::string>, std::uint64_t> messages_by_outcome;
+  std::map<std::string, std::uint64_t> results_by_transport;
+  std::map<std::string, std::uint64_t> alert_events_by_type;
+  Histogram::Snapshot batch_sizes;  // jobs per group commit
+  Histogram::Snapshot ack_latency;  // seconds from an MLLP frame's arrival to its ACK's release
 };
 
 class StoreWriter {
@@ -53,8 +71,8 @@ class StoreWriter {
   void submit_oversized(std::string head, std::size_t limit, std::string peer, Completion done);
   // Any other write (FHIR and JSON ingest, a person's action from the HTTP API): runs on the writer
   // thread inside the next group commit, in its own savepoint; `done` runs after the commit (or
-  // failure). A task returns the alert events it caused, logged after the commit.
-  using Task = std::function<std::vector<engine::Event>(Pipeline&)>;
+  // failure). A task reports what it stored: logged and counted after the commit.
+  using Task = std::function<TaskReport(Pipeline&)>;
   void submit_task(Task task, std::string peer, Completion done);
   // Finishes everything queued, then joins the thread.
   void stop();
@@ -71,6 +89,7 @@ class StoreWriter {
     std::optional<std::size_t> oversized_limit;
     Completion done;
     Task task;
+    std::chrono::steady_clock::time_point enqueued = std::chrono::steady_clock::now();
   };
   void run();
   void process(std::deque<Job>& batch);
@@ -86,6 +105,9 @@ class StoreWriter {
   std::deque<Job> queue_;
   bool stopping_ = false;
   WriterStats stats_;
+  Histogram batch_sizes_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
+  Histogram ack_latency_{
+      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
   std::function<void()> on_commit_;
   std::thread thread_;
 };

@@ -131,6 +131,14 @@ def main(a, tmp):
                 "the seed case over FHIR gives the three expected alerts: %r"
                 % [key(x) for x in alerts])
 
+        r, data = request(port, "GET", "/metrics", read_token)
+        text = data.decode()
+        for line in ['markerwatch_messages_total{transport="fhir",outcome="accepted"} 36',
+                     'markerwatch_messages_total{transport="api",outcome="accepted"} 1',
+                     'markerwatch_results_stored_total{transport="fhir"} 37',
+                     'markerwatch_alert_events_total{type="new"} ']:
+            h.check(line in text, "metrics show %r" % line)
+
         # --- the seed case's chart over HTTP: a self-contained SVG -----------------------------
         r, chart_svg = request(port, "GET", "/api/v1/patients/case-001/chart.svg?marker=AFP",
                                read_token)

@@ -101,8 +101,21 @@ def main(a, tmp):
             "metrics in Prometheus text format")
     for line in ['markerwatch_mllp_messages_total{ack="AA"} 2', "markerwatch_store_messages_total 2",
                  "# TYPE markerwatch_store_commits_total counter", "markerwatch_build_info{version=",
-                 "markerwatch_http_connections 1", 'markerwatch_http_responses_total{code="401"} 5']:
+                 "markerwatch_http_connections 1", 'markerwatch_http_responses_total{code="401"} 5',
+                 'markerwatch_messages_total{transport="mllp",outcome="accepted"} 2',
+                 'markerwatch_results_stored_total{transport="mllp"} 2',
+                 "# TYPE markerwatch_mllp_ack_latency_seconds histogram",
+                 'markerwatch_mllp_ack_latency_seconds_bucket{le="+Inf"} 2',
+                 "markerwatch_mllp_ack_latency_seconds_count 2",
+                 "markerwatch_commit_batch_size_bucket{le=\"1\"} ", "markerwatch_outbox_depth 0",
+                 "markerwatch_database_bytes "]:
         h.check(line in text, "metrics show %r" % line)
+    sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="[^"\n]*"(,[a-z_]+="[^"\n]*")*\})? '
+                        r'(-?[0-9.e+]+|\+Inf|NaN)$')
+    bad = [l for l in text.splitlines() if l and not l.startswith("# ") and not sample.match(l)]
+    h.check(bad == [], "every sample line is valid exposition format: %r" % bad[:3])
+    db_bytes = float(re.search(r"^markerwatch_database_bytes (\S+)$", text, re.M).group(1))
+    h.check(db_bytes > 4096, "database size reported (%d bytes)" % db_bytes)
     h.check("p1" not in text, "no patient identifier in the metrics")
 
     # The alert review reads: the seed case imported beside the running daemon.
