@@ -30,8 +30,10 @@ def browser():
 
 
 def rows(driver):
-    return [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
-            for tr in driver.find_elements(By.CSS_SELECTOR, "#alerts tbody tr")]
+    # Read in one script call: the page may re-render the table between two element lookups.
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#alerts tbody tr')]"
+        ".map(tr => [...tr.cells].map(td => td.innerText.trim()));")
 
 
 def main(a, tmp):
