@@ -155,6 +155,12 @@ std::string_view sv(boost::beast::string_view v) {
   return {v.data(), v.size()};
 }
 
+// The request's media type, lower case, without parameters ("application/json").
+std::string media_type(const net::HttpRequest& request) {
+  const auto value = text::to_lower(sv(request[http::field::content_type]));
+  return std::string(text::trim(std::string_view(value).substr(0, value.find(';'))));
+}
+
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
@@ -335,8 +341,7 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
 std::optional<net::HttpResponse> ApiHandler::review_alert(
     const net::HttpRequest& request, const std::string& peer, const settings::HttpToken& token,
     std::int64_t id, const std::string& action, const Respond& reply) {
-  const auto type = sv(request[http::field::content_type]);
-  if (!type.starts_with("application/json"))
+  if (media_type(request) != "application/json")
     return problem(415, "the body must be application/json: {\"by\": \"name\", \"note\": \"why\"}");
   nlohmann::json body;
   try {
@@ -390,8 +395,7 @@ std::optional<net::HttpResponse> ApiHandler::ingest_fhir(const net::HttpRequest&
                                                          const std::string& peer,
                                                          const settings::HttpToken& token,
                                                          const Respond& reply) {
-  const auto content_type = text::to_lower(sv(request[http::field::content_type]));
-  const auto media = text::trim(std::string_view(content_type).substr(0, content_type.find(';')));
+  const auto media = media_type(request);
   if (media != "application/fhir+json" && media != "application/json")
     return fhir_error(415, "Content-Type must be application/fhir+json (or application/json)");
   auto prepared = std::make_shared<ingest::PreparedFhir>(
@@ -426,9 +430,7 @@ std::optional<net::HttpResponse> ApiHandler::ingest_rows(const net::HttpRequest&
                                                          const std::string& peer,
                                                          const settings::HttpToken& token,
                                                          const Respond& reply) {
-  const auto content_type = text::to_lower(sv(request[http::field::content_type]));
-  if (text::trim(std::string_view(content_type).substr(0, content_type.find(';'))) !=
-      "application/json")
+  if (media_type(request) != "application/json")
     return problem(415, "Content-Type must be application/json");
   auto prepared =
       std::make_shared<ingest::PreparedRows>(writer_.pipeline().prepare_rows(request.body(), kind));

@@ -6,10 +6,7 @@
 
 #include "chart/chart_source.hpp"
 #include "core/calendar.hpp"
-#include "core/clock.hpp"
-#include "ingest/pipeline.hpp"
-#include "store/migrations.hpp"
-#include "test_support.hpp"
+#include "ingest/pipeline_fixture.hpp"
 
 using namespace markerwatch;
 
@@ -110,18 +107,11 @@ TEST_CASE("chart: no values, and values that are not positive", "[chart]") {
 }
 
 TEST_CASE("chart: the seed case's AFP chart from the database", "[chart]") {
-  auto s = test::utc_settings();
-  ManualClock clock{std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 20000)};
-  store::Database db{":memory:", {}};
-  store::migrate(db);
-  ingest::Pipeline pipeline(db, s, clock);
-  {
-    store::Transaction txn(db);
-    pipeline.ingest_file(test::read_file(test::shared_dir() / "seed/results.csv"), "results.csv");
-    pipeline.ingest_file(test::read_file(test::shared_dir() / "seed/milestones.csv"),
-                         "milestones.csv");
-    txn.commit();
-  }
+  test::PipelineFixture f;
+  f.import(test::read_file(test::shared_dir() / "seed/results.csv"), "results.csv");
+  f.import(test::read_file(test::shared_dir() / "seed/milestones.csv"), "milestones.csv");
+  auto& db = f.db;
+  const auto& s = f.s;
   const auto d = chart::load_chart(db, s.markers, "case-001", "alpha-fetoprotein");
   CHECK(d.title == "AFP, patient case-001");
   CHECK(d.points.size() == 32);

@@ -5,24 +5,16 @@
 
 #include "core/clock.hpp"
 #include "ingest/pipeline.hpp"
+#include "ingest/pipeline_fixture.hpp"
 #include "store/migrations.hpp"
-#include "test_support.hpp"
 
 using namespace markerwatch;
 using Json = nlohmann::json;
 
 namespace {
 
-struct FhirFixture {
-  settings::Settings s;
-  ManualClock clock{std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 20000)};
-  store::Database db{":memory:", {}};
-  std::unique_ptr<ingest::Pipeline> pipeline;
-  explicit FhirFixture(const std::string& extra_toml = "")
-      : s(test::settings_from("[ingest]\ndefault_timezone = \"UTC\"\n" + extra_toml)) {
-    store::migrate(db);
-    pipeline = std::make_unique<ingest::Pipeline>(db, s, clock);
-  }
+struct FhirFixture : test::PipelineFixture {
+  using PipelineFixture::PipelineFixture;
   ingest::FhirOutcome post(const std::string& body, std::string_view endpoint = "") {
     store::Transaction txn(db);
     auto out =
@@ -32,11 +24,6 @@ struct FhirFixture {
   }
   ingest::FhirOutcome post(const Json& body, std::string_view endpoint = "") {
     return post(body.dump(), endpoint);
-  }
-  std::int64_t count(const std::string& sql) {
-    auto q = db.prepare(sql);
-    q.step();
-    return q.int64(0);
   }
   // Everything a refused request must leave as it was.
   std::string state() {

@@ -4,22 +4,14 @@
 
 #include "core/clock.hpp"
 #include "ingest/pipeline.hpp"
+#include "ingest/pipeline_fixture.hpp"
 #include "store/migrations.hpp"
-#include "test_support.hpp"
 
 using namespace markerwatch;
 
 namespace {
 
-struct RowsFixture {
-  settings::Settings s = test::utc_settings();
-  ManualClock clock{std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 20000)};
-  store::Database db{":memory:", {}};
-  std::unique_ptr<ingest::Pipeline> pipeline;
-  RowsFixture() {
-    store::migrate(db);
-    pipeline = std::make_unique<ingest::Pipeline>(db, s, clock);
-  }
+struct RowsFixture : test::PipelineFixture {
   ingest::RowsOutcome post(const std::string& body,
                            ingest::FileKind kind = ingest::FileKind::results_csv) {
     store::Transaction txn(db);
@@ -28,11 +20,6 @@ struct RowsFixture {
     sp.release();
     txn.commit();
     return out;
-  }
-  std::int64_t count(const std::string& sql) {
-    auto q = db.prepare(sql);
-    q.step();
-    return q.int64(0);
   }
 };
 

@@ -4,6 +4,7 @@
 #include "hl7/hl7_builders.hpp"
 #include "hl7/message.hpp"
 #include "ingest/pipeline.hpp"
+#include "ingest/pipeline_fixture.hpp"
 #include "store/migrations.hpp"
 #include "test_support.hpp"
 
@@ -11,31 +12,12 @@ using namespace markerwatch;
 
 namespace {
 
-struct Fixture {
-  settings::Settings s = test::utc_settings();
-  ManualClock clock{std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 20000)};
-  store::Database db{":memory:", {}};
-  std::unique_ptr<ingest::Pipeline> pipeline;
-  Fixture() {
-    store::migrate(db);
-    pipeline = std::make_unique<ingest::Pipeline>(db, s, clock);
-  }
+struct Fixture : test::PipelineFixture {
   ingest::Hl7Outcome send(const std::string& text) {
     store::Transaction txn(db);
     auto out = pipeline->ingest_hl7(text, "mllp", "127.0.0.1:1");
     txn.commit();
     return out;
-  }
-  ingest::FileReport import(const std::string& content, const std::string& path = "f.csv") {
-    store::Transaction txn(db);
-    auto out = pipeline->ingest_file(content, path);
-    txn.commit();
-    return out;
-  }
-  std::int64_t count(const std::string& sql) {
-    auto q = db.prepare(sql);
-    q.step();
-    return q.int64(0);
   }
   std::string msa(const ingest::Hl7Outcome& o) {
     auto m = hl7::Message::parse(o.ack);
