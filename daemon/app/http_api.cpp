@@ -612,6 +612,9 @@ net::HttpResponse ApiHandler::alert_detail(std::int64_t id) {
 
 net::HttpResponse ApiHandler::readyz() {
   if (stopping_) return problem(503, "markerwatchd is stopping");
+  // Writable: the writer's latest group commit went through (a full disk, a lost lock...).
+  if (const auto error = writer_.stats().last_commit_error; !error.empty())
+    return problem(503, "the latest write failed: " + text::printable(error, 200));
   try {
     std::lock_guard lock(db_mutex_);
     store::check_schema_version(database());

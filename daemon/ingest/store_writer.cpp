@@ -212,6 +212,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
     stats_.messages += batch.size();
     stats_.commits += committed ? 1 : 0;
     stats_.failures += committed ? 0 : batch.size();
+    stats_.last_commit_error = committed ? std::string() : commit_error;
     for (std::size_t i = 0; committed && i < batch.size(); ++i) {
       const auto& o = outcomes[i];
       if (!o.committed) continue;

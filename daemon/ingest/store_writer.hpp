@@ -43,6 +43,7 @@ struct WriterStats {
   std::uint64_t messages = 0;
   std::uint64_t commits = 0;
   std::uint64_t failures = 0;
+  std::string last_commit_error;  // empty when the latest group commit succeeded
   // Committed only: (transport, outcome) -> messages; transport -> results stored; event type ->
   // alert-log entries.
   std::map<std::pair<std::string, std::string>, std::uint64_t> messages_by_outcome;
