@@ -597,12 +597,14 @@ net::HttpResponse ApiHandler::list_results(const std::string& patient,
 net::HttpResponse ApiHandler::alert_detail(std::int64_t id) {
   std::lock_guard lock(db_mutex_);
   store::AlertStore alerts(database());
+  store::DeliveryStore deliveries(database());
+  // The alert, its events and its deliveries from one snapshot, whatever commits meanwhile.
+  store::Savepoint snapshot(database());
   const auto row = alerts.alert(id);
   if (!row) return problem(404, "no such alert: " + std::to_string(id));
   auto body = store::to_json(*row);
   body["events"] = nlohmann::ordered_json::array();
   for (const auto& e : alerts.events_of(id)) body["events"].push_back(store::to_json(e));
-  store::DeliveryStore deliveries(database());
   store::DeliveryFilter filter;
   filter.alert_id = id;
   body["deliveries"] = nlohmann::ordered_json::array();

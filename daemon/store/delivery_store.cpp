@@ -144,6 +144,8 @@ int DeliveryStore::retry_dead(const std::string& receiver, std::int64_t now,
 }
 
 std::vector<DeliveryRow> DeliveryStore::list(const DeliveryFilter& f) {
+  // The rows and their attempts from one snapshot: the sender may commit between the queries.
+  Savepoint snapshot(db_);
   std::vector<DeliveryRow> out;
   auto& q = select_list_;
   q.bind(1, f.state).bind(2, f.receiver);
@@ -178,6 +180,7 @@ std::vector<DeliveryRow> DeliveryStore::list(const DeliveryFilter& f) {
            select_attempts_.int64(2), select_attempts_.text(3), select_attempts_.text(4)});
     select_attempts_.reset();
   }
+  snapshot.release();
   return out;
 }
 
