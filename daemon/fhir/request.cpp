@@ -9,13 +9,11 @@ namespace markerwatch::fhir {
 
 namespace {
 
-constexpr int kMaxDepth = 64;
-
 // "Type/id" of a resource, or "".
 std::string local_reference(const Json& resource) {
   const auto type = resource_type_of(resource);
   auto it = resource.find("id");
-  if (type.empty() || it == resource.end() || !it->is_string()) return {};
+  if (type.empty() || it == resource.end() || !is_text(*it)) return {};
   return type + "/" + it->get<std::string>();
 }
 
@@ -30,7 +28,7 @@ std::string tail_reference(const std::string& reference) {
 std::string string_member(const Json& object, const char* name) {
   if (!object.is_object()) return {};
   auto it = object.find(name);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+  return it != object.end() && is_text(*it) ? it->get<std::string>() : std::string();
 }
 
 std::string control_id_of(const Json& resource) {
@@ -179,21 +177,6 @@ bool RequestPlan::refused() const {
   for (const auto& e : entries)
     if (e.error) return true;
   return false;
-}
-
-Json parse_body(std::string_view body) {
-  if (body.empty()) throw InputError("the request has no body");
-  const auto too_deep = [](int depth, Json::parse_event_t, Json&) {
-    if (depth > kMaxDepth)
-      throw InputError("JSON nested deeper than " + std::to_string(kMaxDepth) + " levels");
-    return true;
-  };
-  try {
-    return Json::parse(body.begin(), body.end(), too_deep);
-  } catch (const Json::parse_error& e) {
-    // nlohmann's text names the byte offset and what it expected.
-    throw InputError("the body is not valid JSON: " + text::printable(e.what(), 300));
-  }
 }
 
 RequestPlan plan_request(const Json& body, std::string_view endpoint,

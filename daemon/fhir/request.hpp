@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fhir/json_body.hpp"
 #include "fhir/resource_mapper.hpp"
 
 namespace markerwatch::fhir {
@@ -27,9 +28,6 @@ struct RequestPlan {
   // A transaction with a refused entry, or a refused single resource: nothing may be stored.
   bool refused() const;
 };
-
-// Parses a request body as JSON; InputError for anything else (also nesting deeper than 64).
-Json parse_body(std::string_view body);
 
 // `endpoint` is the resource type the URL names ("Observation" for [base]/Observation) or "" for
 // [base]. InputError when the body is no resource this endpoint takes at all.

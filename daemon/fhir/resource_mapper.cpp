@@ -7,6 +7,7 @@
 #include "core/quantity.hpp"
 #include "core/result_status.hpp"
 #include "core/text.hpp"
+#include "fhir/json_body.hpp"
 
 namespace markerwatch::fhir {
 
@@ -27,7 +28,7 @@ const Json* member(const Json& object, const char* name) {
 }
 
 std::string string_of(const Json& value, const std::string& path, std::size_t max = 200) {
-  if (!value.is_string()) fail(path, "must be a string");
+  if (!is_text(value)) fail(path, "must be a string");
   return text::checked_text(value.get<std::string>(), path + ":", max);
 }
 
@@ -42,7 +43,7 @@ std::string optional_string(const Json& object, const char* name, const std::str
 std::string resource_type_of(const Json& resource) {
   if (!resource.is_object()) return {};
   auto it = resource.find("resourceType");
-  return it != resource.end() && it->is_string() ? it->get<std::string>() : std::string();
+  return it != resource.end() && is_text(*it) ? it->get<std::string>() : std::string();
 }
 
 namespace {
@@ -226,10 +227,6 @@ PatientKey patient_of(const Json& resource, const std::string& path, const Mappe
            "send subject.identifier");
 }
 
-std::string number_text(const Json& n) {
-  return n.dump();  // shortest form that reads back to the same double
-}
-
 struct Reading {
   NumericValue number;
   std::string raw, unit;
@@ -240,9 +237,11 @@ Reading quantity_of(const Json& q, const std::string& path) {
   Reading r;
   const auto* value = member(q, "value");
   if (!value) fail(path + ".value", "is required");
-  if (!value->is_number()) fail(path + ".value", "must be a number");
-  r.number.value = value->get<double>();
-  r.number.text = number_text(*value);
+  if (!is_decimal(*value)) fail(path + ".value", "must be a number");
+  const auto number = decimal_value(*value);
+  if (!number) fail(path + ".value", "must be a finite number");
+  r.number.value = *number;
+  r.number.text = decimal_text(*value);
   const auto comparator = optional_string(q, "comparator", path, 4);
   auto c = comparator_from_string(comparator);
   if (!c || (comparator == "="))
@@ -267,8 +266,9 @@ std::string range_text(const Json& ranges, const std::string& path) {
       if (!q) return {};
       const auto* v = member(object_of(*q, at + "." + name), "value");
       if (!v) return {};
-      if (!v->is_number()) fail(at + "." + name + ".value", "must be a number");
-      return number_text(*v);
+      if (!is_decimal(*v) || !decimal_value(*v))
+        fail(at + "." + name + ".value", "must be a finite number");
+      return decimal_text(*v);
     };
     const auto low = bound("low"), high = bound("high");
     if (!high.empty()) return low.empty() ? "<=" + high : low + "-" + high;

@@ -2,6 +2,7 @@
 
 #include "core/errors.hpp"
 #include "core/text.hpp"
+#include "fhir/json_body.hpp"
 
 namespace markerwatch::ingest {
 
@@ -17,10 +18,10 @@ JsonRows records_from_json(const nlohmann::json& body, FileKind kind, const Reco
       for (const auto& [key, value] : item.items()) {
         if (value.is_null()) continue;
         header.fields.push_back(key);
-        if (value.is_string())
+        if (fhir::is_decimal(value))
+          row.fields.push_back(fhir::decimal_text(value));  // as written: "2.30" stays so
+        else if (value.is_string())
           row.fields.push_back(value.get<std::string>());
-        else if (value.is_number())
-          row.fields.push_back(value.dump());
         else
           throw InputError("field '" + text::printable(key, 40) + "' must be a string or a number");
       }

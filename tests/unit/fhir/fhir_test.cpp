@@ -188,6 +188,37 @@ TEST_CASE("fhir: an AFP Observation maps time, value, unit, range, identity and 
   CHECK(q.text(12) == "final");
 }
 
+TEST_CASE("fhir: decimals keep their precision as written", "[fhir]") {
+  FhirFixture f;
+  auto body = afp_observation("p-1", 1).dump();
+  const auto at = body.find("\"value\":1");
+  REQUIRE(at != std::string::npos);
+  body.replace(at, 9, "\"value\":6.30");
+  REQUIRE(f.post(body).reply.status == 201);
+  auto q = f.db.prepare("SELECT value_raw, value FROM results");
+  REQUIRE(q.step());
+  CHECK(q.text(0) == "6.30");  // not 6.3: the lab reported two decimals
+  CHECK(q.real(1) == Approx(6.3));
+  struct Bad {
+    std::string number;
+    unsigned status;
+    std::string expect;
+  };
+  for (const auto& [number, status, expect] :
+       std::vector<Bad>{{"1e400", 400, "number overflow"}, {"-0.5", 422, "is negative"}}) {
+    auto bad = afp_observation("p-2", 1).dump();
+    bad.replace(bad.find("\"value\":1"), 9, "\"value\":" + number);
+    const auto out = f.post(bad);
+    CHECK(out.reply.status == status);
+    CHECK_THAT(diagnostics(out.reply.body), Catch::Contains(expect));
+  }
+  // A decimal where text belongs is not text.
+  auto wrong = afp_observation("p-3", 1);
+  wrong["status"] = 1.5;
+  CHECK_THAT(diagnostics(f.post(wrong).reply.body),
+             Catch::Contains("Observation.status: must be a string"));
+}
+
 TEST_CASE("fhir: units, comparators and time fallbacks", "[fhir]") {
   FhirFixture f("[fhir]\nauthorities = { \"urn:mrn\" = \"HOSP\" }\n");
   SECTION("IU/mL converts with the marker's factor; a comparator is kept") {

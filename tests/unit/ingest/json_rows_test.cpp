@@ -38,8 +38,15 @@ TEST_CASE("json rows: results and milestones with the CSV fields", "[json-rows]"
   ])");
   CHECK(r.outcome == "accepted");
   CHECK(r.stored == 2);
-  CHECK(f.count("SELECT count(*) FROM results WHERE source = 'api'") == 2);
+  CHECK(
+      f.count(
+          "SELECT count(*) FROM results WHERE source = 'api' AND collected_date < '2016-05-01'") ==
+      2);
   CHECK(f.count("SELECT count(*) FROM results WHERE comparator = '>' AND uln = 7") == 1);
+  auto precise = f.post(
+      R"([{"patient_id": "case-001", "marker": "AFP", "collected_at": "2016-05-01", "value": 2.30, "unit": "ng/mL"}])");
+  CHECK(precise.stored == 1);
+  CHECK(f.count("SELECT count(*) FROM results WHERE value_raw = '2.30'") == 1);
   CHECK(f.count("SELECT count(*) FROM milestones WHERE source = 'api'") == 1);
   // The same rows again: stored once.
   auto again = f.post(
