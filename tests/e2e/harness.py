@@ -179,6 +179,24 @@ def afp_obx(set_id, value, unit="ng/mL", status="F", collected="", value_type="N
                                                      status, collected)
 
 
+def partial_seed(shared, tmp, before, patient):
+    """The seed case's results collected before `before` (YYYY-MM-DD) and all its milestones,
+    renamed to `patient`: a second patient whose later alerts are still open. Returns the two
+    CSV paths (results, milestones)."""
+    seed = os.path.join(shared, "seed")
+    results = os.path.join(tmp, "partial-%s.csv" % patient)
+    with open(os.path.join(seed, "results.csv")) as src, open(results, "w") as dst:
+        lines = src.read().splitlines()
+        dst.write(lines[0] + "\n")
+        for line in lines[1:]:
+            if line.split(",")[2] < before:
+                dst.write(line.replace("case-001", patient, 1) + "\n")
+    milestones = os.path.join(tmp, "partial-ms-%s.csv" % patient)
+    with open(os.path.join(seed, "milestones.csv")) as src, open(milestones, "w") as dst:
+        dst.write(src.read().replace("case-001", patient))
+    return results, milestones
+
+
 def run(main):
     a = args()
     tmp = tempfile.mkdtemp(prefix="mw-e2e-")

@@ -193,16 +193,7 @@ def main(a, tmp):
     # A person acknowledges, then resolves, over HTTP: answered after the commit.
     # The seed's alerts are resolved by later values: a second patient with the seed's history up
     # to the end of 2013 has its first alert still open.
-    partial = os.path.join(tmp, "partial.csv")
-    with open(os.path.join(seed, "results.csv")) as src, open(partial, "w") as dst:
-        lines = src.read().splitlines()
-        dst.write(lines[0] + "\n")
-        for line in lines[1:]:
-            if line.split(",")[2] < "2014-01-01":
-                dst.write(line.replace("case-001", "case-002", 1) + "\n")
-    partial_ms = os.path.join(tmp, "partial_ms.csv")
-    with open(os.path.join(seed, "milestones.csv")) as src, open(partial_ms, "w") as dst:
-        dst.write(src.read().replace("case-001", "case-002"))
+    partial, partial_ms = h.partial_seed(a.shared, tmp, "2014-01-01", "case-002")
     h.cli(a.bin, "import", "--config", d.config, partial_ms, partial)
     open_now = json.loads(request(port, "GET", "/api/v1/alerts?patient=case-002", token=reader)[1])
     h.check(len(open_now["alerts"]) == 1, "one open alert for the second patient: %r" % open_now)

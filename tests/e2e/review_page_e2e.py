@@ -43,16 +43,7 @@ def main(a, tmp):
     seed = os.path.join(a.shared, "seed")
     # case-001 complete (its three alerts all resolved by later values); case-002 the same
     # history cut before 2017, so its alerts are still open.
-    partial = os.path.join(tmp, "partial.csv")
-    with open(os.path.join(seed, "results.csv")) as src, open(partial, "w") as dst:
-        lines = src.read().splitlines()
-        dst.write(lines[0] + "\n")
-        for line in lines[1:]:
-            if line.split(",")[2] < "2017-01-01":
-                dst.write(line.replace("case-001", "case-002", 1) + "\n")
-    partial_ms = os.path.join(tmp, "partial_ms.csv")
-    with open(os.path.join(seed, "milestones.csv")) as src, open(partial_ms, "w") as dst:
-        dst.write(src.read().replace("case-001", "case-002"))
+    partial, partial_ms = h.partial_seed(a.shared, tmp, "2017-01-01", "case-002")
     h.cli(a.bin, "import", "--config", d.config, os.path.join(seed, "results.csv"),
           os.path.join(seed, "milestones.csv"), partial, partial_ms)
     api_open = json.loads(request(port, "GET", "/api/v1/alerts", reviewer)[1])["alerts"]
