@@ -115,6 +115,7 @@ class HttpSessionOf final : public HttpSession,
     auto request = parser_->release();
     const bool keep_alive = request.keep_alive();
     const auto version = request.version();
+    head_ = request.method() == http::verb::head;
     server_.handler_.on_request(
         std::move(request), peer_,
         [self = this->shared_from_this(), keep_alive, version](HttpResponse response) {
@@ -139,6 +140,13 @@ class HttpSessionOf final : public HttpSession,
 
   void write(HttpResponse response) {
     response.prepare_payload();
+    if (head_) {
+      // HEAD: the GET response's headers, Content-Length included, and no body.
+      const auto length = response.body().size();
+      response.body().clear();
+      response.content_length(length);
+      head_ = false;
+    }
     out_ = std::make_shared<HttpResponse>(std::move(response));
     tcp_layer().expires_after(server_.options_.read_timeout);
     http::async_write(stream_, *out_,
@@ -182,7 +190,8 @@ class HttpSessionOf final : public HttpSession,
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpResponse> out_;
   std::string peer_;
-  bool over_limit_ = false, busy_ = false, closed_ = false, stopping_ = false, reading_ = false;
+  bool over_limit_ = false, busy_ = false, closed_ = false, stopping_ = false, reading_ = false,
+       head_ = false;
 };
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler& handler)

@@ -60,6 +60,9 @@ def main(a, tmp):
         h.check(r.status == 200 and r.getheader("X-Content-Type-Options") == "nosniff",
                 "%s is served" % asset)
     problem(*request(port, "POST", "/", body=b"x"), 405)
+    r, body = request(port, "HEAD", "/")
+    h.check(r.status == 200 and body == b"" and int(r.getheader("Content-Length")) == len(page),
+            "HEAD / gives the headers and the length, no body")
 
     driver = browser()
     try:
