@@ -563,35 +563,47 @@ RowsOutcome Pipeline::store_rows(const PreparedRows& prepared, const std::string
                             prepared.raw};
   store::MessageOutcome outcome;
   out.message_id = store_.insert_message(entry);
-  if (prepared.refusal || !prepared.rows->rejections.empty()) {
-    // All or nothing: a caller fixes the rows and sends the array again.
-    out.refusal = prepared.refusal;
-    if (prepared.rows) out.rejected = prepared.rows->rejections;
+  auto refuse = [&]() {
     outcome.outcome = out.outcome = "rejected";
-    outcome.error = prepared.refusal
-                        ? *prepared.refusal
+    outcome.error = out.refusal
+                        ? *out.refusal
                         : std::to_string(out.rejected.size()) + " row(s) refused; first: [" +
                               std::to_string(out.rejected.front().index) + "] " +
                               out.rejected.front().reason;
     store_.set_outcome(out.message_id, outcome);
     return out;
+  };
+  // All or nothing: a caller fixes the rows and sends the array again.
+  if (prepared.refusal || !prepared.rows->rejections.empty()) {
+    out.refusal = prepared.refusal;
+    if (prepared.rows) out.rejected = prepared.rows->rejections;
+    return refuse();
   }
   PendingEvaluations pending;
   const auto& now = prepared.received_at;
   const auto& records = prepared.rows->records;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    std::optional<std::int64_t> patient;
-    try {
-      const auto stored =
-          std::holds_alternative<ResultRecord>(records[i])
-              ? store_row(std::get<ResultRecord>(records[i]), patient, out.message_id, now, pending)
-              : store_row(std::get<MilestoneRecord>(records[i]), patient, "api", now, pending);
-      (stored == store::StoreResult::stored ? out.stored : out.unchanged)++;
-    } catch (const InputError& e) {
-      // The caller's savepoint undoes the rows before it.
-      throw InputError("[" + std::to_string(i) + "] " + e.what());
+  {
+    // A row the store refuses (an ambiguous correction) undoes the rows before it; the message
+    // itself stays in the log with the reason.
+    store::Savepoint rows(db_);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      std::optional<std::int64_t> patient;
+      try {
+        const auto stored =
+            std::holds_alternative<ResultRecord>(records[i])
+                ? store_row(std::get<ResultRecord>(records[i]), patient, out.message_id, now,
+                            pending)
+                : store_row(std::get<MilestoneRecord>(records[i]), patient, "api", now, pending);
+        (stored == store::StoreResult::stored ? out.stored : out.unchanged)++;
+      } catch (const InputError& e) {
+        out.stored = out.unchanged = 0;
+        out.rejected.push_back({i, e.what()});
+        break;
+      }
     }
-  }
+    if (out.rejected.empty()) rows.release();
+  }  // a refusal has rolled the rows back here, before the message's outcome is written
+  if (!out.rejected.empty()) return refuse();
   out.alert_events = pending.flush(alerts_, "message:" + std::to_string(out.message_id), now);
   for (const auto& e : out.alert_events) ++out.alert_counts[std::string(engine::to_string(e.type))];
   outcome.outcome = out.outcome = "accepted";

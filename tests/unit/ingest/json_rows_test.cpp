@@ -98,6 +98,21 @@ TEST_CASE("json rows: bad bodies and rows change nothing", "[json-rows][bad-inpu
     CHECK_THAT(out.rejected[0].reason, Catch::Contains(c.reason));
     CHECK(f.count("SELECT count(*) FROM results") == before);
   }
+  // A row the store refuses (a correction without obs_id matching two values that day): the
+  // rows before it are undone, the message is kept as rejected with the reason.
+  f.post(
+      R"([{"patient_id": "amb", "marker": "AFP", "collected_at": "2016-02-01", "value": 5, "unit": "ng/mL"},
+             {"patient_id": "amb", "marker": "AFP", "collected_at": "2016-02-01T10:00", "value": 6, "unit": "ng/mL"}])");
+  const auto stored_before = f.count("SELECT count(*) FROM results");
+  auto ambiguous = f.post(
+      R"([{"patient_id": "q2", "marker": "AFP", "collected_at": "2016-03-01", "value": 6, "unit": "ng/mL"},
+          {"patient_id": "amb", "marker": "AFP", "collected_at": "2016-02-01", "value": 7, "unit": "ng/mL", "status": "corrected"}])");
+  CHECK(ambiguous.outcome == "rejected");
+  REQUIRE(ambiguous.rejected.size() == 1);
+  CHECK(ambiguous.rejected[0].index == 1);
+  CHECK(f.count("SELECT count(*) FROM results") == stored_before);
+  CHECK(f.count("SELECT count(*) FROM messages WHERE id = " + std::to_string(ambiguous.message_id) +
+                " AND outcome = 'rejected' AND error LIKE '%[1]%'") == 1);
   CHECK(f.count("SELECT count(*) FROM messages WHERE outcome = 'rejected'") ==
-        static_cast<std::int64_t>(6 + cases.size()));
+        1 + static_cast<std::int64_t>(6 + cases.size()));
 }
