@@ -477,7 +477,7 @@ TEST_CASE("fhir: bad bodies are refused with an OperationOutcome and change noth
   };
   std::string deep(70, '[');
   const std::vector<Case> cases = {
-      {"", "", "has no body"},
+      {"", "", "has no body; an empty subscription notification cannot be followed up"},
       {"not json", "", "not valid JSON"},
       {good.substr(0, good.size() / 2), "", "not valid JSON"},  // truncated
       {"{\"resourceType\": \"Observation\", \"status\": \"final\xff\"}", "", "not valid JSON"},
