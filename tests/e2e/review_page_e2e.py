@@ -13,6 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -98,8 +99,11 @@ def main(a, tmp):
         wait.until(lambda dr: len(rows(dr)) == len(api_open))
 
         # Open one of case-002's alerts: summary, facts, chart, events.
+        # Opened from the keyboard: focus the row, press Enter.
         target = api_open[0]
-        driver.find_element(By.CSS_SELECTOR, "#alerts tr[data-alert-id='%d']" % target["alert_id"]).click()
+        row = driver.find_element(By.CSS_SELECTOR, "#alerts tr[data-alert-id='%d']" % target["alert_id"])
+        driver.execute_script("arguments[0].focus();", row)
+        row.send_keys(Keys.ENTER)
         wait.until(EC.text_to_be_present_in_element((By.ID, "detail-summary"), target["summary"][:40]))
         wait.until(lambda dr: dr.execute_script(
             "const i = document.getElementById('detail-chart');"

@@ -92,7 +92,16 @@ async function loadAlerts() {
       cell(tr, a.fire_date);
       cell(tr, a.state, 'state');
       cell(tr, a.summary);
+      // Reachable by keyboard too: Tab to a row, Enter or Space opens it.
+      tr.tabIndex = 0;
+      tr.setAttribute('aria-label', 'alert ' + a.alert_id + ', ' + a.severity + ', patient ' + a.patient_id);
       tr.addEventListener('click', () => showAlert(a.alert_id));
+      tr.addEventListener('keydown', (event) => {
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.preventDefault();
+          showAlert(a.alert_id);
+        }
+      });
       tbody.appendChild(tr);
     }
     const more = body.next_offset != null ? ' (first ' + alerts.length + ' shown)' : '';
@@ -169,6 +178,7 @@ async function showAlert(id) {
       deliveries.appendChild(tr);
     }
     await showChart(a.patient_id, a.marker);
+    $('detail').scrollIntoView({ block: 'start' });
   } catch (e) {
     if (e.status !== 401) setStatus('action-status', e.message, true);
   }
