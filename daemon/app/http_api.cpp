@@ -390,6 +390,27 @@ std::optional<net::HttpResponse> ApiHandler::review_alert(
   return std::nullopt;
 }
 
+template <typename Result>
+void ApiHandler::store_then_answer(
+    const std::string& peer, std::function<ingest::TaskReport(ingest::Pipeline&, Result&)> store,
+    std::function<net::HttpResponse(const Result&)> answer,
+    std::function<net::HttpResponse(unsigned, const std::string&)> error, const Respond& reply) {
+  auto result = std::make_shared<Result>();
+  writer_.submit_task([result, store = std::move(store)](
+                          ingest::Pipeline& pipeline) { return store(pipeline, *result); },
+                      peer,
+                      [result, answer = std::move(answer), error = std::move(error),
+                       reply](ingest::WriteOutcome outcome) {
+                        if (!outcome.committed)
+                          reply(error(503, "not stored (" + text::printable(outcome.error, 200) +
+                                               "); send it again"));
+                        else if (outcome.refused)
+                          reply(error(422, "nothing stored: " + *outcome.refused));
+                        else
+                          reply(answer(*result));
+                      });
+}
+
 std::optional<net::HttpResponse> ApiHandler::ingest_fhir(const net::HttpRequest& request,
                                                          std::string_view endpoint,
                                                          const std::string& peer,
@@ -400,28 +421,19 @@ std::optional<net::HttpResponse> ApiHandler::ingest_fhir(const net::HttpRequest&
     return fhir_error(415, "Content-Type must be application/fhir+json (or application/json)");
   auto prepared = std::make_shared<ingest::PreparedFhir>(
       writer_.pipeline().prepare_fhir(request.body(), endpoint));
-  auto stored = std::make_shared<ingest::FhirOutcome>();
-  const auto sender = "fhir:" + token.name;
-  writer_.submit_task(
-      [prepared, stored, sender, peer](ingest::Pipeline& pipeline) {
-        *stored = pipeline.store_fhir(*prepared, sender, peer);
-        return ingest::TaskReport{stored->alert_events, "fhir", stored->outcome, stored->stored};
-      },
+  store_then_answer<ingest::FhirOutcome>(
       peer,
-      [stored, reply, peer, token_name = token.name](ingest::WriteOutcome outcome) {
-        if (!outcome.committed) {
-          reply(fhir_error(
-              503, "not stored (" + text::printable(outcome.error, 200) + "); send it again"));
-          return;
-        }
-        if (outcome.refused) {
-          reply(fhir_error(422, *outcome.refused));
-          return;
-        }
+      [prepared, sender = "fhir:" + token.name, peer](ingest::Pipeline& pipeline,
+                                                      ingest::FhirOutcome& stored) {
+        stored = pipeline.store_fhir(*prepared, sender, peer);
+        return ingest::TaskReport{stored.alert_events, "fhir", stored.outcome, stored.stored};
+      },
+      [peer, token_name = token.name](const ingest::FhirOutcome& stored) {
         log()->info("event=fhir_request peer={} token={} message_id={} outcome={} status={}", peer,
-                    token_name, stored->message_id, stored->outcome, stored->reply.status);
-        reply(fhir_response(stored->reply));
-      });
+                    token_name, stored.message_id, stored.outcome, stored.reply.status);
+        return fhir_response(stored.reply);
+      },
+      [](unsigned status, const std::string& detail) { return fhir_error(status, detail); }, reply);
   return std::nullopt;
 }
 
@@ -434,44 +446,31 @@ std::optional<net::HttpResponse> ApiHandler::ingest_rows(const net::HttpRequest&
     return problem(415, "Content-Type must be application/json");
   auto prepared =
       std::make_shared<ingest::PreparedRows>(writer_.pipeline().prepare_rows(request.body(), kind));
-  auto stored = std::make_shared<ingest::RowsOutcome>();
-  const auto sender = "api:" + token.name;
-  writer_.submit_task(
-      [prepared, stored, sender, peer](ingest::Pipeline& pipeline) {
-        *stored = pipeline.store_rows(*prepared, sender, peer);
-        return ingest::TaskReport{stored->alert_events, "api", stored->outcome, stored->stored};
-      },
+  store_then_answer<ingest::RowsOutcome>(
       peer,
-      [stored, reply, peer, token_name = token.name](ingest::WriteOutcome outcome) {
-        if (!outcome.committed) {
-          reply(
-              problem(503, "not stored (" + text::printable(outcome.error, 200) + "); try again"));
-          return;
-        }
-        if (outcome.refused) {
-          reply(problem(422, "nothing stored: " + *outcome.refused));
-          return;
-        }
+      [prepared, sender = "api:" + token.name, peer](ingest::Pipeline& pipeline,
+                                                     ingest::RowsOutcome& stored) {
+        stored = pipeline.store_rows(*prepared, sender, peer);
+        return ingest::TaskReport{stored.alert_events, "api", stored.outcome, stored.stored};
+      },
+      [peer, token_name = token.name](const ingest::RowsOutcome& stored) {
         log()->info("event=api_rows peer={} token={} message_id={} outcome={} stored={}", peer,
-                    token_name, stored->message_id, stored->outcome, stored->stored);
-        if (stored->refusal) {
-          reply(problem(400, *stored->refusal));
-          return;
-        }
-        if (!stored->rejected.empty()) {
+                    token_name, stored.message_id, stored.outcome, stored.stored);
+        if (stored.refusal) return problem(400, *stored.refusal);
+        if (!stored.rejected.empty()) {
           nlohmann::ordered_json errors = nlohmann::ordered_json::array();
-          for (const auto& r : stored->rejected)
+          for (const auto& r : stored.rejected)
             errors.push_back({{"index", r.index}, {"detail", r.reason}});
-          reply(problem(422,
-                        std::to_string(stored->rejected.size()) + " row(s) refused; nothing stored",
-                        {{"errors", std::move(errors)}}));
-          return;
+          return problem(422,
+                         std::to_string(stored.rejected.size()) + " row(s) refused; nothing stored",
+                         {{"errors", std::move(errors)}});
         }
-        reply(json_response(200, {{"message_id", stored->message_id},
-                                  {"stored", stored->stored},
-                                  {"unchanged", stored->unchanged},
-                                  {"alert_events", stored->alert_counts}}));
-      });
+        return json_response(200, {{"message_id", stored.message_id},
+                                   {"stored", stored.stored},
+                                   {"unchanged", stored.unchanged},
+                                   {"alert_events", stored.alert_counts}});
+      },
+      [](unsigned status, const std::string& detail) { return problem(status, detail); }, reply);
   return std::nullopt;
 }
 

@@ -72,6 +72,15 @@ class ApiHandler final : public net::HttpHandler {
                                                std::string_view endpoint, const std::string& peer,
                                                const settings::HttpToken& token,
                                                const Respond& reply);
+  // Runs `store` on the writer thread in the next group commit and replies `answer(result)` once
+  // it is committed; a failed commit is answered 503 and a refusal (InputError) 422, both in the
+  // endpoint's error shape `error`.
+  template <typename Result>
+  void store_then_answer(const std::string& peer,
+                         std::function<ingest::TaskReport(ingest::Pipeline&, Result&)> store,
+                         std::function<net::HttpResponse(const Result&)> answer,
+                         std::function<net::HttpResponse(unsigned, const std::string&)> error,
+                         const Respond& reply);
   // POST /api/v1/results and /api/v1/milestones: all rows or none, answered after the commit.
   std::optional<net::HttpResponse> ingest_rows(const net::HttpRequest& request,
                                                ingest::FileKind kind, const std::string& peer,

@@ -493,7 +493,7 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
         } catch (const InputError& e) {
           results[i] = {};
           results[i].error = (plan.kind == fhir::RequestKind::resource
-                                  ? std::string("Observation")
+                                  ? plan.entries[i].resource_type
                                   : "Bundle.entry[" + std::to_string(i) + "]") +
                              ": " + e.what();
         }

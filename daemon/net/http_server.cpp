@@ -230,17 +230,16 @@ void HttpServer::accept_next() {
         } else {
           // Over the limit the connection still gets a 503 saying why, then closes.
           const bool over_limit = sessions_.count() >= options_.max_connections;
-          if (tls_) {
-            auto session = std::make_shared<HttpSessionOf<beast::ssl_stream<beast::tcp_stream>>>(
-                *this, std::move(socket), over_limit, *tls_);
+          auto open = [this](auto session) {
             sessions_.add(session);
             session->start();
-          } else {
-            auto session = std::make_shared<HttpSessionOf<beast::tcp_stream>>(
-                *this, std::move(socket), over_limit);
-            sessions_.add(session);
-            session->start();
-          }
+          };
+          if (tls_)
+            open(std::make_shared<HttpSessionOf<beast::ssl_stream<beast::tcp_stream>>>(
+                *this, std::move(socket), over_limit, *tls_));
+          else
+            open(std::make_shared<HttpSessionOf<beast::tcp_stream>>(*this, std::move(socket),
+                                                                    over_limit));
         }
         if (!stopping_) accept_next();
       });
@@ -252,11 +251,7 @@ void HttpServer::forget(const std::shared_ptr<HttpSession>& s) {
 
 void HttpServer::stop() {
   stopping_ = true;
-  asio::post(acceptor_.get_executor(), [this] {
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
-  });
-  sessions_.shutdown_all();
+  stop_listening(acceptor_, sessions_);
 }
 
 }  // namespace markerwatch::net

@@ -50,4 +50,15 @@ class SessionSet {
   std::atomic<int> count_{0};
 };
 
+// stop() of a listener: the acceptor closes on its own executor (no new connections), and every
+// open session is asked to finish.
+template <typename Session>
+void stop_listening(boost::asio::ip::tcp::acceptor& acceptor, SessionSet<Session>& sessions) {
+  boost::asio::post(acceptor.get_executor(), [&acceptor] {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+  });
+  sessions.shutdown_all();
+}
+
 }  // namespace markerwatch::net

@@ -246,11 +246,7 @@ void MllpServer::forget(const std::shared_ptr<MllpSession>& s) {
 
 void MllpServer::stop() {
   stopping_ = true;
-  asio::post(acceptor_.get_executor(), [this] {
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
-  });
-  sessions_.shutdown_all();
+  stop_listening(acceptor_, sessions_);
 }
 
 }  // namespace markerwatch::net

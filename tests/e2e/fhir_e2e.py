@@ -229,6 +229,14 @@ def main(a, tmp):
         h.check(f.read() == chart_svg, "markerwatch chart draws the same SVG as the HTTP endpoint")
     res = h.cli(a.bin, "chart", "--db", d.db, "--patient", "nobody", check_rc=False)
     h.check(res.returncode == 2 and b"no such patient" in res.stderr, "chart: unknown patient, exit 2")
+    res = h.cli(a.bin, "chart", "--db", d.db, "--patient", "case-001", "--marker", "glucose",
+                check_rc=False)
+    h.check(res.returncode == 2 and b"unknown marker" in res.stderr, "chart: unknown marker, exit 2")
+    res = h.cli(a.bin, "chart", "--db", d.db, "--patient", "case-001", "-o",
+                os.path.join(tmp, "no-such-dir", "afp.svg"), check_rc=False)
+    h.check(res.returncode == 2 and b"cannot write" in res.stderr
+            and not os.path.exists(os.path.join(tmp, "no-such-dir")),
+            "chart: an unwritable path, exit 2 and nothing written")
     lines = [l for l in d.log_text().splitlines() if "event=fhir_request" in l]
     h.check(len(lines) >= 36 and not [l for l in lines if "KIT-" in l or "case-001" in l],
             "one log line per FHIR request, without patient identifiers")

@@ -73,9 +73,10 @@ def main(a, tmp):
         # A wrong token is refused and asked for again.
         driver.find_element(By.ID, "token").send_keys("mwt_not-a-token")
         driver.find_element(By.CSS_SELECTOR, "#token-form button").click()
-        wait.until(lambda dr: dr.find_element(By.ID, "sign-in").is_displayed())
-        h.check("not accepted" in driver.find_element(By.ID, "token").get_attribute("placeholder"),
-                "a wrong token: the page asks again")
+        wait.until(EC.text_to_be_present_in_element((By.ID, "sign-in-message"), "not accepted"))
+        h.check(driver.find_element(By.ID, "sign-in").is_displayed()
+                and not driver.find_element(By.ID, "review").is_displayed(),
+                "a wrong token: the page asks again and shows nothing else")
         driver.find_element(By.ID, "token").send_keys(reviewer)
         driver.find_element(By.CSS_SELECTOR, "#token-form button").click()
         wait.until(lambda dr: len(rows(dr)) == len(api_open))

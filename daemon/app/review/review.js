@@ -47,6 +47,17 @@ function cell(row, text, className) {
   return td;
 }
 
+// Replaces a table's rows: one per item, its cells as text.
+function fillTable(id, items, cellsOf) {
+  const tbody = $(id).tBodies[0];
+  tbody.textContent = '';
+  for (const item of items) {
+    const tr = document.createElement('tr');
+    for (const text of cellsOf(item)) cell(tr, text);
+    tbody.appendChild(tr);
+  }
+}
+
 function severityBadge(td, severity) {
   td.textContent = '';
   const span = document.createElement('span');
@@ -156,27 +167,9 @@ async function showAlert(id) {
     $('ack').disabled = a.state !== 'open';
     $('resolve').disabled = a.state === 'resolved' || a.state === 'retracted';
 
-    const events = $('events').tBodies[0];
-    events.textContent = '';
-    for (const e of a.events) {
-      const tr = document.createElement('tr');
-      cell(tr, e.at);
-      cell(tr, e.event);
-      cell(tr, e.actor);
-      cell(tr, e.cause);
-      cell(tr, e.note || e.summary || '');
-      events.appendChild(tr);
-    }
-    const deliveries = $('deliveries').tBodies[0];
-    deliveries.textContent = '';
-    for (const d of a.deliveries) {
-      const tr = document.createElement('tr');
-      cell(tr, d.receiver);
-      cell(tr, d.type);
-      cell(tr, d.state + (d.reason ? ': ' + d.reason : ''));
-      cell(tr, d.attempts);
-      deliveries.appendChild(tr);
-    }
+    fillTable('events', a.events, (e) => [e.at, e.event, e.actor, e.cause, e.note || e.summary || '']);
+    fillTable('deliveries', a.deliveries,
+              (d) => [d.receiver, d.type, d.state + (d.reason ? ': ' + d.reason : ''), d.attempts]);
     await showChart(a.patient_id, a.marker);
     $('detail').scrollIntoView({ block: 'start' });
   } catch (e) {
@@ -225,7 +218,7 @@ function signOut(message) {
   $('review').hidden = true;
   $('sign-out').hidden = true;
   $('sign-in').hidden = false;
-  if (message) $('token').placeholder = message;
+  $('sign-in-message').textContent = message || '';
 }
 
 function signedIn() {
@@ -241,6 +234,7 @@ document.addEventListener('DOMContentLoaded', () => {
     event.preventDefault();
     sessionStorage.setItem(TOKEN_KEY, $('token').value.trim());
     $('token').value = '';
+    $('sign-in-message').textContent = '';
     signedIn();
   });
   $('sign-out').addEventListener('click', () => signOut());
