@@ -84,7 +84,7 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
   ingest::Replayer::Render render_json;
   if (json)
     render_json = [](const ingest::ReplayedEvent& e) {
-      return engine::to_json(e.event, e.patient).dump() + "\n";
+      return engine::event_json_text(e.event, e.patient) + "\n";
     };
   ingest::Replayer replayer(
       s,

@@ -75,7 +75,7 @@ bool VersionContent::same_as(const VersionContent& o) const {
 
 std::optional<VersionResolution> admit_version(const std::vector<VersionContent>& existing,
                                                const VersionContent& incoming,
-                                               const std::string& what) {
+                                               std::string_view marker, std::string_view date) {
   for (const auto& v : existing)
     if (v.same_as(incoming)) return std::nullopt;
   std::vector<StoredVersion> candidates;
@@ -84,8 +84,8 @@ std::optional<VersionResolution> admit_version(const std::vector<VersionContent>
   if (incoming.stored.obs_id.empty() && (is_correction(status) || removes_value(status)) &&
       count_value_groups(candidates) > 1)
     throw InputError("a " + std::string(to_string(status)) +
-                     " result without observation id matches several " + what +
-                     "; send it with its obs_id");
+                     " result without observation id matches several " + std::string(marker) +
+                     " values on " + std::string(date) + "; send it with its obs_id");
   candidates.push_back(incoming.stored);
   return resolve_versions(candidates);
 }

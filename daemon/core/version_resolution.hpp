@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result_status.hpp"
@@ -41,9 +42,9 @@ struct VersionContent {
 // E3 on arrival of `incoming` (whose row_id must be above every existing one) in a series on one
 // date: nullopt when it repeats a version already received; otherwise the resolution with it.
 // Throws InputError when it is a correction or removal without observation id that matches
-// several values (`what`, e.g. "AFP values on 2013-10-02", completes the message).
+// several values of `marker` on `date` (both only name them in the message).
 std::optional<VersionResolution> admit_version(const std::vector<VersionContent>& existing,
                                                const VersionContent& incoming,
-                                               const std::string& what);
+                                               std::string_view marker, std::string_view date);
 
 }  // namespace markerwatch

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "core/calendar.hpp"
+#include "engine/json_writer.hpp"
 
 namespace markerwatch::engine {
 
@@ -10,11 +11,88 @@ using json = Json;
 
 namespace {
 
-json dated_json(const std::optional<DatedValue>& v) {
-  if (!v) return nullptr;
-  json j = {{"value", v->value}, {"date", format_day(v->day)}};
-  if (v->comparator != Comparator::none) j["comparator"] = std::string(to_string(v->comparator));
-  return j;
+void write_dated(JsonWriter& w, const std::optional<DatedValue>& v) {
+  if (!v) {
+    w.null();
+    return;
+  }
+  w.begin_object().key("value").number(v->value).key("date").string(format_day(v->day));
+  if (v->comparator != Comparator::none) w.key("comparator").string(to_string(v->comparator));
+  w.end_object();
+}
+
+void write_optional(JsonWriter& w, const std::optional<double>& v) {
+  if (v)
+    w.number(*v);
+  else
+    w.null();
+}
+
+void write_rules(JsonWriter& w, const std::vector<Rule>& rules) {
+  w.begin_array();
+  for (auto r : rules) w.string(to_string(r));
+  w.end_array();
+}
+
+// The alert's members, inside an object the caller opened.
+void write_alert_members(JsonWriter& w, const Alert& a) {
+  w.key("marker").string(a.identity.marker);
+  w.key("method").string(a.identity.method);
+  w.key("class").string(to_string(a.identity.cls));
+  w.key("arm").integer(a.identity.arm);
+  w.key("rules");
+  write_rules(w, a.rules);
+  w.key("event_date").string(format_day(a.event_day));
+  w.key("fire_date").string(format_day(a.fire_day));
+  w.key("severity").string(to_string(a.severity));
+  w.key("value").number(a.value.value);
+  w.key("comparator").string(to_string(a.value.comparator));
+  w.key("unit").string(a.unit);
+  w.key("confirmer");
+  write_dated(w, a.confirmer);
+  w.key("anchor");
+  if (a.anchor)
+    w.begin_object()
+        .key("kind")
+        .string(a.anchor->kind)
+        .key("date")
+        .string(format_day(a.anchor->day))
+        .key("curative")
+        .boolean(a.anchor->curative)
+        .end_object();
+  else
+    w.null();
+  w.key("baseline");
+  write_dated(w, a.baseline);
+  w.key("nadir");
+  write_dated(w, a.nadir);
+  w.key("change_pct");
+  write_optional(w, a.change_pct);
+  w.key("change_abs");
+  write_optional(w, a.change_abs);
+  w.key("doubling_time_days");
+  write_optional(w, a.doubling_time_days);
+  w.key("later_firings").begin_array();
+  for (const auto& f : a.later_firings)
+    w.begin_object()
+        .key("rule")
+        .string(to_string(f.rule))
+        .key("event_date")
+        .string(format_day(f.event_day))
+        .key("fire_date")
+        .string(format_day(f.fire_day))
+        .key("value")
+        .number(f.value.value)
+        .key("comparator")
+        .string(to_string(f.value.comparator))
+        .end_object();
+  w.end_array();
+  w.key("resolved_date");
+  if (a.resolved_day)
+    w.string(format_day(*a.resolved_day));
+  else
+    w.null();
+  w.key("summary").string(a.summary);
 }
 
 int day_of(const json& j) {
@@ -32,19 +110,8 @@ std::optional<DatedValue> dated_from(const json& j) {
   return v;
 }
 
-template <typename T>
-json optional_number(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
-}
-
 std::optional<double> optional_double(const json& j) {
   return j.is_null() ? std::nullopt : std::optional(j.get<double>());
-}
-
-json rules_json(const std::vector<Rule>& rules) {
-  json out = json::array();
-  for (auto r : rules) out.push_back(std::string(to_string(r)));
-  return out;
 }
 
 Rule rule_of(const json& j) {
@@ -55,40 +122,17 @@ Rule rule_of(const json& j) {
 
 }  // namespace
 
+std::string alert_json_text(const Alert& a) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  write_alert_members(w, a);
+  w.end_object();
+  return out;
+}
+
 json to_json(const Alert& a) {
-  json later = json::array();
-  for (const auto& f : a.later_firings)
-    later.push_back({{"rule", std::string(to_string(f.rule))},
-                     {"event_date", format_day(f.event_day)},
-                     {"fire_date", format_day(f.fire_day)},
-                     {"value", f.value.value},
-                     {"comparator", std::string(to_string(f.value.comparator))}});
-  return {
-      {"marker", a.identity.marker},
-      {"method", a.identity.method},
-      {"class", std::string(to_string(a.identity.cls))},
-      {"arm", a.identity.arm},
-      {"rules", rules_json(a.rules)},
-      {"event_date", format_day(a.event_day)},
-      {"fire_date", format_day(a.fire_day)},
-      {"severity", std::string(to_string(a.severity))},
-      {"value", a.value.value},
-      {"comparator", std::string(to_string(a.value.comparator))},
-      {"unit", a.unit},
-      {"confirmer", dated_json(a.confirmer)},
-      {"anchor", a.anchor ? json{{"kind", a.anchor->kind},
-                                 {"date", format_day(a.anchor->day)},
-                                 {"curative", a.anchor->curative}}
-                          : json(nullptr)},
-      {"baseline", dated_json(a.baseline)},
-      {"nadir", dated_json(a.nadir)},
-      {"change_pct", optional_number(a.change_pct)},
-      {"change_abs", optional_number(a.change_abs)},
-      {"doubling_time_days", optional_number(a.doubling_time_days)},
-      {"later_firings", later},
-      {"resolved_date", a.resolved_day ? json(format_day(*a.resolved_day)) : json(nullptr)},
-      {"summary", a.summary},
-  };
+  return json::parse(alert_json_text(a));
 }
 
 Alert alert_from_json(const json& j) {
@@ -133,33 +177,41 @@ Alert alert_from_json(const json& j) {
   return a;
 }
 
-json to_json(const Event& e, const std::string& patient) {
-  json j = {{"event", std::string(to_string(e.type))},
-            {"alert_id", e.alert ? json(e.alert_id) : json(nullptr)},
-            {"patient_id", patient}};
+std::string event_json_text(const Event& e, const std::string& patient) {
+  std::string out;
+  out.reserve(1024);
+  JsonWriter w(out);
+  w.begin_object().key("event").string(to_string(e.type)).key("alert_id");
+  if (e.alert)
+    w.integer(e.alert_id);
+  else
+    w.null();
+  w.key("patient_id").string(patient);
   if (e.alert) {
-    j.update(to_json(*e.alert));
-    j["state"] = std::string(to_string(e.state));
-    if (e.previous_severity) j["previous_severity"] = std::string(to_string(*e.previous_severity));
-    return j;
+    write_alert_members(w, *e.alert);
+    w.key("state").string(to_string(e.state));
+    if (e.previous_severity) w.key("previous_severity").string(to_string(*e.previous_severity));
+    w.end_object();
+    return out;
   }
   const Note& n = *e.note;
-  j["marker"] = n.marker;
-  j["method"] = n.method;
-  j["code"] = n.code;
-  j["date"] = format_day(n.day);
+  w.key("marker").string(n.marker).key("method").string(n.method).key("code").string(n.code);
+  w.key("date").string(format_day(n.day));
   if (n.rule) {
-    j["class"] = std::string(to_string(class_of(*n.rule)));
-    j["rules"] = rules_json({*n.rule});
-    j["event_date"] = format_day(*n.event_day);
-    j["fire_date"] = format_day(*n.fire_day);
+    w.key("class").string(to_string(class_of(*n.rule))).key("rules");
+    write_rules(w, {*n.rule});
+    w.key("event_date").string(format_day(*n.event_day));
+    w.key("fire_date").string(format_day(*n.fire_day));
   }
-  if (n.value) {
-    j["value"] = n.value->value;
-    j["comparator"] = std::string(to_string(n.value->comparator));
-  }
-  j["summary"] = n.summary;
-  return j;
+  if (n.value)
+    w.key("value").number(n.value->value).key("comparator").string(to_string(n.value->comparator));
+  w.key("summary").string(n.summary);
+  w.end_object();
+  return out;
+}
+
+json to_json(const Event& e, const std::string& patient) {
+  return json::parse(event_json_text(e, patient));
 }
 
 }  // namespace markerwatch::engine

@@ -12,6 +12,10 @@ namespace markerwatch::engine {
 // Keys keep the order written here, so a JSON line reads like the table.
 using Json = nlohmann::ordered_json;
 
+// The same documents as text, written directly (the alert log and replay write one per event).
+std::string alert_json_text(const Alert& a);
+std::string event_json_text(const Event& e, const std::string& patient);
+
 Json to_json(const Alert& a);
 // Throws std::exception (nlohmann or std::invalid_argument) on a malformed document.
 Alert alert_from_json(const Json& j);

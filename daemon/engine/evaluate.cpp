@@ -65,7 +65,9 @@ Note make_note(NoteKind kind, const char* code, const std::string& marker,
   n.marker = marker;
   n.method = method;
   n.day = day;
-  n.key = n.code + "|" + marker + "|" + method + "|" + key_tail;
+  n.key.reserve(n.code.size() + marker.size() + method.size() + key_tail.size() + 3);
+  n.key.append(n.code).append(1, '|').append(marker).append(1, '|').append(method);
+  n.key.append(1, '|').append(key_tail);
   return n;
 }
 
@@ -563,10 +565,19 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
   Evaluation out;
   // Series per (marker, method), in canonical units only.
   std::map<std::pair<std::string, std::string>, std::vector<const Value*>> series;
+  // Values of one marker mostly come together: look each marker up once per run of them.
+  const std::string* looked_up = nullptr;
+  bool evaluated_marker = false;
+  const MarkerDefinition* def = nullptr;
   for (const auto& v : history.values) {
-    if (!scope.empty() && std::find(scope.begin(), scope.end(), v.marker) == scope.end()) continue;
-    const auto* def = config.markers->find(v.marker);
-    if (!def || def->name != v.marker || v.unit != def->canonical_unit) continue;
+    if (!looked_up || v.marker != *looked_up) {
+      looked_up = &v.marker;
+      evaluated_marker =
+          scope.empty() || std::find(scope.begin(), scope.end(), v.marker) != scope.end();
+      def = evaluated_marker ? config.markers->find(v.marker) : nullptr;
+      if (def && def->name != v.marker) def = nullptr;
+    }
+    if (!def || v.unit != def->canonical_unit) continue;
     series[{v.marker, v.method}].push_back(&v);
   }
   std::string current_marker;
@@ -601,8 +612,19 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
                     *vka, out)
         .run();
   }
-  std::stable_sort(out.notes.begin(), out.notes.end(),
-                   [](const Note& a, const Note& b) { return a.day < b.day; });
+  // In day order (stable). Notes are large: order indices, then move each note once.
+  auto by_day = [](const Note& a, const Note& b) { return a.day < b.day; };
+  if (!std::is_sorted(out.notes.begin(), out.notes.end(), by_day)) {
+    std::vector<std::size_t> order(out.notes.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return by_day(out.notes[a], out.notes[b]);
+    });
+    std::vector<Note> sorted;
+    sorted.reserve(order.size());
+    for (auto i : order) sorted.push_back(std::move(out.notes[i]));
+    out.notes = std::move(sorted);
+  }
   return out;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Patient histories held in memory for replay: every version of every result with RULES.md E3
+// A patient history held in memory for replay: every version of every result with RULES.md E3
 // applied on arrival (the same admit_version the database uses), and the milestones.
 #include <cstdint>
 #include <map>
@@ -7,7 +7,6 @@
 #include <set>
 #include <string>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
 
 #include "core/records.hpp"
@@ -22,31 +21,27 @@ Milestone to_milestone(const MilestoneRecord& m);
 // "id" or "id^authority": one string per patient identity.
 std::string patient_key(const PatientKey& p);
 
-class HistoryLedger {
+// One patient's history as rows arrive (replay keeps one per patient).
+class PatientLedger {
  public:
   // False when the row repeats a version already received. Throws InputError (E3 ambiguity).
   bool add_result(const ResultRecord& r);
   // False when the same milestone (kind, date, markers) is already known.
   bool add_milestone(const MilestoneRecord& m);
-  // The patient's effective, countable values and milestones, kept up to date on every add.
-  const PatientHistory& history(const std::string& patient_key) const;
+  // The effective, countable values and the milestones, kept up to date on every add.
+  const PatientHistory& history() const { return history_; }
 
  private:
-  struct Version {
-    VersionContent content;
-    std::optional<Value> value;
-  };
+  // Every version received for one series on one collection date, in arrival order.
   struct Group {
-    std::vector<Version> versions;
+    std::vector<VersionContent> versions;
+    std::vector<std::optional<Value>> values;  // per version: what the engine would count
     std::vector<std::int64_t> effective_rows;
   };
-  struct Patient {
-    std::map<std::tuple<std::string, std::string, std::string>, Group> groups;
-    std::set<std::tuple<std::string, int, std::vector<std::string>>> milestone_keys;
-    PatientHistory history;  // the effective values of every group, and the milestones
-  };
-  std::unordered_map<std::string, Patient> patients_;
-  std::int64_t next_row_ = 1;
+  std::map<std::tuple<std::string, std::string, std::string>, Group> groups_;
+  std::set<std::tuple<std::string, int, std::vector<std::string>>> milestone_keys_;
+  PatientHistory history_;
+  std::int64_t next_row_ = 1;  // arrival order within the patient
 };
 
 }  // namespace markerwatch::engine

@@ -116,12 +116,9 @@ void link_new_alert_ids(std::vector<Event>& events, std::size_t index, std::int6
       events[i].alert_id = id;
 }
 
-std::vector<TrackedAlert> AlertLedger::live(const std::string& patient,
-                                            const std::vector<std::string>& markers) const {
+std::vector<TrackedAlert> PatientAlerts::live(const std::vector<std::string>& markers) const {
   std::vector<TrackedAlert> out;
-  auto it = patients_.find(patient);
-  if (it == patients_.end()) return out;
-  for (const auto& t : it->second.alerts)
+  for (const auto& t : alerts_)
     if (t.state != AlertState::retracted &&
         (markers.empty() ||
          std::find(markers.begin(), markers.end(), t.alert.identity.marker) != markers.end()))
@@ -129,35 +126,24 @@ std::vector<TrackedAlert> AlertLedger::live(const std::string& patient,
   return out;
 }
 
-bool AlertLedger::note_logged(const std::string& patient, const std::string& key) const {
-  auto it = patients_.find(patient);
-  return it != patients_.end() && it->second.notes.count(key) > 0;
-}
-
-void AlertLedger::apply(const std::string& patient, std::vector<Event>& events) {
-  auto& p = patients_[patient];
+void PatientAlerts::apply(std::vector<Event>& events, std::int64_t& next_id) {
   for (std::size_t i = 0; i < events.size(); ++i) {
     auto& e = events[i];
     if (e.note) {
-      p.notes.insert(e.note->key);
+      notes_.insert(e.note->key);
       continue;
     }
     if (e.type == EventType::new_alert) {
-      link_new_alert_ids(events, i, next_id_++);
-      p.alerts.push_back({e.alert_id, *e.alert, e.state});
+      link_new_alert_ids(events, i, next_id++);
+      alerts_.push_back({e.alert_id, *e.alert, e.state});
       continue;
     }
-    for (auto& t : p.alerts)
+    for (auto& t : alerts_)
       if (t.id == e.alert_id) {
         t.alert = *e.alert;
         t.state = e.state;
       }
   }
-}
-
-std::vector<TrackedAlert> AlertLedger::all(const std::string& patient) const {
-  auto it = patients_.find(patient);
-  return it == patients_.end() ? std::vector<TrackedAlert>{} : it->second.alerts;
 }
 
 }  // namespace markerwatch::engine

@@ -8,7 +8,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -45,26 +44,20 @@ struct Event {
 std::vector<Event> reconcile(const std::vector<TrackedAlert>& live, const Evaluation& evaluation,
                              const std::function<bool(const std::string&)>& note_logged);
 
-// The alerts and logged notes of patients held in memory (replay): applies events, giving each
-// NEW alert the next id.
-class AlertLedger {
+// One patient's alerts and logged notes held in memory (replay).
+class PatientAlerts {
  public:
-  // Live alerts of `patient` for these markers (every marker when empty).
-  std::vector<TrackedAlert> live(const std::string& patient,
-                                 const std::vector<std::string>& markers) const;
-  bool note_logged(const std::string& patient, const std::string& key) const;
-  // Assigns ids to NEW events (and the events that follow them) and records the new states.
-  void apply(const std::string& patient, std::vector<Event>& events);
-  std::vector<TrackedAlert> all(const std::string& patient) const;
+  // Live alerts for these markers (every marker when empty).
+  std::vector<TrackedAlert> live(const std::vector<std::string>& markers) const;
+  bool note_logged(const std::string& key) const { return notes_.count(key) > 0; }
+  // Gives each NEW alert (and the events that follow it) the next id from `next_id`, and records
+  // the new states.
+  void apply(std::vector<Event>& events, std::int64_t& next_id);
+  const std::vector<TrackedAlert>& all() const { return alerts_; }
 
  private:
-  struct PatientAlerts {
-    std::vector<TrackedAlert> alerts;  // every alert ever opened, retracted ones too
-    std::unordered_set<std::string> notes;
-  };
-  // Hashed: a replay holds every patient of a file and looks one up several times per row.
-  std::unordered_map<std::string, PatientAlerts> patients_;
-  std::int64_t next_id_ = 1;
+  std::vector<TrackedAlert> alerts_;  // every alert ever opened, retracted ones too
+  std::unordered_set<std::string> notes_;
 };
 
 // Applies ids and states from events to the NEW and later events of the same batch: shared by the

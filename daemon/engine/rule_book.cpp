@@ -65,9 +65,10 @@ MarkerRules& RuleBook::marker_mutable(const std::string& name) {
   return markers_[name];
 }
 
-std::pair<const RuleParams*, std::string> RuleBook::params_for(
+std::pair<const RuleParams*, std::string_view> RuleBook::params_for(
     std::string_view marker_name, const std::vector<std::string>& kinds) const {
   const auto& m = marker(marker_name);
+  if (m.profiles.empty() || kinds.empty()) return {&m.base, ""};
   for (const char* preferred : {"radical_prostatectomy", "systemic_start", "radiotherapy_start"})
     if (std::find(kinds.begin(), kinds.end(), preferred) != kinds.end())
       if (auto it = m.profiles.find(preferred); it != m.profiles.end())

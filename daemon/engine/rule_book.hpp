@@ -66,8 +66,8 @@ class RuleBook {
   // The profile for an episode whose (collapsed) anchor has these kinds: radical_prostatectomy >
   // systemic_start > radiotherapy_start > any other kind with a profile (alphabetical) > base.
   // Returns the chosen profile's kind ("" for the marker default).
-  std::pair<const RuleParams*, std::string> params_for(std::string_view marker,
-                                                       const std::vector<std::string>& kinds) const;
+  std::pair<const RuleParams*, std::string_view> params_for(
+      std::string_view marker, const std::vector<std::string>& kinds) const;
 
   const std::map<std::string, MarkerRules, std::less<>>& all() const { return markers_; }
 

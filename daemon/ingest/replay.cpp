@@ -32,27 +32,26 @@ std::size_t Replayer::shard_index(const PatientKey& patient) const {
 
 Replayer::Outcome Replayer::process(std::size_t index, const Record& record) {
   auto& shard = shards_[index];
-  const auto& patient = patient_of(record);
-  const auto key = engine::patient_key(patient);
+  auto& patient = shard.patients[engine::patient_key(patient_of(record))];
   Outcome out;
   const std::vector<std::string>* scope = nullptr;
   std::vector<std::string> single;
   if (const auto* r = std::get_if<ResultRecord>(&record)) {
-    out.changed = shard.history.add_result(*r);
+    out.changed = patient.history.add_result(*r);
     single = {r->marker};
     scope = &single;
   } else {
     const auto& m = std::get<MilestoneRecord>(record);
-    out.changed = shard.history.add_milestone(m);
+    out.changed = patient.history.add_milestone(m);
     scope = &m.markers;
   }
   if (!out.changed) return out;
-  const auto& history = shard.history.history(key);
+  const auto& history = patient.history.history();
   const auto evaluation = engine::evaluate(history, config_, *scope);
-  out.events = engine::reconcile(
-      shard.alerts.live(key, *scope), evaluation,
-      [&](const std::string& note) { return shard.alerts.note_logged(key, note); });
-  shard.alerts.apply(key, out.events);
+  out.events =
+      engine::reconcile(patient.alerts.live(*scope), evaluation,
+                        [&](const std::string& note) { return patient.alerts.note_logged(note); });
+  patient.alerts.apply(out.events, shard.next_alert_id);
   out.patient = history.patient;
   return out;
 }
@@ -100,8 +99,9 @@ bool Replayer::add_milestone(const MilestoneRecord& m) {
 
 std::vector<engine::TrackedAlert> Replayer::alerts_of(const std::string& patient_key) const {
   for (const auto& shard : shards_) {
-    auto alerts = shard.alerts.all(patient_key);
-    if (alerts.empty()) continue;
+    auto it = shard.patients.find(patient_key);
+    if (it == shard.patients.end() || it->second.alerts.all().empty()) continue;
+    auto alerts = it->second.alerts.all();
     for (auto& a : alerts) a.id = shard.global_ids.at(static_cast<std::size_t>(a.id) - 1);
     return alerts;
   }

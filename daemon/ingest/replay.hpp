@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -48,9 +49,14 @@ class Replayer {
 
  private:
   using Record = std::variant<ResultRecord, MilestoneRecord>;
+  struct PatientState {
+    engine::PatientLedger history;
+    engine::PatientAlerts alerts;
+  };
   struct Shard {
-    engine::HistoryLedger history;
-    engine::AlertLedger alerts;  // numbers alerts per shard; printed ids come from global_ids
+    // Hashed by "id" or "id^authority": a replay holds every patient of its files.
+    std::unordered_map<std::string, PatientState> patients;
+    std::int64_t next_alert_id = 1;        // numbers alerts per shard; printed ids: global_ids
     std::vector<std::int64_t> global_ids;  // shard alert id - 1 -> printed id
   };
   struct Outcome {

@@ -185,7 +185,7 @@ StoreResult ResultStore::store_result(const ResultRecord& r, std::int64_t patien
                                          r.value_raw,
                                          r.unit_raw,
                                          r.reference_range},
-                                        r.marker + " values on " + r.collected_date);
+                                        r.marker, r.collected_date);
   if (!resolution) return StoreResult::unchanged;  // identical to a version already received
   const auto effective = [&](std::int64_t id) {
     return std::binary_search(resolution->effective_rows.begin(), resolution->effective_rows.end(),
