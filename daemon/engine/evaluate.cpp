@@ -57,17 +57,24 @@ bool value_order(const Value* a, const Value* b) {
 }
 
 // A note's key is its identity in the alert log: the same finding is logged once.
+std::string note_key(std::string_view code, const std::string& marker, const std::string& method,
+                     const std::string& key_tail) {
+  std::string key;
+  key.reserve(code.size() + marker.size() + method.size() + key_tail.size() + 3);
+  key.append(code).append(1, '|').append(marker).append(1, '|').append(method);
+  key.append(1, '|').append(key_tail);
+  return key;
+}
+
 Note make_note(NoteKind kind, const char* code, const std::string& marker,
-               const std::string& method, int day, const std::string& key_tail) {
+               const std::string& method, int day, std::string key) {
   Note n;
   n.kind = kind;
   n.code = code;
   n.marker = marker;
   n.method = method;
   n.day = day;
-  n.key.reserve(n.code.size() + marker.size() + method.size() + key_tail.size() + 3);
-  n.key.append(n.code).append(1, '|').append(marker).append(1, '|').append(method);
-  n.key.append(1, '|').append(key_tail);
+  n.key = std::move(key);
   return n;
 }
 
@@ -155,7 +162,7 @@ class SeriesEvaluator {
   SeriesEvaluator(const std::string& marker, const std::string& method,
                   std::vector<const Value*> series, const MarkerDefinition& definition,
                   const std::vector<AnchorGroup>& anchors, const RuleBook& rules,
-                  const VkaCalendar& vka, Evaluation& out)
+                  const VkaCalendar& vka, const NoteLogged* logged, Evaluation& out)
       : marker_(marker),
         method_(method),
         series_(std::move(series)),
@@ -163,6 +170,7 @@ class SeriesEvaluator {
         anchors_(anchors),
         rules_(rules),
         vka_(vka),
+        logged_(logged),
         out_(out) {}
 
   void run() {
@@ -475,32 +483,36 @@ class SeriesEvaluator {
     }
   }
 
-  Note note(NoteKind kind, const char* code, int day, const std::string& key_tail) const {
-    Note n = make_note(kind, code, marker_, method_, day, key_tail);
-    n.anchor = anchor_;
-    return n;
+  // A new note for the evaluation, or nullptr when its key says it is already logged (it would
+  // only be dropped by reconcile: the key is built first, the rest only for new notes).
+  Note* add_note(NoteKind kind, const char* code, int day, const std::string& key_tail) {
+    auto key = note_key(code, marker_, method_, key_tail);
+    if (logged_ && (*logged_)(key)) return nullptr;
+    out_.notes.push_back(make_note(kind, code, marker_, method_, day, std::move(key)));
+    out_.notes.back().anchor = anchor_;
+    return &out_.notes.back();
   }
 
   void flare_note(const Value& v, int guard_days) {
-    auto n = note(NoteKind::info, "flare_guard", v.day,
-                  std::to_string(v.day) + "|" + format_value(dated(v)));
-    n.value = dated(v);
-    n.unit = v.unit;
-    n.figure = guard_days;
-    out_.notes.push_back(std::move(n));
+    auto* n = add_note(NoteKind::info, "flare_guard", v.day,
+                       std::to_string(v.day) + "|" + format_value(dated(v)));
+    if (!n) return;
+    n->value = dated(v);
+    n->unit = v.unit;
+    n->figure = guard_days;
   }
 
   void suppressed_note(const Firing& f) {
     const Value& v = at(f.candidate);
-    auto n = note(NoteKind::suppressed, "vka_active", f.fire_day,
-                  std::string(to_string(f.rule)) + "|" + std::to_string(f.event_day) + "|" +
-                      std::to_string(f.fire_day));
-    n.rule = f.rule;
-    n.event_day = f.event_day;
-    n.fire_day = f.fire_day;
-    n.value = dated(v);
-    n.unit = v.unit;
-    out_.notes.push_back(std::move(n));
+    auto* n = add_note(NoteKind::suppressed, "vka_active", f.fire_day,
+                       std::string(to_string(f.rule)) + "|" + std::to_string(f.event_day) + "|" +
+                           std::to_string(f.fire_day));
+    if (!n) return;
+    n->rule = f.rule;
+    n->event_day = f.event_day;
+    n->fire_day = f.fire_day;
+    n->value = dated(v);
+    n->unit = v.unit;
   }
 
   // A_HL / A_RESP: for each new episode minimum, the apparent half-life and the response.
@@ -520,24 +532,24 @@ class SeriesEvaluator {
         const double hl = d * std::log(2.0) / std::log(b.value / v->value);
         auto uln = uln_of(*v);
         if (hl > *params_->half_life_days && uln && certainly_gt(*v, *uln)) {
-          auto n = note(NoteKind::info, "slow_decline", v->day,
-                        std::to_string(anchor_->day) + "|" + std::to_string(v->day));
-          n.value = dated(*v);
-          n.unit = v->unit;
-          n.baseline = dated(b);
-          n.figure = hl;
-          n.limit = *params_->half_life_days;
-          out_.notes.push_back(std::move(n));
+          if (auto* n = add_note(NoteKind::info, "slow_decline", v->day,
+                                 std::to_string(anchor_->day) + "|" + std::to_string(v->day))) {
+            n->value = dated(*v);
+            n->unit = v->unit;
+            n->baseline = dated(b);
+            n->figure = hl;
+            n->limit = *params_->half_life_days;
+          }
         }
       }
       if (!responded && certainly_le(*v, 0.5 * b.value)) {
         responded = true;
-        auto n = note(NoteKind::info, "response", v->day, std::to_string(anchor_->day));
-        n.value = dated(*v);
-        n.unit = v->unit;
-        n.baseline = dated(b);
-        n.figure = (1 - v->value / b.value) * 100;
-        out_.notes.push_back(std::move(n));
+        if (auto* n = add_note(NoteKind::info, "response", v->day, std::to_string(anchor_->day))) {
+          n->value = dated(*v);
+          n->unit = v->unit;
+          n->baseline = dated(b);
+          n->figure = (1 - v->value / b.value) * 100;
+        }
       }
     }
   }
@@ -549,6 +561,7 @@ class SeriesEvaluator {
   const std::vector<AnchorGroup>& anchors_;
   const RuleBook& rules_;
   const VkaCalendar& vka_;
+  const NoteLogged* logged_;
   Evaluation& out_;
 
   std::vector<const Value*> episode_values_;
@@ -561,7 +574,7 @@ class SeriesEvaluator {
 }  // namespace
 
 Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
-                    const std::vector<std::string>& scope) {
+                    const std::vector<std::string>& scope, const NoteLogged& logged) {
   Evaluation out;
   // Series per (marker, method), in canonical units only.
   std::map<std::pair<std::string, std::string>, std::vector<const Value*>> series;
@@ -604,12 +617,15 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
                                    other.second.front()->day == first;
                           });
     if (!earliest) {
-      Note n = make_note(NoteKind::info, "method_change", marker, method, first, "");
-      n.unit = values.front()->unit;
-      out.notes.push_back(std::move(n));
+      auto key = note_key("method_change", marker, method, "");
+      if (!logged || !logged(key)) {
+        Note n = make_note(NoteKind::info, "method_change", marker, method, first, std::move(key));
+        n.unit = values.front()->unit;
+        out.notes.push_back(std::move(n));
+      }
     }
     SeriesEvaluator(marker, method, values, *config.markers->find(marker), anchors, *config.rules,
-                    *vka, out)
+                    *vka, logged ? &logged : nullptr, out)
         .run();
   }
   // In day order (stable). Notes are large: order indices, then move each note once.

@@ -1,6 +1,7 @@
 #pragma once
 // The trend engine (RULES.md §2-§6): a pure function from one patient's history to the alerts and
 // notes that history implies. No I/O, no clock: the same data always gives the same outcome.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,14 @@ struct EngineConfig {
   const MilestoneKinds* kinds = nullptr;
 };
 
+// Whether a note (by its key) is already in the alert log.
+using NoteLogged = std::function<bool(const std::string& key)>;
+
 // Evaluates the series of the markers in `scope` (every marker when empty). Values of markers the
-// catalogue does not know, and values in another assay family's unit, are not evaluated.
+// catalogue does not know, and values in another assay family's unit, are not evaluated. Notes
+// that `logged` says are in the log already are left out (reconcile would drop them; most
+// evaluations find the same notes again).
 Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
-                    const std::vector<std::string>& scope = {});
+                    const std::vector<std::string>& scope = {}, const NoteLogged& logged = {});
 
 }  // namespace markerwatch::engine

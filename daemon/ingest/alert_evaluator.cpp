@@ -13,10 +13,12 @@ std::vector<engine::Event> AlertEvaluator::evaluate(std::int64_t patient_id,
                                                     const std::string& cause,
                                                     const std::string& now) {
   const auto history = store_.history(patient_id);
-  const auto evaluation = engine::evaluate(history, settings::engine_config(settings_), markers);
-  auto events = engine::reconcile(
-      store_.live(patient_id, markers), evaluation,
-      [&](const std::string& key) { return store_.note_logged(patient_id, key); });
+  const engine::NoteLogged logged = [&](const std::string& key) {
+    return store_.note_logged(patient_id, key);
+  };
+  const auto evaluation =
+      engine::evaluate(history, settings::engine_config(settings_), markers, logged);
+  auto events = engine::reconcile(store_.live(patient_id, markers), evaluation, logged);
   const auto ids = store_.record(patient_id, history.patient, events, cause, now);
   outbox_.queue(events, ids, history.patient, unix_seconds(clock_));
   return events;

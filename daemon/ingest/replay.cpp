@@ -47,10 +47,11 @@ Replayer::Outcome Replayer::process(std::size_t index, const Record& record) {
   }
   if (!out.changed) return out;
   const auto& history = patient.history.history();
-  const auto evaluation = engine::evaluate(history, config_, *scope);
-  out.events =
-      engine::reconcile(patient.alerts.live(*scope), evaluation,
-                        [&](const std::string& note) { return patient.alerts.note_logged(note); });
+  const engine::NoteLogged logged = [&](const std::string& key) {
+    return patient.alerts.note_logged(key);
+  };
+  const auto evaluation = engine::evaluate(history, config_, *scope, logged);
+  out.events = engine::reconcile(patient.alerts.live(*scope), evaluation, logged);
   patient.alerts.apply(out.events, shard.next_alert_id);
   out.patient = history.patient;
   return out;
