@@ -21,6 +21,6 @@ std::string printable(std::string_view s, std::size_t max_len = 120);
 std::string without_quoted_values(std::string_view s);
 // A free-text field from outside: valid UTF-8, at most `max` bytes, no control characters but
 // tab; else InputError naming `field`.
-std::string checked_text(const std::string& value, const std::string& field, std::size_t max);
+std::string checked_text(std::string_view value, std::string_view field, std::size_t max);
 
 }  // namespace markerwatch::text

@@ -1,5 +1,7 @@
 #include "core/timestamp.hpp"
 
+#include "core/calendar.hpp"
+
 #include <chrono>
 #include <cstdio>
 
@@ -175,9 +177,7 @@ std::optional<ResolvedTime> resolve(const LocalTimestamp& t, const ZoneRules& de
     std::snprintf(frac, sizeof frac, ".%03lld", static_cast<long long>(t.nanos / 1000000));
     out.utc.insert(out.utc.size() - 1, frac);
   }
-  char date[16];
-  std::snprintf(date, sizeof date, "%04d-%02d-%02d", t.year, t.month, t.day);
-  out.local_date = date;
+  out.local_date = format_day(static_cast<int>(days.time_since_epoch().count()));
   return out;
 }
 

@@ -102,19 +102,23 @@ std::vector<AnchorGroup> anchors_for(const PatientHistory& h, const std::string&
     curative[m.day] = curative[m.day] || *role == MilestoneRole::curative_anchor;
   }
   std::vector<AnchorGroup> out;
+  out.reserve(by_day.size());
   for (auto& [day, list] : by_day) {
     // Display order: the profile-defining kind first, then curative kinds, then the rest.
-    const auto profile_kind = rules.params_for(marker, list).second;
-    std::stable_sort(list.begin(), list.end(), [&](const auto& a, const auto& b) {
+    if (list.size() > 1) {
+      const auto profile_kind = rules.params_for(marker, list).second;
       auto rank = [&](const std::string& k) {
         if (k == profile_kind) return 0;
         return kinds.role(k) == MilestoneRole::curative_anchor ? 1 : 2;
       };
-      return std::make_pair(rank(a), a) < std::make_pair(rank(b), b);
-    });
-    std::string joined;
-    for (const auto& k : list) joined += (joined.empty() ? "" : "+") + k;
-    out.push_back({{joined, day, curative[day]}, list});
+      std::stable_sort(list.begin(), list.end(), [&](const auto& a, const auto& b) {
+        const int ra = rank(a), rb = rank(b);
+        return ra != rb ? ra < rb : a < b;
+      });
+    }
+    std::string joined = list.front();
+    for (std::size_t i = 1; i < list.size(); ++i) joined.append(1, '+').append(list[i]);
+    out.push_back({{std::move(joined), day, curative[day]}, std::move(list)});
   }
   return out;
 }

@@ -66,7 +66,7 @@ CsvHeader::CsvHeader(const CsvRow& header, const std::vector<std::string>& requi
     if (!index_.count(r)) throw InputError("the header lacks the required column '" + r + "'");
 }
 
-std::string CsvHeader::get(const CsvRow& row, const std::string& column) const {
+std::string_view CsvHeader::get(const CsvRow& row, std::string_view column) const {
   auto it = index_.find(column);
   if (it == index_.end() || it->second >= row.fields.size()) return {};
   return row.fields[it->second];
@@ -164,8 +164,9 @@ MilestoneRecord parse_milestone_row(const CsvHeader& h, const CsvRow& row,
   if (row.fields.size() != h.width())
     throw InputError("row has " + std::to_string(row.fields.size()) + " fields, the header " +
                      std::to_string(h.width()));
-  return make_milestone(h.get(row, "patient_id"), h.get(row, "kind"), h.get(row, "date"),
-                        h.get(row, "end_date"), h.get(row, "note"), h.get(row, "markers"), ctx);
+  auto field = [&](std::string_view column) { return std::string(h.get(row, column)); };
+  return make_milestone(field("patient_id"), field("kind"), field("date"), field("end_date"),
+                        field("note"), field("markers"), ctx);
 }
 
 }  // namespace markerwatch::ingest

@@ -22,11 +22,11 @@ class CsvHeader {
   CsvHeader(const CsvRow& header, const std::vector<std::string>& required,
             const std::vector<std::string>& optional);
   // The field of `row` under `column`, or "" when the column is absent or the row is short.
-  std::string get(const CsvRow& row, const std::string& column) const;
+  std::string_view get(const CsvRow& row, std::string_view column) const;
   std::size_t width() const { return width_; }
 
  private:
-  std::map<std::string, std::size_t> index_;
+  std::map<std::string, std::size_t, std::less<>> index_;
   std::size_t width_ = 0;
 };
 
