@@ -76,6 +76,15 @@ bool VersionContent::same_as(const VersionContent& o) const {
 std::optional<VersionResolution> admit_version(const std::vector<VersionContent>& existing,
                                                const VersionContent& incoming,
                                                std::string_view marker, std::string_view date) {
+  if (existing.empty()) {
+    // The usual case, with resolve_versions' outcome for one version: a correction or removal
+    // without observation id waits for a value; a removal removes; anything else counts.
+    const auto& v = incoming.stored;
+    VersionResolution only;
+    if (!removes_value(v.status) && !(v.obs_id.empty() && is_correction(v.status)))
+      only.effective_rows.push_back(v.row_id);
+    return only;
+  }
   for (const auto& v : existing)
     if (v.same_as(incoming)) return std::nullopt;
   std::vector<StoredVersion> candidates;

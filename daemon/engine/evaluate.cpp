@@ -580,12 +580,20 @@ class SeriesEvaluator {
 Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
                     const std::vector<std::string>& scope, const NoteLogged& logged) {
   Evaluation out;
-  // Series per (marker, method), in canonical units only.
-  std::map<std::pair<std::string, std::string>, std::vector<const Value*>> series;
+  // Series per (marker, method), in canonical units only. A patient has a handful: a vector
+  // searched linearly costs less than a map keyed by two strings.
+  struct Series {
+    const std::string* marker;
+    const std::string* method;
+    std::vector<const Value*> values;
+    int first_day = 0;
+  };
+  std::vector<Series> series;
   // Values of one marker mostly come together: look each marker up once per run of them.
   const std::string* looked_up = nullptr;
   bool evaluated_marker = false;
   const MarkerDefinition* def = nullptr;
+  Series* last = nullptr;
   for (const auto& v : history.values) {
     if (!looked_up || v.marker != *looked_up) {
       looked_up = &v.marker;
@@ -595,41 +603,50 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
       if (def && def->name != v.marker) def = nullptr;
     }
     if (!def || v.unit != def->canonical_unit) continue;
-    series[{v.marker, v.method}].push_back(&v);
+    if (!last || *last->marker != v.marker || *last->method != v.method) {
+      last = nullptr;
+      for (auto& candidate : series)
+        if (*candidate.marker == v.marker && *candidate.method == v.method) last = &candidate;
+      if (!last) last = &series.emplace_back(Series{&v.marker, &v.method, {}, 0});
+    }
+    last->values.push_back(&v);
+  }
+  std::sort(series.begin(), series.end(), [](const Series& a, const Series& b) {
+    return std::tie(*a.marker, *a.method) < std::tie(*b.marker, *b.method);
+  });
+  for (auto& s : series) {
+    std::sort(s.values.begin(), s.values.end(), value_order);
+    s.first_day = s.values.front()->day;
   }
   std::string current_marker;
   std::vector<AnchorGroup> anchors;
   std::optional<VkaCalendar> vka;
-  std::map<std::string, int> first_day_of_marker;
-  for (auto& [key, values] : series) {
-    std::sort(values.begin(), values.end(), value_order);
-    auto [it, inserted] = first_day_of_marker.try_emplace(key.first, values.front()->day);
-    if (!inserted) it->second = std::min(it->second, values.front()->day);
-  }
-  for (auto& [key, values] : series) {
-    const auto& [marker, method] = key;
+  for (auto& s : series) {
+    const std::string& marker = *s.marker;
+    const std::string& method = *s.method;
     if (marker != current_marker) {
       current_marker = marker;
       anchors = anchors_for(history, marker, *config.kinds, *config.rules);
       vka.emplace(history, marker);
     }
-    // E1: a method group that starts after another group of the marker re-baselines.
-    const int first = values.front()->day;
-    const bool earliest = first == first_day_of_marker[marker] &&
-                          std::none_of(series.begin(), series.end(), [&](const auto& other) {
-                            return other.first.first == marker && other.first.second < method &&
-                                   other.second.front()->day == first;
-                          });
+    // E1: a method group that starts after another group of the marker re-baselines (the
+    // earliest group keeps the baseline; on a tie, the first method in name order).
+    const bool earliest = std::none_of(series.begin(), series.end(), [&](const Series& other) {
+      return *other.marker == marker &&
+             (other.first_day < s.first_day ||
+              (other.first_day == s.first_day && *other.method < method));
+    });
     if (!earliest) {
       auto key = note_key("method_change", marker, method, "");
       if (!logged || !logged(key)) {
-        Note n = make_note(NoteKind::info, "method_change", marker, method, first, std::move(key));
-        n.unit = values.front()->unit;
+        Note n =
+            make_note(NoteKind::info, "method_change", marker, method, s.first_day, std::move(key));
+        n.unit = s.values.front()->unit;
         out.notes.push_back(std::move(n));
       }
     }
-    SeriesEvaluator(marker, method, values, *config.markers->find(marker), anchors, *config.rules,
-                    *vka, logged ? &logged : nullptr, out)
+    SeriesEvaluator(marker, method, std::move(s.values), *config.markers->find(marker), anchors,
+                    *config.rules, *vka, logged ? &logged : nullptr, out)
         .run();
   }
   // In day order (stable). Notes are large: order indices, then move each note once.

@@ -1,5 +1,7 @@
 #include "engine/json_writer.hpp"
 
+#include <array>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 namespace markerwatch::engine {
@@ -153,8 +155,16 @@ JsonWriter& JsonWriter::string(std::string_view s) {
 
 JsonWriter& JsonWriter::number(double v) {
   separate();
-  // nlohmann's shortest round-trip formatting ("340.0", "29.37", "1e+21", null for NaN).
-  out_ += nlohmann::json(v).dump();
+  // nlohmann's own number formatting (what its dump() calls: shortest round-trip digits, "340.0",
+  // "29.37", "1e+21"; null for NaN and infinity), without building a document per number. The
+  // unit test compares it with dump() over many values, should the library ever change it.
+  if (!std::isfinite(v)) {
+    out_ += "null";
+    return *this;
+  }
+  std::array<char, 64> buffer{};
+  char* end = nlohmann::detail::to_chars(buffer.data(), buffer.data() + buffer.size(), v);
+  out_.append(buffer.data(), static_cast<std::size_t>(end - buffer.data()));
   return *this;
 }
 

@@ -1,8 +1,11 @@
 // The streaming JSON writer must give the same bytes as nlohmann's dump(): alert evidence and
 // alert-log lines written by it are parsed back (and compared) as nlohmann documents.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "engine/alert_json.hpp"
 #include "engine/json_writer.hpp"
@@ -124,4 +127,28 @@ TEST_CASE("an alert written as text reads back as the same alert") {
   CHECK(parsed.at("previous_severity") == "standard");
   CHECK(parsed.at("doubling_time_days").is_null());
   CHECK(parsed.dump() == line);
+}
+
+TEST_CASE("every double is written as nlohmann's dump() writes it") {
+  std::mt19937_64 random(20261128);
+  std::vector<double> values = {0.0,   -0.0,   1.0,
+                                0.1,   1e-7,   123456789012345678.0,
+                                1e300, 5e-324, std::numeric_limits<double>::infinity(),
+                                2100,  0.35,   7.2e15};
+  std::uniform_real_distribution<double> lab(0.0, 100000.0);
+  for (int i = 0; i < 20000; ++i) {
+    values.push_back(lab(random));
+    values.push_back(std::round(lab(random) * 100) / 100);  // as reported, 2 decimals
+    std::uint64_t bits = random();
+    double any = 0;
+    std::memcpy(&any, &bits, sizeof any);
+    values.push_back(any);  // every exponent, NaNs included
+  }
+  int differing = 0;
+  for (double v : values) {
+    std::string out;
+    JsonWriter(out).number(v);
+    if (out != nlohmann::json(v).dump()) ++differing;
+  }
+  CHECK(differing == 0);
 }
