@@ -31,6 +31,8 @@ class JsonWriter {
 
  private:
   void separate();
+  JsonWriter& open(char bracket);
+  JsonWriter& close(char bracket);
 
   std::string& out_;
   std::vector<bool> first_;  // per open container: nothing written in it yet
