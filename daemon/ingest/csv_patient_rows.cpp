@@ -61,7 +61,7 @@ void CsvPatientRows::produce(std::stop_token stop) {
       }
       if (!row) break;
       auto [it, inserted] = group_of.try_emplace(
-          std::string(text::trim(header_.get(*row, "patient_id"))), rows_by_patient.size());
+          std::string(text::trim(header_.get(*row, Column::patient_id))), rows_by_patient.size());
       if (inserted) rows_by_patient.emplace_back();
       rows_by_patient[it->second].push_back(position);
     }

@@ -12,6 +12,12 @@ namespace markerwatch::ingest {
 
 namespace {
 
+// Indexed by Column.
+constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
+    "patient_id", "marker", "collected_at", "value",  "unit",
+    "status",     "obs_id", "received_at",  "method", "reference_range",
+    "kind",       "date",   "end_date",     "note",   "markers"};
+
 const std::vector<std::string> kResultRequired = {"patient_id", "marker", "collected_at", "value",
                                                   "unit"};
 const std::vector<std::string> kResultOptional = {"status", "obs_id", "received_at", "method",
@@ -27,8 +33,8 @@ std::string iso_date(const std::string& value, const std::string& column) {
 }
 
 std::string patient_of(const CsvHeader& h, const CsvRow& row) {
-  auto id =
-      std::string(text::trim(text::checked_text(h.get(row, "patient_id"), "patient_id", 200)));
+  auto id = std::string(
+      text::trim(text::checked_text(h.get(row, Column::patient_id), "patient_id", 200)));
   if (id.empty()) throw InputError("patient_id is empty");
   return id;
 }
@@ -55,21 +61,29 @@ FileKind detect_file_kind(std::string_view content) {
 CsvHeader::CsvHeader(const CsvRow& header, const std::vector<std::string>& required,
                      const std::vector<std::string>& optional)
     : width_(header.fields.size()) {
+  position_.fill(kAbsent);
+  auto slot = [&](std::string_view name) -> std::size_t& {
+    for (std::size_t c = 0; c < kColumnCount; ++c)
+      if (kColumnNames[c] == name) return position_[c];
+    throw InputError("unknown column '" + text::printable(name, 40) + "' in the header");
+  };
   for (std::size_t i = 0; i < header.fields.size(); ++i) {
     auto name = std::string(text::trim(header.fields[i]));
     if (std::find(required.begin(), required.end(), name) == required.end() &&
         std::find(optional.begin(), optional.end(), name) == optional.end())
       throw InputError("unknown column '" + text::printable(name, 40) + "' in the header");
-    if (!index_.emplace(name, i).second) throw InputError("column '" + name + "' appears twice");
+    auto& position = slot(name);
+    if (position != kAbsent) throw InputError("column '" + name + "' appears twice");
+    position = i;
   }
   for (const auto& r : required)
-    if (!index_.count(r)) throw InputError("the header lacks the required column '" + r + "'");
+    if (slot(r) == kAbsent) throw InputError("the header lacks the required column '" + r + "'");
 }
 
-std::string_view CsvHeader::get(const CsvRow& row, std::string_view column) const {
-  auto it = index_.find(column);
-  if (it == index_.end() || it->second >= row.fields.size()) return {};
-  return row.fields[it->second];
+std::string_view CsvHeader::get(const CsvRow& row, Column column) const {
+  const auto position = position_[static_cast<std::size_t>(column)];
+  if (position == kAbsent || position >= row.fields.size()) return {};
+  return row.fields[position];
 }
 
 CsvHeader results_header(const CsvRow& header) {
@@ -86,13 +100,13 @@ ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const Recor
   ResultRecord r;
   r.source = "csv";
   r.patient.id = patient_of(h, row);
-  const auto marker_name = std::string(text::trim(h.get(row, "marker")));
+  const auto marker_name = std::string(text::trim(h.get(row, Column::marker)));
   const auto* marker = ctx.markers->find(marker_name);
   if (!marker) throw InputError("unknown marker '" + text::printable(marker_name, 40) + "'");
   r.marker = marker->name;
-  r.method = std::string(text::trim(text::checked_text(h.get(row, "method"), "method", 200)));
+  r.method = std::string(text::trim(text::checked_text(h.get(row, Column::method), "method", 200)));
 
-  r.collected_raw = std::string(text::trim(h.get(row, "collected_at")));
+  r.collected_raw = std::string(text::trim(h.get(row, Column::collected_at)));
   auto when = parse_iso_timestamp(r.collected_raw);
   if (!when)
     throw InputError("collected_at '" + text::printable(r.collected_raw, 40) +
@@ -102,22 +116,22 @@ ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const Recor
   r.collected_date = resolved->local_date;
   r.collected_offset_assumed = resolved->offset_assumed && when->precision > TimePrecision::day;
 
-  const auto status_text = std::string(text::trim(h.get(row, "status")));
+  const auto status_text = std::string(text::trim(h.get(row, Column::status)));
   auto status = status_from_string(status_text);
   if (!status) throw InputError("unknown status '" + text::printable(status_text, 30) + "'");
   r.status = *status;
-  r.obs_id = std::string(text::trim(text::checked_text(h.get(row, "obs_id"), "obs_id", 200)));
-  const auto received = std::string(text::trim(h.get(row, "received_at")));
+  r.obs_id = std::string(text::trim(text::checked_text(h.get(row, Column::obs_id), "obs_id", 200)));
+  const auto received = std::string(text::trim(h.get(row, Column::received_at)));
   if (!received.empty()) {
     auto t = parse_iso_timestamp(received);
     if (!t) throw InputError("received_at '" + text::printable(received, 40) + "' is not ISO 8601");
     r.received_at = resolve(*t, *ctx.zone)->utc;
   }
 
-  const auto value_text = std::string(text::trim(h.get(row, "value")));
-  r.unit_raw = std::string(text::trim(text::checked_text(h.get(row, "unit"), "unit", 40)));
+  const auto value_text = std::string(text::trim(h.get(row, Column::value)));
+  r.unit_raw = std::string(text::trim(text::checked_text(h.get(row, Column::unit), "unit", 40)));
   r.reference_range = std::string(
-      text::trim(text::checked_text(h.get(row, "reference_range"), "reference_range", 100)));
+      text::trim(text::checked_text(h.get(row, Column::reference_range), "reference_range", 100)));
   if (removes_value(r.status) && value_text.empty()) {
     r.unit = marker->canonical_unit;
     return r;
@@ -164,9 +178,9 @@ MilestoneRecord parse_milestone_row(const CsvHeader& h, const CsvRow& row,
   if (row.fields.size() != h.width())
     throw InputError("row has " + std::to_string(row.fields.size()) + " fields, the header " +
                      std::to_string(h.width()));
-  auto field = [&](std::string_view column) { return std::string(h.get(row, column)); };
-  return make_milestone(field("patient_id"), field("kind"), field("date"), field("end_date"),
-                        field("note"), field("markers"), ctx);
+  auto field = [&](Column column) { return std::string(h.get(row, column)); };
+  return make_milestone(field(Column::patient_id), field(Column::kind), field(Column::date),
+                        field(Column::end_date), field(Column::note), field(Column::markers), ctx);
 }
 
 }  // namespace markerwatch::ingest

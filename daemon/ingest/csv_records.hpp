@@ -1,6 +1,6 @@
 #pragma once
 // Rows of the results and milestones CSV files (DESIGN.md "Files") mapped to records. Pure.
-#include <map>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -16,17 +16,39 @@ enum class FileKind { hl7, results_csv, milestones_csv, unknown };
 // Told apart by content: an MSH segment, or the CSV header's required columns.
 FileKind detect_file_kind(std::string_view content);
 
+// Every column the two CSV kinds know (DESIGN.md "Files").
+enum class Column {
+  patient_id,
+  marker,
+  collected_at,
+  value,
+  unit,
+  status,
+  obs_id,
+  received_at,
+  method,
+  reference_range,
+  kind,
+  date,
+  end_date,
+  note,
+  markers,
+};
+inline constexpr std::size_t kColumnCount = static_cast<std::size_t>(Column::markers) + 1;
+
 class CsvHeader {
  public:
   // Throws InputError naming missing required or unknown columns.
   CsvHeader(const CsvRow& header, const std::vector<std::string>& required,
             const std::vector<std::string>& optional);
   // The field of `row` under `column`, or "" when the column is absent or the row is short.
-  std::string_view get(const CsvRow& row, std::string_view column) const;
+  // Positions are resolved once per file: this runs for every field of every row.
+  std::string_view get(const CsvRow& row, Column column) const;
   std::size_t width() const { return width_; }
 
  private:
-  std::map<std::string, std::size_t, std::less<>> index_;
+  static constexpr std::size_t kAbsent = static_cast<std::size_t>(-1);
+  std::array<std::size_t, kColumnCount> position_;
   std::size_t width_ = 0;
 };
 
