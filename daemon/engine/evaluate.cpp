@@ -1,6 +1,7 @@
 #include "engine/evaluate.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <set>
@@ -56,14 +57,23 @@ bool value_order(const Value* a, const Value* b) {
   return std::tie(a->day, a->value, a->obs_id) < std::tie(b->day, b->value, b->obs_id);
 }
 
-// A note's key is its identity in the alert log: the same finding is logged once.
-std::string note_key(std::string_view code, const std::string& marker, const std::string& method,
-                     const std::string& key_tail) {
-  std::string key;
-  key.reserve(code.size() + marker.size() + method.size() + key_tail.size() + 3);
-  key.append(code).append(1, '|').append(marker).append(1, '|').append(method);
-  key.append(1, '|').append(key_tail);
-  return key;
+// A note's key is its identity in the alert log: the same finding is logged once. This writes
+// its head, "code|marker|method|"; the parts that tell findings apart follow.
+void start_note_key(std::string& key, std::string_view code, const std::string& marker,
+                    const std::string& method) {
+  key.assign(code).append(1, '|').append(marker).append(1, '|').append(method).append(1, '|');
+}
+
+// A note key's tail: its parts joined by '|'.
+void append_key_part(std::string& key, int part, bool first) {
+  if (!first) key.append(1, '|');
+  char digits[16];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, part);
+  key.append(digits, end);
+}
+void append_key_part(std::string& key, std::string_view part, bool first) {
+  if (!first) key.append(1, '|');
+  key.append(part);
 }
 
 Note make_note(NoteKind kind, const char* code, const std::string& marker,
@@ -91,19 +101,27 @@ struct AnchorGroup {
 // E5: anchors of one marker, same-day anchors collapsed (curative if any member is).
 std::vector<AnchorGroup> anchors_for(const PatientHistory& h, const std::string& marker,
                                      const MilestoneKinds& kinds, const RuleBook& rules) {
-  std::map<int, std::vector<std::string>> by_day;
-  std::map<int, bool> curative;
+  // A patient has a few milestones: a sorted vector of days serves better than maps.
+  struct Day {
+    int day;
+    std::vector<std::string> kinds;
+    bool curative = false;
+  };
+  std::vector<Day> by_day;
   for (const auto& m : h.milestones) {
     if (!applies_to(m, marker)) continue;
     auto role = kinds.role(m.kind);
     if (!role || *role == MilestoneRole::context) continue;
-    auto& list = by_day[m.day];
-    if (std::find(list.begin(), list.end(), m.kind) == list.end()) list.push_back(m.kind);
-    curative[m.day] = curative[m.day] || *role == MilestoneRole::curative_anchor;
+    auto at = std::lower_bound(by_day.begin(), by_day.end(), m.day,
+                               [](const Day& d, int day) { return d.day < day; });
+    if (at == by_day.end() || at->day != m.day) at = by_day.insert(at, Day{m.day, {}, false});
+    if (std::find(at->kinds.begin(), at->kinds.end(), m.kind) == at->kinds.end())
+      at->kinds.push_back(m.kind);
+    at->curative = at->curative || *role == MilestoneRole::curative_anchor;
   }
   std::vector<AnchorGroup> out;
   out.reserve(by_day.size());
-  for (auto& [day, list] : by_day) {
+  for (auto& [day, list, curative] : by_day) {
     // Display order: the profile-defining kind first, then curative kinds, then the rest.
     if (list.size() > 1) {
       const auto profile_kind = rules.params_for(marker, list).second;
@@ -118,7 +136,7 @@ std::vector<AnchorGroup> anchors_for(const PatientHistory& h, const std::string&
     }
     std::string joined = list.front();
     for (std::size_t i = 1; i < list.size(); ++i) joined.append(1, '+').append(list[i]);
-    out.push_back({{std::move(joined), day, curative[day]}, std::move(list)});
+    out.push_back({{std::move(joined), day, curative}, std::move(list)});
   }
   return out;
 }
@@ -489,17 +507,19 @@ class SeriesEvaluator {
 
   // A new note for the evaluation, or nullptr when its key says it is already logged (it would
   // only be dropped by reconcile: the key is built first, the rest only for new notes).
-  Note* add_note(NoteKind kind, const char* code, int day, const std::string& key_tail) {
-    auto key = note_key(code, marker_, method_, key_tail);
-    if (logged_ && (*logged_)(key)) return nullptr;
-    out_.notes.push_back(make_note(kind, code, marker_, method_, day, std::move(key)));
+  Note* add_note(NoteKind kind, const char* code, int day, const auto&... key_tail) {
+    // Built in a reused buffer: most keys are found in the log already.
+    start_note_key(key_, code, marker_, method_);
+    bool first = true;
+    ((append_key_part(key_, key_tail, first), first = false), ...);
+    if (logged_ && (*logged_)(key_)) return nullptr;
+    out_.notes.push_back(make_note(kind, code, marker_, method_, day, key_));
     out_.notes.back().anchor = anchor_;
     return &out_.notes.back();
   }
 
   void flare_note(const Value& v, int guard_days) {
-    auto* n = add_note(NoteKind::info, "flare_guard", v.day,
-                       std::to_string(v.day) + "|" + format_value(dated(v)));
+    auto* n = add_note(NoteKind::info, "flare_guard", v.day, v.day, format_value(dated(v)));
     if (!n) return;
     n->value = dated(v);
     n->unit = v.unit;
@@ -508,9 +528,8 @@ class SeriesEvaluator {
 
   void suppressed_note(const Firing& f) {
     const Value& v = at(f.candidate);
-    auto* n = add_note(NoteKind::suppressed, "vka_active", f.fire_day,
-                       std::string(to_string(f.rule)) + "|" + std::to_string(f.event_day) + "|" +
-                           std::to_string(f.fire_day));
+    auto* n = add_note(NoteKind::suppressed, "vka_active", f.fire_day, to_string(f.rule),
+                       f.event_day, f.fire_day);
     if (!n) return;
     n->rule = f.rule;
     n->event_day = f.event_day;
@@ -536,8 +555,7 @@ class SeriesEvaluator {
         const double hl = d * std::log(2.0) / std::log(b.value / v->value);
         auto uln = uln_of(*v);
         if (hl > *params_->half_life_days && uln && certainly_gt(*v, *uln)) {
-          if (auto* n = add_note(NoteKind::info, "slow_decline", v->day,
-                                 std::to_string(anchor_->day) + "|" + std::to_string(v->day))) {
+          if (auto* n = add_note(NoteKind::info, "slow_decline", v->day, anchor_->day, v->day)) {
             n->value = dated(*v);
             n->unit = v->unit;
             n->baseline = dated(b);
@@ -548,7 +566,7 @@ class SeriesEvaluator {
       }
       if (!responded && certainly_le(*v, 0.5 * b.value)) {
         responded = true;
-        if (auto* n = add_note(NoteKind::info, "response", v->day, std::to_string(anchor_->day))) {
+        if (auto* n = add_note(NoteKind::info, "response", v->day, anchor_->day)) {
           n->value = dated(*v);
           n->unit = v->unit;
           n->baseline = dated(b);
@@ -567,6 +585,7 @@ class SeriesEvaluator {
   const VkaCalendar& vka_;
   const NoteLogged* logged_;
   Evaluation& out_;
+  std::string key_;  // the note key being built
 
   std::vector<const Value*> episode_values_;
   std::optional<Anchor> anchor_;
@@ -637,7 +656,8 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
               (other.first_day == s.first_day && *other.method < method));
     });
     if (!earliest) {
-      auto key = note_key("method_change", marker, method, "");
+      std::string key;
+      start_note_key(key, "method_change", marker, method);
       if (!logged || !logged(key)) {
         Note n =
             make_note(NoteKind::info, "method_change", marker, method, s.first_day, std::move(key));
