@@ -56,3 +56,20 @@ TEST_CASE("distinct observations on one date are all effective") {
   auto r = resolve_versions({{1, "a", S::final_result, ""}, {2, "b", S::final_result, ""}});
   CHECK(r.effective_rows == std::vector<std::int64_t>{1, 2});
 }
+
+TEST_CASE("a first version is admitted exactly as resolve_versions would resolve it alone") {
+  // admit_version answers the usual case, no earlier version on that date, without the general
+  // resolution: for every status, with and without observation id, the outcome must be the same.
+  for (auto status : {S::preliminary, S::final_result, S::corrected, S::amended,
+                      S::entered_in_error, S::cancelled, S::deleted})
+    for (const std::string obs_id : {"", "obs1"}) {
+      INFO(std::string(to_string(status)) + " obs_id='" + obs_id + "'");
+      const StoredVersion v{7, obs_id, status, "2020-01-01T00:00:00Z"};
+      const auto admitted =
+          admit_version({}, {v, "2020-01-01", "5", "ng/mL", ""}, "AFP", "2020-01-01");
+      REQUIRE(admitted);
+      const auto alone = resolve_versions({v});
+      CHECK(admitted->effective_rows == alone.effective_rows);
+      CHECK(admitted->warnings == alone.warnings);
+    }
+}
