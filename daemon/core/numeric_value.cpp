@@ -68,8 +68,4 @@ std::optional<NumericValue> parse_numeric(std::string_view s) {
   return out;
 }
 
-bool quantities_equal(double a, double b) {
-  return std::fabs(a - b) <= 1e-9 * std::max(std::fabs(a), std::fabs(b));
-}
-
 }  // namespace markerwatch

@@ -1,5 +1,7 @@
 #pragma once
 // A lab value as a number, possibly censored by a comparator (">35000", "<1.0").
+#include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +25,9 @@ std::optional<NumericValue> parse_numeric(std::string_view s);
 
 // Decimal quantities compare exactly; in binary floating point two quantities are equal when
 // they differ by at most 1e-9 of the larger (RULES.md preamble).
-bool quantities_equal(double a, double b);
+// Inline: the engine compares quantities in its innermost loops.
+inline bool quantities_equal(double a, double b) {
+  return std::fabs(a - b) <= 1e-9 * std::max(std::fabs(a), std::fabs(b));
+}
 
 }  // namespace markerwatch

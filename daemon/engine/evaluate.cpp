@@ -271,18 +271,19 @@ class SeriesEvaluator {
   // E6: nadir over {B} and the episode values dated strictly before day `before`.
   std::optional<DatedValue> nadir_before(int before) const {
     std::optional<DatedValue> best;
-    auto consider = [&](const Value& v) {
-      if (is_greater(v.comparator)) return;  // `>X` says nothing about the minimum
-      if (!best || (v.value < best->value && !eq(v.value, best->value))) {
-        best = dated(v);
-      } else if (eq(v.value, best->value) && v.day > best->day) {
-        best->day = v.day;  // the nadir date is the latest date attaining the minimum
-      }
-    };
-    if (baseline_) consider(*baseline_);
+    if (baseline_) consider_for_nadir(best, *baseline_);
     for (const auto* v : episode_values_)
-      if (v->day < before) consider(*v);
+      if (v->day < before) consider_for_nadir(best, *v);
     return best;
+  }
+  // One more value seen, in day order, for the E6 nadir `best`.
+  static void consider_for_nadir(std::optional<DatedValue>& best, const Value& v) {
+    if (is_greater(v.comparator)) return;  // `>X` says nothing about the minimum
+    if (!best || (v.value < best->value && !eq(v.value, best->value))) {
+      best = dated(v);
+    } else if (eq(v.value, best->value) && v.day > best->day) {
+      best->day = v.day;  // the nadir date is the latest date attaining the minimum
+    }
   }
 
   template <typename Pred>
@@ -319,14 +320,24 @@ class SeriesEvaluator {
 
   void progression_firings(std::vector<Firing>& firings) {
     const auto& p = *params_;
+    // What the rules look back at over {B} and the values dated before the current one (the E6
+    // nadir, "normalised before", a value certainly below the absolute threshold), carried
+    // forward day by day instead of rescanned for every value: the values are in day order.
+    std::optional<DatedValue> nadir;
+    bool normalized_before = false, below_absolute = false;
+    auto look_back_at = [&](const Value& x) {
+      consider_for_nadir(nadir, x);
+      normalized_before = normalized_before || normal(x);
+      below_absolute = below_absolute || (p.absolute && certainly_lt(x, p.absolute->threshold));
+    };
+    if (baseline_) look_back_at(*baseline_);
+    std::size_t seen = 0;  // episode values [0, seen) are in the look-back state
     for (std::size_t i = 0; i < episode_values_.size(); ++i) {
       const Value& v = at(i);
+      while (seen < i && at(seen).day < v.day) look_back_at(at(seen++));
       const bool guarded = anchor_ && systemic_ && p.flare_guard_days > 0 &&
                            days_since_anchor(v) >= 1 &&
                            days_since_anchor(v) <= p.flare_guard_days - 1;
-      const auto nadir = nadir_before(v.day);
-      const bool normalized_before =
-          any_before(v.day, true, [&](const Value& x) { return normal(x); });
       bool candidate = false;
       std::vector<Firing> here;
       if (p.rise && nadir && !(p.rise->only_if_never_normalized && normalized_before)) {
@@ -352,8 +363,7 @@ class SeriesEvaluator {
       if (p.absolute) {
         const double t = p.absolute->threshold;
         auto pred = [t](const Value& x) { return certainly_ge(x, t); };
-        if (pred(v) &&
-            any_before(v.day, true, [t](const Value& x) { return certainly_lt(x, t); })) {
+        if (pred(v) && below_absolute) {
           candidate = true;
           try_fire(Rule::absolute, i, p.absolute->confirm_days, nadir, pred, here);
         }
