@@ -7,13 +7,6 @@
 
 namespace markerwatch::engine {
 
-std::optional<Value> to_value(const ResultRecord& r) {
-  if (!r.value || !counts_for_evaluation(r.status)) return std::nullopt;
-  auto day = day_number(r.collected_date);
-  if (!day) return std::nullopt;
-  return Value{r.marker, r.method, *day, *r.value, r.comparator, r.unit, r.uln, r.obs_id};
-}
-
 Milestone to_milestone(const MilestoneRecord& m) {
   Milestone out;
   out.kind = m.kind;
@@ -38,24 +31,35 @@ bool PatientLedger::add_result(const ResultRecord& r) {
   auto resolution = admit_version(group.versions, incoming, r.marker, r.collected_date);
   if (!resolution) return false;
   ++next_row_;
-  auto& values = history_.values;
   const auto day = day_number(r.collected_date);
+  VersionState added;
+  if (r.value && counts_for_evaluation(r.status) && day)
+    added.reading = Reading{*r.value, r.comparator, r.uln, r.unit};
+  group.versions.push_back(std::move(incoming));
+  group.states.push_back(std::move(added));
+
   // Replace this group's values in the history by its new effective ones (usually: the group
   // was empty and its one value is added).
-  if (!group.effective_rows.empty()) {
-    auto in_group = [&](const Value& v) {
-      return day && v.day == *day && v.marker == r.marker && v.method == r.method;
-    };
-    std::erase_if(values, in_group);
+  auto& values = history_.values;
+  bool had_values = false;
+  for (std::size_t i = 0; i < group.states.size(); ++i) {
+    auto& state = group.states[i];
+    had_values = had_values || (state.effective && state.reading);
+    state.effective =
+        std::binary_search(resolution->effective_rows.begin(), resolution->effective_rows.end(),
+                           group.versions[i].stored.row_id);
   }
-  group.versions.push_back(std::move(incoming));
-  group.values.push_back(to_value(r));
-  group.effective_rows = std::move(resolution->effective_rows);
-  for (std::size_t i = 0; i < group.versions.size(); ++i)
-    if (group.values[i] &&
-        std::binary_search(group.effective_rows.begin(), group.effective_rows.end(),
-                           group.versions[i].stored.row_id))
-      values.push_back(*group.values[i]);
+  if (had_values)
+    std::erase_if(values, [&](const Value& v) {
+      return v.day == *day && v.marker == r.marker && v.method == r.method;
+    });
+  for (std::size_t i = 0; i < group.states.size(); ++i) {
+    const auto& state = group.states[i];
+    if (!state.effective || !state.reading) continue;
+    const auto& reading = *state.reading;
+    values.push_back(Value{r.marker, r.method, *day, reading.value, reading.comparator,
+                           reading.unit, reading.own_uln, group.versions[i].stored.obs_id});
+  }
   return true;
 }
 

@@ -15,8 +15,6 @@
 
 namespace markerwatch::engine {
 
-// The engine's view of a stored result: nullopt when it carries no value or does not count.
-std::optional<Value> to_value(const ResultRecord& r);
 Milestone to_milestone(const MilestoneRecord& m);
 // "id" or "id^authority": one string per patient identity.
 std::string patient_key(const PatientKey& p);
@@ -32,12 +30,24 @@ class PatientLedger {
   const PatientHistory& history() const { return history_; }
 
  private:
+  // What a version gives the engine when it counts; marker, method, day and obs_id are the
+  // group's and the version's own (a replay holds millions: one copy of each).
+  struct Reading {
+    double value = 0.0;
+    Comparator comparator = Comparator::none;
+    std::optional<double> own_uln;
+    std::string unit;
+  };
+  struct VersionState {
+    std::optional<Reading> reading;  // nullopt: no value, or a status that does not count
+    bool effective = false;          // E3: carries the current value of its observation
+  };
   // Every version received for one series on one collection date, in arrival order.
   struct Group {
-    std::vector<VersionContent> versions;
-    std::vector<std::optional<Value>> values;  // per version: what the engine would count
-    std::vector<std::int64_t> effective_rows;
+    std::vector<VersionContent> versions;  // as admit_version takes them
+    std::vector<VersionState> states;      // one per version
   };
+  // Keyed by marker, method and the collection date as written.
   std::map<std::tuple<std::string, std::string, std::string>, Group> groups_;
   std::set<std::tuple<std::string, int, std::vector<std::string>>> milestone_keys_;
   PatientHistory history_;
