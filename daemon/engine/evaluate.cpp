@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <map>
-#include <set>
 #include <tuple>
 
 #include "core/calendar.hpp"

@@ -3,7 +3,8 @@
 // log writes a JSON line per event, and replay thousands per second: building a tree first
 // (nlohmann::ordered_json, whose object insertion searches its keys linearly) cost more than
 // evaluating the rules. Strings are escaped and numbers formatted exactly as nlohmann's dump()
-// does, so a document written here and one dumped from a tree are the same bytes.
+// does, so a document written here and one dumped from a tree are the same bytes (text that is
+// not UTF-8 as dump() with its `replace` error handler writes it, instead of throwing).
 #include <cstdint>
 #include <string>
 #include <string_view>
