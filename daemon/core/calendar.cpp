@@ -24,25 +24,22 @@ std::optional<int> day_number(std::string_view s) {
 std::string format_day(int day) {
   const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
   const int year = static_cast<int>(ymd.year());
-  if (year >= 0 && year <= 9999) {  // every real date; written by hand, as snprintf is slow
-    const auto m = static_cast<unsigned>(ymd.month()), d = static_cast<unsigned>(ymd.day());
-    const auto y = static_cast<unsigned>(year);
-    const char text[10] = {static_cast<char>('0' + y / 1000),
-                           static_cast<char>('0' + y / 100 % 10),
-                           static_cast<char>('0' + y / 10 % 10),
-                           static_cast<char>('0' + y % 10),
-                           '-',
-                           static_cast<char>('0' + m / 10),
-                           static_cast<char>('0' + m % 10),
-                           '-',
-                           static_cast<char>('0' + d / 10),
-                           static_cast<char>('0' + d % 10)};
-    return std::string(text, sizeof text);
+  const auto month = static_cast<unsigned>(ymd.month()), dom = static_cast<unsigned>(ymd.day());
+  if (year < 0 || year > 9999) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", year, month, dom);
+    return buf;
   }
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
+  // Every real date; written by hand: this runs for every value and event (snprintf is slow).
+  std::string out = "0000-00-00";
+  auto put = [&out](std::size_t pos, unsigned value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10)
+      out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+  };
+  put(0, static_cast<unsigned>(year), 4);
+  put(5, month, 2);
+  put(8, dom, 2);
+  return out;
 }
 
 }  // namespace markerwatch

@@ -1,10 +1,9 @@
 #include "core/timestamp.hpp"
 
-#include "core/calendar.hpp"
-
 #include <chrono>
 #include <cstdio>
 
+#include "core/calendar.hpp"
 #include "core/text.hpp"
 
 namespace markerwatch {
@@ -185,19 +184,17 @@ std::string format_utc(std::int64_t unix_seconds) {
   using namespace std::chrono;
   auto days = unix_seconds >= 0 ? unix_seconds / 86400 : (unix_seconds - 86399) / 86400;
   auto rem = unix_seconds - days * 86400;
-  year_month_day ymd{sys_days{std::chrono::days{days}}};
   // Hand-formatted: this runs for every stored result and message.
-  std::string out = "0000-00-00T00:00:00Z";
-  auto put = [&out](std::size_t pos, long long value, int width) {
-    for (int i = width - 1; i >= 0; --i, value /= 10)
-      out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+  std::string out = format_day(static_cast<int>(days));
+  const std::size_t time_at = out.size() + 1;  // after the 'T'
+  out += "T00:00:00Z";
+  auto put = [&out](std::size_t pos, long long value) {
+    out[pos] = static_cast<char>('0' + value / 10);
+    out[pos + 1] = static_cast<char>('0' + value % 10);
   };
-  put(0, int(ymd.year()), 4);
-  put(5, unsigned(ymd.month()), 2);
-  put(8, unsigned(ymd.day()), 2);
-  put(11, rem / 3600, 2);
-  put(14, rem % 3600 / 60, 2);
-  put(17, rem % 60, 2);
+  put(time_at, rem / 3600);
+  put(time_at + 3, rem % 3600 / 60);
+  put(time_at + 6, rem % 60);
   return out;
 }
 

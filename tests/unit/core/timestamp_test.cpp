@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "core/calendar.hpp"
 #include "core/timestamp.hpp"
 
 using namespace markerwatch;
@@ -67,4 +68,13 @@ TEST_CASE("ISO 8601 dates and date-times") {
     INFO(bad);
     CHECK_FALSE(parse_iso_timestamp(bad));
   }
+}
+
+TEST_CASE("format_utc writes ISO 8601 UTC instants, before 1970 too") {
+  CHECK(format_utc(0) == "1970-01-01T00:00:00Z");
+  CHECK(format_utc(-1) == "1969-12-31T23:59:59Z");
+  CHECK(format_utc(1380672000 + 13 * 3600 + 5 * 60 + 9) == "2013-10-02T13:05:09Z");
+  CHECK(format_utc(253402300799) == "9999-12-31T23:59:59Z");
+  CHECK(format_day(0) == "1970-01-01");
+  CHECK(format_day(-719528) == "0000-01-01");
 }
