@@ -1,6 +1,7 @@
 #include "ingest/csv_records.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "core/errors.hpp"
 #include "core/numeric_value.hpp"
@@ -62,10 +63,11 @@ CsvHeader::CsvHeader(const CsvRow& header, const std::vector<std::string>& requi
                      const std::vector<std::string>& optional)
     : width_(header.fields.size()) {
   position_.fill(kAbsent);
+  // Only called with the names of `required` and `optional`, which all are columns.
   auto slot = [&](std::string_view name) -> std::size_t& {
     for (std::size_t c = 0; c < kColumnCount; ++c)
       if (kColumnNames[c] == name) return position_[c];
-    throw InputError("unknown column '" + text::printable(name, 40) + "' in the header");
+    throw std::logic_error("CSV column '" + std::string(name) + "' missing from kColumnNames");
   };
   for (std::size_t i = 0; i < header.fields.size(); ++i) {
     auto name = std::string(text::trim(header.fields[i]));
