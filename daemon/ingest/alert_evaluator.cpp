@@ -11,8 +11,9 @@ AlertEvaluator::AlertEvaluator(store::Database& db, const settings::Settings& se
 std::vector<engine::Event> AlertEvaluator::evaluate(std::int64_t patient_id,
                                                     const std::vector<std::string>& markers,
                                                     const std::string& cause,
-                                                    const std::string& now) {
-  const auto history = store_.history(patient_id);
+                                                    const std::string& now,
+                                                    const store::NewPatientRows* new_rows) {
+  const auto history = store_.history(patient_id, new_rows);
   const engine::NoteLogged logged = [&](const std::string& key) {
     return store_.note_logged(patient_id, key);
   };
@@ -32,6 +33,15 @@ void PendingEvaluations::add(std::int64_t patient_id, const std::vector<std::str
     it->second->insert(markers.begin(), markers.end());
 }
 
+void PendingEvaluations::add_new_patient(std::int64_t patient_id) {
+  new_patients_.try_emplace(patient_id);
+}
+
+store::NewPatientRows* PendingEvaluations::new_patient_rows(std::int64_t patient_id) {
+  auto it = new_patients_.find(patient_id);
+  return it == new_patients_.end() ? nullptr : &it->second;
+}
+
 void PendingEvaluations::flush(AlertEvaluator& evaluator, const std::string& cause,
                                const std::string& now, std::map<std::string, int>& counts) {
   for (const auto& e : flush(evaluator, cause, now))
@@ -45,11 +55,12 @@ std::vector<engine::Event> PendingEvaluations::flush(AlertEvaluator& evaluator,
   for (const auto& [patient, markers] : markers_) {
     std::vector<std::string> scope;
     if (markers) scope.assign(markers->begin(), markers->end());
-    auto more = evaluator.evaluate(patient, scope, cause, now);
+    auto more = evaluator.evaluate(patient, scope, cause, now, new_patient_rows(patient));
     events.insert(events.end(), std::make_move_iterator(more.begin()),
                   std::make_move_iterator(more.end()));
   }
   markers_.clear();
+  new_patients_.clear();
   return events;
 }
 

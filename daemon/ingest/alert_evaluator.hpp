@@ -22,10 +22,12 @@ class AlertEvaluator {
   AlertEvaluator(store::Database& db, const settings::Settings& settings, const Clock& clock);
 
   // Re-evaluates the patient's series of `markers` (every marker when empty), records the events
-  // and queues their webhook deliveries. Returns them with their alert ids.
+  // and queues their webhook deliveries. Returns them with their alert ids. `new_rows`: see
+  // AlertStore::history.
   std::vector<engine::Event> evaluate(std::int64_t patient_id,
                                       const std::vector<std::string>& markers,
-                                      const std::string& cause, const std::string& now);
+                                      const std::string& cause, const std::string& now,
+                                      const store::NewPatientRows* new_rows = nullptr);
 
  private:
   const settings::Settings& settings_;
@@ -38,6 +40,11 @@ class AlertEvaluator {
 class PendingEvaluations {
  public:
   void add(std::int64_t patient_id, const std::vector<std::string>& markers);
+  // A patient the batch created: its result rows are stored through new_patient_rows() and its
+  // evaluation reads them there. The batch flushes before its transaction ends.
+  void add_new_patient(std::int64_t patient_id);
+  // nullptr unless the batch created the patient.
+  store::NewPatientRows* new_patient_rows(std::int64_t patient_id);
   // Evaluates and clears; returns the number of events per type ("new", "update", ...).
   void flush(AlertEvaluator& evaluator, const std::string& cause, const std::string& now,
              std::map<std::string, int>& counts);
@@ -46,6 +53,7 @@ class PendingEvaluations {
 
  private:
   std::map<std::int64_t, std::optional<std::set<std::string>>> markers_;  // nullopt: every marker
+  std::map<std::int64_t, store::NewPatientRows> new_patients_;
 };
 
 }  // namespace markerwatch::ingest

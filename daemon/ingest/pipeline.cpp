@@ -533,8 +533,13 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
 store::StoreResult Pipeline::store_row(const ResultRecord& r, std::optional<std::int64_t>& patient,
                                        std::int64_t message_id, const std::string& now,
                                        PendingEvaluations& pending) {
-  if (!patient) patient = store_.patient(r.patient, now);
-  const auto stored = store_.store_result(r, *patient, message_id, now);
+  if (!patient) {
+    const auto found = store_.find_or_add_patient(r.patient, now);
+    patient = found.id;
+    if (found.created) pending.add_new_patient(found.id);
+  }
+  const auto stored =
+      store_.store_result(r, *patient, message_id, now, pending.new_patient_rows(*patient));
   if (stored == store::StoreResult::stored) pending.add(*patient, {r.marker});
   return stored;
 }

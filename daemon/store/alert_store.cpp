@@ -106,22 +106,27 @@ AlertStore::AlertStore(Database& db)
           "detail) SELECT id, patient_id, ?2, marker, ?3, 'person', ?4, ?5 FROM alerts WHERE id = "
           "?1")) {}
 
-engine::PatientHistory AlertStore::history(std::int64_t patient_id) {
+engine::PatientHistory AlertStore::history(std::int64_t patient_id,
+                                           const NewPatientRows* new_rows) {
   engine::PatientHistory h;
   select_patient_.bind(1, patient_id);
   if (select_patient_.step()) h.patient = select_patient_.text(0);
   select_patient_.reset();
-  auto& q = select_values_;
-  q.bind(1, patient_id);
-  while (q.step()) {
-    auto status = status_from_string(q.text(8));
-    auto day = day_number(q.text(2));
-    if (!status || !counts_for_evaluation(*status) || !day) continue;
-    h.values.push_back({q.text(0), q.text(1), *day, q.real(3),
-                        comparator_from_string(q.text(4)).value_or(Comparator::none), q.text(5),
-                        q.optional_real(6), q.text(7)});
+  if (new_rows) {
+    h.values = new_rows->values();
+  } else {
+    auto& q = select_values_;
+    q.bind(1, patient_id);
+    while (q.step()) {
+      auto status = status_from_string(q.text(8));
+      auto day = day_number(q.text(2));
+      if (!status || !counts_for_evaluation(*status) || !day) continue;
+      h.values.push_back({q.text(0), q.text(1), *day, q.real(3),
+                          comparator_from_string(q.text(4)).value_or(Comparator::none), q.text(5),
+                          q.optional_real(6), q.text(7)});
+    }
+    q.reset();
   }
-  q.reset();
   auto& m = select_milestones_;
   m.bind(1, patient_id);
   while (m.step()) {

@@ -11,6 +11,7 @@
 #include "engine/history.hpp"
 #include "engine/reconcile.hpp"
 #include "store/database.hpp"
+#include "store/new_patient_rows.hpp"
 
 namespace markerwatch::store {
 
@@ -49,8 +50,9 @@ class AlertStore {
  public:
   explicit AlertStore(Database& db);
 
-  // The patient's effective values that count (E3) and milestones, for the engine.
-  engine::PatientHistory history(std::int64_t patient_id);
+  // The patient's effective values that count (E3) and milestones, for the engine. With
+  // `new_rows` (a patient created in this transaction), the values are taken from them.
+  engine::PatientHistory history(std::int64_t patient_id, const NewPatientRows* new_rows = nullptr);
   // Alerts of the patient that are not retracted, for these markers (every marker when empty).
   std::vector<engine::TrackedAlert> live(std::int64_t patient_id,
                                          const std::vector<std::string>& markers);

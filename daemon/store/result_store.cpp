@@ -100,16 +100,21 @@ ResultStore::ResultStore(Database& db)
           db.prepare("SELECT kind, date, end_date, note, markers FROM milestones WHERE "
                      "patient_id = ?1 ORDER BY id")) {}
 
-std::int64_t ResultStore::patient(const PatientKey& key, const std::string& now) {
+ResultStore::PatientLookup ResultStore::find_or_add_patient(const PatientKey& key,
+                                                            const std::string& now) {
   find_patient_.bind(1, key.id).bind(2, key.authority);
   if (find_patient_.step()) {
     auto id = find_patient_.int64(0);
     find_patient_.reset();
-    return id;
+    return {id, false};
   }
   find_patient_.reset();
   insert_patient_.bind(1, key.id).bind(2, key.authority).bind(3, now).run();
-  return db_.last_insert_id();
+  return {db_.last_insert_id(), true};
+}
+
+std::int64_t ResultStore::patient(const PatientKey& key, const std::string& now) {
+  return find_or_add_patient(key, now).id;
 }
 
 std::int64_t ResultStore::insert_message(const MessageEntry& m) {
@@ -148,13 +153,13 @@ std::optional<std::int64_t> ResultStore::find_accepted(const std::string& sender
   return out;
 }
 
-std::vector<ResultStore::Version> ResultStore::versions_on_date(std::int64_t patient_id,
-                                                                const ResultRecord& r) {
-  std::vector<Version> versions;
+std::vector<StoredResultVersion> ResultStore::versions_on_date(std::int64_t patient_id,
+                                                               const ResultRecord& r) {
+  std::vector<StoredResultVersion> versions;
   auto& q = series_versions_;
   q.bind(1, patient_id).bind(2, r.marker).bind(3, r.method).bind(4, r.collected_date);
   while (q.step()) {
-    Version v;
+    StoredResultVersion v;
     v.content.stored = {q.int64(0), q.text(1),
                         status_from_string(q.text(2)).value_or(ResultStatus::final_result),
                         q.text(3)};
@@ -171,9 +176,9 @@ std::vector<ResultStore::Version> ResultStore::versions_on_date(std::int64_t pat
 
 StoreResult ResultStore::store_result(const ResultRecord& r, std::int64_t patient_id,
                                       std::optional<std::int64_t> message_id,
-                                      const std::string& now) {
+                                      const std::string& now, NewPatientRows* new_rows) {
   // Every version of this series on this date: usually none, rarely more than a few.
-  auto versions = versions_on_date(patient_id, r);
+  auto versions = new_rows ? new_rows->versions_of(r) : versions_on_date(patient_id, r);
   // The new row arrives last: resolve with an id above every stored one, insert it with its flag,
   // then update only the rows whose flag changed.
   constexpr std::int64_t kNewRow = INT64_MAX;
@@ -215,11 +220,13 @@ StoreResult ResultStore::store_result(const ResultRecord& r, std::int64_t patien
   else
     insert_result_.bind_null(19);
   insert_result_.bind(20, effective(kNewRow) ? 1 : 0).bind(21, now).run();
-  for (const auto& v : versions)
-    if (effective(v.content.stored.row_id) != v.effective)
-      set_effective_.bind(1, effective(v.content.stored.row_id) ? 1 : 0)
-          .bind(2, v.content.stored.row_id)
-          .run();
+  if (new_rows) new_rows->add(db_.last_insert_id(), r, effective(kNewRow));
+  for (const auto& v : versions) {
+    const auto row_id = v.content.stored.row_id;
+    if (effective(row_id) == v.effective) continue;
+    set_effective_.bind(1, effective(row_id) ? 1 : 0).bind(2, row_id).run();
+    if (new_rows) new_rows->set_effective(row_id, effective(row_id));
+  }
   return StoreResult::stored;
 }
 

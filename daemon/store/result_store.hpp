@@ -10,6 +10,7 @@
 #include "core/version_resolution.hpp"
 #include "engine/alert_json.hpp"
 #include "store/database.hpp"
+#include "store/new_patient_rows.hpp"
 
 namespace markerwatch::store {
 
@@ -64,6 +65,11 @@ class ResultStore {
  public:
   explicit ResultStore(Database& db);
 
+  struct PatientLookup {
+    std::int64_t id = 0;
+    bool created = false;  // inserted by this call
+  };
+  PatientLookup find_or_add_patient(const PatientKey& key, const std::string& now);
   std::int64_t patient(const PatientKey& key, const std::string& now);
 
   std::int64_t insert_message(const MessageEntry& m);
@@ -75,9 +81,12 @@ class ResultStore {
 
   // Stores one result version of the patient (from patient()) and re-resolves the effective
   // version of its series on that date. A row identical to a stored version is a no-op. Throws
-  // InputError when a correction without observation id is ambiguous.
+  // InputError when a correction without observation id is ambiguous. With `new_rows` (the
+  // patient was created in this transaction and every row of it stored through them), the
+  // versions are taken from and recorded in them instead of queried.
   StoreResult store_result(const ResultRecord& r, std::int64_t patient_id,
-                           std::optional<std::int64_t> message_id, const std::string& now);
+                           std::optional<std::int64_t> message_id, const std::string& now,
+                           NewPatientRows* new_rows = nullptr);
   StoreResult store_milestone(const MilestoneRecord& m, const std::string& source,
                               const std::string& now);
   // Removes the milestone with this patient, kind, date and markers (FHIR entered-in-error);
@@ -98,11 +107,7 @@ class ResultStore {
   std::optional<MessageRow> message(std::int64_t id);
 
  private:
-  struct Version {
-    VersionContent content;
-    bool effective = false;
-  };
-  std::vector<Version> versions_on_date(std::int64_t patient_id, const ResultRecord& r);
+  std::vector<StoredResultVersion> versions_on_date(std::int64_t patient_id, const ResultRecord& r);
 
   Database& db_;
   Statement find_patient_, insert_patient_, insert_message_, update_message_, find_accepted_,

@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 #include <catch2/catch.hpp>
 
+#include "core/errors.hpp"
+#include "store/alert_store.hpp"
 #include "store/migrations.hpp"
 #include "store/result_store.hpp"
 #include "test_support.hpp"
@@ -141,4 +143,99 @@ TEST_CASE("statements are parameterised: hostile strings are data") {
   r.patient.id = "x'); DROP TABLE results; --";
   put(s, r);
   CHECK(s.results("x'); DROP TABLE results; --", "", true).size() == 1);
+}
+
+namespace {
+
+// Every field the engine reads, so two histories compare exactly.
+auto engine_fields(const engine::Value& v) {
+  return std::make_tuple(v.marker, v.method, v.day, v.value, v.comparator, v.unit, v.own_uln,
+                         v.obs_id);
+}
+
+// A patient's rows in a tricky arrival order: dates out of order, two markers and two methods,
+// corrections (one before its original), a late final after its correction, an id-less
+// correction, a removal, preliminary and cancelled versions, censored values, own reference
+// ranges, an identical repeat and an ambiguous id-less correction (refused).
+std::vector<ResultRecord> tricky_rows() {
+  std::vector<ResultRecord> rows;
+  auto add = [&](const std::string& marker, const std::string& method, const std::string& date,
+                 std::optional<double> value, ResultStatus status, const std::string& obs) {
+    ResultRecord r = afp(date, value, status, obs);
+    r.marker = marker;
+    r.method = method;
+    rows.push_back(r);
+    return &rows.back();
+  };
+  add("AFP", "", "2016-12-15", 45985, ResultStatus::final_result, "o1");
+  add("AFP", "", "2016-12-15", 45985, ResultStatus::final_result, "o1");  // identical: no-op
+  add("AFP", "", "2016-12-15", 4598.5, ResultStatus::corrected, "o1");
+  add("AFP", "", "2016-12-15", 1, ResultStatus::final_result, "o1");  // late final
+  add("AFP", "", "2015-03-01", 12, ResultStatus::final_result, "");
+  add("AFP", "", "2015-03-01", 13, ResultStatus::corrected, "");   // id-less correction
+  add("AFP", "", "2014-01-10", 7, ResultStatus::corrected, "o2");  // before its original
+  add("AFP", "", "2014-01-10", 70, ResultStatus::final_result, "o2");
+  add("AFP", "", "2017-02-01", 5, ResultStatus::preliminary, "o3");
+  add("AFP", "", "2017-02-01", 6, ResultStatus::final_result, "o3");
+  add("AFP", "", "2017-05-01", 3, ResultStatus::final_result, "o4");
+  add("AFP", "", "2017-05-01", std::nullopt, ResultStatus::entered_in_error, "o4");
+  add("AFP", "", "2017-06-01", 2, ResultStatus::preliminary, "o5");
+  add("AFP", "", "2017-07-01", 1, ResultStatus::final_result, "o6")->comparator = Comparator::less;
+  add("AFP", "", "2017-07-01", 9, ResultStatus::final_result, "o7")->uln = 8.5;
+  add("AFP", "", "2017-07-01", 11, ResultStatus::final_result, "");
+  add("AFP", "", "2017-07-01", 12, ResultStatus::final_result, "");
+  add("AFP", "", "2017-07-01", 1, ResultStatus::corrected, "");  // ambiguous: refused
+  add("AFP", "lab-b", "2015-03-01", 20, ResultStatus::final_result, "");
+  add("CEA", "", "2015-03-01", 3.2, ResultStatus::final_result, "")->unit = "ug/L";
+  add("CEA", "", "2013-01-01", 40000, ResultStatus::final_result, "")->comparator =
+      Comparator::greater;
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("a new patient's rows kept in memory decide and read back as the database does") {
+  Database queried(":memory:", {}), kept(":memory:", {});
+  migrate(queried);
+  migrate(kept);
+  ResultStore by_query(queried), by_memory(kept);
+  const auto patient = by_memory.find_or_add_patient({"case-001", ""}, "t");
+  REQUIRE(patient.created);
+  CHECK_FALSE(by_memory.find_or_add_patient({"case-001", ""}, "t").created);
+  NewPatientRows rows;
+  int refused = 0;
+  for (const auto& r : tricky_rows()) {
+    std::optional<StoreResult> a, b;
+    try {
+      a = put(by_query, r);
+    } catch (const InputError&) {
+    }
+    try {
+      b = by_memory.store_result(r, patient.id, {}, "t", &rows);
+    } catch (const InputError&) {
+      ++refused;
+    }
+    CHECK(a == b);
+  }
+  CHECK(refused == 1);
+  // The same rows with the same E3 flags in both databases.
+  auto flags = [](ResultStore& s) {
+    std::vector<std::tuple<std::int64_t, std::string, std::string, bool>> out;
+    for (const auto& r : s.results("case-001", "", false))
+      out.emplace_back(r.id, r.marker, r.status, r.effective);
+    return out;
+  };
+  const auto expected = flags(by_query);
+  CHECK(expected.size() == 19);  // 21 rows: one identical repeat, one refused
+  CHECK(flags(by_memory) == expected);
+  // And the engine's history from memory is the one the database gives, value for value and in
+  // the same order.
+  AlertStore alerts(kept);
+  const auto from_db = alerts.history(patient.id);
+  const auto from_memory = alerts.history(patient.id, &rows);
+  CHECK(from_memory.patient == "case-001");
+  REQUIRE(from_db.values.size() == from_memory.values.size());
+  CHECK(from_db.values.size() == 11);  // not the removed, the preliminary, the replaced
+  for (std::size_t i = 0; i < from_db.values.size(); ++i)
+    CHECK(engine_fields(from_db.values[i]) == engine_fields(from_memory.values[i]));
 }
