@@ -155,8 +155,8 @@ auto engine_fields(const engine::Value& v) {
 
 // A patient's rows in a tricky arrival order: dates out of order, two markers and two methods,
 // corrections (one before its original), a late final after its correction, an id-less
-// correction, a removal, preliminary and cancelled versions, censored values, own reference
-// ranges, an identical repeat and an ambiguous id-less correction (refused).
+// correction, a removal, preliminary versions, censored values, a result's own ULN, an identical
+// repeat and an ambiguous id-less correction (refused).
 std::vector<ResultRecord> tricky_rows() {
   std::vector<ResultRecord> rows;
   auto add = [&](const std::string& marker, const std::string& method, const std::string& date,
