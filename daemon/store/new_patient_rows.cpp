@@ -8,9 +8,8 @@ namespace markerwatch::store {
 
 std::vector<StoredResultVersion> NewPatientRows::versions_of(const ResultRecord& r) const {
   std::vector<StoredResultVersion> out;
-  for (const auto& row : rows_)
-    if (row.collected_date == r.collected_date && row.marker == r.marker && row.method == r.method)
-      out.push_back(row.version);
+  const auto [first, last] = by_series_date_.equal_range({r.collected_date, r.marker, r.method});
+  for (auto it = first; it != last; ++it) out.push_back(it->second->version);
   return out;
 }
 
@@ -28,6 +27,10 @@ void NewPatientRows::add(std::int64_t row_id, const ResultRecord& r, bool effect
                    r.value,
                    r.uln,
                    r.comparator});
+  const Row& row = rows_.back();
+  by_series_date_.emplace(std::tuple<std::string_view, std::string_view, std::string_view>(
+                              row.collected_date, row.marker, row.method),
+                          &row);
 }
 
 void NewPatientRows::set_effective(std::int64_t row_id, bool effective) {

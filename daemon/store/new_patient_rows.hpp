@@ -4,8 +4,12 @@
 // history from memory instead of querying back what it has just written. Valid only inside that
 // transaction: whoever keeps one drops it before the transaction commits or rolls back.
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "core/records.hpp"
@@ -22,6 +26,9 @@ struct StoredResultVersion {
 
 class NewPatientRows {
  public:
+  NewPatientRows() = default;
+  NewPatientRows(const NewPatientRows&) = delete;  // its index points into its own rows
+  NewPatientRows& operator=(const NewPatientRows&) = delete;
   // The versions of r's series (marker, method) on r's collection date, in arrival order.
   std::vector<StoredResultVersion> versions_of(const ResultRecord& r) const;
   // A row just inserted; its id is above every row held.
@@ -38,7 +45,12 @@ class NewPatientRows {
     std::optional<double> value, uln;
     Comparator comparator = Comparator::none;
   };
-  std::vector<Row> rows_;  // in row id order
+  std::deque<Row> rows_;  // in row id order; a deque, so the keys below can view its strings
+  // The rows of each series on each date (collection date, marker, method): a patient with a
+  // long history finds a row's versions without scanning all of it.
+  // (A multimap keeps rows with the same key in insertion order.)
+  std::multimap<std::tuple<std::string_view, std::string_view, std::string_view>, const Row*>
+      by_series_date_;
 };
 
 }  // namespace markerwatch::store
