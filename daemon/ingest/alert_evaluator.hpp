@@ -41,7 +41,8 @@ class PendingEvaluations {
  public:
   void add(std::int64_t patient_id, const std::vector<std::string>& markers);
   // A patient the batch created: its result rows are stored through new_patient_rows() and its
-  // evaluation reads them there. The batch flushes before its transaction ends.
+  // evaluation reads them there. The batch flushes before its transaction commits, or is
+  // dropped with it when it rolls back.
   void add_new_patient(std::int64_t patient_id);
   // nullptr unless the batch created the patient.
   store::NewPatientRows* new_patient_rows(std::int64_t patient_id);
