@@ -41,6 +41,7 @@ class CsvReader {
   std::size_t line_ = 1;
   std::size_t max_field_bytes_;
   std::size_t max_fields_;
+  std::size_t fields_hint_ = 1;  // the widest row so far, to size the next one once
 };
 
 }  // namespace markerwatch::ingest

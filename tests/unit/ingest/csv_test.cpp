@@ -24,6 +24,34 @@ TEST_CASE("CSV reader: quotes, embedded separators and line breaks, CRLF, blank 
   CHECK_FALSE(r.next());
 }
 
+TEST_CASE("CSV reader: a quote inside an unquoted field, empty quoted fields, lone CRs, a BOM") {
+  CsvReader r("\xEF\xBB\xBFid,note\r5\" tall,\"\"\r\n\"a\"\"\",\"\"\"b\"\rlast,\"x\ny\nz\"\nend");
+  auto h = r.next();
+  REQUIRE(h);
+  CHECK(h->fields == std::vector<std::string>{"id", "note"});
+  auto quote_inside = r.next();
+  REQUIRE(quote_inside);
+  CHECK(quote_inside->line == 2);
+  CHECK(quote_inside->fields == std::vector<std::string>{"5\" tall", ""});
+  auto doubled = r.next();
+  REQUIRE(doubled);
+  CHECK(doubled->line == 3);
+  CHECK(doubled->fields == std::vector<std::string>{"a\"", "\"b"});
+  auto multi_line = r.next();
+  REQUIRE(multi_line);
+  CHECK(multi_line->line == 4);
+  CHECK(multi_line->fields == std::vector<std::string>{"last", "x\ny\nz"});
+  const auto after = r.position();
+  CHECK(after.line == 7);  // the row after a field spanning three lines
+  auto unterminated_last = r.next();
+  REQUIRE(unterminated_last);
+  CHECK(unterminated_last->line == 7);
+  CHECK(unterminated_last->fields == std::vector<std::string>{"end"});
+  CHECK_FALSE(r.next());
+  r.seek(after);  // a re-read yields the same row
+  CHECK(r.next()->fields == std::vector<std::string>{"end"});
+}
+
 TEST_CASE("CSV reader: malformed input is an error with its line") {
   CsvReader unterminated("a\n\"open\n");
   unterminated.next();
@@ -35,6 +63,17 @@ TEST_CASE("CSV reader: malformed input is an error with its line") {
   CHECK_THROWS_WITH(huge.next(), Catch::Contains("longer than 50 bytes"));
   CsvReader wide(many_fields, 50, 10);
   CHECK_THROWS_WITH(wide.next(), Catch::Contains("more than 10 fields"));
+  // The limit holds inside quotes too, with the row's first line.
+  const auto quoted_text =
+      "a\n\"" + std::string(30, 'x') + "\n\"\"" + std::string(30, 'y') + "\"\n";
+  CsvReader huge_quoted(quoted_text, 50);
+  huge_quoted.next();
+  CHECK_THROWS_WITH(huge_quoted.next(), Catch::Contains("line 2: a field is longer than 50 bytes"));
+  CsvReader after_multi_line("\"a\nb\"c\n");
+  CHECK_THROWS_WITH(after_multi_line.next(), Catch::Contains("line 2: text after a closing quote"));
+  const auto unterminated_text = "\"" + std::string(100, 'x');
+  CsvReader unterminated_huge(unterminated_text, 50);
+  CHECK_THROWS_WITH(unterminated_huge.next(), Catch::Contains("longer than 50 bytes"));
 }
 
 TEST_CASE("file kinds are told apart by content") {
