@@ -1,5 +1,7 @@
 #include "ingest/csv_patient_rows.hpp"
 
+#include <cstdint>
+#include <span>
 #include <unordered_map>
 
 #include "core/text.hpp"
@@ -48,8 +50,11 @@ void CsvPatientRows::produce(std::stop_token stop) {
   try {
     CsvReader reader(content_);
     reader.next();  // the header, already parsed by the caller
-    std::vector<std::vector<CsvReader::Position>> rows_by_patient;
-    std::unordered_map<std::string, std::size_t> group_of;
+    // Each row's position and patient group in file order, then counted into groups: flat arrays
+    // instead of one growing vector per patient, which cost more than reading the rows.
+    std::vector<CsvReader::Position> positions;
+    std::vector<std::uint32_t> group_of_row;
+    std::unordered_map<std::string, std::uint32_t> group_of;
     while (!stop.stop_requested()) {
       const auto position = reader.position();
       std::optional<CsvRow> row;
@@ -60,17 +65,30 @@ void CsvPatientRows::produce(std::stop_token stop) {
         break;
       }
       if (!row) break;
-      auto [it, inserted] = group_of.try_emplace(
-          std::string(text::trim(header_.get(*row, Column::patient_id))), rows_by_patient.size());
-      if (inserted) rows_by_patient.emplace_back();
-      rows_by_patient[it->second].push_back(position);
+      const auto [it, inserted] =
+          group_of.try_emplace(std::string(text::trim(header_.get(*row, Column::patient_id))),
+                               static_cast<std::uint32_t>(group_of.size()));
+      positions.push_back(position);
+      group_of_row.push_back(it->second);
     }
+    std::vector<std::size_t> group_start(group_of.size() + 1, 0);
     group_of.clear();
-    for (const auto& positions : rows_by_patient) {
+    for (const auto g : group_of_row) ++group_start[g + 1];
+    for (std::size_t g = 1; g < group_start.size(); ++g) group_start[g] += group_start[g - 1];
+    std::vector<CsvReader::Position> grouped(positions.size());
+    {
+      auto next_slot = group_start;
+      for (std::size_t i = 0; i < positions.size(); ++i)
+        grouped[next_slot[group_of_row[i]]++] = positions[i];
+    }
+    positions = {};
+    group_of_row = {};
+    for (std::size_t g = 0; g + 1 < group_start.size(); ++g) {
+      const std::span group(grouped.data() + group_start[g], group_start[g + 1] - group_start[g]);
       if (stop.stop_requested()) break;
       std::vector<MappedCsvRow> mapped;
-      mapped.reserve(positions.size());
-      for (const auto position : positions) {
+      mapped.reserve(group.size());
+      for (const auto position : group) {
         reader.seek(position);
         const auto row = reader.next();  // read without error in the first pass
         MappedCsvRow out{row->line, std::string()};

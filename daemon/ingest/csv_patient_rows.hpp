@@ -3,7 +3,7 @@
 // each patient's rows (file order within a patient, patients in order of first appearance) and
 // maps them to records, while the caller stores the previous patients. Mapping is pure and needs
 // no database; the queue between the two is bounded, so memory stays bounded by the queue and
-// the row positions (two numbers per row), not by the file's records.
+// the row positions (two numbers per row, a third while grouping), not by the file's records.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
