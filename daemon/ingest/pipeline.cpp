@@ -295,6 +295,26 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
   FileReport report;
   report.kind = kind == FileKind::results_csv ? "results" : "milestones";
   const auto received_at = now_utc();
+  // The helper thread starts grouping the rows while this one hashes and archives the file; what
+  // it finds is only used once the file is known to be new and valid.
+  std::optional<CsvHeader> header;
+  std::optional<std::string> header_problem;
+  try {
+    CsvReader reader(content);
+    auto header_row = reader.next();
+    if (!header_row) throw InputError("empty file");
+    header = kind == FileKind::results_csv ? results_header(*header_row)
+                                           : milestones_header(*header_row);
+  } catch (const InputError& e) {
+    header_problem = e.what();
+  }
+  // Rows are stored patient by patient (file order within a patient, patients in order of first
+  // appearance) so each patient's alerts are evaluated once per file, before the commit that
+  // holds all of that patient's rows: the outcome depends only on the data, and a large backfill
+  // neither re-reads a patient's history once per commit nor logs a trail of UPDATEs.
+  std::optional<CsvPatientRows> rows;
+  if (header) rows.emplace(content, kind, *header, records_);
+
   const auto sender = "file:" + std::filesystem::path(path).filename().string();
   const auto sha = store::sha256_hex(content);
   store::MessageEntry entry{
@@ -311,21 +331,12 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
   if (!text::is_valid_utf8(content)) throw InputError("file is not valid UTF-8");
   const auto message_id = store_.insert_message(entry);
 
-  CsvReader reader(content);
-  auto header_row = reader.next();
-  if (!header_row) throw InputError("empty file");
-  const auto header =
-      kind == FileKind::results_csv ? results_header(*header_row) : milestones_header(*header_row);
+  if (header_problem) throw InputError(*header_problem);
 
-  // Rows are stored patient by patient (file order within a patient, patients in order of first
-  // appearance) so each patient's alerts are evaluated once per file, before the commit that
-  // holds all of that patient's rows: the outcome depends only on the data, and a large backfill
-  // neither re-reads a patient's history once per commit nor logs a trail of UPDATEs.
-  CsvPatientRows rows(content, kind, header, records_);
   PendingEvaluations pending;
   const auto cause = "file:" + path;
   std::size_t since_commit = 0;
-  while (auto patient_rows = rows.next()) {
+  while (auto patient_rows = rows->next()) {
     if (commit_point && since_commit >= static_cast<std::size_t>(kCommitEvery)) {
       pending.flush(alerts_, cause, received_at, report.alert_events);
       commit_point();
@@ -352,10 +363,10 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
       }
     }
   }
-  if (rows.malformed()) {
+  if (rows->malformed()) {
     // Malformed quoting ended the readable part of the file; what came before is kept.
     ++report.rejected;
-    report.rejections.push_back({0, *rows.malformed()});
+    report.rejections.push_back({0, *rows->malformed()});
   }
   pending.flush(alerts_, cause, received_at, report.alert_events);
   // Reported in file order; a malformed quote (line 0, its reason names the line) ended the
