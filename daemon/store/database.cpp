@@ -150,13 +150,26 @@ Database::Database(const std::string& path, const OpenOptions& options) : path_(
       if (!mode.step() || mode.text(0) != "wal")
         throw StoreError("cannot switch " + path + " to WAL journal mode");
     }
-    exec(options.synchronous == Synchronous::full ? "PRAGMA synchronous = FULL"
-                                                  : "PRAGMA synchronous = NORMAL");
+    set_synchronous(options.synchronous);
     // 64 MiB of page cache keeps the hot index pages of a busy day in memory.
     exec("PRAGMA cache_size = -65536");
     exec("PRAGMA temp_store = MEMORY");
     exec("PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint));
   }
+}
+
+void Database::set_synchronous(Synchronous level) {
+  exec(level == Synchronous::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+}
+
+void Database::sync_log() {
+  sqlite3_file* log = nullptr;
+  if (sqlite3_file_control(db_.get(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &log) != SQLITE_OK)
+    fail(db_.get(), "cannot reach the write-ahead log of " + path_);
+  // No log file (an in-memory database, or nothing written yet): nothing to make durable.
+  if (log == nullptr || log->pMethods == nullptr) return;
+  if (const int rc = log->pMethods->xSync(log, SQLITE_SYNC_NORMAL); rc != SQLITE_OK)
+    throw StoreError("cannot sync the write-ahead log of " + path_ + ": " + sqlite3_errstr(rc));
 }
 
 void Database::exec(std::string_view sql) {

@@ -77,6 +77,11 @@ class Database {
   Database(const std::string& path, const OpenOptions& options);
 
   void exec(std::string_view sql);
+  // Outside a transaction only (SQLite refuses otherwise).
+  void set_synchronous(Synchronous level);
+  // Forces the write-ahead log to disk, as a commit at synchronous = FULL does: every transaction
+  // committed before, also those committed at NORMAL, then survives a power loss.
+  void sync_log();
   // Runs a statement prepared once per connection (for hot paths such as savepoints).
   void run_cached(std::string_view sql);
   Statement prepare(std::string_view sql) { return Statement(db_.get(), sql); }
