@@ -15,7 +15,6 @@
 #include <map>
 #include <thread>
 
-#include "app/checkpointer.hpp"
 #include "app/http_api.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
@@ -23,6 +22,7 @@
 #include "net/http_server.hpp"
 #include "net/mllp_server.hpp"
 #include "notify/sender.hpp"
+#include "store/checkpointer.hpp"
 
 namespace markerwatch::app {
 
@@ -200,7 +200,14 @@ int run_daemon(const settings::Settings& settings) {
   writer.start();
   sender.start();
   // Measured: the 32-connection p99 ACK latency fell from 26-30 ms to 20-22 ms (bench/README.md).
-  Checkpointer checkpointer(settings.storage.path, std::chrono::milliseconds(100));
+  store::Checkpointer checkpointer(
+      settings.storage.path, std::chrono::milliseconds(100),
+      [path = settings.storage.path](std::string_view what, std::string_view error) {
+        if (what == "open")
+          spdlog::error("event=checkpointer_failed path={} error=\"{}\"", path, error);
+        else
+          spdlog::warn("event=checkpoint_failed error=\"{}\"", error);
+      });
   checkpointer.start();
 
   // Signals and the watchdog share one strand: the io_context runs on two threads.

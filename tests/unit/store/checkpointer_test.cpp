@@ -4,7 +4,7 @@
 #include <fstream>
 #include <thread>
 
-#include "app/checkpointer.hpp"
+#include "store/checkpointer.hpp"
 #include "store/database.hpp"
 #include "test_support.hpp"
 
@@ -25,7 +25,7 @@ TEST_CASE("the checkpointer copies committed WAL frames into the database file")
     txn.commit();
   }
   const auto size_before = std::filesystem::file_size(path);
-  app::Checkpointer checkpointer(path, std::chrono::milliseconds(5));
+  store::Checkpointer checkpointer(path, std::chrono::milliseconds(5));
   checkpointer.start();
   // Waits for the outcome, not for a time: the test fails by its timeout if nothing is copied.
   while (checkpointer.frames_copied() == 0)
@@ -44,11 +44,11 @@ TEST_CASE("the checkpointer stops promptly, and gives up on a database it cannot
   test::TempDir dir;
   const auto not_a_folder = dir.path() / "file";
   std::ofstream(not_a_folder) << "x";
-  app::Checkpointer unopenable((not_a_folder / "x.db").string(), std::chrono::milliseconds(1));
+  store::Checkpointer unopenable((not_a_folder / "x.db").string(), std::chrono::milliseconds(1));
   unopenable.start();
   unopenable.stop();
   CHECK(unopenable.frames_copied() == 0);
-  app::Checkpointer checkpointer((dir.path() / "idle.db").string(), std::chrono::hours(1));
+  store::Checkpointer checkpointer((dir.path() / "idle.db").string(), std::chrono::hours(1));
   checkpointer.start();
   checkpointer.stop();  // an hour-long wait must not hold up the stop
   CHECK(checkpointer.frames_copied() == 0);

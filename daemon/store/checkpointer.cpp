@@ -1,16 +1,15 @@
-#include "app/checkpointer.hpp"
+#include "store/checkpointer.hpp"
 
 #include <pthread.h>
-#include <sqlite3.h>
-
-#include <spdlog/spdlog.h>
+#include <optional>
 
 #include "store/database.hpp"
 
-namespace markerwatch::app {
+namespace markerwatch::store {
 
-Checkpointer::Checkpointer(std::string path, std::chrono::milliseconds interval)
-    : path_(std::move(path)), interval_(interval) {}
+Checkpointer::Checkpointer(std::string path, std::chrono::milliseconds interval,
+                           ErrorHandler on_error)
+    : path_(std::move(path)), interval_(interval), on_error_(std::move(on_error)) {}
 
 Checkpointer::~Checkpointer() {
   stop();
@@ -36,14 +35,13 @@ std::uint64_t Checkpointer::frames_copied() const {
 }
 
 void Checkpointer::run(std::stop_token stop) {
-  static auto log = spdlog::default_logger()->clone("store");
-  std::optional<store::Database> db;
+  std::optional<Database> db;
   try {
-    store::OpenOptions options;
+    OpenOptions options;
     options.wal_autocheckpoint = 0;  // this connection never writes
     db.emplace(path_, options);
   } catch (const std::exception& e) {
-    log->error("event=checkpointer_failed path={} error=\"{}\"", path_, e.what());
+    if (on_error_) on_error_("open", e.what());
     return;
   }
   auto checkpoint = db->prepare("PRAGMA wal_checkpoint(PASSIVE)");
@@ -63,9 +61,9 @@ void Checkpointer::run(std::stop_token stop) {
     } catch (const std::exception& e) {
       // A busy database or a full disk: the writer's own checkpoint still runs.
       checkpoint.reset();
-      log->warn("event=checkpoint_failed error=\"{}\"", e.what());
+      if (on_error_) on_error_("checkpoint", e.what());
     }
   }
 }
 
-}  // namespace markerwatch::app
+}  // namespace markerwatch::store
