@@ -44,7 +44,7 @@ StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock)
   // 10,000 WAL pages, ~40 MiB): only there do checkpoints complete under a steady load. Alone, a
   // checkpointer thread on its own connection never resets it (measured: the WAL grew without
   // bound); beside this one it copies most frames early, so this one stalls less
-  // (app::Checkpointer). 10,000 rather than SQLite's 1,000 pages: the stall comes ten times less
+  // (store::Checkpointer). 10,000 rather than SQLite's 1,000 pages: the stall comes ten times less
   // often, which keeps the single-connection p99 under 1 ms, at the price of longer (tens of ms)
   // rare stalls.
   options.wal_autocheckpoint = 10000;
