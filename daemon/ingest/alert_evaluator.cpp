@@ -42,6 +42,11 @@ store::NewPatientRows* PendingEvaluations::new_patient_rows(std::int64_t patient
   return it == new_patients_.end() ? nullptr : &it->second;
 }
 
+void PendingEvaluations::discard() {
+  markers_.clear();
+  new_patients_.clear();
+}
+
 void PendingEvaluations::flush(AlertEvaluator& evaluator, const std::string& cause,
                                const std::string& now, std::map<std::string, int>& counts) {
   for (const auto& e : flush(evaluator, cause, now))
@@ -51,6 +56,7 @@ void PendingEvaluations::flush(AlertEvaluator& evaluator, const std::string& cau
 std::vector<engine::Event> PendingEvaluations::flush(AlertEvaluator& evaluator,
                                                      const std::string& cause,
                                                      const std::string& now) {
+  for (const auto& [patient, rows] : new_patients_) results_.write_new_rows(patient, rows, now);
   std::vector<engine::Event> events;
   for (const auto& [patient, markers] : markers_) {
     std::vector<std::string> scope;
@@ -59,8 +65,7 @@ std::vector<engine::Event> PendingEvaluations::flush(AlertEvaluator& evaluator,
     events.insert(events.end(), std::make_move_iterator(more.begin()),
                   std::make_move_iterator(more.end()));
   }
-  markers_.clear();
-  new_patients_.clear();
+  discard();
   return events;
 }
 

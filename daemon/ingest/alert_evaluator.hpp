@@ -14,6 +14,7 @@
 #include "notify/outbox.hpp"
 #include "settings/settings.hpp"
 #include "store/alert_store.hpp"
+#include "store/result_store.hpp"
 
 namespace markerwatch::ingest {
 
@@ -39,14 +40,19 @@ class AlertEvaluator {
 // Patients touched by a batch of inputs, evaluated together before the batch commits.
 class PendingEvaluations {
  public:
+  explicit PendingEvaluations(store::ResultStore& results) : results_(results) {}
+
   void add(std::int64_t patient_id, const std::vector<std::string>& markers);
-  // A patient the batch created: its result rows are stored through new_patient_rows() and its
-  // evaluation reads them there. The batch flushes before its transaction commits, or is
-  // dropped with it when it rolls back.
+  // A patient the batch created: its result rows are stored through new_patient_rows(), written
+  // when the batch flushes, and its evaluation reads them there. The batch flushes before its
+  // transaction commits, or is dropped with it when it rolls back.
   void add_new_patient(std::int64_t patient_id);
   // nullptr unless the batch created the patient.
   store::NewPatientRows* new_patient_rows(std::int64_t patient_id);
-  // Evaluates and clears; returns the number of events per type ("new", "update", ...).
+  // Forgets everything added (what it stood for was rolled back).
+  void discard();
+  // Writes the new patients' rows (`now`: their stored_at), evaluates and clears; returns the
+  // number of events per type ("new", "update", ...).
   void flush(AlertEvaluator& evaluator, const std::string& cause, const std::string& now,
              std::map<std::string, int>& counts);
   std::vector<engine::Event> flush(AlertEvaluator& evaluator, const std::string& cause,
@@ -54,7 +60,8 @@ class PendingEvaluations {
 
  private:
   std::map<std::int64_t, std::optional<std::set<std::string>>> markers_;  // nullopt: every marker
-  std::map<std::int64_t, store::NewPatientRows> new_patients_;
+  store::ResultStore& results_;
+  std::map<std::int64_t, store::NewPatientRows> new_patients_;  // in creation order
 };
 
 }  // namespace markerwatch::ingest

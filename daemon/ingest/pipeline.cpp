@@ -333,7 +333,7 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
 
   if (header_problem) throw InputError(*header_problem);
 
-  PendingEvaluations pending;
+  PendingEvaluations pending(store_);
   const auto cause = "file:" + path;
   std::size_t since_commit = 0;
   while (auto patient_rows = rows->next()) {
@@ -450,7 +450,7 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
   }
   out.message_id = store_.insert_message(entry);
   const auto& now = prepared.received_at;
-  PendingEvaluations pending;
+  PendingEvaluations pending(store_);
   auto store_entry = [&](const fhir::EntryPlan& e, fhir::EntryOutcome& result) {
     auto count = [&](store::StoreResult r) {
       (r == store::StoreResult::stored ? result.stored : result.unchanged)++;
@@ -490,7 +490,7 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
       }
       if (failed) {
         for (auto& r : results) r.stored = r.unchanged = 0;
-        pending = {};
+        pending.discard();
       } else {
         all.release();
       }
@@ -604,7 +604,7 @@ RowsOutcome Pipeline::store_rows(const PreparedRows& prepared, const std::string
     if (prepared.rows) out.rejected = prepared.rows->rejections;
     return refuse();
   }
-  PendingEvaluations pending;
+  PendingEvaluations pending(store_);
   const auto& now = prepared.received_at;
   const auto& records = prepared.rows->records;
   {

@@ -1,8 +1,9 @@
 #pragma once
 // The result rows of a patient created in the current transaction. They are all the rows that
 // patient has, so a batch that keeps them here answers E3's version lookup and the engine's
-// history from memory instead of querying back what it has just written. Valid only inside that
-// transaction: whoever keeps one drops it before the transaction commits or rolls back.
+// history from memory instead of querying back what it has written, and writes them with
+// statements of many rows each. Valid only inside that transaction: whoever keeps one writes and
+// drops it before the transaction commits, or drops it when it rolls back.
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -24,28 +25,34 @@ struct StoredResultVersion {
   bool effective = false;
 };
 
+// The rows are written to the database in one go (ResultStore::write_new_rows), before the
+// transaction commits: until then they are numbered here, in arrival order, and only here.
 class NewPatientRows {
  public:
+  struct Row {
+    std::int64_t number = 0;  // arrival order within the batch, from 1
+    ResultRecord record;
+    std::optional<std::int64_t> message_id;
+    bool effective = false;
+  };
+
   NewPatientRows() = default;
   NewPatientRows(const NewPatientRows&) = delete;  // its index points into its own rows
   NewPatientRows& operator=(const NewPatientRows&) = delete;
-  // The versions of r's series (marker, method) on r's collection date, in arrival order.
+  // The versions of r's series (marker, method) on r's collection date, in arrival order; their
+  // row ids are the numbers given here.
   std::vector<StoredResultVersion> versions_of(const ResultRecord& r) const;
-  // A row just inserted; its id is above every row held.
-  void add(std::int64_t row_id, const ResultRecord& r, bool effective);
-  void set_effective(std::int64_t row_id, bool effective);
+  // Keeps a new row, numbered above every row held.
+  void add(const ResultRecord& r, std::optional<std::int64_t> message_id, bool effective);
+  void set_effective(std::int64_t number, bool effective);
   // The effective values that count, as AlertStore::history reads them from the database: in
-  // the order of its index (collection date, then row id).
+  // the order of its index (collection date, then arrival).
   std::vector<engine::Value> values() const;
+  // Every row in arrival order.
+  const std::deque<Row>& rows() const { return rows_; }
 
  private:
-  struct Row {
-    StoredResultVersion version;
-    std::string marker, method, collected_date, unit;
-    std::optional<double> value, uln;
-    Comparator comparator = Comparator::none;
-  };
-  std::deque<Row> rows_;  // in row id order; a deque, so the keys below can view its strings
+  std::deque<Row> rows_;  // in arrival order; a deque, so the keys below can view its strings
   // The rows of each series on each date (collection date, marker, method): a patient with a
   // long history finds a row's versions without scanning all of it.
   // (A multimap keeps rows with the same key in insertion order.)

@@ -21,6 +21,19 @@ constexpr const char* kResultColumns =
     "r.collected_raw, r.value, r.comparator, r.value_raw, r.unit, r.unit_raw, r.reference_range, "
     "r.uln, r.status, r.obs_id, r.version_time, r.source, r.effective";
 
+// INSERT of `rows` result rows, each with ResultStore::kResultColumnCount parameters.
+std::string insert_results_sql(std::size_t rows) {
+  std::string sql =
+      "INSERT INTO results (patient_id, marker, method, collected_at, collected_date, "
+      "collected_raw, collected_offset_assumed, value, comparator, value_raw, unit, unit_raw, "
+      "reference_range, uln, status, obs_id, version_time, source, message_id, effective, "
+      "stored_at) VALUES ";
+  for (std::size_t i = 0; i < rows; ++i)
+    sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                  : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  return sql;
+}
+
 }  // namespace
 
 engine::Json to_json(const ResultRow& r) {
@@ -58,11 +71,8 @@ ResultStore::ResultStore(Database& db)
       find_accepted_(db.prepare(
           "SELECT id FROM messages WHERE sender = ? AND control_id = ? AND content_sha256 = ? "
           "AND (outcome = 'accepted' OR outcome = 'ignored') ORDER BY id LIMIT 1")),
-      insert_result_(db.prepare(
-          "INSERT INTO results (patient_id, marker, method, collected_at, collected_date, "
-          "collected_raw, collected_offset_assumed, value, comparator, value_raw, unit, unit_raw, "
-          "reference_range, uln, status, obs_id, version_time, source, message_id, effective, "
-          "stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+      insert_result_(db.prepare(insert_results_sql(1))),
+      insert_results_(db.prepare(insert_results_sql(kRowsPerInsert))),
       series_versions_(db.prepare(
           "SELECT id, obs_id, status, version_time, effective, collected_at, value_raw, unit_raw, "
           "reference_range FROM results WHERE patient_id = ?1 AND collected_date = ?4 AND marker = "
@@ -179,10 +189,11 @@ StoreResult ResultStore::store_result(const ResultRecord& r, std::int64_t patien
                                       const std::string& now, NewPatientRows* new_rows) {
   // Every version of this series on this date: usually none, rarely more than a few.
   auto versions = new_rows ? new_rows->versions_of(r) : versions_on_date(patient_id, r);
-  // The new row arrives last: resolve with an id above every stored one, insert it with its flag,
+  // The new row arrives last: resolve with an id above every stored one, store it with its flag,
   // then update only the rows whose flag changed.
   constexpr std::int64_t kNewRow = INT64_MAX;
   std::vector<VersionContent> existing;
+  existing.reserve(versions.size());
   for (const auto& v : versions) existing.push_back(v.content);
   const auto resolution = admit_version(existing,
                                         {{kNewRow, r.obs_id, r.status, r.received_at},
@@ -197,37 +208,69 @@ StoreResult ResultStore::store_result(const ResultRecord& r, std::int64_t patien
                               id);
   };
 
-  insert_result_.bind(1, patient_id)
-      .bind(2, r.marker)
-      .bind(3, r.method)
-      .bind(4, r.collected_at)
-      .bind(5, r.collected_date)
-      .bind(6, r.collected_raw)
-      .bind(7, r.collected_offset_assumed ? 1 : 0)
-      .bind(8, r.value)
-      .bind(9, to_string(r.comparator))
-      .bind(10, r.value_raw)
-      .bind(11, r.unit)
-      .bind(12, r.unit_raw)
-      .bind(13, r.reference_range)
-      .bind(14, r.uln)
-      .bind(15, to_string(r.status))
-      .bind(16, r.obs_id)
-      .bind(17, r.received_at)
-      .bind(18, r.source);
-  if (message_id)
-    insert_result_.bind(19, *message_id);
-  else
-    insert_result_.bind_null(19);
-  insert_result_.bind(20, effective(kNewRow) ? 1 : 0).bind(21, now).run();
-  if (new_rows) new_rows->add(db_.last_insert_id(), r, effective(kNewRow));
+  if (new_rows) {
+    new_rows->add(r, message_id, effective(kNewRow));
+    for (const auto& v : versions)
+      new_rows->set_effective(v.content.stored.row_id, effective(v.content.stored.row_id));
+    return StoreResult::stored;
+  }
+  bind_result(insert_result_, 0, patient_id, r, message_id, effective(kNewRow), now);
+  insert_result_.run();
   for (const auto& v : versions) {
     const auto row_id = v.content.stored.row_id;
     if (effective(row_id) == v.effective) continue;
     set_effective_.bind(1, effective(row_id) ? 1 : 0).bind(2, row_id).run();
-    if (new_rows) new_rows->set_effective(row_id, effective(row_id));
   }
   return StoreResult::stored;
+}
+
+void ResultStore::bind_result(Statement& insert, int offset, std::int64_t patient_id,
+                              const ResultRecord& r, std::optional<std::int64_t> message_id,
+                              bool effective, const std::string& now) {
+  insert.bind(offset + 1, patient_id)
+      .bind(offset + 2, r.marker)
+      .bind(offset + 3, r.method)
+      .bind(offset + 4, r.collected_at)
+      .bind(offset + 5, r.collected_date)
+      .bind(offset + 6, r.collected_raw)
+      .bind(offset + 7, r.collected_offset_assumed ? 1 : 0)
+      .bind(offset + 8, r.value)
+      .bind(offset + 9, to_string(r.comparator))
+      .bind(offset + 10, r.value_raw)
+      .bind(offset + 11, r.unit)
+      .bind(offset + 12, r.unit_raw)
+      .bind(offset + 13, r.reference_range)
+      .bind(offset + 14, r.uln)
+      .bind(offset + 15, to_string(r.status))
+      .bind(offset + 16, r.obs_id)
+      .bind(offset + 17, r.received_at)
+      .bind(offset + 18, r.source);
+  if (message_id)
+    insert.bind(offset + 19, *message_id);
+  else
+    insert.bind_null(offset + 19);
+  insert.bind(offset + 20, effective ? 1 : 0).bind(offset + 21, now);
+}
+
+void ResultStore::write_new_rows(std::int64_t patient_id, const NewPatientRows& rows,
+                                 const std::string& now) {
+  const auto& all = rows.rows();
+  std::size_t i = 0;
+  // Many rows per statement: SQLite's cost per statement (start, constraint checks at its end)
+  // is then shared; the database numbers them in arrival order, as single inserts would.
+  for (; i + kRowsPerInsert <= all.size(); i += kRowsPerInsert) {
+    for (std::size_t k = 0; k < kRowsPerInsert; ++k) {
+      const auto& row = all[i + k];
+      bind_result(insert_results_, static_cast<int>(k) * kResultColumnCount, patient_id, row.record,
+                  row.message_id, row.effective, now);
+    }
+    insert_results_.run();
+  }
+  for (; i < all.size(); ++i) {
+    const auto& row = all[i];
+    bind_result(insert_result_, 0, patient_id, row.record, row.message_id, row.effective, now);
+    insert_result_.run();
+  }
 }
 
 StoreResult ResultStore::store_milestone(const MilestoneRecord& m, const std::string& source,

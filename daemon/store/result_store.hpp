@@ -83,10 +83,13 @@ class ResultStore {
   // version of its series on that date. A row identical to a stored version is a no-op. Throws
   // InputError when a correction without observation id is ambiguous. With `new_rows` (the
   // patient was created in this transaction and every row of it stored through them), the
-  // versions are taken from and recorded in them instead of queried.
+  // versions are taken from and the row is kept in them, to be written by write_new_rows.
   StoreResult store_result(const ResultRecord& r, std::int64_t patient_id,
                            std::optional<std::int64_t> message_id, const std::string& now,
                            NewPatientRows* new_rows = nullptr);
+  // Writes the rows kept for a patient created in this transaction, in their arrival order, with
+  // their current flags; `now` is their stored_at.
+  void write_new_rows(std::int64_t patient_id, const NewPatientRows& rows, const std::string& now);
   StoreResult store_milestone(const MilestoneRecord& m, const std::string& source,
                               const std::string& now);
   // Removes the milestone with this patient, kind, date and markers (FHIR entered-in-error);
@@ -106,14 +109,21 @@ class ResultStore {
   std::vector<MessageRow> messages(const std::string& outcome, int limit);
   std::optional<MessageRow> message(std::int64_t id);
 
+  static constexpr int kResultColumnCount = 21;  // parameters per row of an insert
+  static constexpr std::size_t kRowsPerInsert = 16;
+
  private:
   std::vector<StoredResultVersion> versions_on_date(std::int64_t patient_id, const ResultRecord& r);
+  // Binds one row's parameters after the first `offset` ones.
+  static void bind_result(Statement& insert, int offset, std::int64_t patient_id,
+                          const ResultRecord& r, std::optional<std::int64_t> message_id,
+                          bool effective, const std::string& now);
 
   Database& db_;
   Statement find_patient_, insert_patient_, insert_message_, update_message_, find_accepted_,
-      insert_result_, series_versions_, set_effective_, insert_milestone_, delete_milestone_,
-      select_results_, select_milestones_, select_messages_, select_message_, select_patients_,
-      select_versions_, select_patient_milestones_;
+      insert_result_, insert_results_, series_versions_, set_effective_, insert_milestone_,
+      delete_milestone_, select_results_, select_milestones_, select_messages_, select_message_,
+      select_patients_, select_versions_, select_patient_milestones_;
 };
 
 }  // namespace markerwatch::store
