@@ -63,8 +63,8 @@ int cmd_check_config(const Common& c) {
 
 int cmd_import(const Common& c, const std::vector<std::string>& files) {
   auto s = load_settings(c);
-  // Checkpoint once at the end instead of after every chunk: index pages that chunks touch again
-  // and again are then copied into the database file once.
+  // This connection never checkpoints, so its commits never wait for one: the checkpointer below
+  // copies frames back meanwhile, and one checkpoint at the end copies what is left.
   auto db = open_database(s, false, 0);
   // With synchronous = full, chunks commit without a sync of their own and the log is synced once
   // per file, before the file is reported (a sync covers every commit before it). A power loss
