@@ -103,6 +103,8 @@ void add_patient(Database& db, const std::string& id) {
 }  // namespace
 
 TEST_CASE("commits at synchronous = normal reach the disk when the log is synced") {
+  // The first Database configures SQLite, which must happen before the VFS lookup initialises it.
+  Database first(":memory:", {});
   CountingVfs vfs;
   test::TempDir dir;
   Database db((dir.path() / "mw.db").string(), {});
