@@ -222,15 +222,23 @@ TEST_CASE("a new patient's rows kept in memory decide and read back as the datab
   by_memory.write_new_rows(patient.id, rows, "t");
   // The same rows with the same E3 flags in both databases, every column alike (19 rows: one
   // statement of 16, then three of one).
-  auto stored = [](ResultStore& s) {
-    std::vector<std::tuple<std::int64_t, bool, std::string>> out;
-    for (const auto& r : s.results("case-001", "", false))
-      out.emplace_back(r.id, r.effective, to_json(r).dump());
+  auto stored = [](Database& db) {
+    std::vector<std::string> out;
+    auto q = db.prepare(
+        "SELECT quote(id) || '|' || quote(patient_id) || '|' || quote(marker) || '|' || "
+        "quote(method) || '|' || quote(collected_at) || '|' || quote(collected_date) || '|' || "
+        "quote(collected_raw) || '|' || quote(collected_offset_assumed) || '|' || quote(value) || "
+        "'|' || quote(comparator) || '|' || quote(value_raw) || '|' || quote(unit) || '|' || "
+        "quote(unit_raw) || '|' || quote(reference_range) || '|' || quote(uln) || '|' || "
+        "quote(status) || '|' || quote(obs_id) || '|' || quote(version_time) || '|' || "
+        "quote(source) || '|' || quote(message_id) || '|' || quote(effective) || '|' || "
+        "quote(stored_at) FROM results ORDER BY id");
+    while (q.step()) out.push_back(q.text(0));
     return out;
   };
-  const auto expected = stored(by_query);
+  const auto expected = stored(queried);
   CHECK(expected.size() == 19);  // 21 rows: one identical repeat, one refused
-  CHECK(stored(by_memory) == expected);
+  CHECK(stored(kept) == expected);
   // And the engine's history from memory is the one the database gives, value for value and in
   // the same order.
   AlertStore alerts(kept);
