@@ -99,4 +99,12 @@ std::optional<VersionResolution> admit_version(const std::vector<VersionContent>
   return resolve_versions(candidates);
 }
 
+VersionContent version_content(const ResultRecord& r, std::int64_t row_id) {
+  return {{row_id, r.obs_id, r.status, r.received_at},
+          r.collected_at,
+          r.value_raw,
+          r.unit_raw,
+          r.reference_range};
+}
+
 }  // namespace markerwatch

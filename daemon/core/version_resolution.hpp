@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/records.hpp"
 #include "core/result_status.hpp"
 
 namespace markerwatch {
@@ -38,6 +39,9 @@ struct VersionContent {
   std::string collected_at, value_raw, unit_raw, reference_range;
   bool same_as(const VersionContent& other) const;
 };
+
+// What E3 compares of a result, as the version numbered `row_id`.
+VersionContent version_content(const ResultRecord& r, std::int64_t row_id);
 
 // E3 on arrival of `incoming` (whose row_id must be above every existing one) in a series on one
 // date: nullopt when it repeats a version already received; otherwise the resolution with it.

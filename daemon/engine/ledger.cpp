@@ -23,11 +23,7 @@ std::string patient_key(const PatientKey& p) {
 bool PatientLedger::add_result(const ResultRecord& r) {
   history_.patient = r.patient.id;
   auto& group = groups_[{r.marker, r.method, r.collected_date}];
-  VersionContent incoming{{next_row_, r.obs_id, r.status, r.received_at},
-                          r.collected_at,
-                          r.value_raw,
-                          r.unit_raw,
-                          r.reference_range};
+  auto incoming = version_content(r, next_row_);
   auto resolution = admit_version(group.versions, incoming, r.marker, r.collected_date);
   if (!resolution) return false;
   ++next_row_;

@@ -9,16 +9,8 @@ namespace markerwatch::store {
 std::vector<StoredResultVersion> NewPatientRows::versions_of(const ResultRecord& r) const {
   std::vector<StoredResultVersion> out;
   const auto [first, last] = by_series_date_.equal_range({r.collected_date, r.marker, r.method});
-  for (auto it = first; it != last; ++it) {
-    const auto& row = *it->second;
-    const auto& v = row.record;
-    out.push_back({{{row.number, v.obs_id, v.status, v.received_at},
-                    v.collected_at,
-                    v.value_raw,
-                    v.unit_raw,
-                    v.reference_range},
-                   row.effective});
-  }
+  for (auto it = first; it != last; ++it)
+    out.push_back({version_content(it->second->record, it->second->number), it->second->effective});
   return out;
 }
 

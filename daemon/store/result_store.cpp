@@ -195,13 +195,8 @@ StoreResult ResultStore::store_result(const ResultRecord& r, std::int64_t patien
   std::vector<VersionContent> existing;
   existing.reserve(versions.size());
   for (const auto& v : versions) existing.push_back(v.content);
-  const auto resolution = admit_version(existing,
-                                        {{kNewRow, r.obs_id, r.status, r.received_at},
-                                         r.collected_at,
-                                         r.value_raw,
-                                         r.unit_raw,
-                                         r.reference_range},
-                                        r.marker, r.collected_date);
+  const auto resolution =
+      admit_version(existing, version_content(r, kNewRow), r.marker, r.collected_date);
   if (!resolution) return StoreResult::unchanged;  // identical to a version already received
   const auto effective = [&](std::int64_t id) {
     return std::binary_search(resolution->effective_rows.begin(), resolution->effective_rows.end(),
