@@ -202,8 +202,8 @@ int run_daemon(const settings::Settings& settings) {
   // Measured: the 32-connection p99 ACK latency fell from 26-30 ms to 20-22 ms (bench/README.md).
   store::Checkpointer checkpointer(
       settings.storage.path, std::chrono::milliseconds(100),
-      [path = settings.storage.path](std::string_view what, std::string_view error) {
-        if (what == "open")
+      [path = settings.storage.path](store::Checkpointer::Failure what, std::string_view error) {
+        if (what == store::Checkpointer::Failure::open)
           spdlog::error("event=checkpointer_failed path={} error=\"{}\"", path, error);
         else
           spdlog::warn("event=checkpoint_failed error=\"{}\"", error);

@@ -41,7 +41,7 @@ void Checkpointer::run(std::stop_token stop) {
     options.wal_autocheckpoint = 0;  // this connection never writes
     db.emplace(path_, options);
   } catch (const std::exception& e) {
-    if (on_error_) on_error_("open", e.what());
+    if (on_error_) on_error_(Failure::open, e.what());
     return;
   }
   auto checkpoint = db->prepare("PRAGMA wal_checkpoint(PASSIVE)");
@@ -61,7 +61,7 @@ void Checkpointer::run(std::stop_token stop) {
     } catch (const std::exception& e) {
       // A busy database or a full disk: the writer's own checkpoint still runs.
       checkpoint.reset();
-      if (on_error_) on_error_("checkpoint", e.what());
+      if (on_error_) on_error_(Failure::checkpoint, e.what());
     }
   }
 }

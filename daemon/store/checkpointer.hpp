@@ -17,9 +17,10 @@ namespace markerwatch::store {
 
 class Checkpointer {
  public:
-  // Told what failed ("open" or "checkpoint") and why; the checkpointer carries on, since the
-  // writer's own checkpoint still copies the frames.
-  using ErrorHandler = std::function<void(std::string_view what, std::string_view error)>;
+  // Opening its connection failed (it stops), or one checkpoint did (it carries on, since the
+  // writer's own checkpoint still copies the frames).
+  enum class Failure { open, checkpoint };
+  using ErrorHandler = std::function<void(Failure what, std::string_view error)>;
 
   Checkpointer(std::string path, std::chrono::milliseconds interval, ErrorHandler on_error = {});
   ~Checkpointer();  // stops and joins
