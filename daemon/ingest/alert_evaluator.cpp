@@ -37,6 +37,14 @@ void PendingEvaluations::add_new_patient(std::int64_t patient_id) {
   new_patients_.try_emplace(patient_id);
 }
 
+void PendingEvaluations::adopt_new_patient(std::int64_t patient_id, store::NewPatientRows rows) {
+  if (rows.rows().empty()) return;  // nothing to write or evaluate (and no markers: not "every")
+  std::set<std::string> markers;
+  for (const auto& row : rows.rows()) markers.insert(row.record.marker);
+  add(patient_id, {markers.begin(), markers.end()});
+  new_patients_.insert_or_assign(patient_id, std::move(rows));
+}
+
 store::NewPatientRows* PendingEvaluations::new_patient_rows(std::int64_t patient_id) {
   auto it = new_patients_.find(patient_id);
   return it == new_patients_.end() ? nullptr : &it->second;

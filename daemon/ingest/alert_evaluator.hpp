@@ -47,6 +47,9 @@ class PendingEvaluations {
   // when the batch flushes, and its evaluation reads them there. The batch flushes before its
   // transaction commits, or is dropped with it when it rolls back.
   void add_new_patient(std::int64_t patient_id);
+  // A patient the batch created, with every row it has, admitted already (as new_patient_rows()
+  // would have). Its rows' markers are evaluated.
+  void adopt_new_patient(std::int64_t patient_id, store::NewPatientRows rows);
   // nullptr unless the batch created the patient.
   store::NewPatientRows* new_patient_rows(std::int64_t patient_id);
   // Forgets everything added (what it stood for was rolled back).

@@ -8,6 +8,12 @@
 
 namespace markerwatch::ingest {
 
+const ResultRecord& CsvPatientGroup::result_of(const MappedCsvRow& row) const {
+  if (const auto* kept = std::get_if<KeptRow>(&row.record))
+    return new_rows.rows()[static_cast<std::size_t>(kept->number - 1)].record;
+  return std::get<ResultRecord>(row.record);
+}
+
 CsvPatientRows::CsvPatientRows(std::string_view content, FileKind kind, const CsvHeader& header,
                                const RecordContext& ctx, std::size_t max_queued_rows)
     : content_(content),
@@ -22,28 +28,48 @@ CsvPatientRows::~CsvPatientRows() {
   changed_.notify_all();
 }
 
-std::optional<std::vector<MappedCsvRow>> CsvPatientRows::next() {
+std::optional<CsvPatientGroup> CsvPatientRows::next() {
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return !queue_.empty() || done_; });
   if (queue_.empty()) {
     if (failure_) std::rethrow_exception(failure_);
     return std::nullopt;
   }
-  auto rows = std::move(queue_.front());
+  auto group = std::move(queue_.front());
   queue_.pop_front();
-  queued_rows_ -= rows.size();
+  queued_rows_ -= group.rows.size();
   changed_.notify_all();
-  return rows;
+  return group;
 }
 
-void CsvPatientRows::push(std::vector<MappedCsvRow> rows, std::stop_token& stop) {
+void CsvPatientRows::push(CsvPatientGroup group, std::stop_token& stop) {
   std::unique_lock lock(mutex_);
   // One patient with more rows than the bound still goes through, alone.
   changed_.wait(lock, stop, [&] { return queue_.empty() || queued_rows_ < max_queued_rows_; });
-  queued_rows_ += rows.size();
-  queue_.push_back(std::move(rows));
+  queued_rows_ += group.rows.size();
+  queue_.push_back(std::move(group));
   changed_.notify_all();
 }
+
+namespace {
+
+// Done here, beside the mapping, so the thread that stores the rows of a new patient only
+// writes them: E3 among a patient's own rows needs nothing from the database.
+void admit_as_new(CsvPatientGroup& group, MappedCsvRow& row, ResultRecord& result) {
+  try {
+    if (group.new_rows.admit(std::move(result), std::nullopt)) {
+      row.as_new = AsNewPatient::kept;
+      row.record = KeptRow{static_cast<std::int64_t>(group.new_rows.rows().size())};
+    } else {
+      row.as_new = AsNewPatient::unchanged;
+    }
+  } catch (const InputError& e) {
+    row.as_new = AsNewPatient::refused;
+    row.refused_as_new = e.what();
+  }
+}
+
+}  // namespace
 
 void CsvPatientRows::produce(std::stop_token stop) {
   std::optional<std::string> malformed;
@@ -86,12 +112,13 @@ void CsvPatientRows::produce(std::stop_token stop) {
     for (std::size_t g = 0; g + 1 < group_start.size(); ++g) {
       const std::span group(grouped.data() + group_start[g], group_start[g + 1] - group_start[g]);
       if (stop.stop_requested()) break;
-      std::vector<MappedCsvRow> mapped;
-      mapped.reserve(group.size());
+      CsvPatientGroup mapped;
+      mapped.rows.reserve(group.size());
       for (const auto position : group) {
         reader.seek(position);
         const auto row = reader.next();  // read without error in the first pass
-        MappedCsvRow out{row->line, std::string()};
+        auto& out = mapped.rows.emplace_back();
+        out.line = row->line;
         try {
           if (kind_ == FileKind::results_csv)
             out.record = parse_result_row(header_, *row, ctx_);
@@ -100,7 +127,8 @@ void CsvPatientRows::produce(std::stop_token stop) {
         } catch (const InputError& e) {
           out.record = std::string(e.what());
         }
-        mapped.push_back(std::move(out));
+        if (auto* result = std::get_if<ResultRecord>(&out.record))
+          admit_as_new(mapped, out, *result);
       }
       push(std::move(mapped), stop);
     }

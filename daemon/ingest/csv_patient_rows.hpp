@@ -1,9 +1,10 @@
 #pragma once
 // A results or milestones CSV read patient by patient: a helper thread tokenises the file, groups
-// each patient's rows (file order within a patient, patients in order of first appearance) and
-// maps them to records, while the caller stores the previous patients. Mapping is pure and needs
-// no database; the queue between the two is bounded, so memory stays bounded by the queue and
-// the row positions (two numbers per row, a third while grouping), not by the file's records.
+// each patient's rows (file order within a patient, patients in order of first appearance), maps
+// them to records and admits a results group's records as a new patient's (E3 among them), while
+// the caller stores the previous patients. Mapping and that admission are pure and need no
+// database; the queue between the two is bounded, so memory stays bounded by the queue and the
+// row positions (two numbers per row, a third while grouping), not by the file's records.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -17,13 +18,37 @@
 #include <vector>
 
 #include "ingest/csv_records.hpp"
+#include "store/new_patient_rows.hpp"
 
 namespace markerwatch::ingest {
 
+// A results row whose record was moved into its group's new_rows, as the row numbered `number`.
+struct KeptRow {
+  std::int64_t number = 0;
+};
+
+// What a results row comes to if its patient is new to the database (E3 among the group's rows).
+enum class AsNewPatient { not_tried, kept, unchanged, refused };
+
 struct MappedCsvRow {
   std::size_t line = 0;
-  // The record, or the reason the row was rejected.
-  std::variant<ResultRecord, MilestoneRecord, std::string> record;
+  // The record, or the reason the row was rejected, or where its record went.
+  std::variant<ResultRecord, MilestoneRecord, std::string, KeptRow> record;
+  AsNewPatient as_new = AsNewPatient::not_tried;
+  std::string refused_as_new;  // as_new == refused: why
+};
+
+// One patient's rows, file order.
+struct CsvPatientGroup {
+  std::vector<MappedCsvRow> rows;
+  // Results files: the rows as a patient new to the database stores them, admitted one by one in
+  // file order while the rows were mapped. When the patient is new, these are its rows as they
+  // stand; otherwise each row is stored against the database's history, a kept row's record read
+  // from here.
+  store::NewPatientRows new_rows;
+
+  // The record of a results row, kept or not; the row must hold one or be kept.
+  const ResultRecord& result_of(const MappedCsvRow& row) const;
 };
 
 class CsvPatientRows {
@@ -36,14 +61,14 @@ class CsvPatientRows {
   CsvPatientRows& operator=(const CsvPatientRows&) = delete;
 
   // The next patient's rows; nullopt when the file is done. Rethrows what the helper threw.
-  std::optional<std::vector<MappedCsvRow>> next();
+  std::optional<CsvPatientGroup> next();
   // Set once next() returned nullopt: the malformed quoting that ended the readable part of the
   // file (rows before it were delivered), with its line in the text.
   const std::optional<std::string>& malformed() const { return malformed_; }
 
  private:
   void produce(std::stop_token stop);
-  void push(std::vector<MappedCsvRow> rows, std::stop_token& stop);
+  void push(CsvPatientGroup group, std::stop_token& stop);
 
   std::string_view content_;
   FileKind kind_;
@@ -53,7 +78,7 @@ class CsvPatientRows {
 
   std::mutex mutex_;
   std::condition_variable_any changed_;
-  std::deque<std::vector<MappedCsvRow>> queue_;
+  std::deque<CsvPatientGroup> queue_;
   std::size_t queued_rows_ = 0;
   bool done_ = false;
   std::exception_ptr failure_;

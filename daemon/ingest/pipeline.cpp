@@ -336,39 +336,22 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
   PendingEvaluations pending(store_);
   const auto cause = "file:" + path;
   std::size_t since_commit = 0;
-  while (auto patient_rows = rows->next()) {
+  while (auto group = rows->next()) {
     if (commit_point && since_commit >= static_cast<std::size_t>(kCommitEvery)) {
-      pending.flush(alerts_, cause, received_at, report.alert_events);
       commit_point();
       since_commit = 0;
     }
-    since_commit += patient_rows->size();
-    std::optional<std::int64_t> patient;  // stored with the patient's first valid row
-    for (const auto& row : *patient_rows) {
-      if (const auto* reason = std::get_if<std::string>(&row.record)) {
-        ++report.rejected;
-        report.rejections.push_back({row.line, *reason});
-        continue;
-      }
-      try {
-        const auto stored = std::holds_alternative<ResultRecord>(row.record)
-                                ? store_row(std::get<ResultRecord>(row.record), patient, message_id,
-                                            received_at, pending)
-                                : store_row(std::get<MilestoneRecord>(row.record), patient, "csv",
-                                            received_at, pending);
-        (stored == store::StoreResult::stored ? report.accepted : report.unchanged)++;
-      } catch (const InputError& e) {
-        ++report.rejected;
-        report.rejections.push_back({row.line, e.what()});
-      }
-    }
+    since_commit += group->rows.size();
+    store_csv_group(*group, message_id, received_at, pending, report);
+    // The group holds all of the patient's rows in this file: evaluated once, now, so this
+    // thread's work keeps pace with the reading instead of piling up before each commit.
+    pending.flush(alerts_, cause, received_at, report.alert_events);
   }
   if (rows->malformed()) {
     // Malformed quoting ended the readable part of the file; what came before is kept.
     ++report.rejected;
     report.rejections.push_back({0, *rows->malformed()});
   }
-  pending.flush(alerts_, cause, received_at, report.alert_events);
   // Reported in file order; a malformed quote (line 0, its reason names the line) ended the
   // readable part of the file, so it comes last.
   std::stable_sort(report.rejections.begin(), report.rejections.end(),
@@ -539,6 +522,50 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
   store_.set_outcome(out.message_id, outcome);
   out.outcome = outcome.outcome;
   return out;
+}
+
+void Pipeline::store_csv_group(CsvPatientGroup& group, std::int64_t message_id,
+                               const std::string& now, PendingEvaluations& pending,
+                               FileReport& report) {
+  const auto reject = [&report](std::size_t line, const std::string& reason) {
+    ++report.rejected;
+    report.rejections.push_back({line, reason});
+  };
+  std::optional<std::int64_t> patient;  // stored with the patient's first valid row
+  if (const auto& kept = group.new_rows.rows(); !kept.empty()) {
+    // A results group's first valid row is always kept (nothing came before it).
+    const auto found = store_.find_or_add_patient(kept.front().record.patient, now);
+    patient = found.id;
+    if (found.created) {
+      // All the patient's rows are in this file: what the reading thread made of them stands.
+      group.new_rows.assign_message(message_id);
+      pending.adopt_new_patient(found.id, std::move(group.new_rows));
+      for (const auto& row : group.rows) {
+        if (const auto* reason = std::get_if<std::string>(&row.record))
+          reject(row.line, *reason);
+        else if (row.as_new == AsNewPatient::refused)
+          reject(row.line, row.refused_as_new);
+        else
+          (row.as_new == AsNewPatient::kept ? report.accepted : report.unchanged)++;
+      }
+      return;
+    }
+  }
+  for (const auto& row : group.rows) {
+    if (const auto* reason = std::get_if<std::string>(&row.record)) {
+      reject(row.line, *reason);
+      continue;
+    }
+    try {
+      const auto* milestone = std::get_if<MilestoneRecord>(&row.record);
+      const auto stored = milestone
+                              ? store_row(*milestone, patient, "csv", now, pending)
+                              : store_row(group.result_of(row), patient, message_id, now, pending);
+      (stored == store::StoreResult::stored ? report.accepted : report.unchanged)++;
+    } catch (const InputError& e) {
+      reject(row.line, e.what());
+    }
+  }
 }
 
 store::StoreResult Pipeline::store_row(const ResultRecord& r, std::optional<std::int64_t>& patient,

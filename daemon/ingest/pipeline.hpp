@@ -96,6 +96,8 @@ struct RowsOutcome {
   std::vector<engine::Event> alert_events;
 };
 
+struct CsvPatientGroup;
+
 class Pipeline {
  public:
   Pipeline(store::Database& db, const settings::Settings& settings, const Clock& clock);
@@ -140,6 +142,9 @@ class Pipeline {
                              const std::function<void()>& commit_point);
   FileReport ingest_csv_file(std::string_view content, const std::string& path, FileKind kind,
                              const std::function<void()>& commit_point);
+  // One patient's rows of a CSV file, counted into `report`. Evaluation is left to `pending`.
+  void store_csv_group(CsvPatientGroup& group, std::int64_t message_id, const std::string& now,
+                       PendingEvaluations& pending, FileReport& report);
   // One row of a file or API body; `patient` caches the row's patient id across rows of one
   // patient. Evaluation is left to `pending`.
   store::StoreResult store_row(const ResultRecord& r, std::optional<std::int64_t>& patient,

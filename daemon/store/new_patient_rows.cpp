@@ -14,18 +14,37 @@ std::vector<StoredResultVersion> NewPatientRows::versions_of(const ResultRecord&
   return out;
 }
 
-void NewPatientRows::add(const ResultRecord& r, std::optional<std::int64_t> message_id,
-                         bool effective) {
-  rows_.push_back({static_cast<std::int64_t>(rows_.size()) + 1, r, message_id, effective});
-  const auto& v = rows_.back().record;
-  by_series_date_.emplace(std::tuple<std::string_view, std::string_view, std::string_view>(
-                              v.collected_date, v.marker, v.method),
-                          &rows_.back());
+std::optional<VersionResolution> admit_arrival(const std::vector<StoredResultVersion>& versions,
+                                               const ResultRecord& r) {
+  std::vector<VersionContent> existing;
+  existing.reserve(versions.size());
+  for (const auto& v : versions) existing.push_back(v.content);
+  return admit_version(existing, version_content(r, kArrivingRow), r.marker, r.collected_date);
 }
 
-void NewPatientRows::set_effective(std::int64_t number, bool effective) {
-  if (number >= 1 && number <= static_cast<std::int64_t>(rows_.size()))
-    rows_[static_cast<std::size_t>(number - 1)].effective = effective;
+bool is_effective(const VersionResolution& resolution, std::int64_t row_id) {
+  return std::binary_search(resolution.effective_rows.begin(), resolution.effective_rows.end(),
+                            row_id);
+}
+
+bool NewPatientRows::admit(ResultRecord&& r, std::optional<std::int64_t> message_id) {
+  const auto versions = versions_of(r);
+  const auto resolution = admit_arrival(versions, r);
+  if (!resolution) return false;
+  for (const auto& v : versions) {
+    const auto number = v.content.stored.row_id;
+    rows_[static_cast<std::size_t>(number - 1)].effective = is_effective(*resolution, number);
+  }
+  auto& row = rows_.emplace_back(static_cast<std::int64_t>(rows_.size()) + 1, std::move(r),
+                                 message_id, is_effective(*resolution, kArrivingRow));
+  by_series_date_.emplace(std::tuple<std::string_view, std::string_view, std::string_view>(
+                              row.record.collected_date, row.record.marker, row.record.method),
+                          &row);
+  return true;
+}
+
+void NewPatientRows::assign_message(std::int64_t message_id) {
+  for (auto& row : rows_) row.message_id = message_id;
 }
 
 std::vector<engine::Value> NewPatientRows::values() const {

@@ -25,6 +25,17 @@ struct StoredResultVersion {
   bool effective = false;
 };
 
+// The row id an arriving result is resolved under: above every stored one.
+inline constexpr std::int64_t kArrivingRow = INT64_MAX;
+
+// E3 on the arrival of `r` after `versions` (its series on its date, in arrival order): nullopt
+// when it repeats one of them, otherwise the resolution, with `r` as kArrivingRow. Throws
+// InputError as admit_version does.
+std::optional<VersionResolution> admit_arrival(const std::vector<StoredResultVersion>& versions,
+                                               const ResultRecord& r);
+// Whether `row_id` carries its observation's current value after `resolution`.
+bool is_effective(const VersionResolution& resolution, std::int64_t row_id);
+
 // The rows are written to the database in one go (ResultStore::write_new_rows), before the
 // transaction commits: until then they are numbered here, in arrival order, and only here.
 class NewPatientRows {
@@ -37,14 +48,19 @@ class NewPatientRows {
   };
 
   NewPatientRows() = default;
-  NewPatientRows(const NewPatientRows&) = delete;  // its index points into its own rows
+  // Its index points into its own rows: copies would point into the original; a move keeps the
+  // rows where they are (a deque's elements stay put when the deque is moved).
+  NewPatientRows(const NewPatientRows&) = delete;
   NewPatientRows& operator=(const NewPatientRows&) = delete;
-  // The versions of r's series (marker, method) on r's collection date, in arrival order; their
-  // row ids are the numbers given here.
-  std::vector<StoredResultVersion> versions_of(const ResultRecord& r) const;
-  // Keeps a new row, numbered above every row held.
-  void add(const ResultRecord& r, std::optional<std::int64_t> message_id, bool effective);
-  void set_effective(std::int64_t number, bool effective);
+  NewPatientRows(NewPatientRows&&) = default;
+  NewPatientRows& operator=(NewPatientRows&&) = default;
+
+  // E3 on the arrival of `r` after every row held: keeps it (moved from `r`), numbered above
+  // them, and updates their flags (true), or finds that it repeats one of them (false, `r` left
+  // as it was). Throws InputError as admit_version does, keeping nothing.
+  bool admit(ResultRecord&& r, std::optional<std::int64_t> message_id);
+  // Every row came with the message `message_id` (rows admitted before the message was stored).
+  void assign_message(std::int64_t message_id);
   // The effective values that count, as AlertStore::history reads them from the database: in
   // the order of its index (collection date, then arrival).
   std::vector<engine::Value> values() const;
@@ -52,6 +68,10 @@ class NewPatientRows {
   const std::deque<Row>& rows() const { return rows_; }
 
  private:
+  // The versions of r's series (marker, method) on r's collection date, in arrival order; their
+  // row ids are the numbers given here.
+  std::vector<StoredResultVersion> versions_of(const ResultRecord& r) const;
+
   std::deque<Row> rows_;  // in arrival order; a deque, so the keys below can view its strings
   // The rows of each series on each date (collection date, marker, method): a patient with a
   // long history finds a row's versions without scanning all of it.

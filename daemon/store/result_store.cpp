@@ -187,34 +187,23 @@ std::vector<StoredResultVersion> ResultStore::versions_on_date(std::int64_t pati
 StoreResult ResultStore::store_result(const ResultRecord& r, std::int64_t patient_id,
                                       std::optional<std::int64_t> message_id,
                                       const std::string& now, NewPatientRows* new_rows) {
-  // Every version of this series on this date: usually none, rarely more than a few.
-  auto versions = new_rows ? new_rows->versions_of(r) : versions_on_date(patient_id, r);
-  // The new row arrives last: resolve with an id above every stored one, store it with its flag,
-  // then update only the rows whose flag changed.
-  constexpr std::int64_t kNewRow = INT64_MAX;
-  std::vector<VersionContent> existing;
-  existing.reserve(versions.size());
-  for (const auto& v : versions) existing.push_back(v.content);
-  const auto resolution =
-      admit_version(existing, version_content(r, kNewRow), r.marker, r.collected_date);
+  if (new_rows)
+    return new_rows->admit(ResultRecord(r), message_id) ? StoreResult::stored
+                                                        : StoreResult::unchanged;
+  // Every version of this series on this date: usually none, rarely more than a few. The new row
+  // arrives last: resolve it, store it with its flag, then update only the rows whose flag
+  // changed.
+  const auto versions = versions_on_date(patient_id, r);
+  const auto resolution = admit_arrival(versions, r);
   if (!resolution) return StoreResult::unchanged;  // identical to a version already received
-  const auto effective = [&](std::int64_t id) {
-    return std::binary_search(resolution->effective_rows.begin(), resolution->effective_rows.end(),
-                              id);
-  };
-
-  if (new_rows) {
-    new_rows->add(r, message_id, effective(kNewRow));
-    for (const auto& v : versions)
-      new_rows->set_effective(v.content.stored.row_id, effective(v.content.stored.row_id));
-    return StoreResult::stored;
-  }
-  bind_result(insert_result_, 0, patient_id, r, message_id, effective(kNewRow), now);
+  bind_result(insert_result_, 0, patient_id, r, message_id, is_effective(*resolution, kArrivingRow),
+              now);
   insert_result_.run();
   for (const auto& v : versions) {
     const auto row_id = v.content.stored.row_id;
-    if (effective(row_id) == v.effective) continue;
-    set_effective_.bind(1, effective(row_id) ? 1 : 0).bind(2, row_id).run();
+    const auto effective = is_effective(*resolution, row_id);
+    if (effective == v.effective) continue;
+    set_effective_.bind(1, effective ? 1 : 0).bind(2, row_id).run();
   }
   return StoreResult::stored;
 }

@@ -196,19 +196,61 @@ TEST_CASE("CSV patient rows: grouped by patient in order of first appearance, fi
   CsvPatientRows rows(csv, FileKind::results_csv, header, ctx, 1);
   auto b = rows.next();
   REQUIRE(b);
-  REQUIRE(b->size() == 3);
-  CHECK((*b)[0].line == 2);
-  CHECK(std::get<ResultRecord>((*b)[0].record).value == 5);
-  CHECK((*b)[1].line == 4);
-  CHECK_THAT(std::get<std::string>((*b)[1].record), Catch::Contains("not a number"));
-  CHECK(std::get<ResultRecord>((*b)[2].record).collected_date == "2020-01-05");
+  REQUIRE(b->rows.size() == 3);
+  CHECK(b->rows[0].line == 2);
+  CHECK(b->result_of(b->rows[0]).value == 5);
+  CHECK(b->rows[1].line == 4);
+  CHECK_THAT(std::get<std::string>(b->rows[1].record), Catch::Contains("not a number"));
+  CHECK(b->result_of(b->rows[2]).collected_date == "2020-01-05");
   auto a = rows.next();
   REQUIRE(a);
-  REQUIRE(a->size() == 2);
-  CHECK(std::get<ResultRecord>((*a)[0].record).patient.id == "A");
-  CHECK_THAT(std::get<std::string>((*a)[1].record), Catch::Contains("furlongs"));
+  REQUIRE(a->rows.size() == 2);
+  CHECK(a->result_of(a->rows[0]).patient.id == "A");
+  CHECK_THAT(std::get<std::string>(a->rows[1].record), Catch::Contains("furlongs"));
   CHECK_FALSE(rows.next());
   CHECK_FALSE(rows.malformed());
+}
+
+TEST_CASE("CSV patient rows: each group's results are admitted as a new patient's would be") {
+  const auto s = test::utc_settings();
+  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
+  const std::string csv =
+      "patient_id,marker,collected_at,value,unit,status,obs_id\n"
+      "A,AFP,2020-01-01,5,ng/mL,final,o1\n"
+      "A,AFP,2020-01-01,5,ng/mL,final,o1\n"      // repeats the row above
+      "A,AFP,2020-01-01,6,ng/mL,corrected,o1\n"  // replaces it
+      "A,AFP,2020-02-01,7,ng/mL,final,\n"
+      "A,AFP,2020-02-01,8,ng/mL,final,\n"
+      "A,AFP,2020-02-01,9,ng/mL,corrected,\n"  // which of 7 and 8? refused
+      "A,AFP,2020-03-01,x,ng/mL,final,\n";     // not mapped
+  CsvReader reader(csv);
+  const auto header = results_header(*reader.next());
+  CsvPatientRows rows(csv, FileKind::results_csv, header, ctx);
+  auto a = rows.next();
+  REQUIRE(a);
+  REQUIRE(a->rows.size() == 7);
+  const auto& r = a->rows;
+  CHECK(r[0].as_new == AsNewPatient::kept);
+  CHECK(r[1].as_new == AsNewPatient::unchanged);
+  CHECK(r[2].as_new == AsNewPatient::kept);
+  CHECK(r[3].as_new == AsNewPatient::kept);
+  CHECK(r[4].as_new == AsNewPatient::kept);
+  CHECK(r[5].as_new == AsNewPatient::refused);
+  CHECK_THAT(r[5].refused_as_new, Catch::Contains("matches several"));
+  CHECK(r[6].as_new == AsNewPatient::not_tried);
+  // Kept records moved into new_rows, the others stay in their rows; result_of finds both.
+  CHECK(std::get<KeptRow>(r[2].record).number == 2);
+  CHECK(a->result_of(r[2]).value == 6);
+  CHECK(a->result_of(r[1]).value == 5);
+  CHECK(a->result_of(r[5]).value == 9);
+  const auto& kept = a->new_rows.rows();
+  REQUIRE(kept.size() == 4);
+  CHECK_FALSE(kept[0].effective);  // corrected by the row after it
+  CHECK(kept[1].effective);
+  CHECK(kept[2].effective);
+  CHECK(kept[3].effective);
+  CHECK_FALSE(kept[0].message_id);
+  CHECK_FALSE(rows.next());
 }
 
 TEST_CASE("CSV patient rows: malformed quoting ends the file after the rows before it") {
@@ -224,8 +266,10 @@ TEST_CASE("CSV patient rows: malformed quoting ends the file after the rows befo
   CsvPatientRows rows(csv, FileKind::milestones_csv, header, ctx);
   auto a = rows.next();
   REQUIRE(a);
-  REQUIRE(a->size() == 1);
-  CHECK(std::get<MilestoneRecord>((*a)[0].record).kind == "resection");
+  REQUIRE(a->rows.size() == 1);
+  CHECK(std::get<MilestoneRecord>(a->rows[0].record).kind == "resection");
+  CHECK(a->rows[0].as_new == AsNewPatient::not_tried);
+  CHECK(a->new_rows.rows().empty());
   CHECK_FALSE(rows.next());
   REQUIRE(rows.malformed());
   CHECK_THAT(*rows.malformed(), Catch::Contains("line 3: unterminated quoted field"));
@@ -241,7 +285,7 @@ TEST_CASE("CSV patient rows: stopping early joins the reader thread") {
   auto rows = std::make_unique<CsvPatientRows>(csv, FileKind::results_csv, header, ctx, 10);
   auto first = rows->next();
   REQUIRE(first);
-  CHECK(std::get<ResultRecord>((*first)[0].record).patient.id == "P0");
+  CHECK(first->result_of(first->rows[0]).patient.id == "P0");
   rows.reset();  // the reader waits on a full queue: destruction must stop it, not hang
   CHECK_FALSE(rows);
 }

@@ -6,6 +6,7 @@
 #include "ingest/pipeline.hpp"
 #include "ingest/pipeline_fixture.hpp"
 #include "store/migrations.hpp"
+#include "store/result_store.hpp"
 #include "test_support.hpp"
 
 using namespace markerwatch;
@@ -166,6 +167,61 @@ TEST_CASE("CSV import keeps valid rows and reports each bad one with its line") 
   CHECK_THROWS_WITH(f.import("hello\n"), Catch::Contains("not an HL7 file"));
   CHECK_THROWS_WITH(f.import("patient_id,marker,collected_at,value,unit\n\xff\n"),
                     Catch::Contains("not valid UTF-8"));
+}
+
+TEST_CASE("a CSV stores a new patient's rows as it stores an existing patient's") {
+  // The rows of a patient new to the database are admitted (E3) beside the reading; those of a
+  // patient it has are stored one by one against what it holds. With nothing stored yet for the
+  // patient, both must give the same report, rows, flags and alerts.
+  const std::string csv =
+      "patient_id,marker,collected_at,value,unit,status,obs_id,received_at\n"
+      "p1,AFP,2016-01-01,5,ng/mL,final,o1,\n"
+      "p1,AFP,2016-01-01,5,ng/mL,final,o1,\n"
+      "p1,AFP,2016-01-01,6,ng/mL,corrected,o1,\n"
+      "p1,AFP,2016-02-01,7,ng/mL,final,,\n"
+      "p1,AFP,2016-02-01,8,ng/mL,final,,\n"
+      "p1,AFP,2016-02-01,9,ng/mL,corrected,,\n"
+      "p1,AFP,2016-03-01,abc,ng/mL,final,,\n"
+      "p1,AFP,2016-03-01,10,ng/mL,preliminary,o3,2016-03-02T08:00:00Z\n"
+      "p1,AFP,2016-03-01,11,ng/mL,final,o3,2016-03-02T09:00:00Z\n"
+      "p1,AFP,2016-04-01,,ng/mL,entered-in-error,o4,\n"
+      "p1,AFP,2016-05-01,400,ng/mL,final,,\n"
+      "p1,AFP,2016-06-01,900,ng/mL,final,,\n"
+      "p1,AFP,2016-07-01,2000,ng/mL,final,,\n"
+      "p1,CEA,2016-07-01,<1.0,ng/mL,final,,\n";
+  Fixture created, existing;
+  CHECK(store::ResultStore(existing.db).find_or_add_patient({"p1", ""}, "t").created);
+  const auto a = created.import(csv, "r.csv");
+  const auto b = existing.import(csv, "r.csv");
+  CHECK(a.accepted == 11);  // the removal of o4 included: nothing to remove, still stored
+  CHECK(a.unchanged == 1);
+  CHECK(a.rejected == 2);
+  CHECK(a.accepted == b.accepted);
+  CHECK(a.unchanged == b.unchanged);
+  REQUIRE(a.rejections.size() == b.rejections.size());
+  for (std::size_t i = 0; i < a.rejections.size(); ++i) {
+    CHECK(a.rejections[i].line == b.rejections[i].line);
+    CHECK(a.rejections[i].reason == b.rejections[i].reason);
+  }
+  CHECK(a.alert_events == b.alert_events);
+  const auto rows = [](store::Database& db, const std::string& sql) {
+    std::vector<std::string> out;
+    auto q = db.prepare(sql);
+    while (q.step()) out.push_back(q.text(0));
+    return out;
+  };
+  const std::string results =
+      "SELECT quote(id) || '|' || quote(patient_id) || '|' || quote(marker) || '|' || "
+      "quote(collected_at) || '|' || quote(value) || '|' || quote(comparator) || '|' || "
+      "quote(status) || '|' || quote(obs_id) || '|' || quote(version_time) || '|' || "
+      "quote(message_id) || '|' || quote(effective) || '|' || quote(stored_at) FROM results "
+      "ORDER BY id";
+  CHECK(rows(created.db, results).size() == 11);
+  CHECK(rows(created.db, results) == rows(existing.db, results));
+  const std::string events =
+      "SELECT event || '|' || marker || '|' || detail FROM alert_events ORDER BY id";
+  CHECK_FALSE(rows(created.db, events).empty());
+  CHECK(rows(created.db, events) == rows(existing.db, events));
 }
 
 TEST_CASE("an HL7 file with several messages and any line ending") {
