@@ -19,10 +19,33 @@ std::vector<engine::Event> AlertEvaluator::evaluate(std::int64_t patient_id,
   };
   const auto evaluation =
       engine::evaluate(history, settings::engine_config(settings_), markers, logged);
-  auto events = engine::reconcile(store_.live(patient_id, markers), evaluation, logged);
-  const auto ids = store_.record(patient_id, history.patient, events, cause, now);
-  outbox_.queue(events, ids, history.patient, unix_seconds(clock_));
+  return record(patient_id, history.patient,
+                engine::reconcile(store_.live(patient_id, markers), evaluation, logged), cause,
+                now);
+}
+
+std::vector<engine::Event> AlertEvaluator::record(std::int64_t patient_id,
+                                                  const std::string& patient,
+                                                  std::vector<engine::Event> events,
+                                                  const std::string& cause,
+                                                  const std::string& now) {
+  const auto ids = store_.record(patient_id, patient, events, cause, now);
+  outbox_.queue(events, ids, patient, unix_seconds(clock_));
   return events;
+}
+
+std::vector<engine::Event> evaluate_new_patient(const std::string& patient,
+                                                const store::NewPatientRows& rows,
+                                                const engine::EngineConfig& config) {
+  if (rows.rows().empty()) return {};
+  // The scope PendingEvaluations gives a patient: the markers its rows were stored for.
+  std::set<std::string> markers;
+  for (const auto& row : rows.rows()) markers.insert(row.record.marker);
+  const std::vector<std::string> scope(markers.begin(), markers.end());
+  const engine::PatientHistory history{patient, rows.values(), {}};
+  const engine::NoteLogged nothing_logged = [](const std::string&) { return false; };
+  return engine::reconcile({}, engine::evaluate(history, config, scope, nothing_logged),
+                           nothing_logged);
 }
 
 void PendingEvaluations::add(std::int64_t patient_id, const std::vector<std::string>& markers) {
@@ -37,12 +60,11 @@ void PendingEvaluations::add_new_patient(std::int64_t patient_id) {
   new_patients_.try_emplace(patient_id);
 }
 
-void PendingEvaluations::adopt_new_patient(std::int64_t patient_id, store::NewPatientRows rows) {
-  if (rows.rows().empty()) return;  // nothing to write or evaluate (and no markers: not "every")
-  std::set<std::string> markers;
-  for (const auto& row : rows.rows()) markers.insert(row.record.marker);
-  add(patient_id, {markers.begin(), markers.end()});
+void PendingEvaluations::adopt_new_patient(std::int64_t patient_id, const std::string& patient,
+                                           store::NewPatientRows rows,
+                                           std::vector<engine::Event> events) {
   new_patients_.insert_or_assign(patient_id, std::move(rows));
+  evaluated_.insert_or_assign(patient_id, Evaluated{patient, std::move(events)});
 }
 
 store::NewPatientRows* PendingEvaluations::new_patient_rows(std::int64_t patient_id) {
@@ -53,6 +75,7 @@ store::NewPatientRows* PendingEvaluations::new_patient_rows(std::int64_t patient
 void PendingEvaluations::discard() {
   markers_.clear();
   new_patients_.clear();
+  evaluated_.clear();
 }
 
 void PendingEvaluations::flush(AlertEvaluator& evaluator, const std::string& cause,
@@ -66,6 +89,12 @@ std::vector<engine::Event> PendingEvaluations::flush(AlertEvaluator& evaluator,
                                                      const std::string& now) {
   for (const auto& [patient, rows] : new_patients_) results_.write_new_rows(patient, rows, now);
   std::vector<engine::Event> events;
+  for (auto& [patient_id, evaluated] : evaluated_) {
+    auto more =
+        evaluator.record(patient_id, evaluated.patient, std::move(evaluated.events), cause, now);
+    events.insert(events.end(), std::make_move_iterator(more.begin()),
+                  std::make_move_iterator(more.end()));
+  }
   for (const auto& [patient, markers] : markers_) {
     std::vector<std::string> scope;
     if (markers) scope.assign(markers->begin(), markers->end());

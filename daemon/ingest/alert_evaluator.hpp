@@ -29,6 +29,11 @@ class AlertEvaluator {
                                       const std::vector<std::string>& markers,
                                       const std::string& cause, const std::string& now,
                                       const store::NewPatientRows* new_rows = nullptr);
+  // Records events worked out elsewhere (evaluate_new_patient) as evaluate records its own;
+  // returns them with their alert ids.
+  std::vector<engine::Event> record(std::int64_t patient_id, const std::string& patient,
+                                    std::vector<engine::Event> events, const std::string& cause,
+                                    const std::string& now);
 
  private:
   const settings::Settings& settings_;
@@ -36,6 +41,13 @@ class AlertEvaluator {
   store::AlertStore store_;
   notify::Outbox outbox_;
 };
+
+// The events of a patient the database does not have yet, all of whose rows are in `rows`: with
+// no milestones, alerts or logged notes of its own, it needs nothing else, so this runs on any
+// thread. The same events AlertEvaluator::evaluate finds once the rows are written.
+std::vector<engine::Event> evaluate_new_patient(const std::string& patient,
+                                                const store::NewPatientRows& rows,
+                                                const engine::EngineConfig& config);
 
 // Patients touched by a batch of inputs, evaluated together before the batch commits.
 class PendingEvaluations {
@@ -47,9 +59,10 @@ class PendingEvaluations {
   // when the batch flushes, and its evaluation reads them there. The batch flushes before its
   // transaction commits, or is dropped with it when it rolls back.
   void add_new_patient(std::int64_t patient_id);
-  // A patient the batch created, with every row it has, admitted already (as new_patient_rows()
-  // would have). Its rows' markers are evaluated.
-  void adopt_new_patient(std::int64_t patient_id, store::NewPatientRows rows);
+  // A patient the batch created (`patient`: its identifier), with every row it has, admitted
+  // already as new_patient_rows() would have, and the events evaluate_new_patient found for them.
+  void adopt_new_patient(std::int64_t patient_id, const std::string& patient,
+                         store::NewPatientRows rows, std::vector<engine::Event> events);
   // nullptr unless the batch created the patient.
   store::NewPatientRows* new_patient_rows(std::int64_t patient_id);
   // Forgets everything added (what it stood for was rolled back).
@@ -65,6 +78,11 @@ class PendingEvaluations {
   std::map<std::int64_t, std::optional<std::set<std::string>>> markers_;  // nullopt: every marker
   store::ResultStore& results_;
   std::map<std::int64_t, store::NewPatientRows> new_patients_;  // in creation order
+  struct Evaluated {
+    std::string patient;
+    std::vector<engine::Event> events;
+  };
+  std::map<std::int64_t, Evaluated> evaluated_;  // adopted patients
 };
 
 }  // namespace markerwatch::ingest

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "core/text.hpp"
+#include "ingest/alert_evaluator.hpp"
 
 namespace markerwatch::ingest {
 
@@ -15,11 +16,13 @@ const ResultRecord& CsvPatientGroup::result_of(const MappedCsvRow& row) const {
 }
 
 CsvPatientRows::CsvPatientRows(std::string_view content, FileKind kind, const CsvHeader& header,
-                               const RecordContext& ctx, std::size_t max_queued_rows)
+                               const RecordContext& ctx, const engine::EngineConfig& engine,
+                               std::size_t max_queued_rows)
     : content_(content),
       kind_(kind),
       header_(header),
       ctx_(ctx),
+      engine_(engine),
       max_queued_rows_(max_queued_rows),
       helper_([this](std::stop_token stop) { produce(stop); }) {}
 
@@ -130,6 +133,9 @@ void CsvPatientRows::produce(std::stop_token stop) {
         if (auto* result = std::get_if<ResultRecord>(&out.record))
           admit_as_new(mapped, out, *result);
       }
+      if (!mapped.new_rows.rows().empty())
+        mapped.events_as_new = evaluate_new_patient(
+            mapped.new_rows.rows().front().record.patient.id, mapped.new_rows, engine_);
       push(std::move(mapped), stop);
     }
   } catch (...) {

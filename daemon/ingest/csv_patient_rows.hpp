@@ -17,6 +17,8 @@
 #include <variant>
 #include <vector>
 
+#include "engine/evaluate.hpp"
+#include "engine/reconcile.hpp"
 #include "ingest/csv_records.hpp"
 #include "store/new_patient_rows.hpp"
 
@@ -46,6 +48,8 @@ struct CsvPatientGroup {
   // stand; otherwise each row is stored against the database's history, a kept row's record read
   // from here.
   store::NewPatientRows new_rows;
+  // The events those rows give a new patient (evaluate_new_patient).
+  std::vector<engine::Event> events_as_new;
 
   // The record of a results row, kept or not; the row must hold one or be kept.
   const ResultRecord& result_of(const MappedCsvRow& row) const;
@@ -55,7 +59,8 @@ class CsvPatientRows {
  public:
   // `content` must outlive this object; `header` is the file's parsed first row.
   CsvPatientRows(std::string_view content, FileKind kind, const CsvHeader& header,
-                 const RecordContext& ctx, std::size_t max_queued_rows = 20000);
+                 const RecordContext& ctx, const engine::EngineConfig& engine,
+                 std::size_t max_queued_rows = 20000);
   ~CsvPatientRows();  // stops and joins the helper thread
   CsvPatientRows(const CsvPatientRows&) = delete;
   CsvPatientRows& operator=(const CsvPatientRows&) = delete;
@@ -74,6 +79,7 @@ class CsvPatientRows {
   FileKind kind_;
   const CsvHeader& header_;
   const RecordContext& ctx_;
+  engine::EngineConfig engine_;
   std::size_t max_queued_rows_;
 
   std::mutex mutex_;

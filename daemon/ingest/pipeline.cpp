@@ -313,7 +313,7 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
   // holds all of that patient's rows: the outcome depends only on the data, and a large backfill
   // neither re-reads a patient's history once per commit nor logs a trail of UPDATEs.
   std::optional<CsvPatientRows> rows;
-  if (header) rows.emplace(content, kind, *header, records_);
+  if (header) rows.emplace(content, kind, *header, records_, settings::engine_config(settings_));
 
   const auto sender = "file:" + std::filesystem::path(path).filename().string();
   const auto sha = store::sha256_hex(content);
@@ -538,8 +538,10 @@ void Pipeline::store_csv_group(CsvPatientGroup& group, std::int64_t message_id,
     patient = found.id;
     if (found.created) {
       // All the patient's rows are in this file: what the reading thread made of them stands.
+      const auto identifier = kept.front().record.patient.id;
       group.new_rows.assign_message(message_id);
-      pending.adopt_new_patient(found.id, std::move(group.new_rows));
+      pending.adopt_new_patient(found.id, identifier, std::move(group.new_rows),
+                                std::move(group.events_as_new));
       for (const auto& row : group.rows) {
         if (const auto* reason = std::get_if<std::string>(&row.record))
           reject(row.line, *reason);

@@ -193,7 +193,7 @@ TEST_CASE("CSV patient rows: grouped by patient in order of first appearance, fi
       "B,AFP,2020-01-05,9,ng/mL\n";
   CsvReader reader(csv);
   const auto header = results_header(*reader.next());
-  CsvPatientRows rows(csv, FileKind::results_csv, header, ctx, 1);
+  CsvPatientRows rows(csv, FileKind::results_csv, header, ctx, settings::engine_config(s), 1);
   auto b = rows.next();
   REQUIRE(b);
   REQUIRE(b->rows.size() == 3);
@@ -225,7 +225,7 @@ TEST_CASE("CSV patient rows: each group's results are admitted as a new patient'
       "A,AFP,2020-03-01,x,ng/mL,final,\n";     // not mapped
   CsvReader reader(csv);
   const auto header = results_header(*reader.next());
-  CsvPatientRows rows(csv, FileKind::results_csv, header, ctx);
+  CsvPatientRows rows(csv, FileKind::results_csv, header, ctx, settings::engine_config(s));
   auto a = rows.next();
   REQUIRE(a);
   REQUIRE(a->rows.size() == 7);
@@ -263,7 +263,7 @@ TEST_CASE("CSV patient rows: malformed quoting ends the file after the rows befo
       "A,tace,2020-03-01\n";
   CsvReader reader(csv);
   const auto header = milestones_header(*reader.next());
-  CsvPatientRows rows(csv, FileKind::milestones_csv, header, ctx);
+  CsvPatientRows rows(csv, FileKind::milestones_csv, header, ctx, settings::engine_config(s));
   auto a = rows.next();
   REQUIRE(a);
   REQUIRE(a->rows.size() == 1);
@@ -282,7 +282,8 @@ TEST_CASE("CSV patient rows: stopping early joins the reader thread") {
   for (int i = 0; i < 5000; ++i) csv += "P" + std::to_string(i) + ",AFP,2020-01-01,5,ng/mL\n";
   CsvReader reader(csv);
   const auto header = results_header(*reader.next());
-  auto rows = std::make_unique<CsvPatientRows>(csv, FileKind::results_csv, header, ctx, 10);
+  auto rows = std::make_unique<CsvPatientRows>(csv, FileKind::results_csv, header, ctx,
+                                               settings::engine_config(s), 10);
   auto first = rows->next();
   REQUIRE(first);
   CHECK(first->result_of(first->rows[0]).patient.id == "P0");
