@@ -57,19 +57,19 @@ void PendingEvaluations::add(std::int64_t patient_id, const std::vector<std::str
 }
 
 void PendingEvaluations::add_new_patient(std::int64_t patient_id) {
-  new_patients_.try_emplace(patient_id);
+  new_patients_.try_emplace(patient_id, std::make_unique<store::NewPatientRows>());
 }
 
 void PendingEvaluations::adopt_new_patient(std::int64_t patient_id, const std::string& patient,
-                                           store::NewPatientRows rows,
+                                           std::unique_ptr<store::NewPatientRows> rows,
                                            std::vector<engine::Event> events) {
-  new_patients_.insert_or_assign(patient_id, std::move(rows));
+  new_patients_.try_emplace(patient_id, std::move(rows));
   evaluated_.insert_or_assign(patient_id, Evaluated{patient, std::move(events)});
 }
 
 store::NewPatientRows* PendingEvaluations::new_patient_rows(std::int64_t patient_id) {
   auto it = new_patients_.find(patient_id);
-  return it == new_patients_.end() ? nullptr : &it->second;
+  return it == new_patients_.end() ? nullptr : it->second.get();
 }
 
 void PendingEvaluations::discard() {
@@ -87,7 +87,7 @@ void PendingEvaluations::flush(AlertEvaluator& evaluator, const std::string& cau
 std::vector<engine::Event> PendingEvaluations::flush(AlertEvaluator& evaluator,
                                                      const std::string& cause,
                                                      const std::string& now) {
-  for (const auto& [patient, rows] : new_patients_) results_.write_new_rows(patient, rows, now);
+  for (const auto& [patient, rows] : new_patients_) results_.write_new_rows(patient, *rows, now);
   std::vector<engine::Event> events;
   for (auto& [patient_id, evaluated] : evaluated_) {
     auto more =

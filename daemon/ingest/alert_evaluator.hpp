@@ -4,6 +4,7 @@
 // caused it (an HL7 message, a file row, a milestone) commits the alerts with it.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -62,7 +63,8 @@ class PendingEvaluations {
   // A patient the batch created (`patient`: its identifier), with every row it has, admitted
   // already as new_patient_rows() would have, and the events evaluate_new_patient found for them.
   void adopt_new_patient(std::int64_t patient_id, const std::string& patient,
-                         store::NewPatientRows rows, std::vector<engine::Event> events);
+                         std::unique_ptr<store::NewPatientRows> rows,
+                         std::vector<engine::Event> events);
   // nullptr unless the batch created the patient.
   store::NewPatientRows* new_patient_rows(std::int64_t patient_id);
   // Forgets everything added (what it stood for was rolled back).
@@ -77,7 +79,7 @@ class PendingEvaluations {
  private:
   std::map<std::int64_t, std::optional<std::set<std::string>>> markers_;  // nullopt: every marker
   store::ResultStore& results_;
-  std::map<std::int64_t, store::NewPatientRows> new_patients_;  // in creation order
+  std::map<std::int64_t, std::unique_ptr<store::NewPatientRows>> new_patients_;  // creation order
   struct Evaluated {
     std::string patient;
     std::vector<engine::Event> events;

@@ -11,7 +11,7 @@ namespace markerwatch::ingest {
 
 const ResultRecord& CsvPatientGroup::result_of(const MappedCsvRow& row) const {
   if (const auto* kept = std::get_if<KeptRow>(&row.record))
-    return new_rows.rows()[static_cast<std::size_t>(kept->number - 1)].record;
+    return new_rows->rows()[static_cast<std::size_t>(kept->number - 1)].record;
   return std::get<ResultRecord>(row.record);
 }
 
@@ -60,9 +60,9 @@ namespace {
 // writes them: E3 among a patient's own rows needs nothing from the database.
 void admit_as_new(CsvPatientGroup& group, MappedCsvRow& row, ResultRecord& result) {
   try {
-    if (group.new_rows.admit(std::move(result), std::nullopt)) {
+    if (group.new_rows->admit(std::move(result), std::nullopt)) {
       row.as_new = AsNewPatient::kept;
-      row.record = KeptRow{static_cast<std::int64_t>(group.new_rows.rows().size())};
+      row.record = KeptRow{static_cast<std::int64_t>(group.new_rows->rows().size())};
     } else {
       row.as_new = AsNewPatient::unchanged;
     }
@@ -133,9 +133,9 @@ void CsvPatientRows::produce(std::stop_token stop) {
         if (auto* result = std::get_if<ResultRecord>(&out.record))
           admit_as_new(mapped, out, *result);
       }
-      if (!mapped.new_rows.rows().empty())
-        mapped.events_as_new = evaluate_new_patient(
-            mapped.new_rows.rows().front().record.patient.id, mapped.new_rows, engine_);
+      if (const auto& kept = mapped.new_rows->rows(); !kept.empty())
+        mapped.events_as_new =
+            evaluate_new_patient(kept.front().record.patient.id, *mapped.new_rows, engine_);
       push(std::move(mapped), stop);
     }
   } catch (...) {

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -47,7 +48,7 @@ struct CsvPatientGroup {
   // file order while the rows were mapped. When the patient is new, these are its rows as they
   // stand; otherwise each row is stored against the database's history, a kept row's record read
   // from here.
-  store::NewPatientRows new_rows;
+  std::unique_ptr<store::NewPatientRows> new_rows = std::make_unique<store::NewPatientRows>();
   // The events those rows give a new patient (evaluate_new_patient).
   std::vector<engine::Event> events_as_new;
 

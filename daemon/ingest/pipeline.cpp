@@ -532,14 +532,14 @@ void Pipeline::store_csv_group(CsvPatientGroup& group, std::int64_t message_id,
     report.rejections.push_back({line, reason});
   };
   std::optional<std::int64_t> patient;  // stored with the patient's first valid row
-  if (const auto& kept = group.new_rows.rows(); !kept.empty()) {
+  if (const auto& kept = group.new_rows->rows(); !kept.empty()) {
     // A results group's first valid row is always kept (nothing came before it).
     const auto found = store_.find_or_add_patient(kept.front().record.patient, now);
     patient = found.id;
     if (found.created) {
       // All the patient's rows are in this file: what the reading thread made of them stands.
       const auto identifier = kept.front().record.patient.id;
-      group.new_rows.assign_message(message_id);
+      group.new_rows->assign_message(message_id);
       pending.adopt_new_patient(found.id, identifier, std::move(group.new_rows),
                                 std::move(group.events_as_new));
       for (const auto& row : group.rows) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,12 +49,10 @@ class NewPatientRows {
   };
 
   NewPatientRows() = default;
-  // Its index points into its own rows: copies would point into the original; a move keeps the
-  // rows where they are (a deque's elements stay put when the deque is moved).
+  // Its index points into its own rows and both into its arena: it stays where it was made (held
+  // by a unique_ptr where it has to change hands).
   NewPatientRows(const NewPatientRows&) = delete;
   NewPatientRows& operator=(const NewPatientRows&) = delete;
-  NewPatientRows(NewPatientRows&&) = default;
-  NewPatientRows& operator=(NewPatientRows&&) = default;
 
   // E3 on the arrival of `r` after every row held: keeps it (moved from `r`), numbered above
   // them, and updates their flags (true), or finds that it repeats one of them (false, `r` left
@@ -65,19 +64,23 @@ class NewPatientRows {
   // the order of its index (collection date, then arrival).
   std::vector<engine::Value> values() const;
   // Every row in arrival order.
-  const std::deque<Row>& rows() const { return rows_; }
+  const std::pmr::deque<Row>& rows() const { return rows_; }
 
  private:
   // The versions of r's series (marker, method) on r's collection date, in arrival order; their
   // row ids are the numbers given here.
   std::vector<StoredResultVersion> versions_of(const ResultRecord& r) const;
 
-  std::deque<Row> rows_;  // in arrival order; a deque, so the keys below can view its strings
+  // The rows and their index are allocated from one arena and dropped together: allocating them
+  // one by one cost more than admitting them. (Declared first: it outlives both.)
+  std::pmr::monotonic_buffer_resource arena_;
+  // In arrival order; a deque, so the keys below can view its strings.
+  std::pmr::deque<Row> rows_{&arena_};
   // The rows of each series on each date (collection date, marker, method): a patient with a
   // long history finds a row's versions without scanning all of it.
   // (A multimap keeps rows with the same key in insertion order.)
-  std::multimap<std::tuple<std::string_view, std::string_view, std::string_view>, const Row*>
-      by_series_date_;
+  std::pmr::multimap<std::tuple<std::string_view, std::string_view, std::string_view>, const Row*>
+      by_series_date_{&arena_};
 };
 
 }  // namespace markerwatch::store

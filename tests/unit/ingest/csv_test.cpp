@@ -243,7 +243,7 @@ TEST_CASE("CSV patient rows: each group's results are admitted as a new patient'
   CHECK(a->result_of(r[2]).value == 6);
   CHECK(a->result_of(r[1]).value == 5);
   CHECK(a->result_of(r[5]).value == 9);
-  const auto& kept = a->new_rows.rows();
+  const auto& kept = a->new_rows->rows();
   REQUIRE(kept.size() == 4);
   CHECK_FALSE(kept[0].effective);  // corrected by the row after it
   CHECK(kept[1].effective);
@@ -269,7 +269,7 @@ TEST_CASE("CSV patient rows: malformed quoting ends the file after the rows befo
   REQUIRE(a->rows.size() == 1);
   CHECK(std::get<MilestoneRecord>(a->rows[0].record).kind == "resection");
   CHECK(a->rows[0].as_new == AsNewPatient::not_tried);
-  CHECK(a->new_rows.rows().empty());
+  CHECK(a->new_rows->rows().empty());
   CHECK_FALSE(rows.next());
   REQUIRE(rows.malformed());
   CHECK_THAT(*rows.malformed(), Catch::Contains("line 3: unterminated quoted field"));
