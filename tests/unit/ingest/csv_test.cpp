@@ -98,6 +98,29 @@ struct Rows {
     return parse_result_row(header, CsvRow{2, f}, ctx);
   }
 };
+
+CsvHeader header_of(std::string_view csv, FileKind kind) {
+  CsvReader reader(csv);
+  return kind == FileKind::results_csv ? results_header(*reader.next())
+                                       : milestones_header(*reader.next());
+}
+
+// CsvPatientRows over `csv` (its kind from its header), with what it reads kept alive beside it.
+struct PatientRowsOf {
+  settings::Settings s = test::utc_settings();
+  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
+  std::string csv;
+  FileKind kind;
+  CsvHeader header;
+  std::unique_ptr<CsvPatientRows> rows;
+
+  explicit PatientRowsOf(std::string text, std::size_t max_queued_rows = 20000)
+      : csv(std::move(text)),
+        kind(detect_file_kind(csv)),
+        header(header_of(csv, kind)),
+        rows(std::make_unique<CsvPatientRows>(csv, kind, header, ctx, settings::engine_config(s),
+                                              max_queued_rows)) {}
+};
 }  // namespace
 
 TEST_CASE("result rows map to records") {
@@ -182,18 +205,15 @@ TEST_CASE("milestone rows: kinds, dates, markers") {
 }
 
 TEST_CASE("CSV patient rows: grouped by patient in order of first appearance, file order within") {
-  const auto s = test::utc_settings();
-  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
-  const std::string csv =
+  PatientRowsOf f(
       "patient_id,marker,collected_at,value,unit\n"
       "B,AFP,2020-01-01,5,ng/mL\n"
       "A,AFP,2020-01-02,6,ng/mL\n"
       " B ,AFP,2020-01-03,seven,ng/mL\n"  // same patient after trimming; rejected by mapping
       "A,AFP,2020-01-04,8,furlongs\n"
-      "B,AFP,2020-01-05,9,ng/mL\n";
-  CsvReader reader(csv);
-  const auto header = results_header(*reader.next());
-  CsvPatientRows rows(csv, FileKind::results_csv, header, ctx, settings::engine_config(s), 1);
+      "B,AFP,2020-01-05,9,ng/mL\n",
+      1);
+  auto& rows = *f.rows;
   auto b = rows.next();
   REQUIRE(b);
   REQUIRE(b->rows.size() == 3);
@@ -212,9 +232,7 @@ TEST_CASE("CSV patient rows: grouped by patient in order of first appearance, fi
 }
 
 TEST_CASE("CSV patient rows: each group's results are admitted as a new patient's would be") {
-  const auto s = test::utc_settings();
-  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
-  const std::string csv =
+  PatientRowsOf f(
       "patient_id,marker,collected_at,value,unit,status,obs_id\n"
       "A,AFP,2020-01-01,5,ng/mL,final,o1\n"
       "A,AFP,2020-01-01,5,ng/mL,final,o1\n"      // repeats the row above
@@ -222,10 +240,8 @@ TEST_CASE("CSV patient rows: each group's results are admitted as a new patient'
       "A,AFP,2020-02-01,7,ng/mL,final,\n"
       "A,AFP,2020-02-01,8,ng/mL,final,\n"
       "A,AFP,2020-02-01,9,ng/mL,corrected,\n"  // which of 7 and 8? refused
-      "A,AFP,2020-03-01,x,ng/mL,final,\n";     // not mapped
-  CsvReader reader(csv);
-  const auto header = results_header(*reader.next());
-  CsvPatientRows rows(csv, FileKind::results_csv, header, ctx, settings::engine_config(s));
+      "A,AFP,2020-03-01,x,ng/mL,final,\n");    // not mapped
+  auto& rows = *f.rows;
   auto a = rows.next();
   REQUIRE(a);
   REQUIRE(a->rows.size() == 7);
@@ -254,16 +270,12 @@ TEST_CASE("CSV patient rows: each group's results are admitted as a new patient'
 }
 
 TEST_CASE("CSV patient rows: malformed quoting ends the file after the rows before it") {
-  const auto s = test::utc_settings();
-  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
-  const std::string csv =
+  PatientRowsOf f(
       "patient_id,kind,date\n"
       "A,resection,2020-01-01\n"
       "B,\"tace,2020-02-01\n"
-      "A,tace,2020-03-01\n";
-  CsvReader reader(csv);
-  const auto header = milestones_header(*reader.next());
-  CsvPatientRows rows(csv, FileKind::milestones_csv, header, ctx, settings::engine_config(s));
+      "A,tace,2020-03-01\n");
+  auto& rows = *f.rows;
   auto a = rows.next();
   REQUIRE(a);
   REQUIRE(a->rows.size() == 1);
@@ -276,14 +288,10 @@ TEST_CASE("CSV patient rows: malformed quoting ends the file after the rows befo
 }
 
 TEST_CASE("CSV patient rows: stopping early joins the reader thread") {
-  const auto s = test::utc_settings();
-  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
   std::string csv = "patient_id,marker,collected_at,value,unit\n";
   for (int i = 0; i < 5000; ++i) csv += "P" + std::to_string(i) + ",AFP,2020-01-01,5,ng/mL\n";
-  CsvReader reader(csv);
-  const auto header = results_header(*reader.next());
-  auto rows = std::make_unique<CsvPatientRows>(csv, FileKind::results_csv, header, ctx,
-                                               settings::engine_config(s), 10);
+  PatientRowsOf f(csv, 10);
+  auto& rows = f.rows;
   auto first = rows->next();
   REQUIRE(first);
   CHECK(first->result_of(first->rows[0]).patient.id == "P0");
