@@ -1,10 +1,11 @@
 #pragma once
 // A results or milestones CSV read patient by patient: a helper thread tokenises the file, groups
 // each patient's rows (file order within a patient, patients in order of first appearance), maps
-// them to records and admits a results group's records as a new patient's (E3 among them), while
-// the caller stores the previous patients. Mapping and that admission are pure and need no
-// database; the queue between the two is bounded, so memory stays bounded by the queue and the
-// row positions (two numbers per row, a third while grouping), not by the file's records.
+// them to records, and admits and evaluates a results group's records as a new patient's would be
+// (E3 among them, then the engine), while the caller stores the previous patients. All of that is
+// pure and needs no database; the queue between the two is bounded, so memory stays bounded by the
+// queue and the row positions (two numbers per row, a third while grouping), not by the file's
+// records.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -58,7 +59,8 @@ struct CsvPatientGroup {
 
 class CsvPatientRows {
  public:
-  // `content` must outlive this object; `header` is the file's parsed first row.
+  // `content` must outlive this object; `header` is the file's parsed first row; `engine` is what
+  // a group is evaluated with as a new patient's.
   CsvPatientRows(std::string_view content, FileKind kind, const CsvHeader& header,
                  const RecordContext& ctx, const engine::EngineConfig& engine,
                  std::size_t max_queued_rows = 20000);

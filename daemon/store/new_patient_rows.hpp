@@ -3,7 +3,9 @@
 // patient has, so a batch that keeps them here answers E3's version lookup and the engine's
 // history from memory instead of querying back what it has written, and writes them with
 // statements of many rows each. Valid only inside that transaction: whoever keeps one writes and
-// drops it before the transaction commits, or drops it when it rolls back.
+// drops it before the transaction commits, or drops it when it rolls back. The rows can also be
+// admitted before the patient exists, on any thread (the CSV import's reading thread does, for a
+// patient the database may not have yet), and handed to the transaction that creates it.
 #include <cstdint>
 #include <deque>
 #include <map>
