@@ -221,8 +221,7 @@ TEST_CASE("a CSV stores a new patient's rows as it stores an existing patient's"
   CHECK(rows(created.db, results) == rows(existing.db, results));
   const std::string events =
       "SELECT event || '|' || marker || '|' || detail FROM alert_events ORDER BY id";
-  CHECK(a.alert_events.count("new") == 1);
-  CHECK(a.alert_events.count("info") == 1);
+  CHECK(a.alert_events == std::map<std::string, int>{{"new", 1}, {"info", 1}});
   CHECK(rows(created.db, events) == rows(existing.db, events));
 }
 
