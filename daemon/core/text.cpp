@@ -42,6 +42,16 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
+std::optional<std::string_view> nth_part(std::string_view s, char sep, std::size_t index) {
+  std::size_t start = 0;
+  for (; index > 0; --index) {
+    const auto pos = s.find(sep, start);
+    if (pos == std::string_view::npos) return std::nullopt;
+    start = pos + 1;
+  }
+  return s.substr(start, s.find(sep, start) - start);
+}
+
 bool is_valid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {

@@ -1,5 +1,7 @@
 #pragma once
 // Small string helpers shared by every parser.
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +12,8 @@ std::string_view trim(std::string_view s);
 std::string to_lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 std::vector<std::string_view> split(std::string_view s, char sep);
+// split(s, sep)[index] without building the parts; nullopt when there are fewer parts.
+std::optional<std::string_view> nth_part(std::string_view s, char sep, std::size_t index);
 bool is_valid_utf8(std::string_view s);
 // Lowercase hex of bytes; the value of one hex digit (either case), or -1.
 std::string to_hex(std::string_view bytes);

@@ -66,8 +66,8 @@ ResultStore::ResultStore(Database& db)
                      "received_at, raw, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected')")),
       update_message_(db.prepare(
           "UPDATE messages SET outcome = ?, ack_code = ?, error = ?, results_stored = ?, "
-          "observations_ignored = ?, duplicate_of = ?, raw = CASE WHEN ? THEN NULL ELSE raw END "
-          "WHERE id = ?")),
+          "observations_ignored = ? WHERE id = ?")),
+      mark_duplicate_(db.prepare("UPDATE messages SET duplicate_of = ?, raw = NULL WHERE id = ?")),
       find_accepted_(db.prepare(
           "SELECT id FROM messages WHERE sender = ? AND control_id = ? AND content_sha256 = ? "
           "AND (outcome = 'accepted' OR outcome = 'ignored') ORDER BY id LIMIT 1")),
@@ -144,13 +144,13 @@ void ResultStore::set_outcome(std::int64_t message_id, const MessageOutcome& o) 
       .bind(2, o.ack_code)
       .bind(3, o.error)
       .bind(4, o.results_stored)
-      .bind(5, o.observations_ignored);
-  if (o.duplicate_of)
-    update_message_.bind(6, *o.duplicate_of);
-  else
-    update_message_.bind_null(6);
-  // A duplicate's bytes are those of the message it repeats: keep them once.
-  update_message_.bind(7, o.duplicate_of ? 1 : 0).bind(8, message_id).run();
+      .bind(5, o.observations_ignored)
+      .bind(6, message_id)
+      .run();
+  // A duplicate's bytes are those of the message it repeats: keep them once. Apart, because
+  // writing duplicate_of (a key into the same table) makes SQLite rewrite the row's index entry
+  // too, which every other message would pay for.
+  if (o.duplicate_of) mark_duplicate_.bind(1, *o.duplicate_of).bind(2, message_id).run();
 }
 
 std::optional<std::int64_t> ResultStore::find_accepted(const std::string& sender,

@@ -33,3 +33,21 @@ TEST_CASE("hex: bytes to lowercase digits, and digits of either case back") {
   CHECK(text::hex_value('F') == 15);
   for (char c : {'g', 'G', ' ', '%', '\0', '\xff'}) CHECK(text::hex_value(c) == -1);
 }
+
+TEST_CASE("nth_part finds what split would, without splitting") {
+  const std::vector<std::string> inputs = {"", "a", "a^b", "^", "^^", "a^^b^", "^a", "ab^cd^ef"};
+  for (const auto& input : inputs) {
+    const auto parts = text::split(input, '^');
+    for (std::size_t i = 0; i < parts.size() + 2; ++i) {
+      INFO("input '" << input << "' part " << i);
+      const auto found = text::nth_part(input, '^', i);
+      if (i < parts.size()) {
+        REQUIRE(found);
+        CHECK(*found == parts[i]);
+        CHECK(found->data() == parts[i].data());  // a view into the input, not a copy
+      } else {
+        CHECK_FALSE(found);
+      }
+    }
+  }
+}

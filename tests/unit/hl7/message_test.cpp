@@ -23,7 +23,21 @@ TEST_CASE("segments, fields, repetitions, components and subcomponents") {
   CHECK(m.value(pid->field(3), 1, 1) == "B2");
   CHECK(m.value(pid->field(3), 1, 5) == "SS");
   CHECK(m.value(pid->field(3), 2, 1).empty());
+  CHECK(m.value(pid->field(3), 0, 4, 3) == "ISO");
+  CHECK(m.value(pid->field(3), 0, 4, 4).empty());
+  CHECK(m.value(pid->field(3), 0, 6).empty());
+  // HL7 numbers components and subcomponents from 1: a 0 names nothing.
+  CHECK(m.value(pid->field(3), 0, 0).empty());
+  CHECK(m.value(pid->field(3), 0, 4, 0).empty());
   CHECK(pid->field(99).empty());
+}
+
+TEST_CASE("without a subcomponent separator a component is one piece") {
+  auto m = Message::parse("MSH|^~\\|A\rPID|1||A&B^C\r");
+  CHECK(m.delimiters().subcomponent == '\0');
+  CHECK(m.value(m.first("PID")->field(3), 0, 1) == "A&B");
+  CHECK(m.value(m.first("PID")->field(3), 0, 1, 2).empty());
+  CHECK(m.value(m.first("PID")->field(3), 0, 2) == "C");
 }
 
 TEST_CASE("line endings, BOM, blank lines and an unterminated last segment") {
