@@ -127,6 +127,15 @@ WriterStats StoreWriter::stats() const {
   return out;
 }
 
+// Deliveries are queued with alert events, or by a person's action (a task). Waking the webhook
+// sender after every commit cost each MLLP message a context switch on the sender's thread.
+bool StoreWriter::may_have_queued_deliveries(const std::deque<Job>& batch,
+                                             const std::vector<WriteOutcome>& outcomes) {
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    if (batch[i].task || !outcomes[i].hl7.alert_events.empty()) return true;
+  return false;
+}
+
 void StoreWriter::run() {
   const auto batch_max = static_cast<std::size_t>(settings_.storage.commit_batch_max);
   while (true) {
@@ -196,7 +205,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
     stored_at = SteadyClock::now();
     txn.commit();
     committed = true;
-    if (on_commit_) on_commit_();
+    if (on_commit_ && may_have_queued_deliveries(batch, outcomes)) on_commit_();
   } catch (const std::exception& e) {
     commit_error = e.what();
     log()->error("event=commit_failed messages={} error=\"{}\"", batch.size(),

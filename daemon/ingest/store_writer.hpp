@@ -62,7 +62,8 @@ class StoreWriter {
   StoreWriter(const settings::Settings& settings, const Clock& clock);
   ~StoreWriter();
 
-  // Called on the writer thread after every commit (the webhook sender's wake-up).
+  // Called on the writer thread after a commit that may have queued webhook deliveries (one
+  // with alert events or a task): the webhook sender's wake-up.
   void set_on_commit(std::function<void()> f) { on_commit_ = std::move(f); }
   void start();
   // Parses and maps one HL7 message on the calling thread, then queues it for storage; `done`
@@ -94,6 +95,8 @@ class StoreWriter {
   };
   void run();
   void process(std::deque<Job>& batch);
+  static bool may_have_queued_deliveries(const std::deque<Job>& batch,
+                                         const std::vector<WriteOutcome>& outcomes);
 
   const settings::Settings& settings_;
   const Clock& clock_;

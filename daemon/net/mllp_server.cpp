@@ -39,7 +39,8 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
   void start() {
     asio::dispatch(strand_, [self = shared_from_this()] {
       log()->info("event=connection_open peer={}", self->peer_);
-      self->arm_idle_timer();
+      self->last_read_ = std::chrono::steady_clock::now();
+      self->arm_idle_timer(self->last_read_ + self->server_.options_.idle_timeout);
       self->read();
     });
   }
@@ -53,18 +54,29 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
   }
 
  private:
-  void arm_idle_timer() {
-    idle_timer_.expires_after(server_.options_.idle_timeout);
+  // Armed when the connection opens and again only when it fires: a read just records its time,
+  // as re-arming the timer on every read cost a system call and a cancelled handler per message.
+  void arm_idle_timer(std::chrono::steady_clock::time_point deadline) {
+    idle_timer_.expires_at(deadline);
     idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (ec) return;
-      if (self->busy_ || !self->queue_.empty()) {
-        self->arm_idle_timer();  // waiting on our own storage is not idleness
-        return;
-      }
-      log()->info("event=connection_idle_timeout peer={} idle_s={}", self->peer_,
-                  self->server_.options_.idle_timeout.count());
-      self->close();
+      if (!ec) self->on_idle_timer();
     });
+  }
+
+  void on_idle_timer() {
+    if (closed_) return;
+    const auto timeout = server_.options_.idle_timeout;
+    const auto now = std::chrono::steady_clock::now();
+    if (busy_ || !queue_.empty()) {
+      arm_idle_timer(now + timeout);  // waiting on our own storage is not idleness
+      return;
+    }
+    if (now - last_read_ < timeout) {
+      arm_idle_timer(last_read_ + timeout);
+      return;
+    }
+    log()->info("event=connection_idle_timeout peer={} idle_s={}", peer_, timeout.count());
+    close();
   }
 
   void read() {
@@ -95,7 +107,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
       if (framer_.pending_bytes() > 0)
         log()->warn("event=truncated_frame peer={} bytes={}", peer_, framer_.pending_bytes());
     } else {
-      arm_idle_timer();
+      last_read_ = std::chrono::steady_clock::now();
       framer_.feed(std::string_view(buffer_.data(), n), events);
     }
     for (auto& e : events) {
@@ -198,6 +210,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
   tcp::socket socket_;
   asio::strand<asio::any_io_executor> strand_;
   asio::steady_timer idle_timer_;
+  std::chrono::steady_clock::time_point last_read_;
   MllpFramer framer_;
   std::vector<char> buffer_;
   std::deque<std::string> queue_;

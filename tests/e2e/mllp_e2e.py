@@ -132,6 +132,18 @@ def limits(a, tmp):
             h.check(idle.recv(10) == b"", "idle connection closed by the server")
             h.check(time.time() - start < 4, "within the idle timeout")
 
+        # Activity postpones the idle timeout: a message every 0.4 s for 2.4 s keeps one open.
+        with h.connect(d.port) as busy:
+            for i in range(6):
+                busy.sendall(h.frame(h.oru("KEEP%d" % i, "p-3", [h.afp_obx(1, "5")])))
+                code, ctl, _ = h.parse_ack(h.read_frame(busy))
+                h.check((code, ctl) == ("AA", "KEEP%d" % i), "an active connection stays open")
+                time.sleep(0.4)
+            busy.settimeout(5)
+            start = time.time()
+            h.check(busy.recv(10) == b"", "then closed once it falls quiet")
+            h.check(0.3 < time.time() - start < 4, "about one idle timeout after its last message")
+
         c1, c2 = h.connect(d.port), h.connect(d.port)
         time.sleep(0.3)
         with h.connect(d.port) as c3:
