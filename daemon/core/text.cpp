@@ -30,6 +30,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
+  // Counted first: one allocation instead of one per doubling (an HL7 segment has ~20 fields).
+  parts.reserve(static_cast<std::size_t>(std::count(s.begin(), s.end(), sep)) + 1);
   std::size_t start = 0;
   while (true) {
     auto pos = s.find(sep, start);

@@ -186,7 +186,11 @@ std::string Message::value(std::string_view field, std::size_t repetition, std::
 
 std::string Message::trimmed(std::string_view field, std::size_t repetition, std::size_t component,
                              std::size_t subcomponent) const {
-  return std::string(text::trim(value(field, repetition, component, subcomponent)));
+  const auto raw = piece(field, repetition, component, subcomponent);
+  // Most pieces hold no escape sequence: trimmed as they are, without an unescaped copy first.
+  if (delims_.escape == '\0' || raw.find(delims_.escape) == std::string_view::npos)
+    return std::string(text::trim(raw));
+  return std::string(text::trim(unescape(raw)));
 }
 
 std::string Message::unescape(std::string_view raw) const {
