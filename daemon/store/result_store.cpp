@@ -72,7 +72,6 @@ ResultStore::ResultStore(Database& db)
           "SELECT id FROM messages WHERE sender = ? AND control_id = ? AND content_sha256 = ? "
           "AND (outcome = 'accepted' OR outcome = 'ignored') ORDER BY id LIMIT 1")),
       insert_result_(db.prepare(insert_results_sql(1))),
-      insert_results_(db.prepare(insert_results_sql(kRowsPerInsert))),
       series_versions_(db.prepare(
           "SELECT id, obs_id, status, version_time, effective, collected_at, value_raw, unit_raw, "
           "reference_range FROM results WHERE patient_id = ?1 AND collected_date = ?4 AND marker = "
@@ -236,24 +235,29 @@ void ResultStore::bind_result(Statement& insert, int offset, std::int64_t patien
   insert.bind(offset + 20, effective ? 1 : 0).bind(offset + 21, now);
 }
 
+Statement& ResultStore::insert_of(std::size_t rows) {
+  if (rows == 1) return insert_result_;
+  auto& insert = insert_rows_[rows - 2];
+  if (!insert) insert.emplace(db_.prepare(insert_results_sql(rows)));
+  return *insert;
+}
+
 void ResultStore::write_new_rows(std::int64_t patient_id, const NewPatientRows& rows,
                                  const std::string& now) {
   const auto& all = rows.rows();
-  std::size_t i = 0;
-  // Many rows per statement: SQLite's cost per statement (start, constraint checks at its end)
-  // is then shared; the database numbers them in arrival order, as single inserts would.
-  for (; i + kRowsPerInsert <= all.size(); i += kRowsPerInsert) {
-    for (std::size_t k = 0; k < kRowsPerInsert; ++k) {
+  // Many rows per statement, the last few too: SQLite's cost per statement (start, cursors,
+  // constraint checks at its end) is then shared, which matters most for the many patients with
+  // only a handful of rows. The database numbers them in arrival order, as single inserts would.
+  for (std::size_t i = 0; i < all.size();) {
+    const auto n = std::min(kRowsPerInsert, all.size() - i);
+    auto& insert = insert_of(n);
+    for (std::size_t k = 0; k < n; ++k) {
       const auto& row = all[i + k];
-      bind_result(insert_results_, static_cast<int>(k) * kResultColumnCount, patient_id, row.record,
+      bind_result(insert, static_cast<int>(k) * kResultColumnCount, patient_id, row.record,
                   row.message_id, row.effective, now);
     }
-    insert_results_.run();
-  }
-  for (; i < all.size(); ++i) {
-    const auto& row = all[i];
-    bind_result(insert_result_, 0, patient_id, row.record, row.message_id, row.effective, now);
-    insert_result_.run();
+    insert.run();
+    i += n;
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Typed access to patients, the message log, results and milestones. All SQL lives here and is
 // prepared once per connection; callers never see SQL.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -114,6 +115,8 @@ class ResultStore {
 
  private:
   std::vector<StoredResultVersion> versions_on_date(std::int64_t patient_id, const ResultRecord& r);
+  // The insert of `rows` rows (1 to kRowsPerInsert), prepared when first needed.
+  Statement& insert_of(std::size_t rows);
   // Binds one row's parameters after the first `offset` ones.
   static void bind_result(Statement& insert, int offset, std::int64_t patient_id,
                           const ResultRecord& r, std::optional<std::int64_t> message_id,
@@ -121,9 +124,10 @@ class ResultStore {
 
   Database& db_;
   Statement find_patient_, insert_patient_, insert_message_, update_message_, mark_duplicate_,
-      find_accepted_, insert_result_, insert_results_, series_versions_, set_effective_,
-      insert_milestone_, delete_milestone_, select_results_, select_milestones_, select_messages_,
-      select_message_, select_patients_, select_versions_, select_patient_milestones_;
+      find_accepted_, insert_result_, series_versions_, set_effective_, insert_milestone_,
+      delete_milestone_, select_results_, select_milestones_, select_messages_, select_message_,
+      select_patients_, select_versions_, select_patient_milestones_;
+  std::array<std::optional<Statement>, kRowsPerInsert - 1> insert_rows_;  // 2 to kRowsPerInsert
 };
 
 }  // namespace markerwatch::store

@@ -221,7 +221,7 @@ TEST_CASE("a new patient's rows kept in memory decide and read back as the datab
   CHECK(by_memory.results("case-001", "", false).empty());  // kept, not yet written
   by_memory.write_new_rows(patient.id, rows, "t");
   // The same rows with the same E3 flags in both databases, every column alike (19 rows: one
-  // statement of 16, then three of one).
+  // statement of 16 rows, then one of three).
   auto stored = [](Database& db) {
     std::vector<std::string> out;
     auto q = db.prepare(
@@ -249,4 +249,29 @@ TEST_CASE("a new patient's rows kept in memory decide and read back as the datab
   CHECK(from_db.values.size() == 11);  // not the removed, the preliminary, the replaced
   for (std::size_t i = 0; i < from_db.values.size(); ++i)
     CHECK(engine_fields(from_db.values[i]) == engine_fields(from_memory.values[i]));
+}
+
+TEST_CASE("a new patient's rows are written in arrival order, however many there are") {
+  // 1 to 40 rows: one statement, several of the largest size, and every size of remainder.
+  for (std::size_t count = 1; count <= 40; ++count) {
+    Database db(":memory:", {});
+    migrate(db);
+    ResultStore store(db);
+    const auto patient = store.find_or_add_patient({"case-001", ""}, "t");
+    NewPatientRows rows;
+    for (std::size_t i = 0; i < count; ++i) {
+      auto r = afp("2016-12-15", static_cast<double>(i) + 0.5, ResultStatus::final_result,
+                   "o" + std::to_string(i));
+      REQUIRE(store.store_result(r, patient.id, {}, "t", &rows) == StoreResult::stored);
+    }
+    store.write_new_rows(patient.id, rows, "t");
+    INFO(count << " rows");
+    std::vector<std::string> stored;
+    auto q = db.prepare("SELECT obs_id || '=' || value FROM results ORDER BY id");
+    while (q.step()) stored.push_back(q.text(0));
+    std::vector<std::string> expected;
+    for (std::size_t i = 0; i < count; ++i)
+      expected.push_back("o" + std::to_string(i) + "=" + std::to_string(i) + ".5");
+    CHECK(stored == expected);
+  }
 }
