@@ -169,7 +169,7 @@ std::vector<std::string_view> Message::repetitions(std::string_view field) const
 
 std::string_view Message::piece(std::string_view field, std::size_t repetition,
                                 std::size_t component, std::size_t subcomponent) const {
-  // Found without splitting the levels into vectors: the mapper asks for ~100 pieces a message.
+  // Found without splitting the levels into vectors: mapping a message asks for dozens of pieces.
   const auto rep = text::nth_part(field, delims_.repetition, repetition);
   if (!rep || component == 0) return {};
   const auto comp = text::nth_part(*rep, delims_.component, component - 1);
