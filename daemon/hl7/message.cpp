@@ -188,14 +188,17 @@ std::string Message::trimmed(std::string_view field, std::size_t repetition, std
                              std::size_t subcomponent) const {
   const auto raw = piece(field, repetition, component, subcomponent);
   // Most pieces hold no escape sequence: trimmed as they are, without an unescaped copy first.
-  if (delims_.escape == '\0' || raw.find(delims_.escape) == std::string_view::npos)
-    return std::string(text::trim(raw));
+  if (!has_escape(raw)) return std::string(text::trim(raw));
   return std::string(text::trim(unescape(raw)));
 }
 
+bool Message::has_escape(std::string_view raw) const {
+  return delims_.escape != '\0' && raw.find(delims_.escape) != std::string_view::npos;
+}
+
 std::string Message::unescape(std::string_view raw) const {
+  if (!has_escape(raw)) return std::string(raw);
   const char esc = delims_.escape;
-  if (esc == '\0' || raw.find(esc) == std::string_view::npos) return std::string(raw);
   std::string out;
   out.reserve(raw.size());
   std::size_t i = 0;

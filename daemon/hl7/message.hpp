@@ -80,6 +80,8 @@ class Message {
 
  private:
   Message() = default;
+  // Whether `raw` holds the escape character (there is none when MSH-2 declares none).
+  bool has_escape(std::string_view raw) const;
   std::string text_;
   Delimiters delims_;
   std::vector<Segment> segments_;
