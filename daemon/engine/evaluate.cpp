@@ -514,13 +514,20 @@ class SeriesEvaluator {
   }
 
   // A new note for the evaluation, or nullptr when its key says it is already logged (it would
-  // only be dropped by reconcile: the key is built first, the rest only for new notes).
+  // only be dropped by reconcile: the key is built first, the rest only for new notes) or is
+  // already in this evaluation.
   Note* add_note(NoteKind kind, const char* code, int day, const auto&... key_tail) {
     // Built in a reused buffer: most keys are found in the log already.
     start_note_key(key_, code, marker_, method_);
     bool first = true;
     ((append_key_part(key_, key_tail, first), first = false), ...);
     if (logged_ && (*logged_)(key_)) return nullptr;
+    // One note per key and evaluation: values on the same day can be the same finding twice
+    // (two equal values in a flare window, two candidates of one firing), and the alert log
+    // holds each key once. The first in value order is kept.
+    if (std::any_of(out_.notes.begin(), out_.notes.end(),
+                    [this](const Note& n) { return n.key == key_; }))
+      return nullptr;
     out_.notes.push_back(make_note(kind, code, marker_, method_, day, key_));
     out_.notes.back().anchor = anchor_;
     return &out_.notes.back();

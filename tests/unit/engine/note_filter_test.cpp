@@ -1,5 +1,6 @@
 // evaluate() leaves out the notes the alert log already holds (it is told through `logged`), and
 // nothing else changes: the alerts are the same and the other notes are still built.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <set>
 
@@ -66,4 +67,61 @@ TEST_CASE("notes already logged are left out of an evaluation, and only those") 
       engine::evaluate(history(), config, {}, [](const std::string&) { return true; });
   CHECK(none.notes.empty());
   CHECK(none.alerts == all.alerts);
+}
+
+TEST_CASE("an evaluation holds each note key once, also for same-day values of one finding") {
+  // The alert log keeps a note key once (a unique index): an evaluation that built the same
+  // finding twice made the whole transaction fail, e.g. when a milestone arrived after the values.
+  const auto s = test::utc_settings();
+  const auto config = settings::engine_config(s);
+  auto value = [](const std::string& marker, const std::string& unit, const std::string& date,
+                  double v, const std::string& obs) {
+    return engine::Value{marker,       "", day_number(date).value(), v, Comparator::none, unit,
+                         std::nullopt, obs};
+  };
+  auto keys_unique = [](const engine::Evaluation& e) {
+    std::set<std::string> keys;
+    for (const auto& n : e.notes) keys.insert(n.key);
+    return keys.size() == e.notes.size();
+  };
+  auto count = [](const engine::Evaluation& e, const std::string& code) {
+    return std::count_if(e.notes.begin(), e.notes.end(),
+                         [&](const engine::Note& n) { return n.code == code; });
+  };
+
+  // Two equal AFP values on one day inside the flare window of a systemic therapy.
+  engine::PatientHistory flare;
+  flare.patient = "p1";
+  flare.milestones.push_back({"systemic_start", day_number("2020-02-20").value(), {}, {}});
+  flare.values = {value("AFP", "ng/mL", "2020-01-01", 400, "a1"),
+                  value("AFP", "ng/mL", "2020-01-20", 100, "a2"),
+                  value("AFP", "ng/mL", "2020-02-10", 50, "a3"),
+                  value("AFP", "ng/mL", "2020-03-05", 300, "a4"),
+                  value("AFP", "ng/mL", "2020-03-05", 300, "a5")};
+  const auto guarded = engine::evaluate(flare, config);
+  CHECK(count(guarded, "flare_guard") == 1);
+  CHECK(keys_unique(guarded));
+
+  // Two PIVKA-II candidates on one day confirmed by the same value while a VKA is active: one
+  // suppressed firing per rule (R_RISE from the nadir 30, R_RENORM at twice the ULN 40).
+  engine::PatientHistory vka;
+  vka.patient = "p1";
+  vka.milestones.push_back({"vka_start", day_number("2019-06-01").value(), {}, {}});
+  vka.values = {value("PIVKA-II", "mAU/mL", "2019-12-20", 100, "v1"),
+                value("PIVKA-II", "mAU/mL", "2020-02-01", 30, "v2"),
+                value("PIVKA-II", "mAU/mL", "2020-03-01", 80, "v3"),
+                value("PIVKA-II", "mAU/mL", "2020-03-01", 85, "v4"),
+                value("PIVKA-II", "mAU/mL", "2020-03-15", 90, "v5")};
+  const auto suppressed = engine::evaluate(vka, config);
+  CHECK(suppressed.alerts.empty());
+  CHECK(count(suppressed, "vka_active") == 2);
+  CHECK(keys_unique(suppressed));
+  // The note kept is the first in value order (80, the lower of the two).
+  std::set<engine::Rule> rules;
+  for (const auto& n : suppressed.notes)
+    if (n.code == "vka_active") {
+      rules.insert(*n.rule);
+      CHECK(n.value->value == 80);
+    }
+  CHECK(rules == std::set<engine::Rule>{engine::Rule::rise, engine::Rule::renorm});
 }

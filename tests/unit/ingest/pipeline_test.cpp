@@ -149,6 +149,26 @@ TEST_CASE("the seed case imports from CSV; re-import changes nothing") {
   CHECK(f.count("SELECT count(*) FROM results WHERE comparator = '>' AND value = 35000") == 1);
 }
 
+TEST_CASE("a milestone after same-day values of one finding logs the finding once") {
+  // Two equal values on one day fall inside the flare window of a systemic therapy that arrives
+  // later: the evaluation finds the guarded candidate twice, the alert log keeps its key once.
+  // (The import failed with a UNIQUE constraint error before, storing nothing.)
+  Fixture f;
+  auto results = f.import(
+      "patient_id,marker,collected_at,value,unit,status,obs_id\n"
+      "p1,AFP,2020-01-01,400,ng/mL,final,a1\n"
+      "p1,AFP,2020-01-20,100,ng/mL,final,a2\n"
+      "p1,AFP,2020-02-10,50,ng/mL,final,a3\n"
+      "p1,AFP,2020-03-05,300,ng/mL,final,a4\n"
+      "p1,AFP,2020-03-05,300,ng/mL,final,a5\n");
+  CHECK(results.accepted == 5);
+  auto milestone = f.import("patient_id,kind,date\np1,systemic_start,2020-02-20\n", "m.csv");
+  CHECK(milestone.accepted == 1);
+  CHECK(milestone.rejected == 0);
+  CHECK(f.count("SELECT count(*) FROM milestones") == 1);
+  CHECK(f.count("SELECT count(*) FROM alert_events WHERE note_key LIKE 'flare_guard|%'") == 1);
+}
+
 TEST_CASE("CSV import keeps valid rows and reports each bad one with its line") {
   Fixture f;
   auto report = f.import(
