@@ -33,11 +33,22 @@ std::string iso_date(const std::string& value, const std::string& column) {
   return value;
 }
 
-std::string patient_of(const CsvHeader& h, const CsvRow& row) {
-  auto id = std::string(
-      text::trim(text::checked_text(h.get(row, Column::patient_id), "patient_id", 200)));
-  if (id.empty()) throw InputError("patient_id is empty");
-  return id;
+// "id", or "id^authority" as markerwatch prints a patient: the assigning authority, when given,
+// names the patient as HL7 PID-3 (CX-4) and FHIR identifier systems do.
+PatientKey patient_key_of(std::string_view value) {
+  const auto text = text::checked_text(value, "patient_id", 200);
+  const auto trimmed = text::trim(text);
+  PatientKey key;
+  const auto caret = trimmed.find('^');
+  key.id = std::string(text::trim(trimmed.substr(0, caret)));
+  if (caret != std::string_view::npos) {
+    key.authority = std::string(text::trim(trimmed.substr(caret + 1)));
+    if (key.authority.find('^') != std::string::npos || key.authority.empty())
+      throw InputError("patient_id '" + text::printable(trimmed, 60) +
+                       "' is neither id nor id^authority");
+  }
+  if (key.id.empty()) throw InputError("patient_id is empty");
+  return key;
 }
 
 }  // namespace
@@ -101,7 +112,7 @@ ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const Recor
                      std::to_string(h.width()));
   ResultRecord r;
   r.source = "csv";
-  r.patient.id = patient_of(h, row);
+  r.patient = patient_key_of(h.get(row, Column::patient_id));
   const auto marker_name = std::string(text::trim(h.get(row, Column::marker)));
   const auto* marker = ctx.markers->find(marker_name);
   if (!marker) throw InputError("unknown marker '" + text::printable(marker_name, 40) + "'");
@@ -150,8 +161,7 @@ MilestoneRecord make_milestone(const std::string& patient, const std::string& ki
                                const std::string& note, const std::string& markers,
                                const RecordContext& ctx) {
   MilestoneRecord m;
-  m.patient.id = std::string(text::trim(text::checked_text(patient, "patient_id", 200)));
-  if (m.patient.id.empty()) throw InputError("patient_id is empty");
+  m.patient = patient_key_of(patient);
   m.kind = std::string(text::trim(kind));
   if (!ctx.kinds->role(m.kind))
     throw InputError("unknown milestone kind '" + text::printable(m.kind, 40) + "'");

@@ -150,10 +150,16 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
         out.message_id = message_id;
         // One PID per message: every result has the same patient.
         std::optional<std::int64_t> patient_id;
-        if (!mapped.results.empty())
-          patient_id = store_.patient(mapped.results.front().patient, received_at);
+        bool unknown_patient = false;
+        try {
+          if (!mapped.results.empty())
+            patient_id = store_.patient(mapped.results.front().patient, received_at);
+        } catch (const InputError& e) {  // PID-3 names no one stored patient
+          ack.issues.push_back({"PID", 1, 3, 204, e.what()});
+          unknown_patient = true;
+        }
         std::vector<std::string> changed_markers;
-        for (const auto& r : mapped.results) {
+        for (const auto& r : unknown_patient ? std::vector<ResultRecord>{} : mapped.results) {
           try {
             if (store_.store_result(r, *patient_id, message_id, received_at) ==
                 store::StoreResult::stored) {
@@ -171,7 +177,9 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
           out.alert_events = alerts_.evaluate(*patient_id, changed_markers,
                                               "message:" + std::to_string(message_id), received_at);
         const bool any_issue = !ack.issues.empty();
-        if (mapped.disposition == hl7::Disposition::ignored)
+        if (unknown_patient)
+          outcome.outcome = "rejected";
+        else if (mapped.disposition == hl7::Disposition::ignored)
           outcome.outcome = "ignored";
         else if (!any_issue)
           outcome.outcome = "accepted";
@@ -534,7 +542,18 @@ void Pipeline::store_csv_group(CsvPatientGroup& group, std::int64_t message_id,
   std::optional<std::int64_t> patient;  // stored with the patient's first valid row
   if (const auto& kept = group.new_rows->rows(); !kept.empty()) {
     // A results group's first valid row is always kept (nothing came before it).
-    const auto found = store_.find_or_add_patient(kept.front().record.patient, now);
+    store::ResultStore::PatientLookup found;
+    try {
+      found = store_.find_or_add_patient(kept.front().record.patient, now);
+    } catch (const InputError& e) {  // an identifier that names no one patient: every row
+      for (const auto& row : group.rows) {
+        if (const auto* reason = std::get_if<std::string>(&row.record))
+          reject(row.line, *reason);
+        else
+          reject(row.line, e.what());
+      }
+      return;
+    }
     patient = found.id;
     if (found.created) {
       // All the patient's rows are in this file: what the reading thread made of them stands.

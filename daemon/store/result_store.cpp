@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "core/errors.hpp"
 #include "core/text.hpp"
 #include "core/version_resolution.hpp"
 
@@ -59,6 +60,9 @@ engine::Json to_json(const ResultRow& r) {
 ResultStore::ResultStore(Database& db)
     : db_(db),
       find_patient_(db.prepare("SELECT id FROM patients WHERE identifier = ? AND authority = ?")),
+      find_patients_by_identifier_(db.prepare(
+          "SELECT id, authority FROM patients WHERE identifier = ? ORDER BY id LIMIT 3")),
+      claim_patient_(db.prepare("UPDATE patients SET authority = ?2 WHERE id = ?1")),
       insert_patient_(
           db.prepare("INSERT INTO patients (identifier, authority, created_at) VALUES (?, ?, ?)")),
       insert_message_(
@@ -111,13 +115,33 @@ ResultStore::ResultStore(Database& db)
 
 ResultStore::PatientLookup ResultStore::find_or_add_patient(const PatientKey& key,
                                                             const std::string& now) {
-  find_patient_.bind(1, key.id).bind(2, key.authority);
-  if (find_patient_.step()) {
-    auto id = find_patient_.int64(0);
+  auto exact = [&](const std::string& authority) -> std::optional<std::int64_t> {
+    find_patient_.bind(1, key.id).bind(2, authority);
+    std::optional<std::int64_t> id;
+    if (find_patient_.step()) id = find_patient_.int64(0);
     find_patient_.reset();
-    return {id, false};
+    return id;
+  };
+  if (auto id = exact(key.authority)) return {*id, false};
+  if (!key.authority.empty()) {
+    if (auto unnamed = exact("")) {
+      claim_patient_.bind(1, *unnamed).bind(2, key.authority).run();
+      return {*unnamed, false};
+    }
+  } else {
+    std::vector<std::pair<std::int64_t, std::string>> named;
+    auto& q = find_patients_by_identifier_;
+    q.bind(1, key.id);
+    while (q.step()) named.emplace_back(q.int64(0), q.text(1));
+    q.reset();
+    if (named.size() == 1) return {named.front().first, false};
+    if (named.size() > 1)
+      throw InputError("patient " + text::printable(key.id, 60) +
+                       " is stored under several assigning authorities (" +
+                       text::printable(named[0].second, 60) + ", " +
+                       text::printable(named[1].second, 60) + (named.size() > 2 ? ", ..." : "") +
+                       "): name one as " + text::printable(key.id, 60) + "^AUTHORITY");
   }
-  find_patient_.reset();
   insert_patient_.bind(1, key.id).bind(2, key.authority).bind(3, now).run();
   return {db_.last_insert_id(), true};
 }

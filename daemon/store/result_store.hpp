@@ -70,6 +70,11 @@ class ResultStore {
     std::int64_t id = 0;
     bool created = false;  // inserted by this call
   };
+  // The patient a key names. With an authority: that patient, else the one stored without an
+  // authority under the identifier (it takes the authority: a milestone entered by hand before
+  // the lab's first result names the lab's patient), else a new one. Without an authority: the
+  // patient stored without one, else the only patient with the identifier, else a new one;
+  // several patients with the identifier under different authorities throw InputError.
   PatientLookup find_or_add_patient(const PatientKey& key, const std::string& now);
   std::int64_t patient(const PatientKey& key, const std::string& now);
 
@@ -123,10 +128,11 @@ class ResultStore {
                           bool effective, const std::string& now);
 
   Database& db_;
-  Statement find_patient_, insert_patient_, insert_message_, update_message_, mark_duplicate_,
-      find_accepted_, insert_result_, series_versions_, set_effective_, insert_milestone_,
-      delete_milestone_, select_results_, select_milestones_, select_messages_, select_message_,
-      select_patients_, select_versions_, select_patient_milestones_;
+  Statement find_patient_, find_patients_by_identifier_, claim_patient_, insert_patient_,
+      insert_message_, update_message_, mark_duplicate_, find_accepted_, insert_result_,
+      series_versions_, set_effective_, insert_milestone_, delete_milestone_, select_results_,
+      select_milestones_, select_messages_, select_message_, select_patients_, select_versions_,
+      select_patient_milestones_;
   std::array<std::optional<Statement>, kRowsPerInsert - 1> insert_rows_;  // 2 to kRowsPerInsert
 };
 

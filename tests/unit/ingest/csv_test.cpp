@@ -142,6 +142,10 @@ TEST_CASE("result rows map to records") {
   CHECK(iu.received_at == "2010-09-07T00:00:00Z");
   auto removed = r.parse({"p", "AFP", "2010-09-06", "", "", "entered-in-error", "o-1"});
   CHECK_FALSE(removed.value);
+  // A patient as markerwatch prints one: id^authority (HL7 CX-4, a FHIR identifier system).
+  CHECK(x.patient == PatientKey{"case-001", ""});
+  CHECK(r.parse({" mrn7 ^ HOSP ", "AFP", "2010-09-06", "5", "ng/mL"}).patient ==
+        PatientKey{"mrn7", "HOSP"});
   CHECK(r.parse({"p", "DCP", "2010-09-06", "3", "ng/mL"}).method == "unit:ng/mL");
 }
 
@@ -168,6 +172,9 @@ TEST_CASE("bad result rows are rejected with a clear reason") {
       {{"p\x01", "AFP", "2010-09-06", "5", "ng/mL"}, "control characters"},
       {{"p\xff", "AFP", "2010-09-06", "5", "ng/mL"}, "not valid UTF-8"},
       {{std::string(300, 'p'), "AFP", "2010-09-06", "5", "ng/mL"}, "longer than 200"},
+      {{"^HOSP", "AFP", "2010-09-06", "5", "ng/mL"}, "patient_id is empty"},
+      {{"mrn7^", "AFP", "2010-09-06", "5", "ng/mL"}, "'mrn7^' is neither id nor id^authority"},
+      {{"mrn7^A^B", "AFP", "2010-09-06", "5", "ng/mL"}, "is neither id nor id^authority"},
   };
   for (const auto& c : cases) {
     INFO(c.reason);
@@ -192,6 +199,11 @@ TEST_CASE("milestone rows: kinds, dates, markers") {
   RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
   auto m = make_milestone("case-001", "resection", "2016-10-20", "", "wedge", "afp;DCP;AFP", ctx);
   CHECK(m.markers == std::vector<std::string>{"AFP", "PIVKA-II"});
+  CHECK(m.patient == PatientKey{"case-001", ""});
+  CHECK(make_milestone("mrn7^HOSP", "tace", "2016-10-20", "", "", "", ctx).patient ==
+        PatientKey{"mrn7", "HOSP"});
+  CHECK_THROWS_WITH(make_milestone("mrn7^", "tace", "2016-10-20", "", "", "", ctx),
+                    Catch::Contains("neither id nor id^authority"));
   CHECK_THROWS_WITH(make_milestone("p", "surgery", "2016-10-20", "", "", "", ctx),
                     Catch::Contains("unknown milestone kind 'surgery'"));
   CHECK_THROWS_WITH(make_milestone("p", "tace", "2016-10-2", "", "", "", ctx),

@@ -169,6 +169,41 @@ TEST_CASE("a milestone after same-day values of one finding logs the finding onc
   CHECK(f.count("SELECT count(*) FROM alert_events WHERE note_key LIKE 'flare_guard|%'") == 1);
 }
 
+TEST_CASE("a milestone without an authority and the lab's results name one patient") {
+  Fixture f;
+  // Entered before the lab's first result: the HL7 patient (case-001 from HOSP) is that patient.
+  auto early = f.import("patient_id,kind,date\ncase-001,resection,2016-10-20\n", "m.csv");
+  CHECK(early.accepted == 1);
+  CHECK(f.send(test::oru({test::afp_obx("45985")}, "C-1")).outcome == "accepted");
+  CHECK(f.count("SELECT count(*) FROM patients") == 1);
+  CHECK(f.count("SELECT count(*) FROM patients WHERE identifier = 'case-001' AND "
+                "authority = 'HOSP'") == 1);
+  // Entered after it, with or without the authority: the same patient again.
+  auto later = f.import(
+      "patient_id,kind,date\ncase-001,tace,2016-12-20\ncase-001^HOSP,systemic_start,2017-01-20\n",
+      "m2.csv");
+  CHECK(later.accepted == 2);
+  CHECK(f.count("SELECT count(*) FROM patients") == 1);
+  CHECK(f.count("SELECT count(DISTINCT patient_id) FROM milestones") == 1);
+  CHECK(f.count("SELECT count(*) FROM milestones") == 3);
+
+  // The identifier under a second authority: a bare identifier no longer names one patient.
+  CHECK(f.send(test::oru({test::afp_obx("20")}, "C-2", "PID|1||case-001^^^CLINIC^MR||Doe^J"))
+            .outcome == "accepted");
+  CHECK(f.count("SELECT count(*) FROM patients") == 2);
+  auto ambiguous = f.import(
+      "patient_id,marker,collected_at,value,unit\ncase-001,AFP,2017-02-01,30,ng/mL\n"
+      "case-001,AFP,2017-03-01,40,ng/mL\n");
+  CHECK(ambiguous.accepted == 0);
+  REQUIRE(ambiguous.rejections.size() == 2);
+  CHECK_THAT(ambiguous.rejections[0].reason, Catch::Contains("case-001^AUTHORITY"));
+  auto bare = f.send(test::oru({test::afp_obx("50")}, "C-3", "PID|1||case-001||Doe^J"));
+  CHECK(bare.outcome == "rejected");
+  CHECK(f.msa(bare) == "AE|C-3");
+  CHECK(f.count("SELECT count(*) FROM results") == 2);
+  CHECK(f.count("SELECT count(*) FROM patients") == 2);
+}
+
 TEST_CASE("CSV import keeps valid rows and reports each bad one with its line") {
   Fixture f;
   auto report = f.import(

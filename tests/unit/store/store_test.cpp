@@ -275,3 +275,43 @@ TEST_CASE("a new patient's rows are written in arrival order, however many there
     CHECK(stored == expected);
   }
 }
+
+TEST_CASE("patients: an identifier without an authority finds the one patient it names") {
+  Database db(":memory:", {});
+  migrate(db);
+  ResultStore store(db);
+  const std::string now = "2026-01-01T00:00:00Z";
+  auto count = [&](const std::string& sql) {
+    auto q = db.prepare(sql);
+    q.step();
+    return q.int64(0);
+  };
+  // The lab's patient, then the same identifier without an authority (a CSV row, the CLI).
+  const auto lab = store.find_or_add_patient({"mrn1", "HOSP"}, now);
+  CHECK(lab.created);
+  const auto by_hand = store.find_or_add_patient({"mrn1", ""}, now);
+  CHECK_FALSE(by_hand.created);
+  CHECK(by_hand.id == lab.id);
+
+  // Entered by hand first: the lab's first result names that patient, which takes the authority;
+  // another authority's patient with the same identifier is someone else.
+  const auto early = store.find_or_add_patient({"mrn2", ""}, now);
+  CHECK(early.created);
+  const auto claimed = store.find_or_add_patient({"mrn2", "HOSP"}, now);
+  CHECK_FALSE(claimed.created);
+  CHECK(claimed.id == early.id);
+  CHECK(count("SELECT count(*) FROM patients WHERE identifier = 'mrn2' AND authority = 'HOSP'") ==
+        1);
+  const auto other = store.find_or_add_patient({"mrn2", "CLINIC"}, now);
+  CHECK(other.created);
+  CHECK(other.id != early.id);
+
+  // Now "mrn2" alone names two patients: refused, nothing added.
+  const auto before = count("SELECT count(*) FROM patients");
+  CHECK_THROWS_WITH(store.find_or_add_patient({"mrn2", ""}, now),
+                    Catch::Contains("several assigning authorities (HOSP, CLINIC)") &&
+                        Catch::Contains("mrn2^AUTHORITY"));
+  CHECK(count("SELECT count(*) FROM patients") == before);
+  // An identifier never seen: a new patient without an authority.
+  CHECK(store.find_or_add_patient({"mrn3", ""}, now).created);
+}
