@@ -120,6 +120,9 @@ void MarkerCatalog::reindex() {
   }
   for (std::size_t i = 0; i < markers_.size(); ++i)
     for (const auto& code : markers_[i].loinc_codes) by_key_.emplace(name_key(code), i);
+  named_.clear();
+  for (std::size_t i = 0; i < markers_.size(); ++i)
+    if (by_key_.at(name_key(markers_[i].name)) == i) named_.push_back(i);
 }
 
 MarkerDefinition* MarkerCatalog::find_mutable(std::string_view canonical_name) {
@@ -129,6 +132,8 @@ MarkerDefinition* MarkerCatalog::find_mutable(std::string_view canonical_name) {
 }
 
 const MarkerDefinition* MarkerCatalog::find(std::string_view key) const {
+  for (auto i : named_)
+    if (markers_[i].name == key) return &markers_[i];
   auto it = by_key_.find(name_key(key));
   return it == by_key_.end() ? nullptr : &markers_[it->second];
 }

@@ -59,6 +59,9 @@ class MarkerCatalog {
   std::vector<MarkerDefinition> markers_;
   // Normalised name/alias/LOINC -> index into markers_: lookups are per result, keep them cheap.
   std::map<std::string, std::size_t, std::less<>> by_key_;
+  // The markers whose canonical name, as written, finds them: the engine and the mappers look
+  // markers up by that name per value, and comparing a few names costs less than normalising.
+  std::vector<std::size_t> named_;
   // Per marker (same order as markers_): normalised unit -> mapping.
   std::vector<std::map<std::string, UnitMapping, std::less<>>> units_;
 };

@@ -1,4 +1,6 @@
+#include <charconv>
 #include <cmath>
+#include <string_view>
 
 #include "core/calendar.hpp"
 #include "engine/alert.hpp"
@@ -7,23 +9,45 @@ namespace markerwatch::engine {
 
 namespace {
 
-std::string percent(double pct) {
-  const double shown = std::fabs(pct) >= 10 ? std::round(pct) : std::round(pct * 10) / 10;
-  return (shown >= 0 ? "+" : "") + format_quantity(shown) + "%";
-}
+// The sentences are built for every emitted event: each is appended to one string piece by
+// piece instead of being concatenated from temporaries.
+class Sentence {
+ public:
+  Sentence& operator<<(std::string_view text) {
+    s_.append(text);
+    return *this;
+  }
+  Sentence& operator<<(const char* text) { return *this << std::string_view(text); }
+  Sentence& operator<<(const std::string& text) { return *this << std::string_view(text); }
+  Sentence& operator<<(int number) {
+    char digits[16];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, number);
+    s_.append(digits, end);
+    return *this;
+  }
+  Sentence& quantity(double v) { return *this << format_quantity(v); }
+  Sentence& value(const DatedValue& v) {
+    return *this << to_string(v.comparator) << format_quantity(v.value);
+  }
+  Sentence& day(int d) { return *this << format_day(d); }
+  Sentence& percent(double pct) {
+    const double shown = std::fabs(pct) >= 10 ? std::round(pct) : std::round(pct * 10) / 10;
+    return (shown >= 0 ? *this << "+" : *this).quantity(shown) << "%";
+  }
+  Sentence& signed_quantity(double v) { return (v >= 0 ? *this << "+" : *this).quantity(v); }
+  Sentence& anchor_phrase(const std::optional<Anchor>& anchor) {
+    if (!anchor) return *this << " (before any therapy milestone)";
+    return (*this << " after " << anchor->kind << " (").day(anchor->day) << ")";
+  }
+  Sentence& series_name(const std::string& marker, const std::string& method) {
+    *this << marker;
+    return method.empty() ? *this : *this << " [" << method << "]";
+  }
+  std::string text() && { return std::move(s_); }
 
-std::string signed_quantity(double v) {
-  return (v >= 0 ? "+" : "") + format_quantity(v);
-}
-
-std::string anchor_phrase(const std::optional<Anchor>& anchor) {
-  if (!anchor) return " (before any therapy milestone)";
-  return " after " + anchor->kind + " (" + format_day(anchor->day) + ")";
-}
-
-std::string series_name(const std::string& marker, const std::string& method) {
-  return marker + (method.empty() ? "" : " [" + method + "]");
-}
+ private:
+  std::string s_;
+};
 
 }  // namespace
 
@@ -39,70 +63,94 @@ bool same_state(const Alert& a, const Alert& b, bool ignore_resolution) {
 
 std::string summarize(const Alert& a) {
   const std::string u = a.unit.empty() ? "" : " " + a.unit;
-  const std::string rules = join_rules(a.rules, ", ");
-  std::string s = series_name(a.identity.marker, a.identity.method);
+  Sentence s;
+  s.series_name(a.identity.marker, a.identity.method);
   if (a.identity.cls == AlertClass::progression) {
-    s += " rising" + anchor_phrase(a.anchor) + ": " + format_value(a.value) + u + " on " +
-         format_day(a.event_day);
-    if (a.nadir && a.change_pct)
-      s += " is " + percent(*a.change_pct) + " (" + signed_quantity(*a.change_abs) + u +
-           ") above the nadir " + format_value(*a.nadir) + " (" + format_day(a.nadir->day) + ")";
-    else if (a.nadir && a.change_abs)
-      s += " is " + signed_quantity(*a.change_abs) + u + " above the nadir " +
-           format_value(*a.nadir) + " (" + format_day(a.nadir->day) + ")";
+    (s << " rising").anchor_phrase(a.anchor) << ": ";
+    (s.value(a.value) << u << " on ").day(a.event_day);
+    if (a.nadir && a.change_pct) {
+      (s << " is ").percent(*a.change_pct) << " (";
+      s.signed_quantity(*a.change_abs) << u << ") above the nadir ";
+      (s.value(*a.nadir) << " (").day(a.nadir->day) << ")";
+    } else if (a.nadir && a.change_abs) {
+      (s << " is ").signed_quantity(*a.change_abs) << u << " above the nadir ";
+      (s.value(*a.nadir) << " (").day(a.nadir->day) << ")";
+    }
   } else {
     const bool nodecline = !a.rules.empty() && a.rules.front() == Rule::nodecline;
-    s += std::string(nodecline ? " not declining" : " not normalised") + anchor_phrase(a.anchor) +
-         ": " + format_value(a.value) + u + " on " + format_day(a.event_day);
-    if (a.anchor) s += " (day " + std::to_string(a.event_day - a.anchor->day) + ")";
-    if (a.baseline && a.change_pct)
-      s += " is " + percent(*a.change_pct) + " (" + signed_quantity(*a.change_abs) + u +
-           ") against the baseline " + format_value(*a.baseline) + " (" +
-           format_day(a.baseline->day) + ")";
-    if (nodecline) s += ", not even one halving";
+    (s << (nodecline ? " not declining" : " not normalised")).anchor_phrase(a.anchor) << ": ";
+    (s.value(a.value) << u << " on ").day(a.event_day);
+    if (a.anchor) s << " (day " << a.event_day - a.anchor->day << ")";
+    if (a.baseline && a.change_pct) {
+      (s << " is ").percent(*a.change_pct) << " (";
+      s.signed_quantity(*a.change_abs) << u << ") against the baseline ";
+      (s.value(*a.baseline) << " (").day(a.baseline->day) << ")";
+    }
+    if (nodecline) s << ", not even one halving";
   }
   if (a.confirmer)
-    s += ", confirmed by " + format_value(*a.confirmer) + " on " + format_day(a.confirmer->day);
+    (s << ", confirmed by ").value(*a.confirmer) << " on " << format_day(a.confirmer->day);
   if (a.doubling_time_days)
-    s += "; doubling time " + format_quantity(std::round(*a.doubling_time_days)) + " d";
+    (s << "; doubling time ").quantity(std::round(*a.doubling_time_days)) << " d";
   if (!a.later_firings.empty()) {
     const auto& last = a.later_firings.back();
-    s += "; " + std::to_string(a.later_firings.size()) + " later firing(s), the latest " +
-         std::string(to_string(last.rule)) + " from " + format_day(last.event_day) +
-         " confirmed on " + format_day(last.fire_day);
+    s << "; " << static_cast<int>(a.later_firings.size()) << " later firing(s), the latest "
+      << to_string(last.rule) << " from ";
+    (s.day(last.event_day) << " confirmed on ").day(last.fire_day);
   }
-  return s + " [" + rules + "]";
+  s << " [" << join_rules(a.rules, ", ") << "]";
+  return std::move(s).text();
 }
 
 std::string summarize(const Note& n) {
-  const std::string name = series_name(n.marker, n.method);
-  const std::string value =
-      n.value ? format_value(*n.value) + (n.unit.empty() ? "" : " " + n.unit) : "";
-  const std::string anchor =
-      n.anchor ? n.anchor->kind + " (" + format_day(n.anchor->day) + ")" : "no anchor";
-  if (n.code == "method_change")
-    return n.marker + ": first value of method group '" + n.method + "' on " + format_day(n.day) +
-           ": method change, re-baselining";
-  if (n.code == "flare_guard")
-    return name + " " + value + " on " + format_day(n.day) + " is " +
-           std::to_string(n.anchor ? n.day - n.anchor->day : 0) + " days after " + anchor +
-           ", inside the " + format_quantity(n.figure) + "-day flare window: not a rise candidate";
-  if (n.code == "vka_active")
-    return std::string(to_string(*n.rule)) + " for " + name + " (" + value + " on " +
-           format_day(*n.event_day) + ", fire date " + format_day(*n.fire_day) +
-           ") suppressed: a vitamin K antagonist is active";
-  if (n.code == "slow_decline")
-    return name + " falling slowly after " + anchor + ": " + value + " on " + format_day(n.day) +
-           " (day " + std::to_string(n.anchor ? n.day - n.anchor->day : 0) +
-           "), apparent half-life " + format_quantity(std::round(n.figure * 10) / 10) + " d > " +
-           format_quantity(n.limit) + " d, from baseline " + format_value(*n.baseline);
-  if (n.code == "response")
-    return name + " response after " + anchor + ": " + value + " on " + format_day(n.day) +
-           " is a fall of " +
-           (n.baseline && n.baseline->comparator != Comparator::none ? "at least " : "") +
-           format_quantity(std::round(n.figure)) + "% from the baseline " +
-           format_value(*n.baseline) + " (" + format_day(n.baseline->day) + ")";
-  return name + ": " + n.code + " on " + format_day(n.day);
+  Sentence s;
+  auto name = [&]() -> Sentence& { return s.series_name(n.marker, n.method); };
+  auto value = [&]() -> Sentence& {
+    if (!n.value) return s;
+    s.value(*n.value);
+    return n.unit.empty() ? s : s << " " << n.unit;
+  };
+  auto anchor = [&]() -> Sentence& {
+    if (!n.anchor) return s << "no anchor";
+    return (s << n.anchor->kind << " (").day(n.anchor->day) << ")";
+  };
+  const int days_after_anchor = n.anchor ? n.day - n.anchor->day : 0;
+  if (n.code == "method_change") {
+    (s << n.marker << ": first value of method group '" << n.method << "' on ").day(n.day)
+        << ": method change, re-baselining";
+  } else if (n.code == "flare_guard") {
+    name() << " ";
+    value() << " on ";
+    s.day(n.day) << " is " << days_after_anchor << " days after ";
+    anchor() << ", inside the ";
+    s.quantity(n.figure) << "-day flare window: not a rise candidate";
+  } else if (n.code == "vka_active") {
+    s << to_string(*n.rule) << " for ";
+    name() << " (";
+    value() << " on ";
+    (s.day(*n.event_day) << ", fire date ").day(*n.fire_day)
+        << ") suppressed: a vitamin K antagonist is active";
+  } else if (n.code == "slow_decline") {
+    name() << " falling slowly after ";
+    anchor() << ": ";
+    value() << " on ";
+    s.day(n.day) << " (day " << days_after_anchor << "), apparent half-life ";
+    s.quantity(std::round(n.figure * 10) / 10) << " d > ";
+    s.quantity(n.limit) << " d, from baseline ";
+    s.value(*n.baseline);
+  } else if (n.code == "response") {
+    name() << " response after ";
+    anchor() << ": ";
+    value() << " on ";
+    s.day(n.day) << " is a fall of "
+                 << (n.baseline && n.baseline->comparator != Comparator::none ? "at least " : "");
+    s.quantity(std::round(n.figure)) << "% from the baseline ";
+    (s.value(*n.baseline) << " (").day(n.baseline->day) << ")";
+  } else {
+    name() << ": " << n.code << " on ";
+    s.day(n.day);
+  }
+  return std::move(s).text();
 }
 
 }  // namespace markerwatch::engine

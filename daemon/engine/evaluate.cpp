@@ -55,22 +55,27 @@ bool value_order(const Value* a, const Value* b) {
   return std::tie(a->day, a->value, a->obs_id) < std::tie(b->day, b->value, b->obs_id);
 }
 
-// A note's key is its identity in the alert log: the same finding is logged once. This writes
-// its head, "code|marker|method|"; the parts that tell findings apart follow.
-void start_note_key(std::string& key, std::string_view code, const std::string& marker,
-                    const std::string& method) {
-  key.assign(code).append(1, '|').append(marker).append(1, '|').append(method).append(1, '|');
+// A note's key is its identity in the alert log: the same finding is logged once. Its head is
+// "code|marker|method|"; the parts that tell findings apart follow. Keys are built on every
+// evaluation (most are found logged already), so the series' part is built once per series.
+std::string series_key_part(const std::string& marker, const std::string& method) {
+  std::string part;
+  part.reserve(marker.size() + method.size() + 3);
+  part.append(1, '|').append(marker).append(1, '|').append(method).append(1, '|');
+  return part;
+}
+void start_note_key(std::string& key, std::string_view code, std::string_view series_part) {
+  key.assign(code).append(series_part);
 }
 
 // A note key's tail: its parts joined by '|'.
 void append_key_part(std::string& key, int part, bool first) {
-  if (!first) key.append(1, '|');
-  char digits[16];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, part);
-  key.append(digits, end);
+  char text[16] = {'|'};
+  const auto [end, ec] = std::to_chars(text + 1, text + sizeof text, part);
+  key.append(first ? text + 1 : text, end);
 }
 void append_key_part(std::string& key, std::string_view part, bool first) {
-  if (!first) key.append(1, '|');
+  if (!first) key.push_back('|');
   key.append(part);
 }
 
@@ -518,7 +523,7 @@ class SeriesEvaluator {
   // already in this evaluation.
   Note* add_note(NoteKind kind, const char* code, int day, const auto&... key_tail) {
     // Built in a reused buffer: most keys are found in the log already.
-    start_note_key(key_, code, marker_, method_);
+    start_note_key(key_, code, series_key_part_);
     bool first = true;
     ((append_key_part(key_, key_tail, first), first = false), ...);
     if (logged_ && (*logged_)(key_)) return nullptr;
@@ -600,6 +605,7 @@ class SeriesEvaluator {
   const VkaCalendar& vka_;
   const NoteLogged* logged_;
   Evaluation& out_;
+  std::string series_key_part_ = series_key_part(marker_, method_);
   std::string key_;  // the note key being built
 
   std::vector<const Value*> episode_values_;
@@ -672,7 +678,7 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
     });
     if (!earliest) {
       std::string key;
-      start_note_key(key, "method_change", marker, method);
+      start_note_key(key, "method_change", series_key_part(marker, method));
       if (!logged || !logged(key)) {
         Note n =
             make_note(NoteKind::info, "method_change", marker, method, s.first_day, std::move(key));

@@ -1,6 +1,7 @@
 #include "engine/ledger.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 #include "core/calendar.hpp"
 #include "core/errors.hpp"
@@ -22,7 +23,11 @@ std::string patient_key(const PatientKey& p) {
 
 bool PatientLedger::add_result(const ResultRecord& r) {
   history_.patient = r.patient.id;
-  auto& group = groups_[{r.marker, r.method, r.collected_date}];
+  const auto key = std::tuple<std::string_view, std::string_view, std::string_view>(
+      r.collected_date, r.marker, r.method);
+  auto at = groups_.find(key);
+  if (at == groups_.end()) at = groups_.emplace(key, Group{}).first;
+  auto& group = at->second;
   auto incoming = version_content(r, next_row_);
   auto resolution = admit_version(group.versions, incoming, r.marker, r.collected_date);
   if (!resolution) return false;

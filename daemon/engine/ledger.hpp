@@ -47,8 +47,9 @@ class PatientLedger {
     std::vector<VersionContent> versions;  // as admit_version takes them
     std::vector<VersionState> states;      // one per version
   };
-  // Keyed by marker, method and the collection date as written.
-  std::map<std::tuple<std::string, std::string, std::string>, Group> groups_;
+  // Keyed by the collection date as written, marker and method (the date first: it tells most
+  // groups apart at the first comparison); looked up without building a key.
+  std::map<std::tuple<std::string, std::string, std::string>, Group, std::less<>> groups_;
   std::set<std::tuple<std::string, int, std::vector<std::string>>> milestone_keys_;
   PatientHistory history_;
   std::int64_t next_row_ = 1;  // arrival order within the patient

@@ -158,18 +158,17 @@ void Replayer::feed_csv(std::string_view content, const std::string& path) {
         return false;
       }
       if (!csv_row) return false;
-      Row row;
+      auto& row = rows.emplace_back();
       row.line = csv_row->line;
       try {
         if (kind == FileKind::results_csv)
-          row.record = parse_result_row(*header, *csv_row, context);
+          row.record.emplace(parse_result_row(*header, *csv_row, context));
         else
-          row.record = parse_milestone_row(*header, *csv_row, context);
+          row.record.emplace(parse_milestone_row(*header, *csv_row, context));
         row.shard = shard_index(patient_of(*row.record));
       } catch (const InputError& e) {
         row.error = e.what();
       }
-      rows.push_back(std::move(row));
     }
     return true;
   };
@@ -196,7 +195,10 @@ void Replayer::feed_csv(std::string_view content, const std::string& path) {
   // Each shard takes its patients' rows of a chunk in file order while this thread reads the
   // next chunk; the alerts are then numbered in file order, each shard renders its rows'
   // events, and they are delivered in file order.
+  // Reserved once: a Row holds a whole record, and growing the vector moved every one of them.
   std::vector<Row> chunk, next;
+  chunk.reserve(kChunkRows);
+  next.reserve(kChunkRows);
   bool more = read_chunk(chunk);
   while (!chunk.empty()) {
     on_shards(

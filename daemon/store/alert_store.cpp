@@ -118,12 +118,13 @@ engine::PatientHistory AlertStore::history(std::int64_t patient_id,
     auto& q = select_values_;
     q.bind(1, patient_id);
     while (q.step()) {
-      auto status = status_from_string(q.text(8));
-      auto day = day_number(q.text(2));
+      // Status, date and comparator are read in place: only what the engine keeps is copied.
+      auto status = status_from_string(q.text_view(8));
+      auto day = day_number(q.text_view(2));
       if (!status || !counts_for_evaluation(*status) || !day) continue;
       h.values.push_back({q.text(0), q.text(1), *day, q.real(3),
-                          comparator_from_string(q.text(4)).value_or(Comparator::none), q.text(5),
-                          q.optional_real(6), q.text(7)});
+                          comparator_from_string(q.text_view(4)).value_or(Comparator::none),
+                          q.text(5), q.optional_real(6), q.text(7)});
     }
     q.reset();
   }

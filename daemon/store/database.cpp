@@ -109,9 +109,12 @@ std::optional<double> Statement::optional_real(int col) const {
   return real(col);
 }
 std::string Statement::text(int col) const {
+  return std::string(text_view(col));
+}
+std::string_view Statement::text_view(int col) const {
   auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), col));
-  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), col)))
-           : std::string();
+  return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), col)))
+           : std::string_view();
 }
 bool Statement::is_null(int col) const {
   return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL;

@@ -49,6 +49,8 @@ class Statement {
   double real(int col) const;
   std::optional<double> optional_real(int col) const;
   std::string text(int col) const;
+  // The column's text without a copy: valid until the next step() or reset().
+  std::string_view text_view(int col) const;
   bool is_null(int col) const;
 
  private:
