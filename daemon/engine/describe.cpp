@@ -88,8 +88,7 @@ std::string summarize(const Alert& a) {
     }
     if (nodecline) s << ", not even one halving";
   }
-  if (a.confirmer)
-    (s << ", confirmed by ").value(*a.confirmer) << " on " << format_day(a.confirmer->day);
+  if (a.confirmer) ((s << ", confirmed by ").value(*a.confirmer) << " on ").day(a.confirmer->day);
   if (a.doubling_time_days)
     (s << "; doubling time ").quantity(std::round(*a.doubling_time_days)) << " d";
   if (!a.later_firings.empty()) {

@@ -159,7 +159,8 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
           unknown_patient = true;
         }
         std::vector<std::string> changed_markers;
-        for (const auto& r : unknown_patient ? std::vector<ResultRecord>{} : mapped.results) {
+        for (const auto& r : mapped.results) {
+          if (unknown_patient) break;
           try {
             if (store_.store_result(r, *patient_id, message_id, received_at) ==
                 store::StoreResult::stored) {
@@ -187,7 +188,9 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
           outcome.outcome = "partial";
         ack.code = any_issue ? hl7::AckCode::AE : hl7::AckCode::AA;
         outcome.error = summarize(ack.issues);
-        if (any_issue)
+        if (unknown_patient)
+          ack.text = "nothing stored: PID-3 does not name one patient";
+        else if (any_issue)
           ack.text = "stored " + std::to_string(outcome.results_stored) + " result(s), " +
                      std::to_string(ack.issues.size()) + " observation error(s)";
         break;

@@ -200,6 +200,8 @@ TEST_CASE("a milestone without an authority and the lab's results name one patie
   auto bare = f.send(test::oru({test::afp_obx("50")}, "C-3", "PID|1||case-001||Doe^J"));
   CHECK(bare.outcome == "rejected");
   CHECK(f.msa(bare) == "AE|C-3");
+  CHECK_THAT(bare.ack, Catch::Contains("PID-3 does not name one patient") &&
+                           Catch::Contains("case-001\\S\\AUTHORITY"));  // ^ escaped
   CHECK(f.count("SELECT count(*) FROM results") == 2);
   CHECK(f.count("SELECT count(*) FROM patients") == 2);
 }
