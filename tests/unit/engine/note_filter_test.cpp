@@ -74,10 +74,17 @@ TEST_CASE("an evaluation holds each note key once, also for same-day values of o
   // finding twice made the whole transaction fail, e.g. when a milestone arrived after the values.
   const auto s = test::utc_settings();
   const auto config = settings::engine_config(s);
-  auto value = [](const std::string& marker, const std::string& unit, const std::string& date,
-                  double v, const std::string& obs) {
-    return engine::Value{marker,       "", day_number(date).value(), v, Comparator::none, unit,
-                         std::nullopt, obs};
+  // One series (dated values, obs ids v1, v2, ...) after one milestone.
+  auto history = [](const std::string& kind, const std::string& on, const std::string& marker,
+                    const std::string& unit,
+                    const std::vector<std::pair<std::string, double>>& values) {
+    engine::PatientHistory h;
+    h.patient = "p1";
+    h.milestones.push_back({kind, day_number(on).value(), {}, {}});
+    for (const auto& [date, v] : values)
+      h.values.push_back({marker, "", day_number(date).value(), v, Comparator::none, unit,
+                          std::nullopt, "v" + std::to_string(h.values.size() + 1)});
+    return h;
   };
   auto keys_unique = [](const engine::Evaluation& e) {
     std::set<std::string> keys;
@@ -90,28 +97,24 @@ TEST_CASE("an evaluation holds each note key once, also for same-day values of o
   };
 
   // Two equal AFP values on one day inside the flare window of a systemic therapy.
-  engine::PatientHistory flare;
-  flare.patient = "p1";
-  flare.milestones.push_back({"systemic_start", day_number("2020-02-20").value(), {}, {}});
-  flare.values = {value("AFP", "ng/mL", "2020-01-01", 400, "a1"),
-                  value("AFP", "ng/mL", "2020-01-20", 100, "a2"),
-                  value("AFP", "ng/mL", "2020-02-10", 50, "a3"),
-                  value("AFP", "ng/mL", "2020-03-05", 300, "a4"),
-                  value("AFP", "ng/mL", "2020-03-05", 300, "a5")};
-  const auto guarded = engine::evaluate(flare, config);
+  const auto guarded = engine::evaluate(history("systemic_start", "2020-02-20", "AFP", "ng/mL",
+                                                {{"2020-01-01", 400},
+                                                 {"2020-01-20", 100},
+                                                 {"2020-02-10", 50},
+                                                 {"2020-03-05", 300},
+                                                 {"2020-03-05", 300}}),
+                                        config);
   CHECK(count(guarded, "flare_guard") == 1);
   CHECK(keys_unique(guarded));
 
   // Two PIVKA-II candidates on one day confirmed by the same value while a VKA is active: one
   // suppressed firing per rule (R_RISE from the nadir 30, R_RENORM at twice the ULN 40).
-  engine::PatientHistory vka;
-  vka.patient = "p1";
-  vka.milestones.push_back({"vka_start", day_number("2019-06-01").value(), {}, {}});
-  vka.values = {value("PIVKA-II", "mAU/mL", "2019-12-20", 100, "v1"),
-                value("PIVKA-II", "mAU/mL", "2020-02-01", 30, "v2"),
-                value("PIVKA-II", "mAU/mL", "2020-03-01", 80, "v3"),
-                value("PIVKA-II", "mAU/mL", "2020-03-01", 85, "v4"),
-                value("PIVKA-II", "mAU/mL", "2020-03-15", 90, "v5")};
+  const auto vka = history("vka_start", "2019-06-01", "PIVKA-II", "mAU/mL",
+                           {{"2019-12-20", 100},
+                            {"2020-02-01", 30},
+                            {"2020-03-01", 80},
+                            {"2020-03-01", 85},
+                            {"2020-03-15", 90}});
   const auto suppressed = engine::evaluate(vka, config);
   CHECK(suppressed.alerts.empty());
   CHECK(count(suppressed, "vka_active") == 2);
