@@ -3,6 +3,7 @@
 // Every transport (HL7, CSV, later FHIR) maps into these, so storage and rules see one shape.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/numeric_value.hpp"
@@ -15,6 +16,14 @@ struct PatientKey {
   std::string authority;  // assigning authority; empty when the sender gives none
   bool operator==(const PatientKey&) const = default;
 };
+
+// A patient as markerwatch prints one, "id" or "id^authority", split at the first '^' (HL7
+// identifiers cannot hold one). Not validated: callers check what they need.
+inline PatientKey split_patient_key(std::string_view text) {
+  const auto caret = text.find('^');
+  if (caret == std::string_view::npos) return {std::string(text), {}};
+  return {std::string(text.substr(0, caret)), std::string(text.substr(caret + 1))};
+}
 
 struct ResultRecord {
   PatientKey patient;

@@ -38,15 +38,13 @@ std::string iso_date(const std::string& value, const std::string& column) {
 PatientKey patient_key_of(std::string_view value) {
   const auto text = text::checked_text(value, "patient_id", 200);
   const auto trimmed = text::trim(text);
-  PatientKey key;
-  const auto caret = trimmed.find('^');
-  key.id = std::string(text::trim(trimmed.substr(0, caret)));
-  if (caret != std::string_view::npos) {
-    key.authority = std::string(text::trim(trimmed.substr(caret + 1)));
-    if (key.authority.find('^') != std::string::npos || key.authority.empty())
-      throw InputError("patient_id '" + text::printable(trimmed, 60) +
-                       "' is neither id nor id^authority");
-  }
+  auto key = split_patient_key(trimmed);
+  key.id = std::string(text::trim(key.id));
+  key.authority = std::string(text::trim(key.authority));
+  const bool has_authority = trimmed.find('^') != std::string_view::npos;
+  if (has_authority && (key.authority.empty() || key.authority.find('^') != std::string::npos))
+    throw InputError("patient_id '" + text::printable(trimmed, 60) +
+                     "' is neither id nor id^authority");
   if (key.id.empty()) throw InputError("patient_id is empty");
   return key;
 }

@@ -84,7 +84,8 @@ AlertStore::AlertStore(Database& db)
       select_alerts_(db.prepare(
           std::string("SELECT ") + kAlertColumns +
           " FROM alerts a JOIN patients p ON p.id = a.patient_id WHERE (?1 = '' OR a.state = ?1) "
-          "AND (?2 = '' OR p.identifier = ?2) AND (?3 = '' OR a.marker = ?3) AND (?4 = '' OR "
+          "AND (?2 = '' OR p.identifier = ?2) AND (?9 = '' OR p.authority = ?9) "
+          "AND (?3 = '' OR a.marker = ?3) AND (?4 = '' OR "
           "a.severity = ?4) AND (?5 = '' OR a.fire_date >= ?5) AND (?6 = '' OR a.fire_date <= "
           "?6) ORDER BY a.fire_date, a.id LIMIT ?7 OFFSET ?8")),
       select_events_(db.prepare(std::string("SELECT ") + kEventColumns +
@@ -96,7 +97,7 @@ AlertStore::AlertStore(Database& db)
       select_log_(db.prepare(std::string("SELECT ") + kEventColumns +
                              " FROM alert_events e JOIN patients p ON p.id = e.patient_id "
                              "WHERE (?1 = '' OR e.at >= ?1) AND (?2 = '' OR p.identifier = ?2) "
-                             "ORDER BY e.id DESC LIMIT ?3")),
+                             "AND (?4 = '' OR p.authority = ?4) ORDER BY e.id DESC LIMIT ?3")),
       set_person_state_(db.prepare(
           "UPDATE alerts SET state = ?2, acknowledged_by = CASE WHEN ?2 = 'acknowledged' THEN ?3 "
           "ELSE acknowledged_by END, resolved_by = CASE WHEN ?2 = 'resolved' THEN ?3 ELSE "
@@ -261,8 +262,10 @@ engine::Json to_json(const AlertEventRow& e) {
 
 std::vector<AlertRow> AlertStore::alerts(const AlertFilter& f) {
   std::vector<AlertRow> out;
+  const auto patient = split_patient_key(f.patient);
   select_alerts_.bind(1, f.state)
-      .bind(2, f.patient)
+      .bind(2, patient.id)
+      .bind(9, patient.authority)
       .bind(3, f.marker)
       .bind(4, f.severity)
       .bind(5, f.since)
@@ -293,7 +296,8 @@ std::vector<AlertEventRow> AlertStore::events_of(std::int64_t alert_id) {
 std::vector<AlertEventRow> AlertStore::log(const std::string& since, const std::string& patient,
                                            int limit) {
   std::vector<AlertEventRow> out;
-  select_log_.bind(1, since).bind(2, patient).bind(3, limit);
+  const auto key = split_patient_key(patient);
+  select_log_.bind(1, since).bind(2, key.id).bind(3, limit).bind(4, key.authority);
   while (select_log_.step()) out.push_back(event_row(select_log_));
   select_log_.reset();
   return out;

@@ -89,12 +89,14 @@ ResultStore::ResultStore(Database& db)
           "DELETE FROM milestones WHERE patient_id = ? AND kind = ? AND date = ? AND markers = ?")),
       select_results_(db.prepare(std::string("SELECT ") + kResultColumns +
                                  " FROM results r JOIN patients p ON p.id = r.patient_id "
-                                 "WHERE p.identifier = ?1 AND (?2 = '' OR r.marker = ?2) AND "
+                                 "WHERE p.identifier = ?1 AND (?4 = '' OR p.authority = ?4) "
+                                 "AND (?2 = '' OR r.marker = ?2) AND "
                                  "(?3 = 0 OR r.effective = 1) ORDER BY r.collected_at, r.id")),
       select_milestones_(db.prepare(
           "SELECT m.id, p.identifier, p.authority, m.kind, m.date, m.end_date, m.note, m.markers, "
           "m.source FROM milestones m JOIN patients p ON p.id = m.patient_id WHERE (?1 = '' OR "
-          "p.identifier = ?1) ORDER BY p.identifier, m.date, m.id")),
+          "p.identifier = ?1) AND (?2 = '' OR p.authority = ?2) ORDER BY p.identifier, m.date, "
+          "m.id")),
       select_messages_(db.prepare(
           "SELECT id, transport, peer, sender, control_id, received_at, outcome, ack_code, error, "
           "results_stored, observations_ignored, duplicate_of FROM messages WHERE (?1 = '' OR "
@@ -104,7 +106,7 @@ ResultStore::ResultStore(Database& db)
           "results_stored, observations_ignored, duplicate_of, raw FROM messages WHERE id = ?1")),
       select_patients_(db.prepare(
           "SELECT id, identifier, authority FROM patients WHERE (?1 = '' OR identifier = ?1) "
-          "ORDER BY id")),
+          "AND (?2 = '' OR authority = ?2) ORDER BY id")),
       select_versions_(db.prepare(
           "SELECT marker, method, collected_at, collected_date, collected_raw, value, comparator, "
           "value_raw, unit, unit_raw, reference_range, uln, status, obs_id, version_time, source "
@@ -313,7 +315,8 @@ std::vector<ResultRow> ResultStore::results(const std::string& patient_id,
                                             const std::string& marker, bool effective_only) {
   std::vector<ResultRow> rows;
   auto& q = select_results_;
-  q.bind(1, patient_id).bind(2, marker).bind(3, effective_only ? 1 : 0);
+  const auto patient = split_patient_key(patient_id);
+  q.bind(1, patient.id).bind(2, marker).bind(3, effective_only ? 1 : 0).bind(4, patient.authority);
   while (q.step()) {
     ResultRow row;
     row.id = q.int64(0);
@@ -383,7 +386,8 @@ std::optional<MessageRow> ResultStore::message(std::int64_t id) {
 std::vector<MilestoneRow> ResultStore::milestones(const std::string& patient_id) {
   std::vector<MilestoneRow> rows;
   auto& q = select_milestones_;
-  q.bind(1, patient_id);
+  const auto patient = split_patient_key(patient_id);
+  q.bind(1, patient.id).bind(2, patient.authority);
   while (q.step())
     rows.push_back({q.int64(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6),
                     q.text(7), q.text(8)});
@@ -398,7 +402,8 @@ namespace markerwatch::store {
 std::vector<std::pair<std::int64_t, PatientKey>> ResultStore::patients(
     const std::string& identifier) {
   std::vector<std::pair<std::int64_t, PatientKey>> out;
-  select_patients_.bind(1, identifier);
+  const auto patient = split_patient_key(identifier);
+  select_patients_.bind(1, patient.id).bind(2, patient.authority);
   while (select_patients_.step())
     out.emplace_back(select_patients_.int64(0),
                      PatientKey{select_patients_.text(1), select_patients_.text(2)});

@@ -5,6 +5,7 @@
 #include "hl7/message.hpp"
 #include "ingest/pipeline.hpp"
 #include "ingest/pipeline_fixture.hpp"
+#include "store/alert_store.hpp"
 #include "store/migrations.hpp"
 #include "store/result_store.hpp"
 #include "test_support.hpp"
@@ -204,6 +205,43 @@ TEST_CASE("a milestone without an authority and the lab's results name one patie
                            Catch::Contains("case-001\\S\\AUTHORITY"));  // ^ escaped
   CHECK(f.count("SELECT count(*) FROM results") == 2);
   CHECK(f.count("SELECT count(*) FROM patients") == 2);
+}
+
+TEST_CASE("listings take a patient as id or id^authority") {
+  Fixture f;
+  f.import("patient_id,kind,date\ncase-001^HOSP,tace,2020-01-01\n", "m.csv");
+  int n = 0;
+  for (auto [value, time] : std::vector<std::pair<std::string, std::string>>{
+           {"20", "20200201"}, {"40", "20200301"}, {"80", "20200401"}, {"90", "20200415"}})
+    CHECK(f.send(test::oru({test::afp_obx(value, "ng/mL", "F", "NM", time)},
+                           "H-" + std::to_string(++n)))
+              .outcome == "accepted");
+  CHECK(f.send(test::oru({test::afp_obx("5")}, "C-1", "PID|1||case-001^^^CLINIC^MR||Doe^J"))
+            .outcome == "accepted");
+
+  store::ResultStore results(f.db);
+  CHECK(results.results("case-001", "", true).size() == 5);  // the identifier: both patients
+  CHECK(results.results("case-001^HOSP", "", true).size() == 4);
+  CHECK(results.results("case-001^CLINIC", "", true).size() == 1);
+  CHECK(results.results("case-001^ELSEWHERE", "", true).empty());
+  CHECK(results.milestones("case-001^HOSP").size() == 1);
+  CHECK(results.milestones("case-001^CLINIC").empty());
+  CHECK(results.patients("case-001").size() == 2);
+  REQUIRE(results.patients("case-001^CLINIC").size() == 1);
+  CHECK(results.patients("case-001^CLINIC").front().second == PatientKey{"case-001", "CLINIC"});
+
+  store::AlertStore alerts(f.db);
+  auto of = [&](const std::string& patient) {
+    store::AlertFilter filter;
+    filter.patient = patient;
+    return alerts.alerts(filter);
+  };
+  const auto hosp = of("case-001^HOSP");
+  REQUIRE_FALSE(hosp.empty());
+  CHECK(of("case-001").size() == hosp.size());
+  CHECK(of("case-001^CLINIC").empty());
+  CHECK(alerts.log("", "case-001^HOSP", 100).size() == alerts.log("", "case-001", 100).size());
+  CHECK(alerts.log("", "case-001^CLINIC", 100).empty());
 }
 
 TEST_CASE("CSV import keeps valid rows and reports each bad one with its line") {
