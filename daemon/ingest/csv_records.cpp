@@ -33,7 +33,7 @@ std::string iso_date(const std::string& value, const std::string& column) {
   return value;
 }
 
-// "id", or "id^authority" as markerwatch prints a patient: the assigning authority, when given,
+// "id", or "id^authority" (replay prints patients so): the assigning authority, when given,
 // names the patient as HL7 PID-3 (CX-4) and FHIR identifier systems do.
 PatientKey patient_key_of(std::string_view value) {
   const auto text = text::checked_text(value, "patient_id", 200);
