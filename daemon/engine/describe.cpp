@@ -26,9 +26,7 @@ class Sentence {
     return *this;
   }
   Sentence& quantity(double v) { return *this << format_quantity(v); }
-  Sentence& value(const DatedValue& v) {
-    return *this << to_string(v.comparator) << format_quantity(v.value);
-  }
+  Sentence& value(const DatedValue& v) { return *this << format_value(v); }
   Sentence& day(int d) { return *this << format_day(d); }
   Sentence& percent(double pct) {
     const double shown = std::fabs(pct) >= 10 ? std::round(pct) : std::round(pct * 10) / 10;
