@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <climits>
 
-#include "core/errors.hpp"
+#include "core/patient_choice.hpp"
 #include "core/text.hpp"
 #include "core/version_resolution.hpp"
 
@@ -59,13 +59,12 @@ engine::Json to_json(const ResultRow& r) {
 
 ResultStore::ResultStore(Database& db)
     : db_(db),
-      find_patient_(db.prepare("SELECT id FROM patients WHERE identifier = ? AND authority = ?")),
-      // In the unique index's order, which SQLite reads without sorting (ordered by id it built a
-      // sorter for every lookup: a quarter of the cost of importing a new patient's few rows),
-      // and which puts the patient without an authority ('') first.
-      find_patients_by_identifier_(db.prepare(
-          "SELECT id, authority FROM patients WHERE identifier = ? ORDER BY identifier, authority "
-          "LIMIT 3")),
+      // What choose_patient needs, in the unique index's order, which SQLite reads without
+      // sorting (ordered by id it built a sorter for every lookup: a quarter of the cost of
+      // importing a new patient's few rows).
+      find_patient_candidates_(db.prepare(
+          "SELECT id, authority FROM patients WHERE identifier = ?1 AND "
+          "(?2 = '' OR authority = ?2 OR authority = '') ORDER BY identifier, authority LIMIT 3")),
       claim_patient_(db.prepare("UPDATE patients SET authority = ?2 WHERE id = ?1")),
       insert_patient_(
           db.prepare("INSERT INTO patients (identifier, authority, created_at) VALUES (?, ?, ?)")),
@@ -121,35 +120,20 @@ ResultStore::ResultStore(Database& db)
 
 ResultStore::PatientLookup ResultStore::find_or_add_patient(const PatientKey& key,
                                                             const std::string& now) {
-  auto exact = [&](const std::string& authority) -> std::optional<std::int64_t> {
-    find_patient_.bind(1, key.id).bind(2, authority);
-    std::optional<std::int64_t> id;
-    if (find_patient_.step()) id = find_patient_.int64(0);
-    find_patient_.reset();
-    return id;
-  };
-  if (!key.authority.empty()) {
-    if (auto id = exact(key.authority)) return {*id, false};
-    if (auto unnamed = exact("")) {
-      claim_patient_.bind(1, *unnamed).bind(2, key.authority).run();
-      return {*unnamed, false};
-    }
-  } else {
-    // One lookup: the patient stored without an authority, else the only one with this
-    // identifier.
-    std::vector<std::pair<std::int64_t, std::string>> named;
-    auto& q = find_patients_by_identifier_;
-    q.bind(1, key.id);
-    while (q.step()) named.emplace_back(q.int64(0), q.text(1));
-    q.reset();
-    if (!named.empty() && (named.front().second.empty() || named.size() == 1))
-      return {named.front().first, false};
-    if (named.size() > 1)
-      throw InputError("patient " + text::printable(key.id, 60) +
-                       " is stored under several assigning authorities (" +
-                       text::printable(named[0].second, 60) + ", " +
-                       text::printable(named[1].second, 60) + (named.size() > 2 ? ", ..." : "") +
-                       "): name one as " + text::printable(key.id, 60) + "^AUTHORITY");
+  std::vector<PatientCandidate> candidates;
+  auto& q = find_patient_candidates_;
+  q.bind(1, key.id).bind(2, key.authority);
+  while (q.step()) candidates.push_back({q.int64(0), q.text(1)});
+  q.reset();
+  const auto choice = choose_patient(key, candidates);
+  switch (choice.kind) {
+    case PatientChoice::Kind::existing:
+      return {choice.id, false};
+    case PatientChoice::Kind::claim:
+      claim_patient_.bind(1, choice.id).bind(2, key.authority).run();
+      return {choice.id, false};
+    case PatientChoice::Kind::create:
+      break;
   }
   insert_patient_.bind(1, key.id).bind(2, key.authority).bind(3, now).run();
   return {db_.last_insert_id(), true};

@@ -128,10 +128,10 @@ class ResultStore {
                           bool effective, const std::string& now);
 
   Database& db_;
-  Statement find_patient_, find_patients_by_identifier_, claim_patient_, insert_patient_,
-      insert_message_, update_message_, mark_duplicate_, find_accepted_, insert_result_,
-      series_versions_, set_effective_, insert_milestone_, delete_milestone_, select_results_,
-      select_milestones_, select_messages_, select_message_, select_patients_, select_versions_,
+  Statement find_patient_candidates_, claim_patient_, insert_patient_, insert_message_,
+      update_message_, mark_duplicate_, find_accepted_, insert_result_, series_versions_,
+      set_effective_, insert_milestone_, delete_milestone_, select_results_, select_milestones_,
+      select_messages_, select_message_, select_patients_, select_versions_,
       select_patient_milestones_;
   std::array<std::optional<Statement>, kRowsPerInsert - 1> insert_rows_;  // 2 to kRowsPerInsert
 };

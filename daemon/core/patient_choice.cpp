@@ -1,0 +1,27 @@
+#include "core/patient_choice.hpp"
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
+
+namespace markerwatch {
+
+PatientChoice choose_patient(const PatientKey& key, std::span<const PatientCandidate> candidates) {
+  using Kind = PatientChoice::Kind;
+  const PatientCandidate* unnamed = nullptr;
+  for (const auto& c : candidates) {
+    if (c.authority == key.authority) return {Kind::existing, c.id};
+    if (c.authority.empty()) unnamed = &c;
+  }
+  if (!key.authority.empty())
+    return unnamed ? PatientChoice{Kind::claim, unnamed->id} : PatientChoice{};
+  if (candidates.size() == 1) return {Kind::existing, candidates.front().id};
+  if (candidates.empty()) return {};
+  throw InputError("patient " + text::printable(key.id, 60) +
+                   " is stored under several assigning authorities (" +
+                   text::printable(candidates[0].authority, 60) + ", " +
+                   text::printable(candidates[1].authority, 60) +
+                   (candidates.size() > 2 ? ", ..." : "") + "): name one as " +
+                   text::printable(key.id, 60) + "^AUTHORITY");
+}
+
+}  // namespace markerwatch
