@@ -128,6 +128,7 @@ void Replayer::feed_csv(std::string_view content, const std::string& path) {
                      ": not a results or milestones CSV (header patient_id,marker,collected_at,"
                      "value,unit or patient_id,kind,date)");
   const RecordContext context{&settings_.markers, &settings_.milestone_kinds, settings_.zone.get()};
+  patients_.next_file();
   CsvReader reader(content);
   std::optional<CsvHeader> header;
   try {
@@ -165,8 +166,15 @@ void Replayer::feed_csv(std::string_view content, const std::string& path) {
           row.record.emplace(parse_result_row(*header, *csv_row, context));
         else
           row.record.emplace(parse_milestone_row(*header, *csv_row, context));
+        std::visit(
+            [&](auto& r) {
+              const auto& patient = patients_.resolve(r.patient);
+              if (!(patient == r.patient)) r.patient = patient;
+            },
+            *row.record);
         row.shard = shard_index(patient_of(*row.record));
       } catch (const InputError& e) {
+        row.record.reset();
         row.error = e.what();
       }
     }

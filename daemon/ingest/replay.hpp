@@ -17,6 +17,7 @@
 #include "engine/evaluate.hpp"
 #include "engine/ledger.hpp"
 #include "engine/reconcile.hpp"
+#include "ingest/patient_directory.hpp"
 #include "settings/settings.hpp"
 
 namespace markerwatch::ingest {
@@ -85,6 +86,7 @@ class Replayer {
   std::vector<Shard> shards_;
   std::int64_t next_id_ = 1;
   std::vector<std::string> rejections_;
+  PatientDirectory patients_;  // feed_csv's: files name patients as the store would resolve them
 };
 
 }  // namespace markerwatch::ingest

@@ -1,10 +1,12 @@
 // Replay on several threads: the same events, in the same order, with the same alert ids, as on
-// one thread.
+// one thread; and patients named as an import names them.
 #include <catch2/catch.hpp>
 #include <sstream>
 
 #include "engine/alert_json.hpp"
+#include "ingest/pipeline_fixture.hpp"
 #include "ingest/replay.hpp"
+#include "store/alert_store.hpp"
 #include "test_support.hpp"
 
 using namespace markerwatch;
@@ -111,4 +113,76 @@ TEST_CASE("replay on several threads reports broken quoting after the rows befor
   REQUIRE(replayer.rejections().size() == 2);
   CHECK_THAT(replayer.rejections()[0], Catch::StartsWith("r.csv:3: "));
   CHECK_THAT(replayer.rejections()[1], Catch::Contains("line 4: unterminated quoted field"));
+}
+
+TEST_CASE(
+    "replay names patients as an import does: milestones without an authority reach the "
+    "lab's results") {
+  // The seed case as a lab would send it: results under the hospital's assigning authority,
+  // milestones typed in without one.
+  const auto milestones = test::read_file(test::shared_dir() / "seed/milestones.csv");
+  std::string results = "patient_id,marker,collected_at,value,unit\n";
+  for (const auto& line : data_lines(test::read_file(test::shared_dir() / "seed/results.csv")))
+    results += "case-001^HOSP" + line.substr(line.find(',')) + "\n";
+
+  const auto settings = test::utc_settings();
+  std::vector<ingest::ReplayedEvent> events;
+  ingest::Replayer replayer(
+      settings, [&](const ingest::ReplayedEvent& e) { events.push_back(e); }, 2);
+  replayer.feed_csv(milestones, "m.csv");
+  replayer.feed_csv(results, "r.csv");
+  CHECK(replayer.rejections().empty());
+  std::vector<engine::Alert> replayed;
+  for (const auto& t : replayer.alerts_of("case-001"))  // the key it was first written as
+    if (t.state != engine::AlertState::retracted) replayed.push_back(t.alert);
+  CHECK(replayer.alerts_of("case-001^HOSP").empty());  // not a second patient
+  REQUIRE(replayed.size() == 3);                       // the seed's three alerts, anchored
+  for (const auto& e : events) CHECK(e.patient == "case-001");
+
+  test::PipelineFixture imported;
+  CHECK(imported.import(milestones, "m.csv").rejections.empty());
+  CHECK(imported.import(results, "r.csv").rejections.empty());
+  CHECK(imported.count("SELECT count(*) FROM patients") == 1);
+  const auto stored = store::AlertStore(imported.db).alerts({});
+  REQUIRE(stored.size() == replayed.size());
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    INFO("alert " << i + 1 << ": " << replayed[i].summary);
+    CHECK(engine::same_state(stored[i].alert, replayed[i]));
+  }
+}
+
+TEST_CASE(
+    "replay refuses an identifier that names several patients, once per file, as an "
+    "import does") {
+  const auto milestones_csv =
+      "patient_id,kind,date\n"
+      "x^A,resection,2020-01-01\n"
+      "x^B,resection,2020-02-01\n"
+      "x,tace,2020-03-01\n"
+      "x,tace,2020-04-01\n"
+      "y,tace,2020-03-01\n"
+      "y^A,resection,2020-04-01\n"  // claims y
+      "y^B,resection,2020-05-01\n";
+  const auto settings = test::utc_settings();
+  std::size_t events = 0;
+  ingest::Replayer replayer(settings, [&](const ingest::ReplayedEvent&) { ++events; });
+  replayer.feed_csv(milestones_csv, "m.csv");
+  REQUIRE(replayer.rejections().size() == 2);
+  CHECK_THAT(replayer.rejections()[0],
+             Catch::StartsWith("m.csv:4: ") &&
+                 Catch::Contains("several assigning authorities (A, B)") &&
+                 Catch::Contains("x^AUTHORITY"));
+  CHECK_THAT(replayer.rejections()[1], Catch::StartsWith("m.csv:5: "));
+  // In the next file "y" names the patient it named at its first appearance, now y^A, no longer
+  // stored without an authority: with y^B beside it, it names two.
+  replayer.feed_csv("patient_id,kind,date\ny,tace,2020-06-01\n", "m2.csv");
+  REQUIRE(replayer.rejections().size() == 3);
+  CHECK_THAT(replayer.rejections()[2],
+             Catch::StartsWith("m2.csv:2: ") && Catch::Contains("(A, B)"));
+
+  test::PipelineFixture imported;
+  CHECK(imported.import(milestones_csv, "m.csv").rejections.size() == 2);
+  CHECK(imported.import("patient_id,kind,date\ny,tace,2020-06-01\n", "m2.csv").rejections.size() ==
+        1);
+  CHECK(imported.count("SELECT count(*) FROM milestones") == 5);
 }
