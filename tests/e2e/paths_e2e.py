@@ -1,10 +1,10 @@
 """Every path leaves the same alerts (issue #3: "whether it is replayed from files, imported, or
-sent to the running daemon over MLLP, in any arrival order"), on a generated history much richer
-than the seed case: six markers with method groups and a second unit, censored values,
-corrections (some arriving before their original), removals, preliminary values, every kind of
-milestone, and patients whose lab names them with an assigning authority while their milestones
-do not. The alerts compared are the live ones (not retracted) with their identity, rules, dates,
-severity, value, anchor and state."""
+sent to the running daemon over MLLP, in any arrival order"; and FHIR Observations over HTTP), on a
+generated history much richer than the seed case: six markers with method groups and a second
+unit, censored values, corrections (some arriving before their original), removals, preliminary
+values, every kind of milestone, and patients whose lab names them with an assigning authority
+while their milestones do not. The alerts compared are the live ones (not retracted) with their
+identity, rules, dates, severity, value, anchor and state."""
 import csv
 import datetime
 import json
@@ -12,6 +12,7 @@ import os
 import random
 
 import harness as h
+from http_e2e import request, token_lines
 from seed_e2e import CONFIG
 
 PATIENTS = 120
@@ -26,6 +27,7 @@ MARKERS = [  # name, unit, ULN, OBX-3
 KINDS = ["resection", "tace", "systemic_start", "systemic_stop", "vka_start", "vka_stop",
          "radical_prostatectomy", "radiotherapy_start", "transplant", "ablation", "imaging"]
 STATUS = {"final": "F", "corrected": "C", "entered_in_error": "W", "preliminary": "P"}
+HOSP = "urn:oid:2.16.840.1.113883.19.5"  # the lab's patient identifier system, for FHIR
 
 
 def generate(seed):
@@ -102,6 +104,31 @@ def to_oru(i, row):
                                                 STATUS[row["status"]], date, row["method"]),
     ]
     return ("\r".join(segs) + "\r").encode()
+
+
+def to_observation(row):
+    """One result as a FHIR R4 Observation; its id carries the CSV obs_id (corrections and
+    removals replace by resource id)."""
+    obx3 = next(c for m, u, _, c in MARKERS if m == row["marker"] and u == row["unit"]).split("^")
+    ident, _, authority = row["patient_id"].partition("^")
+    subject = {"value": ident}
+    if authority:
+        subject["system"] = HOSP
+    o = {"resourceType": "Observation", "id": row["obs_id"].replace("/", "."),
+         "status": row["status"].replace("_", "-"),
+         "code": {"coding": [{"system": "http://loinc.org" if obx3[2] == "LN" else obx3[2],
+                              "code": obx3[0]}]},
+         "subject": {"identifier": subject}, "effectiveDateTime": row["collected_at"]}
+    if row["method"]:
+        o["method"] = {"text": row["method"]}
+    value = row["value"]
+    if value:
+        q = {"unit": row["unit"]}
+        if value[0] in "<>":
+            q["comparator"], value = value[0], value[1:]
+        q["value"] = float(value)
+        o["valueQuantity"] = q
+    return o
 
 
 def identity(patient_id):
@@ -184,6 +211,34 @@ def main(a, tmp):
         finally:
             h.check(d.stop() == 0, "MLLP, %s: clean stop" % name)
         h.check(got == expected, "MLLP, %s: the same live alerts as the replay" % name)
+
+    # FHIR R4: the results as Observations in batch Bundles, the lab's identifier system mapped
+    # to the authority its HL7 messages carry.
+    sub = os.path.join(tmp, "fhir")
+    os.mkdir(sub)
+    token, token_config = token_lines(a, "lab-feed", "ingest")
+    d = h.Daemon(a.bin, sub, CONFIG + '[fhir.authorities]\n"%s" = "HOSP"\n' % HOSP
+                 + token_config + "\n").start()
+    try:
+        h.cli(a.bin, "import", "--config", config, "--db", d.db, milestones_csv)
+        statuses, refused = [], []
+        for start in range(0, len(results), 100):
+            bundle = {"resourceType": "Bundle", "type": "batch", "entry": [
+                {"resource": to_observation(r), "request": {"method": "POST", "url": "Observation"}}
+                for r in results[start:start + 100]]}
+            r, data = request(d.http_port, "POST", "/fhir", token, json.dumps(bundle),
+                              {"Content-Type": "application/fhir+json"})
+            if r.status != 200:
+                refused.append((r.status, data[:300]))
+                continue
+            statuses += [e["response"]["status"] for e in json.loads(data)["entry"]]
+        h.check(not refused, "FHIR: every batch answered 200: %r" % refused[:1])
+        h.check(len(statuses) == len(results) and all(s.startswith(("200", "201")) for s in statuses),
+                "FHIR: %d Observations in batch Bundles, none refused" % len(results))
+        got = stored_alerts(a, config, d.db)
+    finally:
+        h.check(d.stop() == 0, "FHIR: clean stop")
+    h.check(got == expected, "FHIR: the same live alerts as the replay")
 
 
 if __name__ == "__main__":
