@@ -91,25 +91,14 @@ def main(a, tmp):
     messages = [to_oru(i, r) for i, r in enumerate(rows)]
     for name, order in (("file-order", list(range(len(rows)))),
                         ("shuffled", random.Random(1834).sample(range(len(rows)), len(rows)))):
-        sub = os.path.join(tmp, name)
-        os.mkdir(sub)
-        d = h.Daemon(a.bin, sub, CONFIG).start()
-        try:
-            h.cli(a.bin, "import", "--config", config, "--db", d.db, milestones)
-            path = os.path.join(sub, "seed.mllp")
-            with open(path, "wb") as f:
-                f.write(b"".join(h.frame(messages[i]) for i in order))
-            acks = h.mllp_send(d.port, path)
-            h.check([c for c, _, _ in acks] == ["AA"] * 34, "%s: 34 AA" % name)
-            alerts = json.loads(h.cli(a.bin, "alerts", "--config", config, "--db", d.db,
-                                      "--state", "all", "--format", "json").stdout)
-        finally:
-            h.check(d.stop() == 0, "%s: clean stop" % name)
+        codes, alerts, db = h.milestones_then_mllp(a, os.path.join(tmp, name), CONFIG, config,
+                                                   milestones, [messages[i] for i in order], name)
+        h.check(codes == ["AA"] * 34, "%s: 34 AA" % name)
         live = sorted([x for x in alerts if x["state"] != "retracted"],
                       key=lambda x: x["event_date"])
         h.check([key(x) for x in live] == EXPECTED, "%s over MLLP: the three alerts" % name)
         if name == "file-order":
-            news = h.query(d.db, "SELECT count(*) FROM alert_events WHERE event = 'new'")[0][0]
+            news = h.query(db, "SELECT count(*) FROM alert_events WHERE event = 'new'")[0][0]
             h.check(news == 3, "file order over MLLP: exactly three NEW events in the alert log")
 
     # Milestones added one by one with `milestones add` re-evaluate the patient each time: the

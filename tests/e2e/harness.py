@@ -138,6 +138,25 @@ def mllp_send(port, path):
     return [parse_ack(a) for a in acks]
 
 
+def milestones_then_mllp(a, workdir, daemon_config, cli_config, milestones, messages, name):
+    """A daemon of its own in workdir: the milestones CSV imported with the CLI, then the
+    messages sent in their order with mllp_send. Returns (ACK codes, every alert as
+    `markerwatch alerts --state all --format json` lists them, the database path)."""
+    os.mkdir(workdir)
+    d = Daemon(a.bin, workdir, daemon_config).start()
+    try:
+        cli(a.bin, "import", "--config", cli_config, "--db", d.db, milestones)
+        path = os.path.join(workdir, "results.mllp")
+        with open(path, "wb") as f:
+            f.write(b"".join(frame(m) for m in messages))
+        codes = [c for c, _, _ in mllp_send(d.port, path)]
+        alerts = json.loads(cli(a.bin, "alerts", "--config", cli_config, "--db", d.db, "--state",
+                                "all", "--format", "json").stdout)
+    finally:
+        check(d.stop() == 0, "%s: clean stop" % name)
+    return codes, alerts, d.db
+
+
 def cli(bin_dir, *argv, check_rc=True):
     p = subprocess.run([os.path.join(bin_dir, "markerwatch"), *argv], capture_output=True,
                        timeout=120)
