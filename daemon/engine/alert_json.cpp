@@ -177,7 +177,8 @@ Alert alert_from_json(const json& j) {
   return a;
 }
 
-std::string event_json_text(const Event& e, const std::string& patient) {
+std::string event_json_text(const Event& e, const std::string& patient,
+                            const std::string* alert_text) {
   std::string out;
   out.reserve(1024);
   JsonWriter w(out);
@@ -188,7 +189,10 @@ std::string event_json_text(const Event& e, const std::string& patient) {
     w.null();
   w.key("patient_id").string(patient);
   if (e.alert) {
-    write_alert_members(w, *e.alert);
+    if (alert_text)
+      w.members_of(*alert_text);
+    else
+      write_alert_members(w, *e.alert);
     w.key("state").string(to_string(e.state));
     if (e.previous_severity) w.key("previous_severity").string(to_string(*e.previous_severity));
     w.end_object();

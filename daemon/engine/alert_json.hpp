@@ -14,7 +14,9 @@ using Json = nlohmann::ordered_json;
 
 // The same documents as text, written directly (the alert log and replay write one per event).
 std::string alert_json_text(const Alert& a);
-std::string event_json_text(const Event& e, const std::string& patient);
+// `alert_text`, when given, is alert_json_text(*e.alert), already written for the same event.
+std::string event_json_text(const Event& e, const std::string& patient,
+                            const std::string* alert_text = nullptr);
 
 Json to_json(const Alert& a);
 // Throws std::exception (nlohmann or std::invalid_argument) on a malformed document.

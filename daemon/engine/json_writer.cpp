@@ -150,6 +150,13 @@ JsonWriter& JsonWriter::key(std::string_view name) {
   return *this;
 }
 
+JsonWriter& JsonWriter::members_of(std::string_view object) {
+  if (object.size() <= 2) return *this;  // "{}"
+  separate();
+  out_.append(object.substr(1, object.size() - 2));
+  return *this;
+}
+
 JsonWriter& JsonWriter::string(std::string_view s) {
   separate();
   append_json_string(out_, s);

@@ -23,6 +23,9 @@ class JsonWriter {
   // The next value is this member of the enclosing object. `name` is written as it is: the
   // program's own member names, plain ASCII without quotes or backslashes.
   JsonWriter& key(std::string_view name);
+  // The members of `object`, a whole object this writer wrote before ("{...}"), as members of the
+  // enclosing object: a document that embeds another is not serialised twice.
+  JsonWriter& members_of(std::string_view object);
 
   JsonWriter& string(std::string_view s);
   JsonWriter& number(double v);

@@ -176,13 +176,14 @@ std::vector<std::int64_t> AlertStore::record(std::int64_t patient_id,
   std::vector<std::int64_t> ids;
   for (std::size_t i = 0; i < events.size(); ++i) {
     auto& e = events[i];
+    std::string evidence;  // the alert's state, stored with it and embedded in the log's detail
     if (e.alert) {
       const auto& a = *e.alert;
       const std::string state(engine::to_string(e.state));
       const std::string severity(engine::to_string(a.severity));
       const std::string rules = engine::join_rules(a.rules);
       const std::string event_date = format_day(a.event_day), fire_date = format_day(a.fire_day);
-      const std::string evidence = engine::alert_json_text(a);
+      evidence = engine::alert_json_text(a);
       std::optional<std::string> resolved;
       if (a.resolved_day) resolved = format_day(*a.resolved_day);
       if (e.type == engine::EventType::new_alert) {
@@ -224,7 +225,8 @@ std::vector<std::int64_t> AlertStore::record(std::int64_t patient_id,
         update_alert_.bind(9, evidence).bind(10, a.summary).bind(11, now).run();
       }
     }
-    const std::string detail = engine::event_json_text(e, patient_identifier);
+    const std::string detail =
+        engine::event_json_text(e, patient_identifier, e.alert ? &evidence : nullptr);
     const std::string type(engine::to_string(e.type));
     const std::string marker = e.alert ? e.alert->identity.marker : e.note->marker;
     if (e.alert)

@@ -127,6 +127,19 @@ TEST_CASE("an alert written as text reads back as the same alert") {
   CHECK(parsed.at("previous_severity") == "standard");
   CHECK(parsed.at("doubling_time_days").is_null());
   CHECK(parsed.dump() == line);
+  // The alert log embeds the evidence it stores instead of writing the alert twice.
+  CHECK(event_json_text(e, "H\"1", &text) == line);
+}
+
+TEST_CASE("an object's members spliced into another keep the separators right") {
+  std::string inner, out;
+  JsonWriter(inner).begin_object().key("x").integer(1).key("y").string("a,}").end_object();
+  JsonWriter w(out);
+  w.begin_object().members_of(inner).key("z").null().end_object();
+  CHECK(out == R"({"x":1,"y":"a,}","z":null})");
+  out.clear();
+  w.begin_object().key("a").boolean(true).members_of(inner).members_of("{}").end_object();
+  CHECK(out == R"({"a":true,"x":1,"y":"a,}"})");
 }
 
 TEST_CASE("every double is written as nlohmann's dump() writes it") {
