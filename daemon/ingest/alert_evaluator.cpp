@@ -13,7 +13,7 @@ std::vector<engine::Event> AlertEvaluator::evaluate(std::int64_t patient_id,
                                                     const std::string& cause,
                                                     const std::string& now,
                                                     const store::NewPatientRows* new_rows) {
-  const auto history = store_.history(patient_id, new_rows);
+  const auto history = store_.history(patient_id, new_rows, markers);
   const engine::NoteLogged logged = [&](const std::string& key) {
     return store_.note_logged(patient_id, key);
   };

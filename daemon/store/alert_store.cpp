@@ -107,8 +107,8 @@ AlertStore::AlertStore(Database& db)
           "detail) SELECT id, patient_id, ?2, marker, ?3, 'person', ?4, ?5 FROM alerts WHERE id = "
           "?1")) {}
 
-engine::PatientHistory AlertStore::history(std::int64_t patient_id,
-                                           const NewPatientRows* new_rows) {
+engine::PatientHistory AlertStore::history(std::int64_t patient_id, const NewPatientRows* new_rows,
+                                           const std::vector<std::string>& markers) {
   engine::PatientHistory h;
   select_patient_.bind(1, patient_id);
   if (select_patient_.step()) h.patient = select_patient_.text(0);
@@ -119,6 +119,9 @@ engine::PatientHistory AlertStore::history(std::int64_t patient_id,
     auto& q = select_values_;
     q.bind(1, patient_id);
     while (q.step()) {
+      if (!markers.empty() &&
+          std::find(markers.begin(), markers.end(), q.text_view(0)) == markers.end())
+        continue;
       // Status, date and comparator are read in place: only what the engine keeps is copied.
       auto status = status_from_string(q.text_view(8));
       auto day = day_number(q.text_view(2));

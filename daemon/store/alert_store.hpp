@@ -51,8 +51,11 @@ class AlertStore {
   explicit AlertStore(Database& db);
 
   // The patient's effective values that count (E3) and milestones, for the engine. With
-  // `new_rows` (a patient created in this transaction), the values are taken from them.
-  engine::PatientHistory history(std::int64_t patient_id, const NewPatientRows* new_rows = nullptr);
+  // `new_rows` (a patient created in this transaction), the values are taken from them. Values
+  // read from the database are those of `markers` only (every marker when empty): the engine
+  // skips the others of an evaluation scoped to these markers.
+  engine::PatientHistory history(std::int64_t patient_id, const NewPatientRows* new_rows = nullptr,
+                                 const std::vector<std::string>& markers = {});
   // Alerts of the patient that are not retracted, for these markers (every marker when empty).
   std::vector<engine::TrackedAlert> live(std::int64_t patient_id,
                                          const std::vector<std::string>& markers);

@@ -249,6 +249,17 @@ TEST_CASE("a new patient's rows kept in memory decide and read back as the datab
   CHECK(from_db.values.size() == 11);  // not the removed, the preliminary, the replaced
   for (std::size_t i = 0; i < from_db.values.size(); ++i)
     CHECK(engine_fields(from_db.values[i]) == engine_fields(from_memory.values[i]));
+  // Scoped to a marker, the database gives that marker's values only, the same ones.
+  for (const std::string marker : {"AFP", "CEA"}) {
+    const auto scoped = alerts.history(patient.id, nullptr, {marker});
+    std::vector<decltype(engine_fields(scoped.values.front()))> expected_values, got;
+    for (const auto& v : from_db.values)
+      if (v.marker == marker) expected_values.push_back(engine_fields(v));
+    for (const auto& v : scoped.values) got.push_back(engine_fields(v));
+    CHECK_FALSE(expected_values.empty());
+    CHECK(got == expected_values);
+  }
+  CHECK(alerts.history(patient.id, nullptr, {"PSA"}).values.empty());
 }
 
 TEST_CASE("a new patient's rows are written in arrival order, however many there are") {
