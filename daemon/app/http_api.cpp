@@ -13,6 +13,8 @@
 
 #include "chart/chart_source.hpp"
 #include "core/calendar.hpp"
+#include "core/errors.hpp"
+#include "core/patient_choice.hpp"
 #include "core/text.hpp"
 #include "ingest/alert_review.hpp"
 #include "store/alert_store.hpp"
@@ -95,6 +97,15 @@ bool is_public(std::string_view target) {
 struct BadParameter : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// A patient named in a path or a query, checked as an import checks one: "id" or "id^authority".
+void check_patient(const std::string& patient, std::string_view what) {
+  try {
+    parse_patient_key(patient, what);
+  } catch (const InputError& e) {
+    throw BadParameter(e.what());
+  }
+}
 
 // Percent escapes (and, in a query, '+' for a space) decoded; the result must be valid UTF-8.
 std::string percent_decode(std::string_view in, bool plus_is_space = false) {
@@ -479,6 +490,7 @@ net::HttpResponse ApiHandler::patient_chart_svg(const std::string& patient,
   for (const auto& [name, value] : query)
     if (name != "marker")
       throw BadParameter("unknown parameter '" + text::printable(name, 40) + "' (marker)");
+  check_patient(patient, "the patient id");
   const auto it = query.find("marker");
   const std::string marker = it == query.end() ? "AFP" : it->second;
   if (!settings_.markers.find(marker))
@@ -528,7 +540,7 @@ net::HttpResponse ApiHandler::list_alerts(const std::map<std::string, std::strin
            filter.state != "retracted")
     throw BadParameter("state must be open, acknowledged, resolved, retracted or all");
   filter.patient = get("patient");
-  if (filter.patient.size() > 200) throw BadParameter("patient is longer than 200 characters");
+  if (!filter.patient.empty()) check_patient(filter.patient, "patient");
   filter.severity = get("severity");
   if (!filter.severity.empty() && filter.severity != "high" && filter.severity != "standard")
     throw BadParameter("severity must be high or standard");
@@ -568,8 +580,7 @@ net::HttpResponse ApiHandler::list_results(const std::string& patient,
     if (name != "marker" && name != "all_versions")
       throw BadParameter("unknown parameter '" + text::printable(name, 40) +
                          "' (marker, all_versions)");
-  if (patient.empty() || patient.size() > 200)
-    throw BadParameter("the patient id is empty or longer than 200 characters");
+  check_patient(patient, "the patient id");
   std::string marker;
   if (auto it = query.find("marker"); it != query.end()) {
     const auto* def = settings_.markers.find(it->second);

@@ -4,6 +4,8 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "core/errors.hpp"
+#include "core/patient_choice.hpp"
 #include "store/database.hpp"
 
 int main(int argc, char** argv) {
@@ -12,6 +14,17 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", MARKERWATCH_VERSION);
   cli::Common common;
+  // --patient is checked as an import checks a patient_id: "id" or "id^authority".
+  const CLI::Validator kPatient(
+      [](std::string& value) {
+        try {
+          parse_patient_key(value, "patient");
+          return std::string();
+        } catch (const InputError& e) {
+          return std::string(e.what());
+        }
+      },
+      "ID or ID^AUTHORITY");
   auto add_common = [&](CLI::App* sub) {
     sub->add_option("--config", common.config_path, "TOML configuration file");
     sub->add_option("--db", common.db_path, "SQLite database (wins over [storage] path)");
@@ -29,7 +42,9 @@ int main(int argc, char** argv) {
   bool all_versions = false;
   auto* results = app.add_subcommand("results", "list a patient's stored results");
   add_common(results);
-  results->add_option("--patient", patient, "patient identifier")->required();
+  results->add_option("--patient", patient, "patient: ID or ID^AUTHORITY")
+      ->required()
+      ->check(kPatient);
   results->add_option("--marker", marker, "marker name, alias or LOINC code");
   results->add_option("--format", format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
@@ -40,7 +55,9 @@ int main(int argc, char** argv) {
   cli::MilestoneArgs m;
   auto* add = milestones->add_subcommand("add", "add a milestone");
   add_common(add);
-  add->add_option("--patient", m.patient, "patient identifier")->required();
+  add->add_option("--patient", m.patient, "patient: ID or ID^AUTHORITY")
+      ->required()
+      ->check(kPatient);
   add->add_option("--kind", m.kind, "milestone kind, e.g. resection")->required();
   add->add_option("--date", m.date, "YYYY-MM-DD")->required();
   add->add_option("--end-date", m.end_date, "YYYY-MM-DD, for a course");
@@ -49,7 +66,8 @@ int main(int argc, char** argv) {
   std::string list_patient, list_format = "table";
   auto* list = milestones->add_subcommand("list", "list milestones");
   add_common(list);
-  list->add_option("--patient", list_patient, "patient identifier (default: all)");
+  list->add_option("--patient", list_patient, "patient: ID or ID^AUTHORITY (default: all)")
+      ->check(kPatient);
   list->add_option("--format", list_format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
 
@@ -80,7 +98,8 @@ int main(int argc, char** argv) {
   add_common(replay);
   replay->add_option("--results", replay_args.results, "results CSV, rows in arrival order");
   replay->add_option("--milestones", replay_args.milestones, "milestones CSV");
-  replay->add_option("--patient", replay_args.patient, "with --db: only this patient");
+  replay->add_option("--patient", replay_args.patient, "with --db: only this patient")
+      ->check(kPatient);
   replay->add_option("--format", replay_args.format, "table or json (one object per line)")
       ->check(CLI::IsMember({"table", "json"}));
   replay
@@ -96,7 +115,8 @@ int main(int argc, char** argv) {
                    "open (default), acknowledged, resolved, "
                    "retracted or all")
       ->check(CLI::IsMember({"open", "acknowledged", "resolved", "retracted", "all"}));
-  alerts->add_option("--patient", alerts_args.patient, "patient identifier");
+  alerts->add_option("--patient", alerts_args.patient, "patient: ID or ID^AUTHORITY")
+      ->check(kPatient);
   alerts->add_option("--marker", alerts_args.marker, "marker name, alias or LOINC code");
   alerts->add_option("--severity", alerts_args.severity, "high or standard")
       ->check(CLI::IsMember({"high", "standard"}));
@@ -127,7 +147,7 @@ int main(int argc, char** argv) {
   auto* log = app.add_subcommand("log", "the alert log, newest first");
   add_common(log);
   log->add_option("--since", log_since, "events at or after this UTC time or date");
-  log->add_option("--patient", log_patient, "patient identifier");
+  log->add_option("--patient", log_patient, "patient: ID or ID^AUTHORITY")->check(kPatient);
   log->add_option("--limit", log_limit, "newest N")->check(CLI::Range(1, 1000000));
   log->add_option("--format", log_format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
@@ -176,7 +196,9 @@ int main(int argc, char** argv) {
   auto* chart =
       app.add_subcommand("chart", "draw a patient's marker, milestones and alerts as SVG");
   add_common(chart);
-  chart->add_option("--patient", chart_patient, "patient identifier")->required();
+  chart->add_option("--patient", chart_patient, "patient: ID or ID^AUTHORITY")
+      ->required()
+      ->check(kPatient);
   chart->add_option("--marker", chart_marker, "marker name, alias or LOINC code (default AFP)");
   chart->add_option("-o,--output", chart_output, "SVG file to write (default: standard output)");
 

@@ -5,6 +5,20 @@
 
 namespace markerwatch {
 
+PatientKey parse_patient_key(std::string_view value, std::string_view field) {
+  const auto text = text::checked_text(value, field, 200);
+  const auto trimmed = text::trim(text);
+  auto key = split_patient_key(trimmed);
+  key.id = std::string(text::trim(key.id));
+  key.authority = std::string(text::trim(key.authority));
+  const bool has_authority = trimmed.find('^') != std::string_view::npos;
+  if (has_authority && (key.authority.empty() || key.authority.find('^') != std::string::npos))
+    throw InputError(std::string(field) + " '" + text::printable(trimmed, 60) +
+                     "' is neither id nor id^authority");
+  if (key.id.empty()) throw InputError(std::string(field) + " is empty");
+  return key;
+}
+
 PatientChoice choose_patient(const PatientKey& key, std::span<const PatientCandidate> candidates) {
   using Kind = PatientChoice::Kind;
   const PatientCandidate* unnamed = nullptr;

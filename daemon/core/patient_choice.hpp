@@ -1,13 +1,22 @@
 #pragma once
-// Which patient an identifier names: the rule the store applies to every incoming result and
-// milestone, and replay applies to its files (README, *Patients*).
+// Which patient an identifier names: the patient as people and files write it, and the rule the
+// store applies to every incoming result and milestone, and replay to its files (README,
+// *Patients*).
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "core/records.hpp"
 
 namespace markerwatch {
+
+// "id" or "id^authority" as written in a CSV row, a JSON row or a command line, trimmed: the
+// assigning authority, when given, names the patient as HL7 PID-3 (CX-4) and FHIR identifier
+// systems do. Throws
+// InputError naming `field` when it is empty, not UTF-8, over 200 bytes, has control characters,
+// or has an empty or second authority ("id^", "id^a^b").
+PatientKey parse_patient_key(std::string_view text, std::string_view field);
 
 struct PatientCandidate {
   std::int64_t id = 0;

@@ -5,6 +5,7 @@
 
 #include "core/errors.hpp"
 #include "core/numeric_value.hpp"
+#include "core/patient_choice.hpp"
 #include "core/quantity.hpp"
 #include "core/reference_range.hpp"
 #include "core/text.hpp"
@@ -31,22 +32,6 @@ std::string iso_date(const std::string& value, const std::string& column) {
   if (!t || value.size() != 10)
     throw InputError(column + " '" + text::printable(value, 30) + "' is not a date (YYYY-MM-DD)");
   return value;
-}
-
-// "id", or "id^authority" (replay prints patients so): the assigning authority, when given,
-// names the patient as HL7 PID-3 (CX-4) and FHIR identifier systems do.
-PatientKey patient_key_of(std::string_view value) {
-  const auto text = text::checked_text(value, "patient_id", 200);
-  const auto trimmed = text::trim(text);
-  auto key = split_patient_key(trimmed);
-  key.id = std::string(text::trim(key.id));
-  key.authority = std::string(text::trim(key.authority));
-  const bool has_authority = trimmed.find('^') != std::string_view::npos;
-  if (has_authority && (key.authority.empty() || key.authority.find('^') != std::string::npos))
-    throw InputError("patient_id '" + text::printable(trimmed, 60) +
-                     "' is neither id nor id^authority");
-  if (key.id.empty()) throw InputError("patient_id is empty");
-  return key;
 }
 
 }  // namespace
@@ -110,7 +95,7 @@ ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const Recor
                      std::to_string(h.width()));
   ResultRecord r;
   r.source = "csv";
-  r.patient = patient_key_of(h.get(row, Column::patient_id));
+  r.patient = parse_patient_key(h.get(row, Column::patient_id), "patient_id");
   const auto marker_name = std::string(text::trim(h.get(row, Column::marker)));
   const auto* marker = ctx.markers->find(marker_name);
   if (!marker) throw InputError("unknown marker '" + text::printable(marker_name, 40) + "'");
@@ -159,7 +144,7 @@ MilestoneRecord make_milestone(const std::string& patient, const std::string& ki
                                const std::string& note, const std::string& markers,
                                const RecordContext& ctx) {
   MilestoneRecord m;
-  m.patient = patient_key_of(patient);
+  m.patient = parse_patient_key(patient, "patient_id");
   m.kind = std::string(text::trim(kind));
   if (!ctx.kinds->role(m.kind))
     throw InputError("unknown milestone kind '" + text::printable(m.kind, 40) + "'");

@@ -152,7 +152,8 @@ def main(a, tmp):
     for query, word in [("state=bogus", "state"), ("limit=0", "limit"), ("limit=abc", "limit"),
                         ("limit=99999", "limit"), ("offset=-1", "offset"), ("since=2016-13-01", "since"),
                         ("marker=XYZ", "marker"), ("colour=red", "colour"), ("patient=%zz", "percent"),
-                        ("patient=%ff%fe", "UTF-8"), ("severity=HIGHEST", "severity"),
+                        ("patient=%ff%fe", "UTF-8"), ("patient=case-001%5E", "id^authority"),
+                        ("patient=%5EHOSP", "empty"), ("severity=HIGHEST", "severity"),
                         ("state=all&state=open", "more than once")]:
         body = problem(*request(port, "GET", "/api/v1/alerts?" + query, token=reader), 400)
         h.check(word in body["detail"], "%s: the 400 names %s: %r" % (query, word, body["detail"]))
@@ -187,6 +188,11 @@ def main(a, tmp):
     problem(*request(port, "GET", "/api/v1/patients/case-001/results?all_versions=maybe",
                      token=reader), 400)
     problem(*request(port, "GET", "/api/v1/patients/%ff/results", token=reader), 400)
+    for bad in ("case-001%5E", "a%5Eb%5Ec", "%5EHOSP", "x%01"):
+        body = problem(*request(port, "GET", "/api/v1/patients/%s/results" % bad, token=reader), 400)
+        h.check("patient id" in body["detail"], "/patients/%s: the 400 names the patient id" % bad)
+    body = problem(*request(port, "GET", "/api/v1/patients/case-001%5E/chart.svg", token=reader), 400)
+    h.check("neither id nor id^authority" in body["detail"], "chart.svg of a malformed patient: 400")
     problem(*request(port, "GET", "/api/v1/patients/case-001/results", token=ingester), 403)
     problem(*request(port, "GET", "/api/v1/patients/case-001/results"), 401)
 

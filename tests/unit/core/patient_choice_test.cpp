@@ -7,6 +7,19 @@
 using namespace markerwatch;
 using Kind = PatientChoice::Kind;
 
+TEST_CASE("a patient is written id or id^authority; anything else is refused with the field") {
+  CHECK(parse_patient_key("mrn1", "patient_id") == PatientKey{"mrn1", ""});
+  CHECK(parse_patient_key(" mrn1 ^ HOSP ", "patient_id") == PatientKey{"mrn1", "HOSP"});
+  for (const std::string& bad :
+       std::vector<std::string>{"mrn1^", "mrn1^ ", "^HOSP", "a^b^c", "", "  ", "x\x01y", "\xff\xfe",
+                                std::string(201, 'p')}) {
+    INFO("'" << bad << "'");
+    CHECK_THROWS_AS(parse_patient_key(bad, "--patient"), InputError);
+    CHECK_THROWS_WITH(parse_patient_key(bad, "--patient"), Catch::StartsWith("--patient "));
+  }
+  CHECK(parse_patient_key(std::string(200, 'p'), "patient_id").id.size() == 200);
+}
+
 TEST_CASE("a key with an authority names that patient, else claims the one without, else is new") {
   const std::vector<PatientCandidate> unnamed_and_a{{7, ""}, {9, "A"}};
   CHECK(choose_patient({"x", "A"}, unnamed_and_a).kind == Kind::existing);
