@@ -15,7 +15,10 @@ PatientKey parse_patient_key(std::string_view value, std::string_view field) {
   if (has_authority && (key.authority.empty() || key.authority.find('^') != std::string::npos))
     throw InputError(std::string(field) + " '" + text::printable(trimmed, 60) +
                      "' is neither id nor id^authority");
-  if (key.id.empty()) throw InputError(std::string(field) + " is empty");
+  if (key.id.empty())
+    throw InputError(std::string(field) + (has_authority ? " '" + text::printable(trimmed, 60) +
+                                                               "' has no identifier before the '^'"
+                                                         : std::string(" is empty")));
   return key;
 }
 

@@ -13,9 +13,9 @@ namespace markerwatch {
 
 // "id" or "id^authority" as written in a CSV row, a JSON row or a command line, trimmed: the
 // assigning authority, when given, names the patient as HL7 PID-3 (CX-4) and FHIR identifier
-// systems do. Throws
-// InputError naming `field` when it is empty, not UTF-8, over 200 bytes, has control characters,
-// or has an empty or second authority ("id^", "id^a^b").
+// systems do. Throws InputError naming `field` when it is empty, not UTF-8, over 200 bytes, has
+// control characters, has no identifier ("^authority"), or has an empty or second authority
+// ("id^", "id^a^b").
 PatientKey parse_patient_key(std::string_view text, std::string_view field);
 
 struct PatientCandidate {

@@ -114,6 +114,7 @@ def main(a, tmp):
         for bad in ("case-001^", "^HOSP", "a^b^c", ""):
             p = run(a, *sub, "--db", db, "--patient", bad)
             h.check(p.returncode == 2 and (b"neither id nor id^authority" in p.stderr
+                                           or b"no identifier before" in p.stderr
                                            or b"patient is empty" in p.stderr),
                     "%s --patient %r: refused as an import refuses it, exit 2" % (" ".join(sub), bad))
     missing = run(a, "results", "--db", os.path.join(tmp, "absent.db"), "--patient", "x")

@@ -153,7 +153,7 @@ def main(a, tmp):
                         ("limit=99999", "limit"), ("offset=-1", "offset"), ("since=2016-13-01", "since"),
                         ("marker=XYZ", "marker"), ("colour=red", "colour"), ("patient=%zz", "percent"),
                         ("patient=%ff%fe", "UTF-8"), ("patient=case-001%5E", "id^authority"),
-                        ("patient=%5EHOSP", "empty"), ("severity=HIGHEST", "severity"),
+                        ("patient=%5EHOSP", "no identifier"), ("severity=HIGHEST", "severity"),
                         ("state=all&state=open", "more than once")]:
         body = problem(*request(port, "GET", "/api/v1/alerts?" + query, token=reader), 400)
         h.check(word in body["detail"], "%s: the 400 names %s: %r" % (query, word, body["detail"]))

@@ -18,6 +18,9 @@ TEST_CASE("a patient is written id or id^authority; anything else is refused wit
     CHECK_THROWS_WITH(parse_patient_key(bad, "--patient"), Catch::StartsWith("--patient "));
   }
   CHECK(parse_patient_key(std::string(200, 'p'), "patient_id").id.size() == 200);
+  CHECK_THROWS_WITH(parse_patient_key("^HOSP", "patient_id"),
+                    "patient_id '^HOSP' has no identifier before the '^'");
+  CHECK_THROWS_WITH(parse_patient_key("", "patient_id"), "patient_id is empty");
 }
 
 TEST_CASE("a key with an authority names that patient, else claims the one without, else is new") {

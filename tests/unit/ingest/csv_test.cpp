@@ -172,7 +172,7 @@ TEST_CASE("bad result rows are rejected with a clear reason") {
       {{"p\x01", "AFP", "2010-09-06", "5", "ng/mL"}, "control characters"},
       {{"p\xff", "AFP", "2010-09-06", "5", "ng/mL"}, "not valid UTF-8"},
       {{std::string(300, 'p'), "AFP", "2010-09-06", "5", "ng/mL"}, "longer than 200"},
-      {{"^HOSP", "AFP", "2010-09-06", "5", "ng/mL"}, "patient_id is empty"},
+      {{"^HOSP", "AFP", "2010-09-06", "5", "ng/mL"}, "has no identifier before the '^'"},
       {{"mrn7^", "AFP", "2010-09-06", "5", "ng/mL"}, "'mrn7^' is neither id nor id^authority"},
       {{"mrn7^A^B", "AFP", "2010-09-06", "5", "ng/mL"}, "is neither id nor id^authority"},
   };
