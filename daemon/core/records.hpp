@@ -17,8 +17,8 @@ struct PatientKey {
   bool operator==(const PatientKey&) const = default;
 };
 
-// A patient written as "id" or "id^authority" (as replay prints one), split at the first '^'
-// (HL7 identifiers cannot hold one). Not validated: callers check what they need.
+// A patient written as "id" or "id^authority", split at the first '^' (HL7 identifiers cannot
+// hold one). Not validated: parse_patient_key (core/patient_choice.hpp) checks input.
 inline PatientKey split_patient_key(std::string_view text) {
   const auto caret = text.find('^');
   if (caret == std::string_view::npos) return {std::string(text), {}};

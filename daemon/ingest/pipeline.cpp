@@ -150,17 +150,17 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
         out.message_id = message_id;
         // One PID per message: every result has the same patient.
         std::optional<std::int64_t> patient_id;
-        bool unknown_patient = false;
+        bool ambiguous_patient = false;
         try {
           if (!mapped.results.empty())
             patient_id = store_.patient(mapped.results.front().patient, received_at);
         } catch (const InputError& e) {  // PID-3 names no one stored patient
           ack.issues.push_back({"PID", 1, 3, 204, e.what()});
-          unknown_patient = true;
+          ambiguous_patient = true;
         }
         std::vector<std::string> changed_markers;
         for (const auto& r : mapped.results) {
-          if (unknown_patient) break;
+          if (ambiguous_patient) break;
           try {
             if (store_.store_result(r, *patient_id, message_id, received_at) ==
                 store::StoreResult::stored) {
@@ -178,7 +178,7 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
           out.alert_events = alerts_.evaluate(*patient_id, changed_markers,
                                               "message:" + std::to_string(message_id), received_at);
         const bool any_issue = !ack.issues.empty();
-        if (unknown_patient)
+        if (ambiguous_patient)
           outcome.outcome = "rejected";
         else if (mapped.disposition == hl7::Disposition::ignored)
           outcome.outcome = "ignored";
@@ -188,7 +188,7 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
           outcome.outcome = "partial";
         ack.code = any_issue ? hl7::AckCode::AE : hl7::AckCode::AA;
         outcome.error = summarize(ack.issues);
-        if (unknown_patient)
+        if (ambiguous_patient)
           ack.text = "nothing stored: PID-3 does not name one patient";
         else if (any_issue)
           ack.text = "stored " + std::to_string(outcome.results_stored) + " result(s), " +

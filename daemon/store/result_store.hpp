@@ -70,11 +70,9 @@ class ResultStore {
     std::int64_t id = 0;
     bool created = false;  // inserted by this call
   };
-  // The patient a key names. With an authority: that patient, else the one stored without an
-  // authority under the identifier (it takes the authority: a milestone entered by hand before
-  // the lab's first result names the lab's patient), else a new one. Without an authority: the
-  // patient stored without one, else the only patient with the identifier, else a new one;
-  // several patients with the identifier under different authorities throw InputError.
+  // The patient a key names, by choose_patient (core/patient_choice.hpp): found, claimed (a patient
+  // stored without an authority takes the key's) or added. Throws InputError when the key names
+  // several patients.
   PatientLookup find_or_add_patient(const PatientKey& key, const std::string& now);
   std::int64_t patient(const PatientKey& key, const std::string& now);
 
