@@ -147,13 +147,16 @@ def replayed_alerts(events):
     for e in events:
         if e.get("alert_id") is not None and e["event"] in ("new", "update", "resolve", "retract"):
             alerts[e["alert_id"]] = e
-    return {alert_key(a) for a in alerts.values() if a["state"] != "retracted"}
+    return live_keys(alerts.values())
+
+
+def live_keys(alerts):
+    return {alert_key(x) for x in alerts if x["state"] != "retracted"}
 
 
 def stored_alerts(a, config, db):
-    alerts = json.loads(h.cli(a.bin, "alerts", "--config", config, "--db", db, "--state", "all",
-                              "--format", "json").stdout)
-    return {alert_key(x) for x in alerts if x["state"] != "retracted"}
+    return live_keys(json.loads(h.cli(a.bin, "alerts", "--config", config, "--db", db, "--state",
+                                      "all", "--format", "json").stdout))
 
 
 def replay(a, config, *argv):
@@ -201,7 +204,7 @@ def main(a, tmp):
             [messages[i] for i in order], "MLLP, " + name)
         h.check(len(codes) == len(messages) and all(c == "AA" for c in codes),
                 "MLLP, %s: %d messages, all AA" % (name, len(messages)))
-        got = {alert_key(x) for x in alerts if x["state"] != "retracted"}
+        got = live_keys(alerts)
         h.check(got == expected, "MLLP, %s: the same live alerts as the replay" % name)
 
     # FHIR R4: the results as Observations in batch Bundles, the lab's identifier system mapped
