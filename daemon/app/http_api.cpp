@@ -98,10 +98,11 @@ struct BadParameter : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A patient named in a path or a query, checked as an import checks one: "id" or "id^authority".
-void check_patient(const std::string& patient, std::string_view what) {
+// A patient named in a path or a query, checked as an import checks one ("id" or
+// "id^authority"), in the form the import stores (trimmed).
+std::string checked_patient(const std::string& patient, std::string_view what) {
   try {
-    parse_patient_key(patient, what);
+    return patient_text(parse_patient_key(patient, what));
   } catch (const InputError& e) {
     throw BadParameter(e.what());
   }
@@ -485,12 +486,12 @@ std::optional<net::HttpResponse> ApiHandler::ingest_rows(const net::HttpRequest&
   return std::nullopt;
 }
 
-net::HttpResponse ApiHandler::patient_chart_svg(const std::string& patient,
+net::HttpResponse ApiHandler::patient_chart_svg(const std::string& written,
                                                 const std::map<std::string, std::string>& query) {
   for (const auto& [name, value] : query)
     if (name != "marker")
       throw BadParameter("unknown parameter '" + text::printable(name, 40) + "' (marker)");
-  check_patient(patient, "the patient id");
+  const auto patient = checked_patient(written, "the patient id");
   const auto it = query.find("marker");
   const std::string marker = it == query.end() ? "AFP" : it->second;
   if (!settings_.markers.find(marker))
@@ -540,7 +541,7 @@ net::HttpResponse ApiHandler::list_alerts(const std::map<std::string, std::strin
            filter.state != "retracted")
     throw BadParameter("state must be open, acknowledged, resolved, retracted or all");
   filter.patient = get("patient");
-  if (!filter.patient.empty()) check_patient(filter.patient, "patient");
+  if (!filter.patient.empty()) filter.patient = checked_patient(filter.patient, "patient");
   filter.severity = get("severity");
   if (!filter.severity.empty() && filter.severity != "high" && filter.severity != "standard")
     throw BadParameter("severity must be high or standard");
@@ -574,13 +575,13 @@ net::HttpResponse ApiHandler::list_alerts(const std::map<std::string, std::strin
   return json_response(200, body);
 }
 
-net::HttpResponse ApiHandler::list_results(const std::string& patient,
+net::HttpResponse ApiHandler::list_results(const std::string& written,
                                            const std::map<std::string, std::string>& query) {
   for (const auto& [name, value] : query)
     if (name != "marker" && name != "all_versions")
       throw BadParameter("unknown parameter '" + text::printable(name, 40) +
                          "' (marker, all_versions)");
-  check_patient(patient, "the patient id");
+  const auto patient = checked_patient(written, "the patient id");
   std::string marker;
   if (auto it = query.find("marker"); it != query.end()) {
     const auto* def = settings_.markers.find(it->second);

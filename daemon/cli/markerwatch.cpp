@@ -14,11 +14,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", MARKERWATCH_VERSION);
   cli::Common common;
-  // --patient is checked as an import checks a patient_id: "id" or "id^authority".
+  // --patient is checked as an import checks a patient_id ("id" or "id^authority") and passed on
+  // as the import would store it (trimmed), so " mrn1 " finds the patient the import made.
   const CLI::Validator kPatient(
       [](std::string& value) {
         try {
-          parse_patient_key(value, "patient");
+          value = patient_text(parse_patient_key(value, "patient"));
           return std::string();
         } catch (const InputError& e) {
           return std::string(e.what());
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
   add_common(results);
   results->add_option("--patient", patient, "patient: ID or ID^AUTHORITY")
       ->required()
-      ->check(kPatient);
+      ->transform(kPatient);
   results->add_option("--marker", marker, "marker name, alias or LOINC code");
   results->add_option("--format", format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
   add_common(add);
   add->add_option("--patient", m.patient, "patient: ID or ID^AUTHORITY")
       ->required()
-      ->check(kPatient);
+      ->transform(kPatient);
   add->add_option("--kind", m.kind, "milestone kind, e.g. resection")->required();
   add->add_option("--date", m.date, "YYYY-MM-DD")->required();
   add->add_option("--end-date", m.end_date, "YYYY-MM-DD, for a course");
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
   auto* list = milestones->add_subcommand("list", "list milestones");
   add_common(list);
   list->add_option("--patient", list_patient, "patient: ID or ID^AUTHORITY (default: all)")
-      ->check(kPatient);
+      ->transform(kPatient);
   list->add_option("--format", list_format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
 
@@ -99,7 +100,7 @@ int main(int argc, char** argv) {
   replay->add_option("--results", replay_args.results, "results CSV, rows in arrival order");
   replay->add_option("--milestones", replay_args.milestones, "milestones CSV");
   replay->add_option("--patient", replay_args.patient, "with --db: only this patient")
-      ->check(kPatient);
+      ->transform(kPatient);
   replay->add_option("--format", replay_args.format, "table or json (one object per line)")
       ->check(CLI::IsMember({"table", "json"}));
   replay
@@ -116,7 +117,7 @@ int main(int argc, char** argv) {
                    "retracted or all")
       ->check(CLI::IsMember({"open", "acknowledged", "resolved", "retracted", "all"}));
   alerts->add_option("--patient", alerts_args.patient, "patient: ID or ID^AUTHORITY")
-      ->check(kPatient);
+      ->transform(kPatient);
   alerts->add_option("--marker", alerts_args.marker, "marker name, alias or LOINC code");
   alerts->add_option("--severity", alerts_args.severity, "high or standard")
       ->check(CLI::IsMember({"high", "standard"}));
@@ -147,7 +148,7 @@ int main(int argc, char** argv) {
   auto* log = app.add_subcommand("log", "the alert log, newest first");
   add_common(log);
   log->add_option("--since", log_since, "events at or after this UTC time or date");
-  log->add_option("--patient", log_patient, "patient: ID or ID^AUTHORITY")->check(kPatient);
+  log->add_option("--patient", log_patient, "patient: ID or ID^AUTHORITY")->transform(kPatient);
   log->add_option("--limit", log_limit, "newest N")->check(CLI::Range(1, 1000000));
   log->add_option("--format", log_format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
@@ -198,7 +199,7 @@ int main(int argc, char** argv) {
   add_common(chart);
   chart->add_option("--patient", chart_patient, "patient: ID or ID^AUTHORITY")
       ->required()
-      ->check(kPatient);
+      ->transform(kPatient);
   chart->add_option("--marker", chart_marker, "marker name, alias or LOINC code (default AFP)");
   chart->add_option("-o,--output", chart_output, "SVG file to write (default: standard output)");
 

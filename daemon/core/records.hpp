@@ -25,6 +25,11 @@ inline PatientKey split_patient_key(std::string_view text) {
   return {std::string(text.substr(0, caret)), std::string(text.substr(caret + 1))};
 }
 
+// The written form split_patient_key reads back: "id", or "id^authority".
+inline std::string patient_text(const PatientKey& p) {
+  return p.authority.empty() ? p.id : p.id + "^" + p.authority;
+}
+
 struct ResultRecord {
   PatientKey patient;
   std::string marker;          // canonical marker name

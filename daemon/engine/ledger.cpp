@@ -17,10 +17,6 @@ Milestone to_milestone(const MilestoneRecord& m) {
   return out;
 }
 
-std::string patient_key(const PatientKey& p) {
-  return p.authority.empty() ? p.id : p.id + "^" + p.authority;
-}
-
 bool PatientLedger::add_result(const ResultRecord& r) {
   history_.patient = r.patient.id;
   const auto key = std::tuple<std::string_view, std::string_view, std::string_view>(

@@ -16,8 +16,6 @@
 namespace markerwatch::engine {
 
 Milestone to_milestone(const MilestoneRecord& m);
-// "id" or "id^authority": one string per patient identity.
-std::string patient_key(const PatientKey& p);
 
 // One patient's history as rows arrive (replay keeps one per patient).
 class PatientLedger {

@@ -9,7 +9,7 @@
 namespace markerwatch::ingest {
 
 const PatientKey& PatientDirectory::resolve(const PatientKey& written) {
-  auto [at, first_time] = resolved_.try_emplace(engine::patient_key(written), std::size_t{0});
+  auto [at, first_time] = resolved_.try_emplace(patient_text(written), std::size_t{0});
   if (first_time) {
     auto& ids = by_identifier_[written.id];
     std::vector<PatientCandidate> candidates;

@@ -39,12 +39,12 @@ Replayer::~Replayer() {
 }
 
 std::size_t Replayer::shard_index(const PatientKey& patient) const {
-  return std::hash<std::string>{}(engine::patient_key(patient)) % shards_.size();
+  return std::hash<std::string>{}(patient_text(patient)) % shards_.size();
 }
 
 Replayer::Outcome Replayer::process(std::size_t index, const Record& record) {
   auto& shard = shards_[index];
-  auto& patient = shard.patients[engine::patient_key(patient_of(record))];
+  auto& patient = shard.patients[patient_text(patient_of(record))];
   Outcome out;
   const std::vector<std::string>* scope = nullptr;
   std::vector<std::string> single;

@@ -142,7 +142,8 @@ def main(a, tmp):
             [x["alert_id"] for x in page["alerts"]] and second["next_offset"] is None,
             "offset continues where the first page ended")
     for query, n in [("marker=afp", 3), ("marker=1834-1", 3), ("severity=standard", 0),
-                     ("patient=nobody", 0), ("patient=case-001", 3), ("since=2016-01-01", 1),
+                     ("patient=nobody", 0), ("patient=case-001", 3), ("patient=+case-001%20", 3),
+                     ("since=2016-01-01", 1),
                      ("until=2015-12-31&since=2015-01-01", 1),
                      ("state=open", sum(x["state"] == "open" for x in cli_alerts)),
                      ("state=resolved", sum(x["state"] == "resolved" for x in cli_alerts))]:
@@ -183,6 +184,9 @@ def main(a, tmp):
                              token=reader)[1])["results"]
     h.check(afp and all(x["marker"] == "AFP" for x in afp) and
             len(afp) == sum(x["marker"] == "AFP" for x in cli_results), "marker filter")
+    padded = json.loads(request(port, "GET", "/api/v1/patients/%20case-001%20/results", token=reader)[1])
+    h.check(padded["patient_id"] == "case-001" and padded["results"] == listed["results"],
+            "a patient id with surrounding spaces names the patient an import trims it to")
     problem(*request(port, "GET", "/api/v1/patients/nobody/results", token=reader), 404)
     problem(*request(port, "GET", "/api/v1/patients/case-001/results?marker=XYZ", token=reader), 400)
     problem(*request(port, "GET", "/api/v1/patients/case-001/results?all_versions=maybe",
