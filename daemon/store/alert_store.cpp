@@ -32,6 +32,10 @@ AlertRow alert_row(const Statement& q) {
   return row;
 }
 
+// What the engine reads of a stored value (AlertStore::history reads them by position).
+constexpr const char* kValueColumns =
+    "marker, method, collected_date, value, comparator, unit, uln, obs_id, status";
+
 constexpr const char* kAlertColumns =
     "a.id, p.identifier, a.state, a.evidence, a.created_at, a.updated_at, a.acknowledged_by, "
     "a.resolved_by";
@@ -57,9 +61,12 @@ constexpr const char* kEventColumns =
 
 AlertStore::AlertStore(Database& db)
     : db_(db),
-      select_values_(db.prepare(
-          "SELECT marker, method, collected_date, value, comparator, unit, uln, obs_id, status "
-          "FROM results WHERE patient_id = ?1 AND effective = 1 AND value IS NOT NULL")),
+      select_values_(db.prepare(std::string("SELECT ") + kValueColumns +
+                                " FROM results WHERE patient_id = ?1 AND effective = 1 AND "
+                                "value IS NOT NULL")),
+      select_series_values_(db.prepare(std::string("SELECT ") + kValueColumns +
+                                       " FROM results WHERE patient_id = ?1 AND marker = ?2 AND "
+                                       "effective = 1 AND value IS NOT NULL")),
       select_milestones_(
           db.prepare("SELECT kind, date, end_date, markers FROM milestones WHERE patient_id = ?1 "
                      "ORDER BY date, id")),
@@ -116,21 +123,29 @@ engine::PatientHistory AlertStore::history(std::int64_t patient_id, const NewPat
   if (new_rows) {
     h.values = new_rows->values();
   } else {
-    auto& q = select_values_;
-    q.bind(1, patient_id);
-    while (q.step()) {
-      if (!markers.empty() &&
-          std::find(markers.begin(), markers.end(), q.text_view(0)) == markers.end())
-        continue;
-      // Status, date and comparator are read in place: only what the engine keeps is copied.
-      auto status = status_from_string(q.text_view(8));
-      auto day = day_number(q.text_view(2));
-      if (!status || !counts_for_evaluation(*status) || !day) continue;
-      h.values.push_back({q.text(0), q.text(1), *day, q.real(3),
-                          comparator_from_string(q.text_view(4)).value_or(Comparator::none),
-                          q.text(5), q.optional_real(6), q.text(7)});
+    // Status, date and comparator are read in place: only what the engine keeps is copied.
+    auto read_values = [&h](Statement& q) {
+      while (q.step()) {
+        auto status = status_from_string(q.text_view(8));
+        auto day = day_number(q.text_view(2));
+        if (!status || !counts_for_evaluation(*status) || !day) continue;
+        h.values.push_back({q.text(0), q.text(1), *day, q.real(3),
+                            comparator_from_string(q.text_view(4)).value_or(Comparator::none),
+                            q.text(5), q.optional_real(6), q.text(7)});
+      }
+      q.reset();
+    };
+    if (markers.empty()) {
+      select_values_.bind(1, patient_id);
+      read_values(select_values_);
+    } else {
+      // One index range per series (results_by_series): the patient's other markers are not read.
+      for (auto it = markers.begin(); it != markers.end(); ++it) {
+        if (std::find(markers.begin(), it, *it) != it) continue;  // a series is read once
+        select_series_values_.bind(1, patient_id).bind(2, *it);
+        read_values(select_series_values_);
+      }
     }
-    q.reset();
   }
   auto& m = select_milestones_;
   m.bind(1, patient_id);

@@ -52,8 +52,8 @@ class AlertStore {
 
   // The patient's effective values that count (E3) and milestones, for the engine. With
   // `new_rows` (a patient created in this transaction), the values are taken from them. Values
-  // read from the database are those of `markers` only (every marker when empty): the engine
-  // skips the others of an evaluation scoped to these markers.
+  // read from the database are those of `markers` only (every marker when empty), one index range
+  // per marker: the engine skips the others of an evaluation scoped to these markers.
   engine::PatientHistory history(std::int64_t patient_id, const NewPatientRows* new_rows = nullptr,
                                  const std::vector<std::string>& markers = {});
   // Alerts of the patient that are not retracted, for these markers (every marker when empty).
@@ -81,9 +81,9 @@ class AlertStore {
 
  private:
   Database& db_;
-  Statement select_values_, select_milestones_, select_patient_, select_live_, note_logged_,
-      insert_alert_, update_alert_, insert_event_, select_alerts_, select_events_, select_alert_,
-      select_log_, set_person_state_, insert_person_event_;
+  Statement select_values_, select_series_values_, select_milestones_, select_patient_,
+      select_live_, note_logged_, insert_alert_, update_alert_, insert_event_, select_alerts_,
+      select_events_, select_alert_, select_log_, set_person_state_, insert_person_event_;
 };
 
 }  // namespace markerwatch::store
