@@ -364,3 +364,34 @@ TEST_CASE("a large file is committed in chunks of whole patients when the caller
   CHECK(f.count("SELECT count(*) FROM results WHERE effective = 1") == rows);
   CHECK(f.count("SELECT count(*) FROM messages WHERE outcome = 'accepted'") == 1);
 }
+
+TEST_CASE("a patient's live alerts, read for an evaluation, are those of its markers only") {
+  Fixture f;
+  auto report = f.import(
+      "patient_id,marker,collected_at,value,unit\n"
+      "p1,AFP,2016-01-01,10,ng/mL\n"
+      "p1,AFP,2016-02-01,20,ng/mL\n"
+      "p1,AFP,2016-03-01,25,ng/mL\n"
+      "p1,CEA,2016-01-01,2,ng/mL\n"
+      "p1,CEA,2016-02-01,6,ng/mL\n"
+      "p1,CEA,2016-03-01,7,ng/mL\n");
+  REQUIRE(report.rejected == 0);
+  const auto patient = f.count("SELECT id FROM patients WHERE identifier = 'p1'");
+  store::AlertStore alerts(f.db);
+  auto markers_of = [](const std::vector<engine::TrackedAlert>& live) {
+    std::vector<std::string> out;
+    for (const auto& t : live) out.push_back(t.alert.identity.marker);
+    return out;
+  };
+  const auto every = alerts.live(patient, {});
+  CHECK(markers_of(every) == std::vector<std::string>{"AFP", "CEA"});
+  const auto cea = alerts.live(patient, {"CEA"});
+  REQUIRE(markers_of(cea) == std::vector<std::string>{"CEA"});
+  CHECK(cea.front().id == every.back().id);
+  CHECK(cea.front().alert == every.back().alert);  // the whole stored state, read back
+  // 2 was normal (ULN 5), so R_RENORM (k = 1 for CEA) fires with R_RISE.
+  CHECK(cea.front().alert.rules ==
+        std::vector<engine::Rule>{engine::Rule::rise, engine::Rule::renorm});
+  CHECK(markers_of(alerts.live(patient, {"AFP", "PSA"})) == std::vector<std::string>{"AFP"});
+  CHECK(alerts.live(patient, {"PSA"}).empty());
+}
