@@ -19,12 +19,17 @@ std::vector<std::string> split_markers(const std::string& joined) {
   return out;
 }
 
-AlertRow alert_row(const Statement& q) {
+engine::Alert parse_evidence(std::string_view evidence) {
+  return engine::alert_from_json(engine::Json::parse(evidence));
+}
+
+// `parsed`: the alert its evidence (column 3) gives, when the caller has it already.
+AlertRow alert_row(const Statement& q, const engine::Alert* parsed = nullptr) {
   AlertRow row;
   row.id = q.int64(0);
   row.patient_id = q.text(1);
   row.state = engine::alert_state_from_string(q.text(2)).value_or(engine::AlertState::open);
-  row.alert = engine::alert_from_json(engine::Json::parse(q.text(3)));
+  row.alert = parsed ? *parsed : parse_evidence(q.text_view(3));
   row.created_at = q.text(4);
   row.updated_at = q.text(5);
   row.acknowledged_by = q.text(6);
@@ -171,7 +176,8 @@ std::vector<engine::TrackedAlert> AlertStore::live(std::int64_t patient_id,
     if (!markers.empty() &&
         std::find(markers.begin(), markers.end(), select_live_.text_view(8)) == markers.end())
       continue;
-    auto row = alert_row(select_live_);
+    auto row =
+        alert_row(select_live_, &parsed_evidence(select_live_.int64(0), select_live_.text_view(3)));
     const bool by_person = row.state == engine::AlertState::resolved && !row.resolved_by.empty();
     out.push_back({row.id, std::move(row.alert), row.state, by_person});
   }
@@ -180,6 +186,28 @@ std::vector<engine::TrackedAlert> AlertStore::live(std::int64_t patient_id,
   // evaluation (there is no index by patient and id).
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return out;
+}
+
+const engine::Alert& AlertStore::parsed_evidence(std::int64_t alert_id, std::string_view evidence) {
+  if (auto it = parsed_.find(alert_id); it != parsed_.end() && it->second.evidence == evidence)
+    return it->second.alert;
+  return remember_evidence(alert_id, evidence, parse_evidence(evidence));
+}
+
+const engine::Alert& AlertStore::remember_evidence(std::int64_t alert_id, std::string_view evidence,
+                                                   engine::Alert alert) {
+  if (auto it = parsed_.find(alert_id); it != parsed_.end()) {
+    parsed_bytes_ -= it->second.evidence.size();
+    parsed_.erase(it);
+  }
+  // Bounded: dropped whole when full (the next evaluations parse their alerts again).
+  if (parsed_bytes_ + evidence.size() > kParsedEvidenceBytes) {
+    parsed_.clear();
+    parsed_bytes_ = 0;
+  }
+  parsed_bytes_ += evidence.size();
+  return parsed_.try_emplace(alert_id, ParsedEvidence{std::string(evidence), std::move(alert)})
+      .first->second.alert;
 }
 
 bool AlertStore::note_logged(std::int64_t patient_id, const std::string& key) {
@@ -230,6 +258,7 @@ std::vector<std::int64_t> AlertStore::record(std::int64_t patient_id,
           insert_alert_.bind_null(15);
         insert_alert_.bind(16, evidence).bind(17, a.summary).bind(18, now).bind(19, now).run();
         engine::link_new_alert_ids(events, i, db_.last_insert_id());
+        remember_evidence(e.alert_id, evidence, a);
       } else {
         update_alert_.bind(1, e.alert_id)
             .bind(2, state)
@@ -243,6 +272,7 @@ std::vector<std::int64_t> AlertStore::record(std::int64_t patient_id,
         else
           update_alert_.bind_null(8);
         update_alert_.bind(9, evidence).bind(10, a.summary).bind(11, now).run();
+        remember_evidence(e.alert_id, evidence, a);
       }
     }
     const std::string detail =

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/alert_json.hpp"
@@ -80,6 +82,21 @@ class AlertStore {
                              engine::Event& event_out);
 
  private:
+  // The alert a live alert's evidence JSON gives. Parsing it is most of an evaluation's cost for
+  // a patient with alerts, and most evaluations find the evidence as it was: each alert's last
+  // state is kept with the text it was parsed from (or, by record, written as: the evidence
+  // reads back as the alert it was written from), and reused only for that same text.
+  const engine::Alert& parsed_evidence(std::int64_t alert_id, std::string_view evidence);
+  const engine::Alert& remember_evidence(std::int64_t alert_id, std::string_view evidence,
+                                         engine::Alert alert);
+  struct ParsedEvidence {
+    std::string evidence;
+    engine::Alert alert;
+  };
+  static constexpr std::size_t kParsedEvidenceBytes = 4 << 20;  // of evidence text kept
+  std::unordered_map<std::int64_t, ParsedEvidence> parsed_;
+  std::size_t parsed_bytes_ = 0;
+
   Database& db_;
   Statement select_values_, select_series_values_, select_milestones_, select_patient_,
       select_live_, note_logged_, insert_alert_, update_alert_, insert_event_, select_alerts_,

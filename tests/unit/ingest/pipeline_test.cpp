@@ -394,4 +394,17 @@ TEST_CASE("a patient's live alerts, read for an evaluation, are those of its mar
         std::vector<engine::Rule>{engine::Rule::rise, engine::Rule::renorm});
   CHECK(markers_of(alerts.live(patient, {"AFP", "PSA"})) == std::vector<std::string>{"AFP"});
   CHECK(alerts.live(patient, {"PSA"}).empty());
+
+  // A late, lower CEA value moves the nadir: the alert is updated, and the store that read it
+  // before (and keeps what it parsed) reads the new state, as a store reading it afresh does.
+  REQUIRE(f.import("patient_id,marker,collected_at,value,unit\n"
+                   "p1,CEA,2016-01-15,1,ng/mL\n")
+              .accepted == 1);
+  const auto updated = alerts.live(patient, {"CEA"});
+  REQUIRE(updated.size() == 1);
+  REQUIRE(updated.front().alert.nadir);
+  CHECK(updated.front().alert.nadir->value == 1);
+  CHECK_FALSE(updated.front().alert == cea.front().alert);
+  CHECK(updated.front().alert == store::AlertStore(f.db).live(patient, {"CEA"}).front().alert);
+  CHECK(alerts.live(patient, {"AFP"}).front().alert == every.front().alert);  // unchanged
 }
