@@ -365,7 +365,7 @@ TEST_CASE("a large file is committed in chunks of whole patients when the caller
   CHECK(f.count("SELECT count(*) FROM messages WHERE outcome = 'accepted'") == 1);
 }
 
-TEST_CASE("a patient's live alerts, read for an evaluation, are those of its markers only") {
+TEST_CASE("a patient's live alerts, read for an evaluation, are its markers' and current") {
   Fixture f;
   auto report = f.import(
       "patient_id,marker,collected_at,value,unit\n"
