@@ -51,8 +51,13 @@ DatedValue dated(const Value& v) {
   return {v.value, v.comparator, v.day};
 }
 
+// RULES.md E7: a date's values by value, then observation id. The comparator and the reference
+// limit then order values alike in those, so that they take one order however they were read (the
+// store lists a series by date and arrival, a replay's ledger by arrival with corrections moved
+// last): which of them is the baseline, or a candidate, must not depend on it.
 bool value_order(const Value* a, const Value* b) {
-  return std::tie(a->day, a->value, a->obs_id) < std::tie(b->day, b->value, b->obs_id);
+  return std::tie(a->day, a->value, a->obs_id, a->comparator, a->own_uln) <
+         std::tie(b->day, b->value, b->obs_id, b->comparator, b->own_uln);
 }
 
 // A note's key is its identity in the alert log: the same finding is logged once. Its head is
