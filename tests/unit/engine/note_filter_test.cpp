@@ -128,28 +128,3 @@ TEST_CASE("an evaluation holds each note key once, also for same-day values of o
     }
   CHECK(rules == std::set<engine::Rule>{engine::Rule::rise, engine::Rule::renorm});
 }
-
-TEST_CASE("values tied on date, value and observation id take one order however they are read") {
-  // RULES.md E7 orders a date's values by value, then observation id. Two AFP values of 100 on
-  // the day before a resection, alike in both but for their reference ranges (ULN 10 and 200),
-  // tie there; whichever comes last is the episode's baseline B, and R_NODECLINE needs B above
-  // twice its ULN. The store and a replay's ledger list such values in different orders, so the
-  // outcome must not depend on it.
-  const auto s = test::utc_settings();
-  const auto config = settings::engine_config(s);
-  auto with_uln = [](double uln) {
-    auto v = afp("2020-01-09", 100);
-    v.own_uln = uln;
-    return v;
-  };
-  engine::PatientHistory h;
-  h.patient = "p1";
-  h.milestones.push_back({"resection", day_number("2020-01-10").value(), std::nullopt, {}});
-  h.values = {with_uln(10), with_uln(200), afp("2020-02-01", 90)};
-  const auto one_way = engine::evaluate(h, config);
-  std::swap(h.values[0], h.values[1]);
-  const auto other_way = engine::evaluate(h, config);
-  CHECK(one_way.alerts == other_way.alerts);
-  // The order chosen (the larger reference limit last, as the baseline): no R_NODECLINE.
-  CHECK(one_way.alerts.empty());
-}

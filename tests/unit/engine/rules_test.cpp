@@ -61,6 +61,29 @@ TEST_CASE("E7: confirmation one day short waits; exactly met fires; no maximum i
             .empty());
 }
 
+TEST_CASE("E7: values tied on date, value and observation id take one order however read") {
+  // RULES.md E7 orders a date's values by value, then observation id. Two AFP values of 100 on
+  // the day before a resection, alike in both but for their reference ranges (ULN 10 and 200),
+  // tie there; whichever comes last is the episode's baseline B, and R_NODECLINE needs B above
+  // twice its ULN (90 on day 22 is above the ULN and half of B). The store and a replay's ledger
+  // list such values in different orders, so the outcome must not depend on it.
+  const auto s = utc_settings();
+  const auto config = settings::engine_config(s);
+  auto afp = [](const std::string& date, double v, std::optional<double> uln) {
+    return engine::Value{"AFP", "", day(date), v, Comparator::none, "ng/mL", uln, ""};
+  };
+  engine::PatientHistory h;
+  h.patient = "p1";
+  h.milestones.push_back({"resection", day("2020-01-10"), std::nullopt, {}});
+  h.values = {afp("2020-01-09", 100, 10), afp("2020-01-09", 100, 200),
+              afp("2020-02-01", 90, std::nullopt)};
+  const auto one_way = engine::evaluate(h, config);
+  std::swap(h.values[0], h.values[1]);
+  const auto other_way = engine::evaluate(h, config);
+  CHECK(one_way.alerts == other_way.alerts);
+  // The order chosen puts the larger reference limit last, as the baseline: no R_NODECLINE.
+  CHECK(one_way.alerts.empty());
+}
 TEST_CASE("E4: a <X between candidate and confirmer drops it and becomes the nadir") {
   auto run = after_tace(
       "20",
