@@ -34,7 +34,7 @@ class HttpSessionOf final : public HttpSession,
     peer_ = peer_of(tcp_layer().socket());
   }
 
-  void start() {
+  void start() override {
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       if constexpr (kTls) {
         self->tcp_layer().expires_after(self->server_.options_.read_timeout);
@@ -178,10 +178,12 @@ class HttpSessionOf final : public HttpSession,
   }
 
   void close_socket() {
+    // The slot is freed before the client can see the close, so a client that reconnects at once
+    // is not refused for a connection it already saw end.
+    server_.forget(this->shared_from_this());
     beast::error_code ignored;
     tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
     tcp_layer().close();
-    server_.forget(this->shared_from_this());
   }
 
   HttpServer& server_;
@@ -230,16 +232,12 @@ void HttpServer::accept_next() {
         } else {
           // Over the limit the connection still gets a 503 saying why, then closes.
           const bool over_limit = sessions_.count() >= options_.max_connections;
-          auto open = [this](auto session) {
-            sessions_.add(session);
-            session->start();
-          };
           if (tls_)
-            open(std::make_shared<HttpSessionOf<beast::ssl_stream<beast::tcp_stream>>>(
+            sessions_.open(std::make_shared<HttpSessionOf<beast::ssl_stream<beast::tcp_stream>>>(
                 *this, std::move(socket), over_limit, *tls_));
           else
-            open(std::make_shared<HttpSessionOf<beast::tcp_stream>>(*this, std::move(socket),
-                                                                    over_limit));
+            sessions_.open(std::make_shared<HttpSessionOf<beast::tcp_stream>>(
+                *this, std::move(socket), over_limit));
         }
         if (!stopping_) accept_next();
       });

@@ -53,6 +53,7 @@ struct HttpServerOptions {
 class HttpSession {
  public:
   virtual ~HttpSession() = default;
+  virtual void start() = 0;
   virtual void shutdown() = 0;
 };
 

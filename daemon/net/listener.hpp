@@ -21,14 +21,22 @@ std::uint16_t bind_and_listen(boost::asio::ip::tcp::acceptor& acceptor, const st
 // "address:port" of the socket's peer, or "unknown".
 std::string peer_of(const boost::asio::ip::tcp::socket& socket);
 
-// Open sessions, shared by the accept loop (add), the sessions themselves (forget, on close) and
+// Open sessions, shared by the accept loop (open), the sessions themselves (forget, on close) and
 // stop() (every session asked to shut down).
 template <typename Session>
 class SessionSet {
  public:
-  void add(const std::shared_ptr<Session>& s) {
-    std::lock_guard lock(mutex_);
-    if (sessions_.insert(s).second) ++count_;
+  // Starts an accepted session. An accept can complete while stop() runs; a session opened after
+  // shutdown_all() is asked to finish at once, so no connection keeps the daemon from exiting.
+  void open(const std::shared_ptr<Session>& s) {
+    bool stopping;
+    {
+      std::lock_guard lock(mutex_);
+      if (sessions_.insert(s).second) ++count_;
+      stopping = stopping_;
+    }
+    s->start();
+    if (stopping) s->shutdown();
   }
   void forget(const std::shared_ptr<Session>& s) {
     std::lock_guard lock(mutex_);
@@ -39,6 +47,7 @@ class SessionSet {
     std::set<std::shared_ptr<Session>> open;
     {
       std::lock_guard lock(mutex_);
+      stopping_ = true;
       open = sessions_;
     }
     for (auto& s : open) s->shutdown();
@@ -48,6 +57,7 @@ class SessionSet {
   std::mutex mutex_;
   std::set<std::shared_ptr<Session>> sessions_;
   std::atomic<int> count_{0};
+  bool stopping_ = false;  // guarded by mutex_
 };
 
 // stop() of a listener: the acceptor closes on its own executor (no new connections), and every

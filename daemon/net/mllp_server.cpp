@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdint>
 #include <deque>
 
 #include "net/mllp_framer.hpp"
@@ -39,8 +40,8 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
   void start() {
     asio::dispatch(strand_, [self = shared_from_this()] {
       log()->info("event=connection_open peer={}", self->peer_);
-      self->last_read_ = std::chrono::steady_clock::now();
-      self->arm_idle_timer(self->last_read_ + self->server_.options_.idle_timeout);
+      self->last_activity_ = std::chrono::steady_clock::now();
+      self->arm_idle_timer(self->last_activity_ + self->server_.options_.idle_timeout);
       self->read();
     });
   }
@@ -48,14 +49,19 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
   // Finish what was received, then close.
   void shutdown() {
     asio::dispatch(strand_, [self = shared_from_this()] {
+      if (self->stopping_ || self->closed_) return;
       self->stopping_ = true;
+      log()->info("event=connection_finishing peer={} answered={} in_progress={} queued={}",
+                  self->peer_, self->answered_, self->busy_ ? 1 : 0, self->queue_.size());
       self->maybe_close();
     });
   }
 
  private:
-  // Armed when the connection opens and again only when it fires: a read just records its time,
-  // as re-arming the timer on every read cost a system call and a cancelled handler per message.
+  // Armed when the connection opens and again only when it fires: a read or a written reply just
+  // records its time, as re-arming the timer on every message cost a system call and a cancelled
+  // handler. Idleness counts from the last traffic either way, so a slow commit does not eat into
+  // the time the sender is given to send its next message.
   void arm_idle_timer(std::chrono::steady_clock::time_point deadline) {
     idle_timer_.expires_at(deadline);
     idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
@@ -71,8 +77,8 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
       arm_idle_timer(now + timeout);  // waiting on our own storage is not idleness
       return;
     }
-    if (now - last_read_ < timeout) {
-      arm_idle_timer(last_read_ + timeout);
+    if (now - last_activity_ < timeout) {
+      arm_idle_timer(last_activity_ + timeout);
       return;
     }
     log()->info("event=connection_idle_timeout peer={} idle_s={}", peer_, timeout.count());
@@ -107,7 +113,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
       if (framer_.pending_bytes() > 0)
         log()->warn("event=truncated_frame peer={} bytes={}", peer_, framer_.pending_bytes());
     } else {
-      last_read_ = std::chrono::steady_clock::now();
+      last_activity_ = std::chrono::steady_clock::now();
       framer_.feed(std::string_view(buffer_.data(), n), events);
     }
     for (auto& e : events) {
@@ -171,11 +177,13 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
         asio::bind_executor(
             strand_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
               self->busy_ = false;
+              self->last_activity_ = std::chrono::steady_clock::now();
               if (ec) {
                 log()->info("event=write_failed peer={} error=\"{}\"", self->peer_, ec.message());
                 self->close();
                 return;
               }
+              ++self->answered_;
               self->after_reply();
             }));
   }
@@ -198,23 +206,26 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
   void close() {
     if (closed_) return;
     closed_ = true;
+    // The slot is freed before the sender can see the close, so a sender that reconnects at once
+    // (after an idle timeout, say) is not refused for a connection it already saw end.
+    server_.forget(shared_from_this());
     boost::system::error_code ignored;
     idle_timer_.cancel();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     log()->info("event=connection_closed peer={}", peer_);
-    server_.forget(shared_from_this());
   }
 
   MllpServer& server_;
   tcp::socket socket_;
   asio::strand<asio::any_io_executor> strand_;
   asio::steady_timer idle_timer_;
-  std::chrono::steady_clock::time_point last_read_;
+  std::chrono::steady_clock::time_point last_activity_;
   MllpFramer framer_;
   std::vector<char> buffer_;
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
+  std::uint64_t answered_ = 0;  // replies written
   std::optional<std::string> oversized_head_;
   std::string out_;
   std::string peer_;
@@ -245,9 +256,7 @@ void MllpServer::accept_next() {
           boost::system::error_code ignored;
           socket.close(ignored);
         } else {
-          auto session = std::make_shared<MllpSession>(*this, std::move(socket));
-          sessions_.add(session);
-          session->start();
+          sessions_.open(std::make_shared<MllpSession>(*this, std::move(socket)));
         }
         if (!stopping_) accept_next();
       });
