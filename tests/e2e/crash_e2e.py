@@ -40,7 +40,9 @@ def main(a, tmp):
     threads = [threading.Thread(target=sender, args=(d.port, c, acked, stop, errors)) for c in range(CONNECTIONS)]
     for t in threads:
         t.start()
+    # At least three seconds of load, longer on a slow machine until 500 messages are in.
     time.sleep(3.0)
+    h.wait_until(lambda: len(acked) > 500 or errors, timeout=60)
     wal = os.path.getsize(d.db + "-wal")
     d.kill9()
     stop.set()

@@ -106,6 +106,23 @@ class Daemon:
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def log_count(self, event):
+        """How many log lines carry `event` (e.g. "event=connection_open")."""
+        return self.log_text().count(event)
+
+
+def wait_until(condition, timeout=20, interval=0.02):
+    """Polls `condition` until it holds or `timeout` seconds pass; returns whether it held.
+    For what the daemon does on its own time (a signal handled, a connection noticed closed), so
+    a loaded machine makes a test slower, never wrong."""
+    deadline = time.time() + timeout
+    while True:
+        if condition():
+            return True
+        if time.time() > deadline:
+            return False
+        time.sleep(interval)
+
 
 def connect(port, timeout=10):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -122,6 +139,29 @@ def read_frame(sock, timeout=10):
             return buf
         buf += chunk
     return buf
+
+
+class AckReader:
+    """Framed ACKs from one connection, parsed as parse_ack does; several may come in one read,
+    and bytes past the last complete frame are kept for the next call."""
+
+    def __init__(self, sock, timeout=30):
+        self.sock, self.buf = sock, b""
+        sock.settimeout(timeout)
+
+    def read(self, count=None):
+        """Up to `count` ACKs (all until the server closes the connection when None)."""
+        acks = []
+        while count is None or len(acks) < count:
+            if EB + CR in self.buf:
+                one, self.buf = self.buf.split(EB + CR, 1)
+                acks.append(parse_ack(one + EB + CR))
+                continue
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            self.buf += chunk
+        return acks
 
 
 def exchange(port, message: bytes):
@@ -224,10 +264,13 @@ def run(main):
         print("PASS")
     except Failure as e:
         print("FAILED:", e)
-        for name in os.listdir(tmp):
-            if name.endswith(".log"):
-                print("---", name)
-                print(open(os.path.join(tmp, name), errors="replace").read()[-4000:])
+        for root, _, names in sorted(os.walk(tmp)):
+            for name in sorted(n for n in names if n.endswith(".log")):
+                path = os.path.join(root, name)
+                print("---", os.path.relpath(path, tmp))
+                print(open(path, errors="replace").read()[-4000:])
+        # Again last, where a shortened CI log (its head and tail) still shows it.
+        print("FAILED:", e)
         sys.exit(1)
     finally:
         # A test that failed (or raised) midway must not leave a daemon, and the process that

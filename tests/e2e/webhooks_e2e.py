@@ -241,10 +241,14 @@ def main(a, tmp):
                               'events = ["new"]\nretry_schedule = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n'))
         d, config = start_daemon(a, tmp, "restart", toml)
         send_seed(a, d, config, seed)
-        time.sleep(1.5)
-        pending = deliveries(a, d.db, config, "--state", "pending")
-        h.check(len(pending) == 3 and all(p["attempts"] >= 1 for p in pending),
-                "receiver down: three pending after failed attempts")
+        pending = []
+
+        def failed_attempts_recorded():
+            pending[:] = deliveries(a, d.db, config, "--state", "pending")
+            return len(pending) == 3 and all(p["attempts"] >= 1 for p in pending)
+
+        h.check(h.wait_until(failed_attempts_recorded, interval=0.2),
+                "receiver down: three pending after failed attempts (%s)" % pending)
         d.kill9()
         later.start()
         try:
