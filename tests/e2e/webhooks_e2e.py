@@ -45,7 +45,8 @@ class Receiver:
     def requests(self, path=None):
         if not os.path.exists(self.log):
             return []
-        rows = [json.loads(l) for l in open(self.log) if l.strip()]
+        # Only complete lines: the receiver may be writing the last one while this reads.
+        rows = [json.loads(l) for l in open(self.log) if l.endswith("\n") and l.strip()]
         return [r for r in rows if path is None or r["path"] == path]
 
     def url(self, path):
@@ -304,10 +305,17 @@ def main(a, tmp):
             with open(milestones, "w") as f:
                 f.write("patient_id,kind,date\np-rise,tace,2020-01-01\n")
             h.cli(a.bin, "import", "--config", config, "--db", d.db, milestones, results)
-            time.sleep(6)
+
+            def pager_sent():
+                return [json.loads(r["body"]) for r in recv.requests("/ok") if r["id"].endswith("_pager")]
+
+            # At least a renotify period past the first, longer on a slow machine.
+            time.sleep(3)
+            h.wait_until(lambda: "alert.renotify" in [p["type"] for p in pager_sent()], timeout=30,
+                         interval=0.2)
         finally:
             d.stop()
-        pager = [json.loads(r["body"]) for r in recv.requests("/ok") if r["id"].endswith("_pager")]
+        pager = pager_sent()
         types = [p["type"] for p in pager]
         h.check(types.count("alert.new") == 1 and types.count("alert.renotify") >= 1,
                 "renotify: the open high alert is sent again: %s" % types)

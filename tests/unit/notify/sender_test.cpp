@@ -75,8 +75,9 @@ class ScriptedServer {
   std::thread thread_;
 };
 
+// Polls for up to 30 s: a loaded CI machine makes the test slower, never wrong.
 store::DeliveryRow wait_for_attempts(store::DeliveryStore& s, std::size_t attempts) {
-  for (int i = 0; i < 500; ++i) {
+  for (int i = 0; i < 3000; ++i) {
     auto rows = s.list({});
     if (!rows.empty() && rows.front().attempt_log.size() >= attempts) return rows.front();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
