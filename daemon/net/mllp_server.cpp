@@ -213,7 +213,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     idle_timer_.cancel();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
-    log()->info("event=connection_closed peer={}", peer_);
+    log()->info("event=connection_closed peer={} answered={}", peer_, answered_);
   }
 
   MllpServer& server_;
