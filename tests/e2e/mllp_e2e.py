@@ -151,7 +151,7 @@ def limits(a, tmp):
                 "the server notices both connections closed")
         code, _, _ = h.exchange(d.port, h.oru("AFTER", "p-2", [h.afp_obx(1, "5")]))
         h.check(code == "AA", "connections are accepted again once below the limit")
-        # Only c3: each connection closed before it freed its slot before its client saw the close.
+        # Only c3: every earlier connection freed its slot before its client saw it close.
         h.check(d.log_count("reason=max_connections") == 1, "refusal is logged, for c3 only")
     finally:
         h.check(d.stop() == 0, "clean stop")
