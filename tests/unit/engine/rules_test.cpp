@@ -84,6 +84,7 @@ TEST_CASE("E7: values tied on date, value and observation id take one order howe
   // The order chosen puts the larger reference limit last, as the baseline: no R_NODECLINE.
   CHECK(one_way.alerts.empty());
 }
+
 TEST_CASE("E4: a <X between candidate and confirmer drops it and becomes the nadir") {
   auto run = after_tace(
       "20",
