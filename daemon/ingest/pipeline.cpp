@@ -23,6 +23,31 @@ std::string summarize(const std::vector<hl7::Issue>& issues) {
   return s;
 }
 
+// An accepted or ignored message's outcome from what storing it found: AE as soon as one
+// observation failed.
+store::MessageOutcome kept_outcome(hl7::Disposition disposition,
+                                   const std::vector<hl7::Issue>& issues, int results_stored,
+                                   int observations_ignored, bool ambiguous_patient) {
+  store::MessageOutcome o;
+  o.outcome = ambiguous_patient                          ? "rejected"
+              : disposition == hl7::Disposition::ignored ? "ignored"
+              : issues.empty()                           ? "accepted"
+                                                         : "partial";
+  o.ack_code = issues.empty() ? "AA" : "AE";
+  o.error = summarize(issues);
+  o.results_stored = results_stored;
+  o.observations_ignored = observations_ignored;
+  return o;
+}
+
+// Written with a message whose contents are still to be stored; settle_outcome replaces it. A
+// failure before then leaves the message rejected.
+const store::MessageOutcome kUndecided = [] {
+  store::MessageOutcome o;
+  o.outcome = "rejected";
+  return o;
+}();
+
 // Splits an HL7 file into messages: each starts at a line beginning with "MSH". Returns the
 // 1-based line of each message with its text.
 std::vector<std::pair<std::size_t, std::string_view>> split_messages(std::string_view content) {
@@ -114,6 +139,7 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
   hl7::AckRequest ack;
   ack.timestamp = prepared.ack_timestamp;
   store::MessageOutcome outcome;
+  store::MessageOutcome expected;  // written with the message before its results
 
   if (prepared.mapped) {
     const auto& mapped = *prepared.mapped;
@@ -146,7 +172,11 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
           break;
         }
         ack.issues = mapped.issues;
-        const auto message_id = store_.insert_message(entry);
+        // Usually every result is stored: the row is then written once.
+        expected =
+            kept_outcome(mapped.disposition, ack.issues, static_cast<int>(mapped.results.size()),
+                         mapped.ignored_observations, false);
+        const auto message_id = store_.insert_message(entry, expected);
         out.message_id = message_id;
         // One PID per message: every result has the same patient.
         std::optional<std::int64_t> patient_id;
@@ -159,12 +189,13 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
           ambiguous_patient = true;
         }
         std::vector<std::string> changed_markers;
+        int results_stored = 0;
         for (const auto& r : mapped.results) {
           if (ambiguous_patient) break;
           try {
             if (store_.store_result(r, *patient_id, message_id, received_at) ==
                 store::StoreResult::stored) {
-              ++outcome.results_stored;
+              ++results_stored;
               if (std::find(changed_markers.begin(), changed_markers.end(), r.marker) ==
                   changed_markers.end())
                 changed_markers.push_back(r.marker);
@@ -178,16 +209,9 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
           out.alert_events = alerts_.evaluate(*patient_id, changed_markers,
                                               "message:" + std::to_string(message_id), received_at);
         const bool any_issue = !ack.issues.empty();
-        if (ambiguous_patient)
-          outcome.outcome = "rejected";
-        else if (mapped.disposition == hl7::Disposition::ignored)
-          outcome.outcome = "ignored";
-        else if (!any_issue)
-          outcome.outcome = "accepted";
-        else
-          outcome.outcome = "partial";
+        outcome = kept_outcome(mapped.disposition, ack.issues, results_stored,
+                               mapped.ignored_observations, ambiguous_patient);
         ack.code = any_issue ? hl7::AckCode::AE : hl7::AckCode::AA;
-        outcome.error = summarize(ack.issues);
         if (ambiguous_patient)
           ack.text = "nothing stored: PID-3 does not name one patient";
         else if (any_issue)
@@ -205,9 +229,11 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
     outcome.outcome = "rejected";
     outcome.error = prepared.parse_error;
   }
-  if (out.message_id == 0) out.message_id = store_.insert_message(entry);
   outcome.ack_code = out.acknowledge ? std::string(hl7::to_string(ack.code)) : "";
-  store_.set_outcome(out.message_id, outcome);
+  if (out.message_id == 0)
+    out.message_id = store_.insert_message(entry, outcome);
+  else
+    store_.settle_outcome(out.message_id, expected, outcome);
 
   out.control_id = entry.control_id;
   out.outcome = outcome.outcome;
@@ -237,12 +263,11 @@ Hl7Outcome Pipeline::reject_oversized(std::string_view head, std::size_t limit,
                             now_utc(),
                             std::string(head)};
   Hl7Outcome out;
-  out.message_id = store_.insert_message(entry);
   store::MessageOutcome outcome;
   outcome.outcome = "rejected";
   outcome.ack_code = "AR";
   outcome.error = reason + "; only the first " + std::to_string(head.size()) + " bytes are kept";
-  store_.set_outcome(out.message_id, outcome);
+  out.message_id = store_.insert_message(entry, outcome);
   out.control_id = entry.control_id;
   out.outcome = outcome.outcome;
   out.ack_code = hl7::AckCode::AR;
@@ -335,12 +360,12 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
     // The very same file was imported before: nothing to do, but the attempt is logged.
     outcome.outcome = "duplicate";
     outcome.duplicate_of = original;
-    store_.set_outcome(store_.insert_message(entry), outcome);
+    store_.insert_message(entry, outcome);
     report.unchanged = 1;
     return report;
   }
   if (!text::is_valid_utf8(content)) throw InputError("file is not valid UTF-8");
-  const auto message_id = store_.insert_message(entry);
+  const auto message_id = store_.insert_message(entry, kUndecided);
 
   if (header_problem) throw InputError(*header_problem);
 
@@ -377,7 +402,7 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
     outcome.error = std::to_string(report.rejected) + " row(s) rejected; first: line " +
                     std::to_string(report.rejections.front().line) + ": " +
                     report.rejections.front().reason;
-  store_.set_outcome(message_id, outcome);
+  store_.settle_outcome(message_id, kUndecided, outcome);
   return report;
 }
 
@@ -415,8 +440,7 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
     out.reply = *prepared.refusal;
     outcome.outcome = "rejected";
     outcome.error = out.reply.body["issue"][0]["diagnostics"].get<std::string>();
-    out.message_id = store_.insert_message(entry);
-    store_.set_outcome(out.message_id, outcome);
+    out.message_id = store_.insert_message(entry, outcome);
     out.outcome = outcome.outcome;
     return out;
   }
@@ -435,14 +459,13 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
       }
       outcome.outcome = "duplicate";
       outcome.duplicate_of = original;
-      out.message_id = store_.insert_message(entry);
-      store_.set_outcome(out.message_id, outcome);
+      out.message_id = store_.insert_message(entry, outcome);
       out.reply = fhir::render_reply(plan, results);
       out.outcome = outcome.outcome;
       return out;
     }
   }
-  out.message_id = store_.insert_message(entry);
+  out.message_id = store_.insert_message(entry, kUndecided);
   const auto& now = prepared.received_at;
   PendingEvaluations pending(store_);
   auto store_entry = [&](const fhir::EntryPlan& e, fhir::EntryOutcome& result) {
@@ -530,7 +553,7 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
   if (errors > 0)
     outcome.error = std::to_string(errors) + " entr" + (errors == 1 ? "y" : "ies") +
                     " refused; first: " + first_error;
-  store_.set_outcome(out.message_id, outcome);
+  store_.settle_outcome(out.message_id, kUndecided, outcome);
   out.outcome = outcome.outcome;
   return out;
 }
@@ -638,7 +661,7 @@ RowsOutcome Pipeline::store_rows(const PreparedRows& prepared, const std::string
                             prepared.sha256, prepared.received_at,
                             prepared.raw};
   store::MessageOutcome outcome;
-  out.message_id = store_.insert_message(entry);
+  out.message_id = store_.insert_message(entry, kUndecided);
   auto refuse = [&]() {
     outcome.outcome = out.outcome = "rejected";
     outcome.error = out.refusal
@@ -646,7 +669,7 @@ RowsOutcome Pipeline::store_rows(const PreparedRows& prepared, const std::string
                         : std::to_string(out.rejected.size()) + " row(s) refused; first: [" +
                               std::to_string(out.rejected.front().index) + "] " +
                               out.rejected.front().reason;
-    store_.set_outcome(out.message_id, outcome);
+    store_.settle_outcome(out.message_id, kUndecided, outcome);
     return out;
   };
   // All or nothing: a caller fixes the rows and sends the array again.
@@ -684,7 +707,7 @@ RowsOutcome Pipeline::store_rows(const PreparedRows& prepared, const std::string
   for (const auto& e : out.alert_events) ++out.alert_counts[std::string(engine::to_string(e.type))];
   outcome.outcome = out.outcome = "accepted";
   outcome.results_stored = out.stored;
-  store_.set_outcome(out.message_id, outcome);
+  store_.settle_outcome(out.message_id, kUndecided, outcome);
   return out;
 }
 

@@ -68,9 +68,10 @@ ResultStore::ResultStore(Database& db)
       claim_patient_(db.prepare("UPDATE patients SET authority = ?2 WHERE id = ?1")),
       insert_patient_(
           db.prepare("INSERT INTO patients (identifier, authority, created_at) VALUES (?, ?, ?)")),
-      insert_message_(
-          db.prepare("INSERT INTO messages (transport, peer, sender, control_id, content_sha256, "
-                     "received_at, raw, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected')")),
+      insert_message_(db.prepare(
+          "INSERT INTO messages (transport, peer, sender, control_id, content_sha256, received_at, "
+          "raw, outcome, ack_code, error, results_stored, observations_ignored, duplicate_of) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
       update_message_(db.prepare(
           "UPDATE messages SET outcome = ?, ack_code = ?, error = ?, results_stored = ?, "
           "observations_ignored = ? WHERE id = ?")),
@@ -143,30 +144,40 @@ std::int64_t ResultStore::patient(const PatientKey& key, const std::string& now)
   return find_or_add_patient(key, now).id;
 }
 
-std::int64_t ResultStore::insert_message(const MessageEntry& m) {
+std::int64_t ResultStore::insert_message(const MessageEntry& m, const MessageOutcome& o) {
   insert_message_.bind(1, m.transport)
       .bind(2, m.peer)
       .bind(3, m.sender)
       .bind(4, m.control_id)
       .bind(5, m.content_sha256)
       .bind(6, m.received_at)
-      .bind_blob(7, m.raw)
-      .run();
+      .bind(8, o.outcome)
+      .bind(9, o.ack_code)
+      .bind(10, o.error)
+      .bind(11, o.results_stored)
+      .bind(12, o.observations_ignored);
+  if (o.duplicate_of)
+    insert_message_.bind_null(7).bind(13, *o.duplicate_of);
+  else
+    insert_message_.bind_blob(7, m.raw).bind_null(13);
+  insert_message_.run();
   return db_.last_insert_id();
 }
 
-void ResultStore::set_outcome(std::int64_t message_id, const MessageOutcome& o) {
-  update_message_.bind(1, o.outcome)
-      .bind(2, o.ack_code)
-      .bind(3, o.error)
-      .bind(4, o.results_stored)
-      .bind(5, o.observations_ignored)
+void ResultStore::settle_outcome(std::int64_t message_id, const MessageOutcome& written,
+                                 const MessageOutcome& final) {
+  if (final == written) return;
+  update_message_.bind(1, final.outcome)
+      .bind(2, final.ack_code)
+      .bind(3, final.error)
+      .bind(4, final.results_stored)
+      .bind(5, final.observations_ignored)
       .bind(6, message_id)
       .run();
-  // A duplicate's bytes are those of the message it repeats: keep them once. Apart, because
-  // writing duplicate_of (a key into the same table) makes SQLite rewrite the row's index entry
-  // too, which every other message would pay for.
-  if (o.duplicate_of) mark_duplicate_.bind(1, *o.duplicate_of).bind(2, message_id).run();
+  // Apart, because writing duplicate_of (a key into the same table) makes SQLite rewrite the row's
+  // index entry too, which every other message would pay for.
+  if (final.duplicate_of && final.duplicate_of != written.duplicate_of)
+    mark_duplicate_.bind(1, *final.duplicate_of).bind(2, message_id).run();
 }
 
 std::optional<std::int64_t> ResultStore::find_accepted(const std::string& sender,

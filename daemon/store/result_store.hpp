@@ -32,6 +32,7 @@ struct MessageOutcome {
   int results_stored = 0;
   int observations_ignored = 0;
   std::optional<std::int64_t> duplicate_of;
+  bool operator==(const MessageOutcome&) const = default;
 };
 
 enum class StoreResult { stored, unchanged };
@@ -76,8 +77,14 @@ class ResultStore {
   PatientLookup find_or_add_patient(const PatientKey& key, const std::string& now);
   std::int64_t patient(const PatientKey& key, const std::string& now);
 
-  std::int64_t insert_message(const MessageEntry& m);
-  void set_outcome(std::int64_t message_id, const MessageOutcome& o);
+  // The message row with its outcome: the final one, or the one expected when storing its
+  // contents could still change it (then settle_outcome). A duplicate's bytes are those of the
+  // message it repeats and are not kept twice.
+  std::int64_t insert_message(const MessageEntry& m, const MessageOutcome& o);
+  // Rewrites the outcome `written` by insert_message when `final` differs: most messages end as
+  // expected, and the UPDATE cost each of them a sixteenth of the writer's instructions.
+  void settle_outcome(std::int64_t message_id, const MessageOutcome& written,
+                      const MessageOutcome& final);
   // A message already accepted from this sender with this control id and the same bytes.
   std::optional<std::int64_t> find_accepted(const std::string& sender,
                                             const std::string& control_id,

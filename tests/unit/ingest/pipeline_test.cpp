@@ -62,6 +62,42 @@ TEST_CASE("a re-sent message is answered AA and stores nothing twice") {
   CHECK(f.count("SELECT count(*) FROM results") == 2);
 }
 
+TEST_CASE("a message's row holds the outcome it was answered with, also when storing changed it") {
+  // The row is written with the outcome expected before the results are stored, and rewritten
+  // only when storing ends otherwise.
+  Fixture f;
+  auto stored_row = [&f](const ingest::Hl7Outcome& out) {
+    auto q = f.db.prepare(
+        "SELECT outcome || '|' || ack_code || '|' || results_stored || '|' || "
+        "observations_ignored || '|' || error FROM messages WHERE id = ?1");
+    q.bind(1, out.message_id);
+    REQUIRE(q.step());
+    return q.text(0);
+  };
+  auto first = f.send(test::oru({test::afp_obx("45985")}, "C-1"));
+  CHECK(stored_row(first) == "accepted|AA|1|0|");
+  // The same value again under a new control id: nothing new to store.
+  auto same_value = f.send(test::oru({test::afp_obx("45985")}, "C-2"));
+  CHECK(same_value.outcome == "accepted");
+  CHECK(same_value.stored == 0);
+  CHECK(stored_row(same_value) == "accepted|AA|0|0|");
+  // A patient that PID-3 does not name uniquely is found only while storing.
+  CHECK(f.send(test::oru({test::afp_obx("20")}, "C-3", "PID|1||case-001^^^CLINIC^MR||Doe^J"))
+            .outcome == "accepted");
+  auto ambiguous = f.send(test::oru({test::afp_obx("50")}, "C-4", "PID|1||case-001||Doe^J"));
+  CHECK(ambiguous.outcome == "rejected");
+  CHECK_THAT(stored_row(ambiguous), Catch::StartsWith("rejected|AE|0|0|PID[1]: ") &&
+                                        Catch::Contains("case-001^AUTHORITY"));
+  // A message with one usable and one unusable observation: partial from the start.
+  auto partial = f.send(test::oru({test::afp_obx("60"), test::afp_obx("61", "furlongs")}, "C-5"));
+  CHECK(partial.outcome == "partial");
+  CHECK_THAT(stored_row(partial), Catch::StartsWith("partial|AE|1|0|OBX"));
+  auto duplicate = f.send(test::oru({test::afp_obx("45985")}, "C-1"));
+  CHECK(stored_row(duplicate) == "duplicate|AA|0|0|");
+  CHECK(f.count("SELECT count(*) FROM messages WHERE duplicate_of = " +
+                std::to_string(first.message_id) + " AND raw IS NULL") == 1);
+}
+
 TEST_CASE("bad messages are kept with their reason, answered AE/AR, and change nothing stored") {
   Fixture f;
   f.send(test::oru({test::afp_obx("6.8")}, "GOOD"));
