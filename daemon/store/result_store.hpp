@@ -82,7 +82,7 @@ class ResultStore {
   // message it repeats and are not kept twice.
   std::int64_t insert_message(const MessageEntry& m, const MessageOutcome& o);
   // Rewrites the outcome `written` by insert_message when `final` differs: most messages end as
-  // expected, and the UPDATE cost each of them a sixteenth of the writer's instructions.
+  // expected, and the UPDATE cost each of them ~5% of the writer's instructions.
   void settle_outcome(std::int64_t message_id, const MessageOutcome& written,
                       const MessageOutcome& final);
   // A message already accepted from this sender with this control id and the same bytes.
