@@ -75,7 +75,6 @@ ResultStore::ResultStore(Database& db)
       update_message_(db.prepare(
           "UPDATE messages SET outcome = ?, ack_code = ?, error = ?, results_stored = ?, "
           "observations_ignored = ? WHERE id = ?")),
-      mark_duplicate_(db.prepare("UPDATE messages SET duplicate_of = ?, raw = NULL WHERE id = ?")),
       find_accepted_(db.prepare(
           "SELECT id FROM messages WHERE sender = ? AND control_id = ? AND content_sha256 = ? "
           "AND (outcome = 'accepted' OR outcome = 'ignored') ORDER BY id LIMIT 1")),
@@ -174,10 +173,6 @@ void ResultStore::settle_outcome(std::int64_t message_id, const MessageOutcome& 
       .bind(5, final.observations_ignored)
       .bind(6, message_id)
       .run();
-  // Apart, because writing duplicate_of (a key into the same table) makes SQLite rewrite the row's
-  // index entry too, which every other message would pay for.
-  if (final.duplicate_of && final.duplicate_of != written.duplicate_of)
-    mark_duplicate_.bind(1, *final.duplicate_of).bind(2, message_id).run();
 }
 
 std::optional<std::int64_t> ResultStore::find_accepted(const std::string& sender,

@@ -82,7 +82,8 @@ class ResultStore {
   // message it repeats and are not kept twice.
   std::int64_t insert_message(const MessageEntry& m, const MessageOutcome& o);
   // Rewrites the outcome `written` by insert_message when `final` differs: most messages end as
-  // expected, and the UPDATE cost each of them ~5% of the writer's instructions.
+  // expected, and the UPDATE cost each of them ~5% of the writer's instructions. A duplicate is
+  // known before its row is written, so duplicate_of is never rewritten here.
   void settle_outcome(std::int64_t message_id, const MessageOutcome& written,
                       const MessageOutcome& final);
   // A message already accepted from this sender with this control id and the same bytes.
@@ -134,10 +135,9 @@ class ResultStore {
 
   Database& db_;
   Statement find_patient_candidates_, claim_patient_, insert_patient_, insert_message_,
-      update_message_, mark_duplicate_, find_accepted_, insert_result_, series_versions_,
-      set_effective_, insert_milestone_, delete_milestone_, select_results_, select_milestones_,
-      select_messages_, select_message_, select_patients_, select_versions_,
-      select_patient_milestones_;
+      update_message_, find_accepted_, insert_result_, series_versions_, set_effective_,
+      insert_milestone_, delete_milestone_, select_results_, select_milestones_, select_messages_,
+      select_message_, select_patients_, select_versions_, select_patient_milestones_;
   std::array<std::optional<Statement>, kRowsPerInsert - 1> insert_rows_;  // 2 to kRowsPerInsert
 };
 
