@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/huge_page_heap.hpp"
 #include "core/errors.hpp"
 #include "core/patient_choice.hpp"
 #include "store/database.hpp"
@@ -217,7 +218,10 @@ int main(int argc, char** argv) {
     if (*list) return cli::cmd_milestones_list(common, list_patient, list_format);
     if (*show) return cli::cmd_message_show(common, message_id, show_raw);
     if (*messages) return cli::cmd_messages(common, outcome, limit, messages_format);
-    if (*replay) return cli::cmd_replay(common, replay_args);
+    if (*replay) {
+      cli::prefer_huge_pages_for_heap();  // a replay's heap grows to gigabytes
+      return cli::cmd_replay(common, replay_args);
+    }
     if (*retry) return cli::cmd_deliveries_retry(common, retry_ids, retry_dead, retry_receiver);
     if (*deliveries) return cli::cmd_deliveries(common, deliveries_args);
     if (*webhook_test) return cli::cmd_webhook_test(common, test_name);

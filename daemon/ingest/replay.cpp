@@ -3,7 +3,6 @@
 #include <exception>
 #include <functional>
 #include <optional>
-#include <system_error>
 #include <thread>
 
 #include "ingest/csv_records.hpp"
@@ -26,17 +25,6 @@ Replayer::Replayer(const settings::Settings& settings, Sink sink, unsigned threa
       sink_(std::move(sink)),
       render_(std::move(render)),
       shards_(std::max(1u, threads)) {}
-
-Replayer::~Replayer() {
-  // A replay holds every value of its files in many small objects, and freeing them took a
-  // seventh of a run's time: each shard frees its own on a thread (if threads cannot be started,
-  // the members are freed in turn as usual).
-  try {
-    std::vector<std::jthread> freeing;
-    for (auto& shard : shards_) freeing.emplace_back([&shard] { shard.patients = {}; });
-  } catch (const std::system_error&) {
-  }
-}
 
 std::size_t Replayer::shard_index(const PatientKey& patient) const {
   return std::hash<std::string>{}(patient_text(patient)) % shards_.size();

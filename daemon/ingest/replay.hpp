@@ -36,7 +36,6 @@ class Replayer {
   // given, turns each event into text on those threads (it must be thread-safe); the sink gets
   // the text in ReplayedEvent::rendered.
   Replayer(const settings::Settings& settings, Sink sink, unsigned threads = 1, Render render = {});
-  ~Replayer();
   Replayer(Replayer&&) = default;
 
   // A results or milestones CSV file, rows in file order. Rows that are not valid are skipped and
