@@ -72,9 +72,9 @@ Replayed replay(const ManyPatients& input, unsigned threads) {
 }  // namespace
 
 TEST_CASE("replay prints the same events in the same order with the same ids on any threads") {
-  const ManyPatients input(40);  // 40 x 34 rows: more than one chunk of rows
+  const ManyPatients input(1000);  // 1,000 x 34 rows: more than one chunk of 32,768
   const auto one = replay(input, 1);
-  REQUIRE(one.lines.size() > 40 * 3);
+  REQUIRE(one.lines.size() > 1000 * 3);
   REQUIRE(one.rejections.size() == 1);
   CHECK_THAT(one.rejections[0], Catch::StartsWith("r.csv:"));
   CHECK_THAT(one.rejections[0], Catch::Contains("not a number"));
@@ -84,7 +84,9 @@ TEST_CASE("replay prints the same events in the same order with the same ids on 
     const auto j = engine::Json::parse(line);
     if (j.at("event") == "new") CHECK(j.at("alert_id").get<std::int64_t>() == expected_id++);
   }
-  CHECK(expected_id > 40 * 3);
+  CHECK(expected_id > 1000 * 3);
+  // The last row (p3's correction, in the second chunk) is evaluated and printed last.
+  CHECK(engine::Json::parse(one.lines.back()).at("patient_id") == "p3");
   REQUIRE(one.alerts_p7.size() == 3);  // the seed's three alerts
   for (const unsigned threads : {2u, 3u, 8u}) {
     INFO("threads = " << threads);
