@@ -8,7 +8,7 @@
 
 namespace markerwatch::ingest {
 
-const PatientKey& PatientDirectory::resolve(const PatientKey& written) {
+std::size_t PatientDirectory::resolve(const PatientKey& written) {
   auto [at, first_time] = resolved_.try_emplace(patient_text(written), std::size_t{0});
   if (first_time) {
     auto& ids = by_identifier_[written.id];
@@ -38,7 +38,7 @@ const PatientKey& PatientDirectory::resolve(const PatientKey& written) {
     }
   }
   if (const auto* reason = std::get_if<std::string>(&at->second)) throw InputError(*reason);
-  return patients_[std::get<std::size_t>(at->second)].first;
+  return std::get<std::size_t>(at->second);
 }
 
 }  // namespace markerwatch::ingest

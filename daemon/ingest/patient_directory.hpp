@@ -14,10 +14,12 @@ namespace markerwatch::ingest {
 
 class PatientDirectory {
  public:
-  // The key the patient was first known by (replay keeps its state under that key). As an import
-  // does, a written key is resolved once per file, where it first appears. Throws InputError
-  // (every time) when it names several patients.
-  const PatientKey& resolve(const PatientKey& written);
+  // The patient's number (0, 1, ... in order of first appearance). As an import does, a written
+  // key is resolved once per file, where it first appears. Throws InputError (every time) when it
+  // names several patients.
+  std::size_t resolve(const PatientKey& written);
+  // The key patient `number` was first known by (replay keeps its state under that key).
+  const PatientKey& key(std::size_t number) const { return patients_[number].first; }
   // Keys are resolved again at their first appearance in the next file.
   void next_file() { resolved_.clear(); }
 

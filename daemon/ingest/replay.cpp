@@ -27,13 +27,22 @@ Replayer::Replayer(const settings::Settings& settings, Sink sink, unsigned threa
       render_(std::move(render)),
       shards_(std::max(1u, threads)) {}
 
-std::size_t Replayer::shard_index(const PatientKey& patient) const {
-  return std::hash<std::string>{}(patient_text(patient)) % shards_.size();
+std::size_t Replayer::slot_of(const std::string& patient_key) {
+  return slots_.try_emplace(patient_key, slots_.size()).first->second;
 }
 
-Replayer::Outcome Replayer::process(std::size_t index, const Record& record) {
-  auto& shard = shards_[index];
-  auto& patient = shard.patients[patient_text(patient_of(record))];
+std::size_t Replayer::slot_of_number(std::size_t number) {
+  if (slot_of_number_.size() <= number) slot_of_number_.resize(number + 1, 0);
+  auto& slot = slot_of_number_[number];
+  if (slot == 0) slot = slot_of(patient_text(patients_.key(number))) + 1;
+  return slot - 1;
+}
+
+Replayer::Outcome Replayer::process(std::size_t slot, const Record& record) {
+  auto& shard = shards_[shard_of(slot)];
+  const auto local = slot / shards_.size();
+  if (shard.patients.size() <= local) shard.patients.resize(local + 1);
+  auto& patient = shard.patients[local];
   Outcome out;
   const std::vector<std::string>* scope = nullptr;
   std::vector<std::string> single;
@@ -83,9 +92,9 @@ void Replayer::deliver(Outcome& outcome) {
 }
 
 bool Replayer::add(const Record& record) {
-  const auto index = shard_index(patient_of(record));
-  auto outcome = process(index, record);
-  number(index, outcome);
+  const auto slot = slot_of(patient_text(patient_of(record)));
+  auto outcome = process(slot, record);
+  number(shard_of(slot), outcome);
   render(outcome);
   deliver(outcome);
   return outcome.changed;
@@ -100,14 +109,14 @@ bool Replayer::add_milestone(const MilestoneRecord& m) {
 }
 
 std::vector<engine::TrackedAlert> Replayer::alerts_of(const std::string& patient_key) const {
-  for (const auto& shard : shards_) {
-    auto it = shard.patients.find(patient_key);
-    if (it == shard.patients.end() || it->second.alerts.all().empty()) continue;
-    auto alerts = it->second.alerts.all();
-    for (auto& a : alerts) a.id = shard.global_ids.at(static_cast<std::size_t>(a.id) - 1);
-    return alerts;
-  }
-  return {};
+  const auto it = slots_.find(patient_key);
+  if (it == slots_.end()) return {};
+  const auto& shard = shards_[shard_of(it->second)];
+  const auto local = it->second / shards_.size();
+  if (local >= shard.patients.size()) return {};  // its rows were all rejected
+  auto alerts = shard.patients[local].alerts.all();
+  for (auto& a : alerts) a.id = shard.global_ids.at(static_cast<std::size_t>(a.id) - 1);
+  return alerts;
 }
 
 void Replayer::feed_csv(std::string_view content, const std::string& path) {
@@ -132,7 +141,7 @@ void Replayer::feed_csv(std::string_view content, const std::string& path) {
   struct Row {
     std::size_t line = 0;
     std::optional<Record> record;  // nullopt: rejected, see error
-    std::size_t shard = 0;
+    std::size_t slot = 0, shard = 0;
     std::optional<Outcome> outcome;
     std::string error;
   };
@@ -157,11 +166,13 @@ void Replayer::feed_csv(std::string_view content, const std::string& path) {
           row.record.emplace(parse_milestone_row(*header, *csv_row, context));
         std::visit(
             [&](auto& r) {
-              const auto& patient = patients_.resolve(r.patient);
+              const auto number = patients_.resolve(r.patient);
+              const auto& patient = patients_.key(number);
               if (!(patient == r.patient)) r.patient = patient;
+              row.slot = slot_of_number(number);
             },
             *row.record);
-        row.shard = shard_index(patient_of(*row.record));
+        row.shard = shard_of(row.slot);
       } catch (const InputError& e) {
         row.record.reset();
         row.error = e.what();
@@ -207,7 +218,7 @@ void Replayer::feed_csv(std::string_view content, const std::string& path) {
           for (auto& row : chunk) {
             if (!row.record || row.shard != shard) continue;
             try {
-              row.outcome = process(shard, *row.record);
+              row.outcome = process(row.slot, *row.record);
             } catch (const InputError& e) {
               row.error = e.what();
             }

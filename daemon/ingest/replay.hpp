@@ -8,6 +8,7 @@
 // caller's thread in arrival order, with alert ids numbered in that order: the output is the
 // same for any number of threads.
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <unordered_map>
@@ -56,8 +57,9 @@ class Replayer {
     engine::PatientAlerts alerts;
   };
   struct Shard {
-    // Hashed by "id" or "id^authority": a replay holds every patient of its files.
-    std::unordered_map<std::string, PatientState> patients;
+    // Patient slot s is patients[s / shards] of shard s % shards: found without hashing its key
+    // again for every row (a replay holds every patient of its files). A deque: states never move.
+    std::deque<PatientState> patients;
     std::int64_t next_alert_id = 1;        // numbers alerts per shard; printed ids: global_ids
     std::vector<std::int64_t> global_ids;  // shard alert id - 1 -> printed id
   };
@@ -68,10 +70,15 @@ class Replayer {
     std::vector<std::string> rendered;
   };
 
-  std::size_t shard_index(const PatientKey& patient) const;
-  // Stores the input in its patient's shard and evaluates it. Throws InputError. Touches only
-  // that shard: shards run on different threads.
-  Outcome process(std::size_t shard, const Record& record);
+  // The slot of the patient known by `patient_key` ("id" or "id^authority"), made at its first
+  // use: slots are numbered in order of first appearance. On the caller's thread.
+  std::size_t slot_of(const std::string& patient_key);
+  // The slot of the PatientDirectory's patient `number`. On the caller's thread.
+  std::size_t slot_of_number(std::size_t number);
+  std::size_t shard_of(std::size_t slot) const { return slot % shards_.size(); }
+  // Stores the input in its patient's state and evaluates it. Throws InputError. Touches only the
+  // slot's shard: shards run on different threads.
+  Outcome process(std::size_t slot, const Record& record);
   // On the caller's thread, in arrival order: the printed alert ids.
   void number(std::size_t shard, Outcome& outcome);
   void render(Outcome& outcome) const;
@@ -86,6 +93,8 @@ class Replayer {
   std::int64_t next_id_ = 1;
   std::vector<std::string> rejections_;
   PatientDirectory patients_;  // feed_csv's: files name patients as the store would resolve them
+  std::unordered_map<std::string, std::size_t> slots_;  // patient key -> slot
+  std::vector<std::size_t> slot_of_number_;             // directory number -> slot + 1, 0: none
 };
 
 }  // namespace markerwatch::ingest
