@@ -4,8 +4,8 @@
 // emitted live.
 //
 // Patients never influence each other, so a file is evaluated on several threads, each owning a
-// share of the patients (by a hash of the identity). The sink still sees every event on the
-// caller's thread in arrival order, with alert ids numbered in that order: the output is the
+// share of the patients (in turn, by order of first appearance). The sink still sees every event on
+// the caller's thread in arrival order, with alert ids numbered in that order: the output is the
 // same for any number of threads.
 #include <cstdint>
 #include <deque>
