@@ -1,7 +1,8 @@
 #pragma once
-// A replay builds gigabytes of small objects (a ledger per patient). With the kernel's 4 KiB pages
-// a fifth of its time went to page faults and TLB misses; memory the kernel may back with 2 MiB
-// pages (transparent huge pages, `madvise` mode as Debian ships it) removes nearly all of them.
+// A replay builds gigabytes of small objects (a ledger per patient), an import of a large file
+// hundreds of megabytes. With the kernel's 4 KiB pages a fifth of a replay's time went to page
+// faults and TLB misses; memory the kernel may back with 2 MiB pages (transparent huge pages,
+// `madvise` mode as Debian ships it) removes nearly all of them.
 
 namespace markerwatch::cli {
 

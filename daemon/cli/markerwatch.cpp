@@ -212,7 +212,10 @@ int main(int argc, char** argv) {
 
   try {
     if (*check) return cli::cmd_check_config(common);
-    if (*import) return cli::cmd_import(common, files);
+    if (*import) {
+      cli::prefer_huge_pages_for_heap();  // a large file's rows and records: hundreds of MB
+      return cli::cmd_import(common, files);
+    }
     if (*results) return cli::cmd_results(common, patient, marker, format, all_versions);
     if (*add) return cli::cmd_milestones_add(common, m);
     if (*list) return cli::cmd_milestones_list(common, list_patient, list_format);
