@@ -140,8 +140,8 @@ void Replayer::feed_csv(std::string_view content, const std::string& path) {
 
   struct Row {
     std::size_t line = 0;
-    std::optional<Record> record;  // nullopt: rejected, see error
-    std::size_t slot = 0, shard = 0;
+    std::optional<Record> record;     // nullopt: rejected, see error
+    std::size_t slot = 0, shard = 0;  // its patient's slot, and that slot's shard (once per row)
     std::optional<Outcome> outcome;
     std::string error;
   };
