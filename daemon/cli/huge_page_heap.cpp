@@ -3,6 +3,7 @@
 #ifdef MW_WITH_TCMALLOC
 #include <gperftools/malloc_extension.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -31,8 +32,8 @@ class HugePageSystemAllocator : public SysAllocator {
   explicit HugePageSystemAllocator(SysAllocator* fallback) : fallback_(fallback) {}
 
   void* Alloc(std::size_t size, std::size_t* actual_size, std::size_t alignment) override {
-    if (alignment < kPageSize) alignment = kPageSize;
-    size = align_up(size, kPageSize);
+    if (alignment < page_size_) alignment = page_size_;
+    size = align_up(size, page_size_);
     std::uintptr_t at = align_up(next_, alignment);
     if (next_ == 0 || at + size > end_) {
       if (!reserve(size + alignment)) return fallback_->Alloc(size, actual_size, alignment);
@@ -44,8 +45,6 @@ class HugePageSystemAllocator : public SysAllocator {
   }
 
  private:
-  static constexpr std::size_t kPageSize = 4096;
-
   bool reserve(std::size_t at_least) {
     const std::size_t length = align_up(std::max(at_least, kRegion), kHugePage);
     // One huge page more than needed, so that the region can start on a 2 MiB boundary.
@@ -61,6 +60,7 @@ class HugePageSystemAllocator : public SysAllocator {
   }
 
   SysAllocator* fallback_;
+  const std::size_t page_size_ = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   std::uintptr_t next_ = 0, end_ = 0;
 };
 
