@@ -12,7 +12,7 @@ namespace markerwatch::ingest {
 namespace {
 // Rows read, evaluated and printed together. Each chunk ends with a wait for the slowest thread,
 // and with 8,192 rows those waits left the cores idle 20% of a run; four chunks are in flight,
-// ~100 MB at this size.
+// ~130 MB at this size.
 constexpr std::size_t kChunkRows = 32768;
 
 const PatientKey& patient_of(const std::variant<ResultRecord, MilestoneRecord>& record) {
