@@ -2,11 +2,12 @@
 // A patient history held in memory for replay: every version of every result with RULES.md E3
 // applied on arrival (the same admit_version the database uses), and the milestones.
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/records.hpp"
@@ -28,26 +29,39 @@ class PatientLedger {
   const PatientHistory& history() const { return history_; }
 
  private:
-  // What a version gives the engine when it counts; marker, method, day and obs_id are the
-  // group's and the version's own (a replay holds millions: one copy of each).
-  struct Reading {
+  // One received version. A replay holds millions, so its texts (what E3 compares, and the unit
+  // and obs_id the engine reads) share one allocation; VersionContent is rebuilt from them only
+  // when a later version for the same series and date arrives.
+  struct Version {
+    std::int64_t row_id = 0;
+    std::string texts;  // obs_id, received_at, collected_at, value_raw, unit_raw, reference_range,
+                        // unit: each as its length, then its bytes
     double value = 0.0;
-    Comparator comparator = Comparator::none;
     std::optional<double> own_uln;
-    std::string unit;
+    ResultStatus status = ResultStatus::final_result;
+    Comparator comparator = Comparator::none;
+    bool counts = false;     // a value with a status that counts, on a valid date
+    bool effective = false;  // E3: carries the current value of its observation
   };
-  struct VersionState {
-    std::optional<Reading> reading;  // nullopt: no value, or a status that does not count
-    bool effective = false;          // E3: carries the current value of its observation
-  };
-  // Every version received for one series on one collection date, in arrival order.
+  // Every version received for one series on one collection date, in arrival order. Nearly every
+  // group has one version: it is held in place, later ones beside it.
   struct Group {
-    std::vector<VersionContent> versions;  // as admit_version takes them
-    std::vector<VersionState> states;      // one per version
+    std::string date;          // the collection date as written
+    std::uint32_t series = 0;  // index in series_
+    Version first;
+    std::vector<Version> later;
+    std::size_t size() const { return 1 + later.size(); }
+    Version& at(std::size_t i) { return i == 0 ? first : later[i - 1]; }
   };
-  // Keyed by the collection date as written, marker and method (the date first: it tells most
-  // groups apart at the first comparison); looked up without building a key.
-  std::map<std::tuple<std::string, std::string, std::string>, Group, std::less<>> groups_;
+  static Version pack(const ResultRecord& r, std::int64_t row_id, bool counts);
+  static VersionContent unpack(const Version& v);
+  static std::string_view text(const Version& v, std::size_t field);
+  std::uint32_t series_of(const std::string& marker, const std::string& method);
+
+  // (marker, method) of each series, in order of first arrival: a patient has a few.
+  std::vector<std::pair<std::string, std::string>> series_;
+  // Ordered by (date, series): arrivals mostly come in date order, so they append.
+  std::vector<Group> groups_;
   std::set<std::tuple<std::string, int, std::vector<std::string>>> milestone_keys_;
   PatientHistory history_;
   std::int64_t next_row_ = 1;  // arrival order within the patient
