@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "store/batched_log_vfs.hpp"
+
 namespace markerwatch::store {
 
 namespace {
@@ -124,7 +126,8 @@ void Database::Closer::operator()(sqlite3* db) const {
   sqlite3_close_v2(db);
 }
 
-Database::Database(const std::string& path, const OpenOptions& options) : path_(path) {
+Database::Database(const std::string& path, const OpenOptions& options)
+    : path_(path), batched_log_writes_(options.batched_log_writes) {
   // Before SQLite initialises: connections are never shared between threads, and memory
   // statistics (a global mutex on every allocation) are not needed.
   static const bool configured = [] {
@@ -141,7 +144,10 @@ Database::Database(const std::string& path, const OpenOptions& options) : path_(
     flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   }
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  if (batched_log_writes_ && options.synchronous != Synchronous::full)
+    throw StoreError("batched log writes need synchronous = FULL");
+  const char* vfs = batched_log_writes_ ? batched_log_vfs() : nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   db_.reset(raw);
   if (rc != SQLITE_OK) fail(raw, "cannot open database " + path);
   sqlite3_extended_result_codes(raw, 1);
@@ -162,6 +168,10 @@ Database::Database(const std::string& path, const OpenOptions& options) : path_(
 }
 
 void Database::set_synchronous(Synchronous level) {
+  // At NORMAL, SQLite publishes a commit before any sync: other connections could read frames
+  // the batched log still holds.
+  if (batched_log_writes_ && level != Synchronous::full)
+    throw StoreError("batched log writes need synchronous = FULL");
   exec(level == Synchronous::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
 }
 

@@ -70,6 +70,9 @@ struct OpenOptions {
   int wal_autocheckpoint = 1000;
   Synchronous synchronous = Synchronous::full;
   int busy_timeout_ms = 5000;
+  // The write-ahead log gets each commit's frames in one write (store/batched_log_vfs.hpp).
+  // Needs synchronous = FULL for the connection's whole life.
+  bool batched_log_writes = false;
 };
 
 class Database {
@@ -79,7 +82,8 @@ class Database {
   Database(const std::string& path, const OpenOptions& options);
 
   void exec(std::string_view sql);
-  // Outside a transaction only (SQLite refuses otherwise).
+  // Outside a transaction only (SQLite refuses otherwise). NORMAL is refused on a connection
+  // with batched log writes.
   void set_synchronous(Synchronous level);
   // Forces the write-ahead log to disk, as a commit at synchronous = FULL does: every transaction
   // committed before, also those committed at NORMAL, then survives a power loss.
@@ -97,6 +101,7 @@ class Database {
   };
   std::unique_ptr<sqlite3, Closer> db_;
   std::string path_;
+  bool batched_log_writes_ = false;
   std::vector<std::pair<std::string, Statement>> cached_;
 };
 
