@@ -2,6 +2,7 @@
 // The single writer: one thread owns the write connection, takes the messages of all connections
 // from a queue and commits them together (group commit). Each message runs in its own savepoint,
 // so one bad message cannot spoil the batch; its reply is released only after COMMIT.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -93,6 +94,9 @@ class StoreWriter {
     Task task;
     std::chrono::steady_clock::time_point enqueued = std::chrono::steady_clock::now();
   };
+  void enqueue(Job job);
+  // Waits a little, awake, for a job before the writer goes to sleep on the condition variable.
+  void spin_for_work() const;
   void run();
   void process(std::deque<Job>& batch);
   static bool may_have_queued_deliveries(const std::deque<Job>& batch,
@@ -107,6 +111,7 @@ class StoreWriter {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> queue_;
+  std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the mutex
   bool stopping_ = false;
   WriterStats stats_;
   Histogram batch_sizes_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
