@@ -31,6 +31,7 @@ std::unique_ptr<store::Database> open_database(const settings::Settings& s, bool
   options.synchronous =
       s.storage.synchronous_full ? store::Synchronous::full : store::Synchronous::normal;
   options.wal_autocheckpoint = wal_autocheckpoint;
+  options.batched_log_writes = true;  // an import's frames in few writes
   auto db = std::make_unique<store::Database>(s.storage.path, options);
   store::migrate(*db);
   return db;

@@ -48,9 +48,8 @@ StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock)
   // often, which keeps the single-connection p99 under 1 ms, at the price of longer (tens of ms)
   // rare stalls.
   options.wal_autocheckpoint = 10000;
-  // One write of the log per commit instead of two per frame; safe only at FULL, where SQLite syncs
-  // the log before other connections see the commit (store/batched_log_vfs.hpp).
-  options.batched_log_writes = settings.storage.synchronous_full;
+  // One write of the log per commit instead of two per frame (store/batched_log_vfs.hpp).
+  options.batched_log_writes = true;
   db_ = std::make_unique<store::Database>(settings.storage.path, options);
   auto report = store::migrate(*db_);
   schema_version_ = report.to_version;

@@ -21,6 +21,11 @@ struct LogFile {
   sqlite3_file* real = nullptr;
   sqlite3_int64 gathered_at = 0;  // file offset of gathered[0]
   std::string gathered;
+  // Where the next new frame goes: the end of the last frame this connection appended (another
+  // connection may have appended since; then the offsets differ and that frame is written at once).
+  sqlite3_int64 append_at = -1;
+  sqlite3_int64 page_at = -1;  // offset of the page whose frame header was just gathered
+  bool commit_frame = false;   // that header ends a transaction
 };
 
 constexpr std::size_t kRealOffset = (sizeof(LogFile) + 15) / 16 * 16;
@@ -54,16 +59,48 @@ int log_read(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
   return real_of(f)->pMethods->xRead(real_of(f), out, amount, offset);
 }
 
-int log_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
-  auto& log = log_of(f);
-  const auto size = static_cast<std::size_t>(amount);
+// SQLite appends a frame as two writes, its 24-byte header and then its page (wal.c,
+// walWriteOneFrame). Bytes 4-7 of the header hold the database size after a commit, 0 in other
+// frames (https://www.sqlite.org/fileformat2.html#walformat). Only that pattern is gathered; any
+// other write (the log's own header after a reset, a rewritten frame header) goes out at once.
+constexpr int kFrameHeaderBytes = 24;
+
+bool ends_transaction(const unsigned char* frame_header) {
+  return (frame_header[4] | frame_header[5] | frame_header[6] | frame_header[7]) != 0;
+}
+
+int gather(LogFile& log, const void* data, std::size_t size, sqlite3_int64 offset) {
   const bool follows = offset == log.gathered_at + static_cast<sqlite3_int64>(log.gathered.size());
   if (!log.gathered.empty() && (!follows || log.gathered.size() + size > kMaxGathered))
     if (const int rc = flush(log); rc != SQLITE_OK) return rc;
-  if (size > kMaxGathered) return log.real->pMethods->xWrite(log.real, data, amount, offset);
   if (log.gathered.empty()) log.gathered_at = offset;
   log.gathered.append(static_cast<const char*>(data), size);
   return SQLITE_OK;
+}
+
+int log_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
+  auto& log = log_of(f);
+  const auto size = static_cast<std::size_t>(amount);
+  if (amount == kFrameHeaderBytes && offset == log.append_at) {
+    log.page_at = offset + kFrameHeaderBytes;
+    log.commit_frame = ends_transaction(static_cast<const unsigned char*>(data));
+    return gather(log, data, size, offset);
+  }
+  if (offset == log.page_at && size <= kMaxGathered) {
+    log.page_at = -1;
+    log.append_at = offset + amount;
+    if (const int rc = gather(log, data, size, offset); rc != SQLITE_OK) return rc;
+    // A transaction's frames are in the file before SQLite publishes it to other connections
+    // (after this write returns), also at synchronous = NORMAL, where no sync follows.
+    return log.commit_frame ? flush(log) : SQLITE_OK;
+  }
+  log.page_at = -1;
+  if (const int rc = flush(log); rc != SQLITE_OK) return rc;
+  // After the log's header (a reset) the frames start right behind it. After anything else
+  // (a frame header rewritten in place, a frame another connection's appends put elsewhere) this
+  // guess may be wrong: the next frame is then written at once, and its page sets it right.
+  log.append_at = offset + amount;
+  return log.real->pMethods->xWrite(log.real, data, amount, offset);
 }
 
 int log_truncate(sqlite3_file* f, sqlite3_int64 size) {

@@ -126,8 +126,7 @@ void Database::Closer::operator()(sqlite3* db) const {
   sqlite3_close_v2(db);
 }
 
-Database::Database(const std::string& path, const OpenOptions& options)
-    : path_(path), batched_log_writes_(options.batched_log_writes) {
+Database::Database(const std::string& path, const OpenOptions& options) : path_(path) {
   // Before SQLite initialises: connections are never shared between threads, and memory
   // statistics (a global mutex on every allocation) are not needed.
   static const bool configured = [] {
@@ -144,9 +143,7 @@ Database::Database(const std::string& path, const OpenOptions& options)
     flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   }
   sqlite3* raw = nullptr;
-  if (batched_log_writes_ && options.synchronous != Synchronous::full)
-    throw StoreError("batched log writes need synchronous = FULL");
-  const char* vfs = batched_log_writes_ ? batched_log_vfs() : nullptr;
+  const char* vfs = options.batched_log_writes ? batched_log_vfs() : nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   db_.reset(raw);
   if (rc != SQLITE_OK) fail(raw, "cannot open database " + path);
@@ -168,10 +165,6 @@ Database::Database(const std::string& path, const OpenOptions& options)
 }
 
 void Database::set_synchronous(Synchronous level) {
-  // At NORMAL, SQLite publishes a commit before any sync: other connections could read frames
-  // the batched log still holds.
-  if (batched_log_writes_ && level != Synchronous::full)
-    throw StoreError("batched log writes need synchronous = FULL");
   exec(level == Synchronous::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
 }
 

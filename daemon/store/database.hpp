@@ -70,8 +70,8 @@ struct OpenOptions {
   int wal_autocheckpoint = 1000;
   Synchronous synchronous = Synchronous::full;
   int busy_timeout_ms = 5000;
-  // The write-ahead log gets each commit's frames in one write (store/batched_log_vfs.hpp).
-  // Needs synchronous = FULL for the connection's whole life.
+  // The write-ahead log gets a transaction's frames in few writes (store/batched_log_vfs.hpp):
+  // for connections that write much.
   bool batched_log_writes = false;
 };
 
@@ -82,8 +82,7 @@ class Database {
   Database(const std::string& path, const OpenOptions& options);
 
   void exec(std::string_view sql);
-  // Outside a transaction only (SQLite refuses otherwise). NORMAL is refused on a connection
-  // with batched log writes.
+  // Outside a transaction only (SQLite refuses otherwise).
   void set_synchronous(Synchronous level);
   // Forces the write-ahead log to disk, as a commit at synchronous = FULL does: every transaction
   // committed before, also those committed at NORMAL, then survives a power loss.
@@ -101,7 +100,6 @@ class Database {
   };
   std::unique_ptr<sqlite3, Closer> db_;
   std::string path_;
-  bool batched_log_writes_ = false;
   std::vector<std::pair<std::string, Statement>> cached_;
 };
 
