@@ -48,7 +48,7 @@ StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock)
   // often, which keeps the single-connection p99 under 1 ms, at the price of longer (tens of ms)
   // rare stalls.
   options.wal_autocheckpoint = 10000;
-  // One write of the log per commit instead of two per frame (store/batched_log_vfs.hpp).
+  // The log's frames in writes of up to 124 KiB, not two per frame (store/batched_log_vfs.hpp).
   options.batched_log_writes = true;
   db_ = std::make_unique<store::Database>(settings.storage.path, options);
   auto report = store::migrate(*db_);
