@@ -111,7 +111,9 @@ void StoreWriter::enqueue(Job job) {
 // sender that waits for each ACK comes ~100-200 us after it. Under load the queue is rarely empty,
 // so this changes nothing there; an idle daemon spins 250 us after its last message, then sleeps.
 void StoreWriter::spin_for_work() const {
-  if (std::thread::hardware_concurrency() < 2) return;  // the producer would need this core
+  // Asked once: glibc reads /sys for it, three system calls that each wait would pay again.
+  static const bool several_cores = std::thread::hardware_concurrency() > 1;
+  if (!several_cores) return;  // the producer would need this core
   constexpr auto kSpin = std::chrono::microseconds(250);
   const auto until = std::chrono::steady_clock::now() + kSpin;
   while (queued_.load(std::memory_order_relaxed) == 0 && std::chrono::steady_clock::now() < until) {
