@@ -123,9 +123,8 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
   const int status = replayer->rejections().empty() ? 0 : 1;
   // The process ends right after a replay, and the kernel takes its memory back at once: freeing
   // the millions of small objects one by one took seconds at the end of a large run
-  // (bench/README.md). Kept
-  // reachable from a static (a plain pointer: a static's destructor would free it at exit), so
-  // that a leak checker does not report it.
+  // (bench/README.md). Kept reachable from a static (a plain pointer: a static's destructor would
+  // free it at exit), so that a leak checker does not report it.
   static ingest::Replayer* kept_until_exit = nullptr;
   delete std::exchange(kept_until_exit, replayer.release());
   return status;
