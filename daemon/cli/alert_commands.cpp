@@ -86,7 +86,10 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
   ingest::Replayer::Render render_json;
   if (json)
     render_json = [](const ingest::ReplayedEvent& e) {
-      return engine::event_json_text(e.event, e.patient) + "\n";
+      std::pair<std::size_t, std::size_t> id_at;
+      auto text = engine::event_json_text(e.event, e.patient, nullptr, &id_at);
+      text.push_back('\n');
+      return ingest::RenderedEvent{std::move(text), id_at.first, id_at.second};
     };
   auto replayer = std::make_unique<ingest::Replayer>(
       s,
@@ -111,7 +114,7 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
       } catch (const InputError& e) {
         throw InputError(path + ": " + e.what());
       }
-      replayer->feed_csv(content, path);
+      replayer->feed_csv(content, path, /*last_input=*/path == args.results);
     }
   }
   if (!json)

@@ -178,15 +178,20 @@ Alert alert_from_json(const json& j) {
 }
 
 std::string event_json_text(const Event& e, const std::string& patient,
-                            const std::string* alert_text) {
+                            const std::string* alert_text,
+                            std::pair<std::size_t, std::size_t>* alert_id_at) {
   std::string out;
   out.reserve(1024);
   JsonWriter w(out);
   w.begin_object().key("event").string(to_string(e.type)).key("alert_id");
-  if (e.alert)
+  if (alert_id_at) *alert_id_at = {0, 0};
+  if (e.alert) {
+    const auto at = out.size();
     w.integer(e.alert_id);
-  else
+    if (alert_id_at) *alert_id_at = {at, out.size() - at};
+  } else {
     w.null();
+  }
   w.key("patient_id").string(patient);
   if (e.alert) {
     if (alert_text)

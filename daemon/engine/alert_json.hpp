@@ -3,6 +3,7 @@
 // evidence kept with each alert, and the detail of every alert-log entry share it.
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 #include "engine/alert.hpp"
 #include "engine/reconcile.hpp"
@@ -15,8 +16,11 @@ using Json = nlohmann::ordered_json;
 // The same documents as text, written directly (the alert log and replay write one per event).
 std::string alert_json_text(const Alert& a);
 // `alert_text`, when given, is alert_json_text(*e.alert), already written for the same event.
+// `alert_id_at`, when given, receives where the alert id's digits are (offset, length; 0, 0 for
+// a note, whose alert_id is null).
 std::string event_json_text(const Event& e, const std::string& patient,
-                            const std::string* alert_text = nullptr);
+                            const std::string* alert_text = nullptr,
+                            std::pair<std::size_t, std::size_t>* alert_id_at = nullptr);
 
 Json to_json(const Alert& a);
 // Throws std::exception (nlohmann or std::invalid_argument) on a malformed document.

@@ -30,6 +30,8 @@ class CsvReader {
     std::size_t line = 1;
   };
   Position position() const { return {pos_, line_}; }
+  // The text positions refer to (without a byte order mark).
+  std::string_view text() const { return text_; }
   void seek(Position p) {
     pos_ = p.offset;
     line_ = p.line;

@@ -1,8 +1,10 @@
 #include "ingest/replay.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include "ingest/csv_records.hpp"
@@ -10,10 +12,35 @@
 namespace markerwatch::ingest {
 
 namespace {
-// Rows read, evaluated and printed together. Each chunk ends with a wait for the slowest thread,
-// and with 8,192 rows those waits left the cores idle 20% of a run; four chunks are in flight,
-// ~130 MB at this size.
-constexpr std::size_t kChunkRows = 32768;
+
+// Where `count` threads can each read a stretch of the rows after the reader's position: cut
+// after a line end, and only in a file without quotes (a quoted field may hold line breaks). For
+// each stretch, where it starts and the line the next one starts on (0: the last).
+std::vector<std::pair<CsvReader::Position, std::size_t>> stretches_of(const CsvReader& reader,
+                                                                      std::size_t count) {
+  const auto text = reader.text();
+  const auto start = reader.position();
+  auto from = start;
+  std::vector<std::pair<CsvReader::Position, std::size_t>> out;
+  if (count > 1 && text.find('"', start.offset) == std::string_view::npos) {
+    for (std::size_t k = 1; k < count; ++k) {
+      const auto target = start.offset + (text.size() - start.offset) / count * k;
+      auto cut = text.find('\n', std::max(target, from.offset));
+      if (cut == std::string_view::npos) break;
+      ++cut;
+      // The reader counts a line at "\n", "\r\n" and a lone "\r".
+      const auto stretch = text.substr(from.offset, cut - from.offset);
+      std::size_t lines = 0;
+      for (std::size_t i = 0; i < stretch.size(); ++i)
+        if (stretch[i] == '\n' || (stretch[i] == '\r' && stretch[i + 1] != '\n')) ++lines;
+      const CsvReader::Position next{cut, from.line + lines};
+      out.emplace_back(from, next.line);
+      from = next;
+    }
+  }
+  out.emplace_back(from, 0);
+  return out;
+}
 
 const PatientKey& patient_of(const std::variant<ResultRecord, MilestoneRecord>& record) {
   return std::visit([](const auto& r) -> const PatientKey& { return r.patient; }, record);
@@ -69,33 +96,47 @@ Replayer::Outcome Replayer::process(std::size_t slot, const Record& record) {
 
 void Replayer::number(std::size_t index, Outcome& outcome) {
   auto& ids = shards_[index].global_ids;
-  for (auto& e : outcome.events) {
-    if (e.alert_id == 0) continue;  // notes
-    const auto local = static_cast<std::size_t>(e.alert_id);
+  auto printed = [&](std::int64_t& id) {
+    if (id == 0) return;  // notes
+    const auto local = static_cast<std::size_t>(id);
     if (ids.size() < local) ids.resize(local, 0);
     if (ids[local - 1] == 0) ids[local - 1] = next_id_++;  // first seen: its NEW
-    e.alert_id = ids[local - 1];
-  }
+    id = ids[local - 1];
+  };
+  for (auto& e : outcome.events) printed(e.alert_id);
+  for (auto& r : outcome.rendered) printed(r.alert_id);
 }
 
 void Replayer::render(Outcome& outcome) const {
   if (!render_) return;
   outcome.rendered.reserve(outcome.events.size());
-  for (const auto& e : outcome.events)
-    outcome.rendered.push_back(render_({outcome.patient, e, {}}));
+  for (const auto& e : outcome.events) {
+    auto text = render_({outcome.patient, e, {}});
+    outcome.rendered.push_back(
+        {e.type, e.alert_id, std::move(text.text), text.alert_id_at, text.alert_id_size});
+  }
+  // Only the texts are printed; an event holds the alert's whole state, ~1 KB. (Assigning `{}`
+  // would keep the vector's capacity.)
+  outcome.events = std::vector<engine::Event>();
 }
 
 void Replayer::deliver(Outcome& outcome) {
-  for (std::size_t i = 0; i < outcome.events.size(); ++i)
-    sink_({outcome.patient, std::move(outcome.events[i]),
-           i < outcome.rendered.size() ? std::move(outcome.rendered[i]) : std::string()});
+  for (auto& e : outcome.events) sink_({outcome.patient, std::move(e), {}});
+  for (auto& r : outcome.rendered) {
+    if (r.id_size > 0) r.text.replace(r.id_at, r.id_size, std::to_string(r.alert_id));
+    engine::Event event;
+    event.type = r.type;
+    event.alert_id = r.alert_id;
+    sink_({outcome.patient, std::move(event), std::move(r.text)});
+  }
 }
 
 bool Replayer::add(const Record& record) {
+  if (released_) throw std::logic_error("replay: an input after the one said to be the last");
   const auto slot = slot_of(patient_text(patient_of(record)));
   auto outcome = process(slot, record);
-  number(shard_of(slot), outcome);
   render(outcome);
+  number(shard_of(slot), outcome);
   deliver(outcome);
   return outcome.changed;
 }
@@ -119,7 +160,27 @@ std::vector<engine::TrackedAlert> Replayer::alerts_of(const std::string& patient
   return alerts;
 }
 
-void Replayer::feed_csv(std::string_view content, const std::string& path) {
+void Replayer::on_shards(const std::function<void(std::size_t)>& work,
+                         const std::function<void()>& meanwhile) {
+  std::vector<std::exception_ptr> failures(shards_.size());
+  auto guarded = [&](std::size_t shard) {
+    try {
+      work(shard);
+    } catch (...) {
+      failures[shard] = std::current_exception();
+    }
+  };
+  {
+    std::vector<std::jthread> helpers;
+    for (std::size_t s = 0; s < shards_.size(); ++s) helpers.emplace_back(guarded, s);
+    meanwhile();
+  }
+  for (auto& f : failures)
+    if (f) std::rethrow_exception(f);
+}
+
+void Replayer::feed_csv(std::string_view content, const std::string& path, bool last_input) {
+  if (released_) throw std::logic_error("replay: an input after the one said to be the last");
   const auto kind = detect_file_kind(content);
   if (kind != FileKind::results_csv && kind != FileKind::milestones_csv)
     throw InputError(path +
@@ -137,109 +198,177 @@ void Replayer::feed_csv(std::string_view content, const std::string& path) {
   } catch (const InputError& e) {
     throw InputError(path + ":1: " + e.what());
   }
+  // Re-reads a row that read well before: the same text maps to the same record.
+  auto record_at = [&](CsvReader& from, CsvReader::Position at) -> Record {
+    from.seek(at);
+    const auto csv_row = from.next();
+    if (kind == FileKind::results_csv) return parse_result_row(*header, *csv_row, context);
+    return parse_milestone_row(*header, *csv_row, context);
+  };
 
+  // First every row is read and mapped, in one stretch of the file per thread, and then its
+  // patient named, in file order on this thread (a name depends on the names before it). Only
+  // where each row starts is kept: a parsed record is ~500 bytes, a million rows would hold them
+  // all.
   struct Row {
-    std::size_t line = 0;
-    std::optional<Record> record;     // nullopt: rejected, see error
-    std::size_t slot = 0, shard = 0;  // its patient's slot, and that slot's shard (once per row)
-    std::optional<Outcome> outcome;
-    std::string error;
+    CsvReader::Position at;      // where the reader was before it: re-read from there
+    std::uint32_t line = 0;      // where its text starts
+    std::uint32_t number = 0;    // the patient's number in the directory
+    std::uint32_t slot = 0;      // its slot
+    std::uint32_t outcome = 0;   // 1 + index in its shard's outcomes, 0: none
+    std::uint32_t rejected = 0;  // 1 + index in `reasons`, 0: read well
   };
-  // Reads up to kChunkRows rows; false once the file is done (or its quoting broke, `malformed`).
+  struct Stretch {
+    CsvReader::Position from;
+    std::size_t until_line = 0;  // the line the next stretch starts on (0: none follows)
+    std::vector<Row> rows;
+    std::vector<PatientKey> patients;  // of each row read well (rows[i].rejected == 0)
+    std::vector<std::string> reasons;
+    std::optional<std::string> malformed;  // the quoting broke here: the rest is not read
+  };
+  std::vector<Stretch> stretches;
+  for (const auto& [from, until_line] : stretches_of(reader, shards_.size()))
+    stretches.push_back({from, until_line, {}, {}, {}, {}});
+  on_shards(
+      [&](std::size_t s) {
+        if (s >= stretches.size()) return;
+        auto& stretch = stretches[s];
+        CsvReader part(content);
+        part.seek(stretch.from);
+        for (;;) {
+          Row row;
+          row.at = part.position();
+          std::optional<CsvRow> csv_row;
+          try {
+            csv_row = part.next();
+          } catch (const InputError& e) {
+            stretch.malformed = path + ": " + e.what();
+            return;
+          }
+          // Past blank lines, the reader may have reached the next stretch's first row.
+          if (!csv_row || (stretch.until_line && csv_row->line >= stretch.until_line)) return;
+          row.line = static_cast<std::uint32_t>(csv_row->line);
+          try {
+            auto record = kind == FileKind::results_csv
+                              ? Record(parse_result_row(*header, *csv_row, context))
+                              : Record(parse_milestone_row(*header, *csv_row, context));
+            stretch.patients.push_back(
+                std::move(std::visit([](auto& r) -> PatientKey& { return r.patient; }, record)));
+          } catch (const InputError& e) {
+            stretch.reasons.push_back(path + ":" + std::to_string(csv_row->line) + ": " + e.what());
+            row.rejected = static_cast<std::uint32_t>(stretch.reasons.size());
+            stretch.patients.emplace_back();
+          }
+          stretch.rows.push_back(row);
+        }
+      },
+      [] {});
+  std::vector<Row> rows;
+  std::vector<std::string> reasons;
   std::optional<std::string> malformed;
-  auto read_chunk = [&](std::vector<Row>& rows) {
-    while (rows.size() < kChunkRows) {
-      std::optional<CsvRow> csv_row;
-      try {
-        csv_row = reader.next();
-      } catch (const InputError& e) {
-        malformed = path + ": " + e.what();
-        return false;
+  for (auto& stretch : stretches) {
+    rows.reserve(rows.size() + stretch.rows.size());
+    for (std::size_t i = 0; i < stretch.rows.size(); ++i) {
+      auto row = stretch.rows[i];
+      if (row.rejected) {
+        reasons.push_back(std::move(stretch.reasons[row.rejected - 1]));
+        row.rejected = static_cast<std::uint32_t>(reasons.size());
+      } else {
+        try {
+          const auto number = patients_.resolve(stretch.patients[i]);
+          row.number = static_cast<std::uint32_t>(number);
+          row.slot = static_cast<std::uint32_t>(slot_of_number(number));
+        } catch (const InputError& e) {
+          reasons.push_back(path + ":" + std::to_string(row.line) + ": " + e.what());
+          row.rejected = static_cast<std::uint32_t>(reasons.size());
+        }
       }
-      if (!csv_row) return false;
-      auto& row = rows.emplace_back();
-      row.line = csv_row->line;
-      try {
-        if (kind == FileKind::results_csv)
-          row.record.emplace(parse_result_row(*header, *csv_row, context));
-        else
-          row.record.emplace(parse_milestone_row(*header, *csv_row, context));
-        std::visit(
-            [&](auto& r) {
-              const auto number = patients_.resolve(r.patient);
-              const auto& patient = patients_.key(number);
-              if (!(patient == r.patient)) r.patient = patient;
-              row.slot = slot_of_number(number);
-            },
-            *row.record);
-        row.shard = shard_of(row.slot);
-      } catch (const InputError& e) {
-        row.record.reset();
-        row.error = e.what();
-      }
+      rows.push_back(row);
     }
-    return true;
-  };
-  // `work` for every shard on threads of its own while this thread does `meanwhile`.
-  auto on_shards = [&](const std::function<void(std::size_t)>& work,
-                       const std::function<void()>& meanwhile) {
-    std::vector<std::exception_ptr> failures(shards_.size());
-    auto guarded = [&](std::size_t shard) {
-      try {
-        work(shard);
-      } catch (...) {
-        failures[shard] = std::current_exception();
-      }
-    };
-    {
-      std::vector<std::jthread> helpers;
-      for (std::size_t s = 0; s < shards_.size(); ++s) helpers.emplace_back(guarded, s);
-      meanwhile();
-    }
-    for (auto& f : failures)
-      if (f) std::rethrow_exception(f);
-  };
-
-  // Chunks move through three stages at once. While each shard renders its rows' events of
-  // `numbered` and then evaluates its patients' rows of `chunk` in file order, this thread
-  // delivers `rendered` in file order and reads the next chunk. Then, on this thread, the alerts
-  // of `chunk` are numbered in file order. One wait per chunk, and the output is written while
-  // the shards work.
-  // Reserved once: a Row holds a whole record, and growing the vector moved every one of them.
-  std::vector<Row> chunk, next, numbered, rendered;
-  for (auto* rows : {&chunk, &next, &numbered, &rendered}) rows->reserve(kChunkRows);
-  bool more = read_chunk(chunk);
-  while (!chunk.empty() || !numbered.empty() || !rendered.empty()) {
-    on_shards(
-        [&](std::size_t shard) {
-          if (render_)
-            for (auto& row : numbered)
-              if (row.outcome && row.shard == shard) render(*row.outcome);
-          for (auto& row : chunk) {
-            if (!row.record || row.shard != shard) continue;
-            try {
-              row.outcome = process(row.slot, *row.record);
-            } catch (const InputError& e) {
-              row.error = e.what();
-            }
-          }
-        },
-        [&] {
-          for (auto& row : rendered) {
-            if (!row.error.empty())
-              rejections_.push_back(path + ":" + std::to_string(row.line) + ": " + row.error);
-            else if (row.outcome)
-              deliver(*row.outcome);
-          }
-          rendered.clear();
-          more = more && read_chunk(next);
-        });
-    for (auto& row : chunk)
-      if (row.outcome) number(row.shard, *row.outcome);
-    rendered.swap(numbered);  // empty, and numbered becomes rendered
-    numbered.swap(chunk);
-    chunk.swap(next);
+    const bool broke = stretch.malformed.has_value();
+    if (broke) malformed = std::move(stretch.malformed);
+    stretch = Stretch{};
+    if (broke) break;
   }
+
+  // Then each shard evaluates its patients one after the other, each patient's rows in file
+  // order. Patients never influence each other, so the events are those of file order; and a
+  // patient's state is touched while it is in the cache, not once per row among every other
+  // patient's (bench/README.md: a third less CPU on a large file).
+  std::vector<std::vector<Outcome>> outcomes(shards_.size());
+  on_shards(
+      [&](std::size_t s) {
+        auto& shard = shards_[s];
+        // Slots are dealt to shards in turn; this file may have brought new ones.
+        const auto locals = (slots_.size() + shards_.size() - 1 - s) / shards_.size();
+        if (shard.patients.size() < locals) shard.patients.resize(locals);
+        // This shard's rows grouped by patient (by index within the shard), in file order.
+        std::vector<std::uint32_t> first(shard.patients.size() + 1, 0);
+        for (const auto& row : rows)
+          if (!row.rejected && shard_of(row.slot) == s) ++first[row.slot / shards_.size() + 1];
+        for (std::size_t i = 1; i < first.size(); ++i) first[i] += first[i - 1];
+        std::vector<std::uint32_t> order(first.back());
+        auto next = first;
+        for (std::size_t i = 0; i < rows.size(); ++i)
+          if (!rows[i].rejected && shard_of(rows[i].slot) == s)
+            order[next[rows[i].slot / shards_.size()]++] = static_cast<std::uint32_t>(i);
+
+        CsvReader rereader(content);
+        auto& done = outcomes[s];
+        for (std::size_t local = 0; local + 1 < first.size(); ++local) {
+          for (auto k = first[local]; k < first[local + 1]; ++k) {
+            auto& row = rows[order[k]];
+            auto record = record_at(rereader, row.at);
+            std::visit(
+                [&](auto& r) {
+                  const auto& patient = patients_.key(row.number);
+                  if (!(patient == r.patient)) r.patient = patient;
+                },
+                record);
+            Outcome outcome;
+            try {
+              outcome = process(row.slot, record);
+            } catch (const InputError& e) {
+              outcome.error = e.what();
+            }
+            render(outcome);
+            // Held until every patient is done: without the spare room a writer leaves.
+            for (auto& r : outcome.rendered) r.text.shrink_to_fit();
+            if (outcome.events.empty() && outcome.rendered.empty() && outcome.error.empty())
+              continue;
+            done.push_back(std::move(outcome));
+            row.outcome = static_cast<std::uint32_t>(done.size());
+          }
+          // Nothing follows: the history is not needed again, and its memory serves the next
+          // patient's.
+          if (last_input && first[local + 1] > first[local])
+            shard.patients[local].history = engine::PatientLedger{};
+        }
+      },
+      [] {});
+  released_ = last_input;
+
+  // Alerts are numbered, and the events printed, in file order.
+  for (const auto& row : rows)
+    if (row.outcome) number(shard_of(row.slot), outcomes[shard_of(row.slot)][row.outcome - 1]);
+  std::size_t printed = 0;
+  auto print = [&](std::size_t until) {
+    for (; printed < until; ++printed) {
+      const auto& row = rows[printed];
+      if (row.rejected) {
+        rejections_.push_back(std::move(reasons[row.rejected - 1]));
+        continue;
+      }
+      if (!row.outcome) continue;
+      auto& outcome = outcomes[shard_of(row.slot)][row.outcome - 1];
+      if (!outcome.error.empty())
+        rejections_.push_back(path + ":" + std::to_string(row.line) + ": " + outcome.error);
+      else
+        deliver(outcome);
+      outcome = Outcome{};
+    }
+  };
+  print(rows.size());
   if (malformed) rejections_.push_back(*malformed);
 }
 

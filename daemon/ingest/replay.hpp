@@ -25,14 +25,23 @@ namespace markerwatch::ingest {
 
 struct ReplayedEvent {
   std::string patient;
-  engine::Event event;
+  engine::Event event;   // with a Render function, only its type and alert_id
   std::string rendered;  // the Render function's text, when one is given
+};
+
+// An event as text, and where in it the renderer wrote the event's alert_id. Events are rendered
+// before their alerts have the ids they are printed with (those follow arrival order across all
+// patients); the printed id is written there afterwards.
+struct RenderedEvent {
+  std::string text;
+  std::size_t alert_id_at = 0;
+  std::size_t alert_id_size = 0;  // 0: the text holds no alert id
 };
 
 class Replayer {
  public:
   using Sink = std::function<void(const ReplayedEvent&)>;
-  using Render = std::function<std::string(const ReplayedEvent&)>;
+  using Render = std::function<RenderedEvent(const ReplayedEvent&)>;
   // `threads`: how many threads feed_csv evaluates patients on (at least 1). `render`, when
   // given, turns each event into text on those threads (it must be thread-safe); the sink gets
   // the text in ReplayedEvent::rendered.
@@ -41,7 +50,9 @@ class Replayer {
 
   // A results or milestones CSV file, rows in file order. Rows that are not valid are skipped and
   // reported in rejections() as "file:line: reason"; a file that is not such a CSV throws.
-  void feed_csv(std::string_view content, const std::string& path);
+  // `last_input`: nothing follows, so each patient's history is let go once its rows are
+  // evaluated (alerts_of still answers); a later input throws std::logic_error.
+  void feed_csv(std::string_view content, const std::string& path, bool last_input = false);
   // One input; false when it changed nothing. Throws InputError.
   bool add_result(const ResultRecord& r);
   bool add_milestone(const MilestoneRecord& m);
@@ -66,8 +77,15 @@ class Replayer {
   struct Outcome {
     bool changed = false;
     std::string patient;
-    std::vector<engine::Event> events;  // shard alert ids until numbered
-    std::vector<std::string> rendered;
+    std::vector<engine::Event> events;  // shard alert ids until numbered; none once rendered
+    struct Rendered {
+      engine::EventType type;
+      std::int64_t alert_id;  // as in `events`
+      std::string text;
+      std::size_t id_at, id_size;  // where `text` holds alert_id (RenderedEvent)
+    };
+    std::vector<Rendered> rendered;
+    std::string error;  // the input was refused (InputError)
   };
 
   // The slot of the patient known by `patient_key` ("id" or "id^authority"), made at its first
@@ -79,6 +97,10 @@ class Replayer {
   // Stores the input in its patient's state and evaluates it. Throws InputError. Touches only the
   // slot's shard: shards run on different threads.
   Outcome process(std::size_t slot, const Record& record);
+  // `work` for every shard on a thread of its own while this thread does `meanwhile`; rethrows
+  // the first shard's failure.
+  void on_shards(const std::function<void(std::size_t)>& work,
+                 const std::function<void()>& meanwhile);
   // On the caller's thread, in arrival order: the printed alert ids.
   void number(std::size_t shard, Outcome& outcome);
   void render(Outcome& outcome) const;
@@ -92,6 +114,7 @@ class Replayer {
   std::vector<Shard> shards_;
   std::int64_t next_id_ = 1;
   std::vector<std::string> rejections_;
+  bool released_ = false;      // the last input is in: histories were let go
   PatientDirectory patients_;  // feed_csv's: files name patients as the store would resolve them
   std::unordered_map<std::string, std::size_t> slots_;  // patient key -> slot
   std::vector<std::size_t> slot_of_number_;             // directory number -> slot + 1, 0: none

@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -614,14 +615,35 @@ class ZoneByName final : public ZoneRules {
     using namespace std::chrono;
     const auto local = date::local_days{date::year{t.year} / t.month / t.day} + hours{t.hour} +
                        minutes{t.minute} + seconds{t.second};
+    const std::int64_t at = local.time_since_epoch().count();
+    // A lookup searches the zone's transitions and builds the abbreviation's string, for every
+    // timestamp of every row; the rows of a file mostly fall between the same two transitions.
+    // Each thread keeps the last such stretch (in local seconds) with its offset.
+    thread_local Stretch last;
+    if (last.zone == zone_ && at >= last.from && at < last.until) return last.offset;
     const auto info = zone_->get_info(local);
     // In a DST gap or fold the first candidate offset is taken; the collection date (what the
     // rules use) does not depend on it.
-    return static_cast<int>(duration_cast<minutes>(info.first.offset).count());
+    const auto offset = static_cast<int>(duration_cast<minutes>(info.first.offset).count());
+    if (info.result == date::local_info::unique) {
+      // Local times this far inside the period belong to it alone: a neighbouring period's local
+      // times reach into it by the difference of two offsets, always under two days.
+      constexpr std::int64_t kMargin = 48 * 3600;
+      const std::int64_t shift = info.first.offset.count();
+      const std::int64_t from = info.first.begin.time_since_epoch().count() + shift + kMargin;
+      const std::int64_t until = info.first.end.time_since_epoch().count() + shift - kMargin;
+      if (from <= at && at < until) last = {zone_, from, until, offset};
+    }
+    return offset;
   }
   std::string name() const override { return std::string(zone_->name()); }
 
  private:
+  struct Stretch {
+    const date::time_zone* zone = nullptr;
+    std::int64_t from = 0, until = 0;
+    int offset = 0;
+  };
   const date::time_zone* zone_;
 };
 

@@ -1,7 +1,11 @@
 // Replay on several threads: the same events, in the same order, with the same alert ids, as on
 // one thread; and patients named as an import names them.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <sstream>
+#include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "engine/alert_json.hpp"
 #include "ingest/pipeline_fixture.hpp"
@@ -56,14 +60,19 @@ struct Replayed {
   std::vector<engine::TrackedAlert> alerts_p7;
 };
 
-Replayed replay(const ManyPatients& input, unsigned threads) {
+// `last_input`: the results file is said to be the last, so histories are let go as they finish.
+Replayed replay(const ManyPatients& input, unsigned threads, bool last_input = false) {
   const auto settings = test::utc_settings();
   Replayed out;
   ingest::Replayer replayer(
       settings, [&](const ingest::ReplayedEvent& e) { out.lines.push_back(e.rendered); }, threads,
-      [](const ingest::ReplayedEvent& e) { return engine::to_json(e.event, e.patient).dump(); });
+      [](const ingest::ReplayedEvent& e) {
+        std::pair<std::size_t, std::size_t> id_at;
+        auto text = engine::event_json_text(e.event, e.patient, nullptr, &id_at);
+        return ingest::RenderedEvent{std::move(text), id_at.first, id_at.second};
+      });
   replayer.feed_csv(input.milestones, "m.csv");
-  replayer.feed_csv(input.results, "r.csv");
+  replayer.feed_csv(input.results, "r.csv", last_input);
   out.rejections = replayer.rejections();
   out.alerts_p7 = replayer.alerts_of("p7");
   return out;
@@ -88,9 +97,10 @@ TEST_CASE("replay prints the same events in the same order with the same ids on 
   // The last row (p3's correction, in the second chunk) is evaluated and printed last.
   CHECK(engine::Json::parse(one.lines.back()).at("patient_id") == "p3");
   REQUIRE(one.alerts_p7.size() == 3);  // the seed's three alerts
-  for (const unsigned threads : {2u, 3u, 8u}) {
-    INFO("threads = " << threads);
-    const auto many = replay(input, threads);
+  for (const auto& [threads, last_input] : std::vector<std::pair<unsigned, bool>>{
+           {2, false}, {3, false}, {8, false}, {1, true}, {2, true}}) {
+    INFO("threads = " << threads << ", last input: " << last_input);
+    const auto many = replay(input, threads, last_input);
     CHECK(many.lines == one.lines);
     CHECK(many.rejections == one.rejections);
     REQUIRE(many.alerts_p7.size() == one.alerts_p7.size());
@@ -115,6 +125,74 @@ TEST_CASE("replay on several threads reports broken quoting after the rows befor
   REQUIRE(replayer.rejections().size() == 2);
   CHECK_THAT(replayer.rejections()[0], Catch::StartsWith("r.csv:3: "));
   CHECK_THAT(replayer.rejections()[1], Catch::Contains("line 4: unterminated quoted field"));
+}
+
+TEST_CASE("replay cuts a file among its threads at line ends of every kind, blank lines too") {
+  // Each thread reads a stretch of the rows; rejections name the same lines, and the events are
+  // the same, as on one thread.
+  // Rows end with `end`, blank lines with `blank`: a lone CR ends a line too.
+  for (const auto& [end, blank] : std::vector<std::pair<std::string, std::string>>{
+           {"\n", "\n"}, {"\r\n", "\r\n"}, {"\n", "\r"}}) {
+    INFO("line ends " << (end == "\n" ? "LF" : "CRLF") << (blank == "\r" ? ", blank CR" : ""));
+    std::string results = "patient_id,marker,collected_at,value,unit" + end;
+    for (int visit = 0; visit < 12; ++visit)
+      for (int p = 0; p < 40; ++p) {
+        const auto value = p % 3 == 0 ? std::to_string(5 * (1 << visit)) : "4";
+        results += "p" + std::to_string(p) + ",AFP,2020-" + (visit < 9 ? "0" : "") +
+                   std::to_string(visit + 1) + "-1" + std::to_string(p % 10) + "," + value +
+                   ",ng/mL" + end;
+        if (p % 7 == 0) results += blank + blank;
+        if (p == 13 && visit % 4 == 1) results += "p13,AFP,2020-01-01,lots,ng/mL" + end;
+      }
+    const auto settings = test::utc_settings();
+    auto run = [&](unsigned threads) {
+      std::vector<std::string> lines;
+      ingest::Replayer replayer(
+          settings,
+          [&](const ingest::ReplayedEvent& e) {
+            lines.push_back(e.patient + " " + std::string(engine::to_string(e.event.type)) + " " +
+                            std::to_string(e.event.alert_id));
+          },
+          threads);
+      replayer.feed_csv(results, "r.csv");
+      return std::make_pair(lines, replayer.rejections());
+    };
+    const auto one = run(1);
+    REQUIRE(one.second.size() == 3);
+    CHECK_THAT(one.second[0], Catch::StartsWith("r.csv:") && Catch::Contains("not a number"));
+    CHECK(std::count_if(one.first.begin(), one.first.end(), [](const std::string& l) {
+            return l.find(" new ") != std::string::npos;
+          }) >= 10);
+    for (const unsigned threads : {2u, 3u, 7u}) {
+      INFO("threads = " << threads);
+      const auto many = run(threads);
+      CHECK(many.first == one.first);
+      CHECK(many.second == one.second);
+    }
+  }
+}
+
+TEST_CASE("replay refuses an input after the last one, and still answers for the alerts") {
+  const auto settings = test::utc_settings();
+  std::size_t events = 0;
+  ingest::Replayer replayer(
+      settings, [&](const ingest::ReplayedEvent&) { ++events; }, 2);
+  const std::string results =
+      "patient_id,marker,collected_at,value,unit\n"
+      "a,AFP,2020-01-01,5,ng/mL\n"
+      "a,AFP,2020-03-01,50,ng/mL\n"
+      "a,AFP,2020-05-01,500,ng/mL\n"
+      "a,AFP,2020-06-01,900,ng/mL\n";
+  replayer.feed_csv(results, "r.csv", /*last_input=*/true);
+  CHECK(events > 0);
+  const auto alerts = replayer.alerts_of("a");
+  REQUIRE(alerts.size() == 1);
+  CHECK(alerts[0].id == 1);
+  CHECK_THROWS_AS(replayer.feed_csv(results, "again.csv"), std::logic_error);
+  ResultRecord late;
+  late.patient = {"a", ""};
+  CHECK_THROWS_AS(replayer.add_result(late), std::logic_error);
+  CHECK(replayer.alerts_of("a").size() == 1);
 }
 
 TEST_CASE(

@@ -1,3 +1,4 @@
+#include <date/tz.h>
 #include <catch2/catch.hpp>
 #include <filesystem>
 
@@ -192,6 +193,44 @@ TEST_CASE("time zones: UTC, fixed offsets and IANA names") {
   winter.month = 1;
   CHECK(settings::make_zone("Europe/Berlin")->offset_minutes_at_local(winter) == 60);
   CHECK_THROWS_AS(settings::make_zone("+5"), ConfigError);
+}
+
+TEST_CASE("a named zone's offsets are the zone database's around every transition") {
+  // The zone keeps the stretch between two transitions it last found; hour by hour across
+  // daylight-saving changes, a skipped day (Apia, 2011-12-30) and half-hour shifts (Lord Howe),
+  // it must answer as the database does.
+  for (const std::string name :
+       {"Europe/Berlin", "America/New_York", "Pacific/Apia", "Australia/Lord_Howe"}) {
+    INFO(name);
+    const auto zone = settings::make_zone(name);
+    const auto* reference = date::locate_zone(name);
+    std::vector<std::int64_t> hours;
+    const std::int64_t first =
+        date::local_days{date::year{2011} / 1 / 1}.time_since_epoch().count() * 24;
+    // Every hour, each asked right after one three days later: a fold's hour is asked while
+    // the zone holds the period after it.
+    for (std::int64_t h = 0; h < 2 * 366 * 24; ++h) {
+      hours.push_back(first + h + 72);
+      hours.push_back(first + h);
+    }
+    std::size_t mismatches = 0;
+    for (const auto h : hours) {
+      const date::local_seconds local{std::chrono::hours{h}};
+      const auto day = date::floor<date::days>(local);
+      const date::year_month_day ymd{day};
+      const date::hh_mm_ss time{local - day};
+      LocalTimestamp t;
+      t.year = static_cast<int>(ymd.year());
+      t.month = static_cast<int>(static_cast<unsigned>(ymd.month()));
+      t.day = static_cast<int>(static_cast<unsigned>(ymd.day()));
+      t.hour = static_cast<int>(time.hours().count());
+      const auto expected =
+          std::chrono::duration_cast<std::chrono::minutes>(reference->get_info(local).first.offset)
+              .count();
+      if (zone->offset_minutes_at_local(t) != expected) ++mismatches;
+    }
+    CHECK(mismatches == 0);
+  }
 }
 
 TEST_CASE("rule parameters, profiles and milestone kinds are configurable") {
