@@ -14,31 +14,37 @@ namespace markerwatch::ingest {
 namespace {
 
 // Where `count` threads can each read a stretch of the rows after the reader's position: cut
-// after a line end, and only in a file without quotes (a quoted field may hold line breaks). For
-// each stretch, where it starts and the line the next one starts on (0: the last).
-std::vector<std::pair<CsvReader::Position, std::size_t>> stretches_of(const CsvReader& reader,
-                                                                      std::size_t count) {
+// after a line end, and only in a file without quotes (a quoted field may hold line breaks).
+struct StretchStart {
+  CsvReader::Position from;
+  std::size_t until_line = 0;  // the line the next stretch starts on (0: the last)
+  std::size_t lines = 0;       // how many lines it spans: at most that many rows
+};
+std::vector<StretchStart> stretches_of(const CsvReader& reader, std::size_t count) {
   const auto text = reader.text();
+  // The reader counts a line at "\n", "\r\n" and a lone "\r".
+  auto lines_in = [](std::string_view part) {
+    std::size_t lines = 0;
+    for (std::size_t i = 0; i < part.size(); ++i)
+      if (part[i] == '\n' || (part[i] == '\r' && (i + 1 == part.size() || part[i + 1] != '\n')))
+        ++lines;
+    return lines;
+  };
   const auto start = reader.position();
   auto from = start;
-  std::vector<std::pair<CsvReader::Position, std::size_t>> out;
+  std::vector<StretchStart> out;
   if (count > 1 && text.find('"', start.offset) == std::string_view::npos) {
     for (std::size_t k = 1; k < count; ++k) {
       const auto target = start.offset + (text.size() - start.offset) / count * k;
       auto cut = text.find('\n', std::max(target, from.offset));
       if (cut == std::string_view::npos) break;
       ++cut;
-      // The reader counts a line at "\n", "\r\n" and a lone "\r".
-      const auto stretch = text.substr(from.offset, cut - from.offset);
-      std::size_t lines = 0;
-      for (std::size_t i = 0; i < stretch.size(); ++i)
-        if (stretch[i] == '\n' || (stretch[i] == '\r' && stretch[i + 1] != '\n')) ++lines;
-      const CsvReader::Position next{cut, from.line + lines};
-      out.emplace_back(from, next.line);
-      from = next;
+      const auto lines = lines_in(text.substr(from.offset, cut - from.offset));
+      out.push_back({from, from.line + lines, lines});
+      from = {cut, from.line + lines};
     }
   }
-  out.emplace_back(from, 0);
+  out.push_back({from, 0, lines_in(text.substr(from.offset)) + 1});
   return out;
 }
 
@@ -221,18 +227,25 @@ void Replayer::feed_csv(std::string_view content, const std::string& path, bool 
   struct Stretch {
     CsvReader::Position from;
     std::size_t until_line = 0;  // the line the next stretch starts on (0: none follows)
+    std::size_t lines = 0;
     std::vector<Row> rows;
     std::vector<PatientKey> patients;  // of each row read well (rows[i].rejected == 0)
     std::vector<std::string> reasons;
     std::optional<std::string> malformed;  // the quoting broke here: the rest is not read
   };
   std::vector<Stretch> stretches;
-  for (const auto& [from, until_line] : stretches_of(reader, shards_.size()))
-    stretches.push_back({from, until_line, {}, {}, {}, {}});
+  for (const auto& start : stretches_of(reader, shards_.size())) {
+    auto& stretch = stretches.emplace_back();
+    stretch.from = start.from;
+    stretch.until_line = start.until_line;
+    stretch.lines = start.lines;
+  }
   on_shards(
       [&](std::size_t s) {
         if (s >= stretches.size()) return;
         auto& stretch = stretches[s];
+        stretch.rows.reserve(stretch.lines);
+        stretch.patients.reserve(stretch.lines);
         CsvReader part(content);
         part.seek(stretch.from);
         for (;;) {
@@ -266,8 +279,10 @@ void Replayer::feed_csv(std::string_view content, const std::string& path, bool 
   std::vector<Row> rows;
   std::vector<std::string> reasons;
   std::optional<std::string> malformed;
+  std::size_t read = 0;
+  for (const auto& stretch : stretches) read += stretch.rows.size();
+  rows.reserve(read);
   for (auto& stretch : stretches) {
-    rows.reserve(rows.size() + stretch.rows.size());
     for (std::size_t i = 0; i < stretch.rows.size(); ++i) {
       auto row = stretch.rows[i];
       if (row.rejected) {
