@@ -185,6 +185,39 @@ void Replayer::on_shards(const std::function<void(std::size_t)>& work,
     if (f) std::rethrow_exception(f);
 }
 
+// A CSV file being replayed, and what maps its rows.
+struct Replayer::CsvFile {
+  std::string_view content;
+  const std::string& path;
+  FileKind kind;
+  CsvHeader header;
+  RecordContext context;
+
+  // Throws InputError. The same row always maps to the same record: a row is mapped when it is
+  // read, and again when it is evaluated.
+  Record record(const CsvRow& row) const {
+    if (kind == FileKind::results_csv) return parse_result_row(header, row, context);
+    return parse_milestone_row(header, row, context);
+  }
+};
+
+// A row of that file. Only where it starts is kept: a mapped record is ~500 bytes, and a file of
+// millions of rows would hold them all.
+struct Replayer::FileRow {
+  CsvReader::Position at;      // where the reader was before it: it is read again from there
+  std::uint32_t line = 0;      // where its text starts
+  std::uint32_t number = 0;    // its patient's number in the directory
+  std::uint32_t slot = 0;      // its patient's slot
+  std::uint32_t outcome = 0;   // 1 + index in its shard's outcomes, 0: none
+  std::uint32_t rejected = 0;  // 1 + index in FileRows::reasons, 0: read well
+};
+
+struct Replayer::FileRows {
+  std::vector<FileRow> rows;
+  std::vector<std::string> reasons;      // "file:line: reason"
+  std::optional<std::string> malformed;  // the quoting broke: the rows after it were not read
+};
+
 void Replayer::feed_csv(std::string_view content, const std::string& path, bool last_input) {
   if (released_) throw std::logic_error("replay: an input after the one said to be the last");
   const auto kind = detect_file_kind(content);
@@ -192,8 +225,6 @@ void Replayer::feed_csv(std::string_view content, const std::string& path, bool 
     throw InputError(path +
                      ": not a results or milestones CSV (header patient_id,marker,collected_at,"
                      "value,unit or patient_id,kind,date)");
-  const RecordContext context{&settings_.markers, &settings_.milestone_kinds, settings_.zone.get()};
-  patients_.next_file();
   CsvReader reader(content);
   std::optional<CsvHeader> header;
   try {
@@ -204,71 +235,58 @@ void Replayer::feed_csv(std::string_view content, const std::string& path, bool 
   } catch (const InputError& e) {
     throw InputError(path + ":1: " + e.what());
   }
-  // Re-reads a row that read well before: the same text maps to the same record.
-  auto record_at = [&](CsvReader& from, CsvReader::Position at) -> Record {
-    from.seek(at);
-    const auto csv_row = from.next();
-    if (kind == FileKind::results_csv) return parse_result_row(*header, *csv_row, context);
-    return parse_milestone_row(*header, *csv_row, context);
-  };
+  const CsvFile file{content,
+                     path,
+                     kind,
+                     *header,
+                     {&settings_.markers, &settings_.milestone_kinds, settings_.zone.get()}};
+  patients_.next_file();
+  auto read = read_rows(file, reader);
+  auto outcomes = evaluate_by_patient(file, read.rows, last_input);
+  released_ = last_input;
+  print_in_order(file, read, outcomes);
+}
 
-  // First every row is read and mapped, in one stretch of the file per thread, and then its
-  // patient named, in file order on this thread (a name depends on the names before it). Only
-  // where each row starts is kept: a parsed record is ~500 bytes, a million rows would hold them
-  // all.
-  struct Row {
-    CsvReader::Position at;      // where the reader was before it: re-read from there
-    std::uint32_t line = 0;      // where its text starts
-    std::uint32_t number = 0;    // the patient's number in the directory
-    std::uint32_t slot = 0;      // its slot
-    std::uint32_t outcome = 0;   // 1 + index in its shard's outcomes, 0: none
-    std::uint32_t rejected = 0;  // 1 + index in `reasons`, 0: read well
-  };
+Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& after_header) {
+  // Each thread reads and maps a stretch of the file.
   struct Stretch {
-    CsvReader::Position from;
-    std::size_t until_line = 0;  // the line the next stretch starts on (0: none follows)
-    std::size_t lines = 0;
-    std::vector<Row> rows;
-    std::vector<PatientKey> patients;  // of each row read well (rows[i].rejected == 0)
+    StretchStart start;
+    std::vector<FileRow> rows;
+    std::vector<PatientKey> patients;  // rows[i]'s patient (none when rejected)
     std::vector<std::string> reasons;
-    std::optional<std::string> malformed;  // the quoting broke here: the rest is not read
+    std::optional<std::string> malformed;
   };
   std::vector<Stretch> stretches;
-  for (const auto& start : stretches_of(reader, shards_.size())) {
-    auto& stretch = stretches.emplace_back();
-    stretch.from = start.from;
-    stretch.until_line = start.until_line;
-    stretch.lines = start.lines;
-  }
+  for (const auto& start : stretches_of(after_header, shards_.size()))
+    stretches.push_back({start, {}, {}, {}, {}});
   on_shards(
       [&](std::size_t s) {
         if (s >= stretches.size()) return;
         auto& stretch = stretches[s];
-        stretch.rows.reserve(stretch.lines);
-        stretch.patients.reserve(stretch.lines);
-        CsvReader part(content);
-        part.seek(stretch.from);
+        stretch.rows.reserve(stretch.start.lines);
+        stretch.patients.reserve(stretch.start.lines);
+        CsvReader reader(file.content);
+        reader.seek(stretch.start.from);
         for (;;) {
-          Row row;
-          row.at = part.position();
+          FileRow row;
+          row.at = reader.position();
           std::optional<CsvRow> csv_row;
           try {
-            csv_row = part.next();
+            csv_row = reader.next();
           } catch (const InputError& e) {
-            stretch.malformed = path + ": " + e.what();
+            stretch.malformed = file.path + ": " + e.what();
             return;
           }
           // Past blank lines, the reader may have reached the next stretch's first row.
-          if (!csv_row || (stretch.until_line && csv_row->line >= stretch.until_line)) return;
+          const auto until = stretch.start.until_line;
+          if (!csv_row || (until && csv_row->line >= until)) return;
           row.line = static_cast<std::uint32_t>(csv_row->line);
           try {
-            auto record = kind == FileKind::results_csv
-                              ? Record(parse_result_row(*header, *csv_row, context))
-                              : Record(parse_milestone_row(*header, *csv_row, context));
+            auto record = file.record(*csv_row);
             stretch.patients.push_back(
                 std::move(std::visit([](auto& r) -> PatientKey& { return r.patient; }, record)));
           } catch (const InputError& e) {
-            stretch.reasons.push_back(path + ":" + std::to_string(csv_row->line) + ": " + e.what());
+            stretch.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + e.what());
             row.rejected = static_cast<std::uint32_t>(stretch.reasons.size());
             stretch.patients.emplace_back();
           }
@@ -276,40 +294,45 @@ void Replayer::feed_csv(std::string_view content, const std::string& path, bool 
         }
       },
       [] {});
-  std::vector<Row> rows;
-  std::vector<std::string> reasons;
-  std::optional<std::string> malformed;
-  std::size_t read = 0;
-  for (const auto& stretch : stretches) read += stretch.rows.size();
-  rows.reserve(read);
+
+  // Then their patients are named here, in file order: a name depends on the names before it.
+  FileRows read;
+  std::size_t count = 0;
+  for (const auto& stretch : stretches) count += stretch.rows.size();
+  read.rows.reserve(count);
   for (auto& stretch : stretches) {
     for (std::size_t i = 0; i < stretch.rows.size(); ++i) {
       auto row = stretch.rows[i];
       if (row.rejected) {
-        reasons.push_back(std::move(stretch.reasons[row.rejected - 1]));
-        row.rejected = static_cast<std::uint32_t>(reasons.size());
+        read.reasons.push_back(std::move(stretch.reasons[row.rejected - 1]));
+        row.rejected = static_cast<std::uint32_t>(read.reasons.size());
       } else {
         try {
           const auto number = patients_.resolve(stretch.patients[i]);
           row.number = static_cast<std::uint32_t>(number);
           row.slot = static_cast<std::uint32_t>(slot_of_number(number));
         } catch (const InputError& e) {
-          reasons.push_back(path + ":" + std::to_string(row.line) + ": " + e.what());
-          row.rejected = static_cast<std::uint32_t>(reasons.size());
+          read.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + e.what());
+          row.rejected = static_cast<std::uint32_t>(read.reasons.size());
         }
       }
-      rows.push_back(row);
+      read.rows.push_back(row);
     }
-    const bool broke = stretch.malformed.has_value();
-    if (broke) malformed = std::move(stretch.malformed);
+    if (stretch.malformed) {
+      read.malformed = std::move(stretch.malformed);
+      break;
+    }
     stretch = Stretch{};
-    if (broke) break;
   }
+  return read;
+}
 
-  // Then each shard evaluates its patients one after the other, each patient's rows in file
-  // order. Patients never influence each other, so the events are those of file order; and a
-  // patient's state is touched while it is in the cache, not once per row among every other
-  // patient's (bench/README.md: a third less CPU on a large file).
+// Each shard evaluates its patients one after the other, each patient's rows in file order.
+// Patients never influence each other, so the events are those of file order; and a patient's
+// state is touched while it is in the cache, not once per row among every other patient's
+// (bench/README.md: a third less CPU on a large file).
+std::vector<std::vector<Replayer::Outcome>> Replayer::evaluate_by_patient(
+    const CsvFile& file, std::vector<FileRow>& rows, bool last_input) {
   std::vector<std::vector<Outcome>> outcomes(shards_.size());
   on_shards(
       [&](std::size_t s) {
@@ -317,23 +340,25 @@ void Replayer::feed_csv(std::string_view content, const std::string& path, bool 
         // Slots are dealt to shards in turn; this file may have brought new ones.
         const auto locals = (slots_.size() + shards_.size() - 1 - s) / shards_.size();
         if (shard.patients.size() < locals) shard.patients.resize(locals);
-        // This shard's rows grouped by patient (by index within the shard), in file order.
+        // This shard's rows grouped by patient (index within the shard), each group in file order.
         std::vector<std::uint32_t> first(shard.patients.size() + 1, 0);
+        auto local_of = [&](const FileRow& row) { return row.slot / shards_.size(); };
+        auto here = [&](const FileRow& row) { return !row.rejected && shard_of(row.slot) == s; };
         for (const auto& row : rows)
-          if (!row.rejected && shard_of(row.slot) == s) ++first[row.slot / shards_.size() + 1];
+          if (here(row)) ++first[local_of(row) + 1];
         for (std::size_t i = 1; i < first.size(); ++i) first[i] += first[i - 1];
         std::vector<std::uint32_t> order(first.back());
         auto next = first;
         for (std::size_t i = 0; i < rows.size(); ++i)
-          if (!rows[i].rejected && shard_of(rows[i].slot) == s)
-            order[next[rows[i].slot / shards_.size()]++] = static_cast<std::uint32_t>(i);
+          if (here(rows[i])) order[next[local_of(rows[i])]++] = static_cast<std::uint32_t>(i);
 
-        CsvReader rereader(content);
+        CsvReader reader(file.content);
         auto& done = outcomes[s];
         for (std::size_t local = 0; local + 1 < first.size(); ++local) {
           for (auto k = first[local]; k < first[local + 1]; ++k) {
             auto& row = rows[order[k]];
-            auto record = record_at(rereader, row.at);
+            reader.seek(row.at);
+            auto record = file.record(*reader.next());
             std::visit(
                 [&](auto& r) {
                   const auto& patient = patients_.key(row.number);
@@ -361,30 +386,28 @@ void Replayer::feed_csv(std::string_view content, const std::string& path, bool 
         }
       },
       [] {});
-  released_ = last_input;
+  return outcomes;
+}
 
-  // Alerts are numbered, and the events printed, in file order.
-  for (const auto& row : rows)
+// Alerts are numbered, and the events and rejections handed on, in file order.
+void Replayer::print_in_order(const CsvFile& file, FileRows& read,
+                              std::vector<std::vector<Outcome>>& outcomes) {
+  for (const auto& row : read.rows)
     if (row.outcome) number(shard_of(row.slot), outcomes[shard_of(row.slot)][row.outcome - 1]);
-  std::size_t printed = 0;
-  auto print = [&](std::size_t until) {
-    for (; printed < until; ++printed) {
-      const auto& row = rows[printed];
-      if (row.rejected) {
-        rejections_.push_back(std::move(reasons[row.rejected - 1]));
-        continue;
-      }
-      if (!row.outcome) continue;
-      auto& outcome = outcomes[shard_of(row.slot)][row.outcome - 1];
-      if (!outcome.error.empty())
-        rejections_.push_back(path + ":" + std::to_string(row.line) + ": " + outcome.error);
-      else
-        deliver(outcome);
-      outcome = Outcome{};
+  for (const auto& row : read.rows) {
+    if (row.rejected) {
+      rejections_.push_back(std::move(read.reasons[row.rejected - 1]));
+      continue;
     }
-  };
-  print(rows.size());
-  if (malformed) rejections_.push_back(*malformed);
+    if (!row.outcome) continue;
+    auto& outcome = outcomes[shard_of(row.slot)][row.outcome - 1];
+    if (!outcome.error.empty())
+      rejections_.push_back(file.path + ":" + std::to_string(row.line) + ": " + outcome.error);
+    else
+      deliver(outcome);
+    outcome = Outcome{};
+  }
+  if (read.malformed) rejections_.push_back(*read.malformed);
 }
 
 }  // namespace markerwatch::ingest

@@ -18,6 +18,7 @@
 #include "engine/evaluate.hpp"
 #include "engine/ledger.hpp"
 #include "engine/reconcile.hpp"
+#include "ingest/csv_reader.hpp"
 #include "ingest/patient_directory.hpp"
 #include "settings/settings.hpp"
 
@@ -97,6 +98,18 @@ class Replayer {
   // Stores the input in its patient's state and evaluates it. Throws InputError. Touches only the
   // slot's shard: shards run on different threads.
   Outcome process(std::size_t slot, const Record& record);
+  struct CsvFile;
+  struct FileRow;
+  struct FileRows;
+  // feed_csv's steps. The rows read and mapped on every thread, their patients named in file
+  // order on this one.
+  FileRows read_rows(const CsvFile& file, const CsvReader& after_header);
+  // Every row evaluated, patient by patient; the outcomes of each shard's rows.
+  std::vector<std::vector<Outcome>> evaluate_by_patient(const CsvFile& file,
+                                                        std::vector<FileRow>& rows,
+                                                        bool last_input);
+  void print_in_order(const CsvFile& file, FileRows& read,
+                      std::vector<std::vector<Outcome>>& outcomes);
   // `work` for every shard on a thread of its own while this thread does `meanwhile`; rethrows
   // the first shard's failure.
   void on_shards(const std::function<void(std::size_t)>& work,

@@ -172,6 +172,44 @@ TEST_CASE("replay cuts a file among its threads at line ends of every kind, blan
   }
 }
 
+TEST_CASE("replay on several threads stops where a row breaks the CSV, also without quotes") {
+  // A row of 70 fields stops the reading (the reader's limit is 64). The rows after it, in this
+  // thread's stretch and in the next ones, are not replayed, as on one thread.
+  // Ten patients, a value every two months, doubling.
+  std::string results = "patient_id,marker,collected_at,value,unit\n";
+  std::size_t cut = 0;
+  for (int i = 0; i < 120; ++i) {
+    const int visit = i / 10;
+    results += "p" + std::to_string(i % 10) + ",AFP," + std::to_string(2010 + visit / 6) + "-" +
+               (visit % 6 < 5 ? "0" : "") + std::to_string(2 * (visit % 6) + 1) + "-01," +
+               std::to_string(10 << visit) + ",ng/mL\n";
+    if (i == 35) results += "p1,AFP,2020-01-03,oops,ng/mL\n";
+    if (i == 50) cut = results.size();
+  }
+  const auto broken =
+      results.substr(0, cut) + "p2" + std::string(69, ',') + "\n" + results.substr(cut);
+  const auto settings = test::utc_settings();
+  auto run = [&](const std::string& text, unsigned threads) {
+    std::vector<std::string> patients;
+    ingest::Replayer replayer(
+        settings, [&](const ingest::ReplayedEvent& e) { patients.push_back(e.patient); }, threads);
+    replayer.feed_csv(text, "r.csv");
+    return std::make_pair(patients, replayer.rejections());
+  };
+  const auto whole = run(results, 1);
+  const auto one = run(broken, 1);
+  CHECK(one.first.size() < whole.first.size());  // the rows after the break gave events
+  CHECK(!one.first.empty());
+  REQUIRE(one.second.size() == 2);
+  CHECK_THAT(one.second[0], Catch::StartsWith("r.csv:38: "));
+  CHECK_THAT(one.second[1], Catch::Contains("line 54: more than 64 fields"));
+  for (const unsigned threads : {2u, 3u}) {
+    const auto many = run(broken, threads);
+    CHECK(many.first == one.first);
+    CHECK(many.second == one.second);
+  }
+}
+
 TEST_CASE("replay refuses an input after the last one, and still answers for the alerts") {
   const auto settings = test::utc_settings();
   std::size_t events = 0;
