@@ -106,7 +106,8 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
     replay_database(s, args.patient, *replayer);
   } else {
     // Milestones first: they are the context the results are read in.
-    for (const auto& path : {args.milestones, args.results}) {
+    for (const auto* input : {&args.milestones, &args.results}) {
+      const auto& path = *input;
       if (path.empty()) continue;
       std::string content;
       try {
@@ -114,7 +115,7 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
       } catch (const InputError& e) {
         throw InputError(path + ": " + e.what());
       }
-      replayer->feed_csv(content, path, /*last_input=*/path == args.results);
+      replayer->feed_csv(content, path, /*last_input=*/input == &args.results);
     }
   }
   if (!json)

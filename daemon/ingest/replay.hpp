@@ -80,10 +80,10 @@ class Replayer {
     std::string patient;
     std::vector<engine::Event> events;  // shard alert ids until numbered; none once rendered
     struct Rendered {
-      engine::EventType type;
-      std::int64_t alert_id;  // as in `events`
+      engine::EventType type = engine::EventType::info;
+      std::int64_t alert_id = 0;  // as in `events`
       std::string text;
-      std::size_t id_at, id_size;  // where `text` holds alert_id (RenderedEvent)
+      std::size_t id_at = 0, id_size = 0;  // where `text` holds alert_id (RenderedEvent)
     };
     std::vector<Rendered> rendered;
     std::string error;  // the input was refused (InputError)
