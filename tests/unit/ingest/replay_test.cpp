@@ -81,7 +81,7 @@ Replayed replay(const ManyPatients& input, unsigned threads, bool last_input = f
 }  // namespace
 
 TEST_CASE("replay prints the same events in the same order with the same ids on any threads") {
-  const ManyPatients input(1000);  // 1,000 x 34 rows: more than one chunk of 32,768
+  const ManyPatients input(1000);  // 1,000 x 34 rows
   const auto one = replay(input, 1);
   REQUIRE(one.lines.size() > 1000 * 3);
   REQUIRE(one.rejections.size() == 1);
@@ -94,7 +94,7 @@ TEST_CASE("replay prints the same events in the same order with the same ids on 
     if (j.at("event") == "new") CHECK(j.at("alert_id").get<std::int64_t>() == expected_id++);
   }
   CHECK(expected_id > 1000 * 3);
-  // The last row (p3's correction, in the second chunk) is evaluated and printed last.
+  // The last row (p3's correction; p3's other rows come first) is printed last.
   CHECK(engine::Json::parse(one.lines.back()).at("patient_id") == "p3");
   REQUIRE(one.alerts_p7.size() == 3);  // the seed's three alerts
   for (const auto& [threads, last_input] : std::vector<std::pair<unsigned, bool>>{

@@ -214,6 +214,7 @@ TEST_CASE("a named zone's offsets are the zone database's around every transitio
       hours.push_back(first + h);
     }
     std::size_t mismatches = 0;
+    std::string first_mismatch;
     for (const auto h : hours) {
       const date::local_seconds local{std::chrono::hours{h}};
       const auto day = date::floor<date::days>(local);
@@ -227,8 +228,10 @@ TEST_CASE("a named zone's offsets are the zone database's around every transitio
       const auto expected =
           std::chrono::duration_cast<std::chrono::minutes>(reference->get_info(local).first.offset)
               .count();
-      if (zone->offset_minutes_at_local(t) != expected) ++mismatches;
+      if (zone->offset_minutes_at_local(t) != expected && mismatches++ == 0)
+        first_mismatch = date::format("%F %H:00", local);
     }
+    INFO("first at " << first_mismatch);
     CHECK(mismatches == 0);
   }
 }
