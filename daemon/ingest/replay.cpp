@@ -166,8 +166,7 @@ std::vector<engine::TrackedAlert> Replayer::alerts_of(const std::string& patient
   return alerts;
 }
 
-void Replayer::on_shards(const std::function<void(std::size_t)>& work,
-                         const std::function<void()>& meanwhile) {
+void Replayer::on_shards(const std::function<void(std::size_t)>& work) {
   std::vector<std::exception_ptr> failures(shards_.size());
   auto guarded = [&](std::size_t shard) {
     try {
@@ -179,7 +178,6 @@ void Replayer::on_shards(const std::function<void(std::size_t)>& work,
   {
     std::vector<std::jthread> helpers;
     for (std::size_t s = 0; s < shards_.size(); ++s) helpers.emplace_back(guarded, s);
-    meanwhile();
   }
   for (auto& f : failures)
     if (f) std::rethrow_exception(f);
@@ -259,41 +257,39 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
   std::vector<Stretch> stretches;
   for (const auto& start : stretches_of(after_header, shards_.size()))
     stretches.push_back({start, {}, {}, {}, {}});
-  on_shards(
-      [&](std::size_t s) {
-        if (s >= stretches.size()) return;
-        auto& stretch = stretches[s];
-        stretch.rows.reserve(stretch.start.lines);
-        stretch.patients.reserve(stretch.start.lines);
-        CsvReader reader(file.content);
-        reader.seek(stretch.start.from);
-        for (;;) {
-          FileRow row;
-          row.at = reader.position();
-          std::optional<CsvRow> csv_row;
-          try {
-            csv_row = reader.next();
-          } catch (const InputError& e) {
-            stretch.malformed = file.path + ": " + e.what();
-            return;
-          }
-          // Past blank lines, the reader may have reached the next stretch's first row.
-          const auto until = stretch.start.until_line;
-          if (!csv_row || (until && csv_row->line >= until)) return;
-          row.line = static_cast<std::uint32_t>(csv_row->line);
-          try {
-            auto record = file.record(*csv_row);
-            stretch.patients.push_back(
-                std::move(std::visit([](auto& r) -> PatientKey& { return r.patient; }, record)));
-          } catch (const InputError& e) {
-            stretch.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + e.what());
-            row.rejected = static_cast<std::uint32_t>(stretch.reasons.size());
-            stretch.patients.emplace_back();
-          }
-          stretch.rows.push_back(row);
-        }
-      },
-      [] {});
+  on_shards([&](std::size_t s) {
+    if (s >= stretches.size()) return;
+    auto& stretch = stretches[s];
+    stretch.rows.reserve(stretch.start.lines);
+    stretch.patients.reserve(stretch.start.lines);
+    CsvReader reader(file.content);
+    reader.seek(stretch.start.from);
+    for (;;) {
+      FileRow row;
+      row.at = reader.position();
+      std::optional<CsvRow> csv_row;
+      try {
+        csv_row = reader.next();
+      } catch (const InputError& e) {
+        stretch.malformed = file.path + ": " + e.what();
+        return;
+      }
+      // Past blank lines, the reader may have reached the next stretch's first row.
+      const auto until = stretch.start.until_line;
+      if (!csv_row || (until && csv_row->line >= until)) return;
+      row.line = static_cast<std::uint32_t>(csv_row->line);
+      try {
+        auto record = file.record(*csv_row);
+        stretch.patients.push_back(
+            std::move(std::visit([](auto& r) -> PatientKey& { return r.patient; }, record)));
+      } catch (const InputError& e) {
+        stretch.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + e.what());
+        row.rejected = static_cast<std::uint32_t>(stretch.reasons.size());
+        stretch.patients.emplace_back();
+      }
+      stretch.rows.push_back(row);
+    }
+  });
 
   // Then their patients are named here, in file order: a name depends on the names before it.
   FileRows read;
@@ -334,58 +330,55 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
 std::vector<std::vector<Replayer::Outcome>> Replayer::evaluate_by_patient(
     const CsvFile& file, std::vector<FileRow>& rows, bool last_input) {
   std::vector<std::vector<Outcome>> outcomes(shards_.size());
-  on_shards(
-      [&](std::size_t s) {
-        auto& shard = shards_[s];
-        // Slots are dealt to shards in turn; this file may have brought new ones.
-        const auto locals = (slots_.size() + shards_.size() - 1 - s) / shards_.size();
-        if (shard.patients.size() < locals) shard.patients.resize(locals);
-        // This shard's rows grouped by patient (index within the shard), each group in file order.
-        std::vector<std::uint32_t> first(shard.patients.size() + 1, 0);
-        auto local_of = [&](const FileRow& row) { return row.slot / shards_.size(); };
-        auto here = [&](const FileRow& row) { return !row.rejected && shard_of(row.slot) == s; };
-        for (const auto& row : rows)
-          if (here(row)) ++first[local_of(row) + 1];
-        for (std::size_t i = 1; i < first.size(); ++i) first[i] += first[i - 1];
-        std::vector<std::uint32_t> order(first.back());
-        auto next = first;
-        for (std::size_t i = 0; i < rows.size(); ++i)
-          if (here(rows[i])) order[next[local_of(rows[i])]++] = static_cast<std::uint32_t>(i);
+  on_shards([&](std::size_t s) {
+    auto& shard = shards_[s];
+    // Slots are dealt to shards in turn; this file may have brought new ones.
+    const auto locals = (slots_.size() + shards_.size() - 1 - s) / shards_.size();
+    if (shard.patients.size() < locals) shard.patients.resize(locals);
+    // This shard's rows grouped by patient (index within the shard), each group in file order.
+    std::vector<std::uint32_t> first(shard.patients.size() + 1, 0);
+    auto local_of = [&](const FileRow& row) { return row.slot / shards_.size(); };
+    auto here = [&](const FileRow& row) { return !row.rejected && shard_of(row.slot) == s; };
+    for (const auto& row : rows)
+      if (here(row)) ++first[local_of(row) + 1];
+    for (std::size_t i = 1; i < first.size(); ++i) first[i] += first[i - 1];
+    std::vector<std::uint32_t> order(first.back());
+    auto next = first;
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      if (here(rows[i])) order[next[local_of(rows[i])]++] = static_cast<std::uint32_t>(i);
 
-        CsvReader reader(file.content);
-        auto& done = outcomes[s];
-        for (std::size_t local = 0; local + 1 < first.size(); ++local) {
-          for (auto k = first[local]; k < first[local + 1]; ++k) {
-            auto& row = rows[order[k]];
-            reader.seek(row.at);
-            auto record = file.record(*reader.next());
-            std::visit(
-                [&](auto& r) {
-                  const auto& patient = patients_.key(row.number);
-                  if (!(patient == r.patient)) r.patient = patient;
-                },
-                record);
-            Outcome outcome;
-            try {
-              outcome = process(row.slot, record);
-            } catch (const InputError& e) {
-              outcome.error = e.what();
-            }
-            render(outcome);
-            // Held until every patient is done: without the spare room a writer leaves.
-            for (auto& r : outcome.rendered) r.text.shrink_to_fit();
-            if (outcome.events.empty() && outcome.rendered.empty() && outcome.error.empty())
-              continue;
-            done.push_back(std::move(outcome));
-            row.outcome = static_cast<std::uint32_t>(done.size());
-          }
-          // Nothing follows: the history is not needed again, and its memory serves the next
-          // patient's.
-          if (last_input && first[local + 1] > first[local])
-            shard.patients[local].history = engine::PatientLedger{};
+    CsvReader reader(file.content);
+    auto& done = outcomes[s];
+    for (std::size_t local = 0; local + 1 < first.size(); ++local) {
+      for (auto k = first[local]; k < first[local + 1]; ++k) {
+        auto& row = rows[order[k]];
+        reader.seek(row.at);
+        auto record = file.record(*reader.next());
+        std::visit(
+            [&](auto& r) {
+              const auto& patient = patients_.key(row.number);
+              if (!(patient == r.patient)) r.patient = patient;
+            },
+            record);
+        Outcome outcome;
+        try {
+          outcome = process(row.slot, record);
+        } catch (const InputError& e) {
+          outcome.error = e.what();
         }
-      },
-      [] {});
+        render(outcome);
+        // Held until every patient is done: without the spare room a writer leaves.
+        for (auto& r : outcome.rendered) r.text.shrink_to_fit();
+        if (outcome.events.empty() && outcome.rendered.empty() && outcome.error.empty()) continue;
+        done.push_back(std::move(outcome));
+        row.outcome = static_cast<std::uint32_t>(done.size());
+      }
+      // Nothing follows: the history is not needed again, and its memory serves the next
+      // patient's.
+      if (last_input && first[local + 1] > first[local])
+        shard.patients[local].history = engine::PatientLedger{};
+    }
+  });
   return outcomes;
 }
 

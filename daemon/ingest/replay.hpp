@@ -110,10 +110,8 @@ class Replayer {
                                                         bool last_input);
   void print_in_order(const CsvFile& file, FileRows& read,
                       std::vector<std::vector<Outcome>>& outcomes);
-  // `work` for every shard on a thread of its own while this thread does `meanwhile`; rethrows
-  // the first shard's failure.
-  void on_shards(const std::function<void(std::size_t)>& work,
-                 const std::function<void()>& meanwhile);
+  // `work` for every shard, each on a thread of its own; rethrows the first shard's failure.
+  void on_shards(const std::function<void(std::size_t)>& work);
   // On the caller's thread, in arrival order: the printed alert ids.
   void number(std::size_t shard, Outcome& outcome);
   void render(Outcome& outcome) const;
