@@ -51,6 +51,9 @@ std::vector<StretchStart> stretches_of(const CsvReader& reader, std::size_t coun
 const PatientKey& patient_of(const std::variant<ResultRecord, MilestoneRecord>& record) {
   return std::visit([](const auto& r) -> const PatientKey& { return r.patient; }, record);
 }
+PatientKey& patient_of(std::variant<ResultRecord, MilestoneRecord>& record) {
+  return std::visit([](auto& r) -> PatientKey& { return r.patient; }, record);
+}
 }  // namespace
 
 Replayer::Replayer(const settings::Settings& settings, Sink sink, unsigned threads, Render render)
@@ -280,8 +283,7 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
       row.line = static_cast<std::uint32_t>(csv_row->line);
       try {
         auto record = file.record(*csv_row);
-        stretch.patients.push_back(
-            std::move(std::visit([](auto& r) -> PatientKey& { return r.patient; }, record)));
+        stretch.patients.push_back(std::move(patient_of(record)));
       } catch (const InputError& e) {
         stretch.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + e.what());
         row.rejected = static_cast<std::uint32_t>(stretch.reasons.size());
@@ -354,12 +356,8 @@ std::vector<std::vector<Replayer::Outcome>> Replayer::evaluate_by_patient(
         auto& row = rows[order[k]];
         reader.seek(row.at);
         auto record = file.record(*reader.next());
-        std::visit(
-            [&](auto& r) {
-              const auto& patient = patients_.key(row.number);
-              if (!(patient == r.patient)) r.patient = patient;
-            },
-            record);
+        // Under the key the directory first knew the patient by (replay's state is kept there).
+        patient_of(record) = patients_.key(row.number);
         Outcome outcome;
         try {
           outcome = process(row.slot, record);
@@ -385,8 +383,6 @@ std::vector<std::vector<Replayer::Outcome>> Replayer::evaluate_by_patient(
 // Alerts are numbered, and the events and rejections handed on, in file order.
 void Replayer::print_in_order(const CsvFile& file, FileRows& read,
                               std::vector<std::vector<Outcome>>& outcomes) {
-  for (const auto& row : read.rows)
-    if (row.outcome) number(shard_of(row.slot), outcomes[shard_of(row.slot)][row.outcome - 1]);
   for (const auto& row : read.rows) {
     if (row.rejected) {
       rejections_.push_back(std::move(read.reasons[row.rejected - 1]));
@@ -394,10 +390,12 @@ void Replayer::print_in_order(const CsvFile& file, FileRows& read,
     }
     if (!row.outcome) continue;
     auto& outcome = outcomes[shard_of(row.slot)][row.outcome - 1];
-    if (!outcome.error.empty())
+    if (!outcome.error.empty()) {
       rejections_.push_back(file.path + ":" + std::to_string(row.line) + ": " + outcome.error);
-    else
+    } else {
+      number(shard_of(row.slot), outcome);
       deliver(outcome);
+    }
     outcome = Outcome{};
   }
   if (read.malformed) rejections_.push_back(*read.malformed);
