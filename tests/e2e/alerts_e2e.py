@@ -57,6 +57,10 @@ def main(a, tmp):
     h.check(news[2]["confirmer"] is None and news[2]["value"] == 45985, "alert 3: no confirmer")
     h.check(all(e["alert_id"] == 2 for e in events if e["event"] == "update"),
             "the rise keeps qualifying: UPDATEs of alert 2 only")
+    # The same results file named twice: the second reading repeats every row and adds nothing.
+    _, twice = replay(a, "--config", config, "--results", results, "--milestones", results)
+    _, once = replay(a, "--config", config, "--results", results)
+    h.check(twice == once and len(once) > 0, "replay of one file named as both inputs: as once")
     table = h.cli(a.bin, "replay", "--config", config, "--results", results,
                   "--milestones", milestones).stdout.decode()
     h.check(table.count("\nnew ") == 3 and "R_RISE,R_RENORM" in table, "replay table for people")
