@@ -12,7 +12,6 @@ namespace markerwatch::engine {
 namespace {
 
 constexpr int kBaselineDays = 30;
-constexpr int kVkaWashoutDays = 30;
 constexpr int kNodeclineFrom = 14, kNodeclineTo = 90;
 constexpr double kNonormMinDays = 60, kNonormWindow = 90;
 constexpr int kDoublingWindow = 365, kDoublingMinSpan = 56;
@@ -96,89 +95,6 @@ Note make_note(NoteKind kind, const char* code, const std::string& marker,
   return n;
 }
 
-bool applies_to(const Milestone& m, const std::string& marker) {
-  return m.markers.empty() ||
-         std::find(m.markers.begin(), m.markers.end(), marker) != m.markers.end();
-}
-
-struct AnchorGroup {
-  Anchor anchor;
-  std::vector<std::string> kinds;
-};
-
-// E5: anchors of one marker, same-day anchors collapsed (curative if any member is).
-std::vector<AnchorGroup> anchors_for(const PatientHistory& h, const std::string& marker,
-                                     const MilestoneKinds& kinds, const RuleBook& rules) {
-  // A patient has a few milestones: a sorted vector of days serves better than maps.
-  struct Day {
-    int day;
-    std::vector<std::string> kinds;
-    bool curative = false;
-  };
-  std::vector<Day> by_day;
-  for (const auto& m : h.milestones) {
-    if (!applies_to(m, marker)) continue;
-    auto role = kinds.role(m.kind);
-    if (!role || *role == MilestoneRole::context) continue;
-    auto at = std::lower_bound(by_day.begin(), by_day.end(), m.day,
-                               [](const Day& d, int day) { return d.day < day; });
-    if (at == by_day.end() || at->day != m.day) at = by_day.insert(at, Day{m.day, {}, false});
-    if (std::find(at->kinds.begin(), at->kinds.end(), m.kind) == at->kinds.end())
-      at->kinds.push_back(m.kind);
-    at->curative = at->curative || *role == MilestoneRole::curative_anchor;
-  }
-  std::vector<AnchorGroup> out;
-  out.reserve(by_day.size());
-  for (auto& [day, list, curative] : by_day) {
-    // Display order: the profile-defining kind first, then curative kinds, then the rest.
-    if (list.size() > 1) {
-      const auto profile_kind = rules.params_for(marker, list).second;
-      auto rank = [&](const std::string& k) {
-        if (k == profile_kind) return 0;
-        return kinds.role(k) == MilestoneRole::curative_anchor ? 1 : 2;
-      };
-      std::stable_sort(list.begin(), list.end(), [&](const auto& a, const auto& b) {
-        const int ra = rank(a), rb = rank(b);
-        return ra != rb ? ra < rb : a < b;
-      });
-    }
-    std::string joined = list.front();
-    for (std::size_t i = 1; i < list.size(); ++i) joined.append(1, '+').append(list[i]);
-    out.push_back({{std::move(joined), day, curative}, std::move(list)});
-  }
-  return out;
-}
-
-// E8: is a vitamin-K antagonist active on `day` for this marker?
-class VkaCalendar {
- public:
-  VkaCalendar(const PatientHistory& h, const std::string& marker) {
-    for (const auto& m : h.milestones) {
-      if (!applies_to(m, marker)) continue;
-      if (m.kind == "vka_start") {
-        starts_.push_back(m);
-      } else if (m.kind == "vka_stop") {
-        stops_.push_back(m.day);
-      }
-    }
-    std::sort(starts_.begin(), starts_.end(),
-              [](const auto& a, const auto& b) { return a.day < b.day; });
-  }
-  bool active(int day) const {
-    const Milestone* latest = nullptr;
-    for (const auto& s : starts_)
-      if (s.day <= day) latest = &s;
-    if (!latest) return false;
-    auto ends_it = [&](int stop) { return stop >= latest->day && day - stop > kVkaWashoutDays; };
-    if (latest->end_day && ends_it(*latest->end_day)) return false;
-    return std::none_of(stops_.begin(), stops_.end(), ends_it);
-  }
-
- private:
-  std::vector<Milestone> starts_;
-  std::vector<int> stops_;
-};
-
 struct Firing {
   Rule rule;
   std::size_t candidate;                 // index into the episode's values
@@ -191,15 +107,14 @@ class SeriesEvaluator {
  public:
   SeriesEvaluator(const std::string& marker, const std::string& method,
                   std::vector<const Value*> series, const MarkerDefinition& definition,
-                  const std::vector<AnchorGroup>& anchors, const RuleBook& rules,
-                  const VkaCalendar& vka, const NoteLogged* logged, Evaluation& out)
+                  const MarkerMilestones& milestones, const NoteLogged* logged, Evaluation& out)
       : marker_(marker),
         method_(method),
         series_(std::move(series)),
         definition_(definition),
-        anchors_(anchors),
-        rules_(rules),
-        vka_(vka),
+        anchors_(milestones.anchors),
+        base_params_(milestones.base_params),
+        vka_(milestones.vka),
         logged_(logged),
         out_(out) {}
 
@@ -242,10 +157,8 @@ class SeriesEvaluator {
 
   void run_episode(const AnchorGroup* group) {
     anchor_ = group ? std::optional(group->anchor) : std::nullopt;
-    static const std::vector<std::string> kNoKinds;
-    const auto& kinds = group ? group->kinds : kNoKinds;
-    params_ = rules_.params_for(marker_, kinds).first;
-    systemic_ = std::find(kinds.begin(), kinds.end(), "systemic_start") != kinds.end();
+    params_ = group ? group->params : base_params_;
+    systemic_ = group && group->systemic;
     baseline_ = nullptr;
     if (anchor_)
       for (const auto* v : series_)
@@ -606,7 +519,7 @@ class SeriesEvaluator {
   std::vector<const Value*> series_;
   const MarkerDefinition& definition_;
   const std::vector<AnchorGroup>& anchors_;
-  const RuleBook& rules_;
+  const RuleParams* base_params_;
   const VkaCalendar& vka_;
   const NoteLogged* logged_;
   Evaluation& out_;
@@ -623,7 +536,8 @@ class SeriesEvaluator {
 }  // namespace
 
 Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
-                    const std::vector<std::string>& scope, const NoteLogged& logged) {
+                    const std::vector<std::string>& scope, const NoteLogged& logged,
+                    MilestoneCache* cache) {
   Evaluation out;
   // Series per (marker, method), in canonical units only. A patient has a handful: a vector
   // searched linearly costs less than a map keyed by two strings.
@@ -663,17 +577,14 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
     std::sort(s.values.begin(), s.values.end(), value_order);
     s.first_day = s.values.front()->day;
   }
-  std::string current_marker;
-  std::vector<AnchorGroup> anchors;
-  std::optional<VkaCalendar> vka;
+  std::optional<MilestoneCache> own_cache;
+  if (!cache) cache = &own_cache.emplace();
+  const MarkerMilestones* milestones = nullptr;
   for (auto& s : series) {
     const std::string& marker = *s.marker;
     const std::string& method = *s.method;
-    if (marker != current_marker) {
-      current_marker = marker;
-      anchors = anchors_for(history, marker, *config.kinds, *config.rules);
-      vka.emplace(history, marker);
-    }
+    if (!milestones || milestones->marker != marker)
+      milestones = &cache->of(history, marker, *config.kinds, *config.rules);
     // E1: a method group that starts after another group of the marker re-baselines (the
     // earliest group keeps the baseline; on a tie, the first method in name order).
     const bool earliest = std::none_of(series.begin(), series.end(), [&](const Series& other) {
@@ -691,8 +602,8 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
         out.notes.push_back(std::move(n));
       }
     }
-    SeriesEvaluator(marker, method, std::move(s.values), *config.markers->find(marker), anchors,
-                    *config.rules, *vka, logged ? &logged : nullptr, out)
+    SeriesEvaluator(marker, method, std::move(s.values), *config.markers->find(marker), *milestones,
+                    logged ? &logged : nullptr, out)
         .run();
   }
   // In day order (stable). Notes are large: order indices, then move each note once.

@@ -8,6 +8,7 @@
 #include "core/markers.hpp"
 #include "core/milestone_kinds.hpp"
 #include "engine/alert.hpp"
+#include "engine/anchors.hpp"
 #include "engine/history.hpp"
 #include "engine/rule_book.hpp"
 
@@ -25,8 +26,10 @@ using NoteLogged = std::function<bool(const std::string& key)>;
 // Evaluates the series of the markers in `scope` (every marker when empty). Values of markers the
 // catalogue does not know, and values in another assay family's unit, are not evaluated. Notes
 // that `logged` says are in the log already are left out (reconcile would drop them; most
-// evaluations find the same notes again).
+// evaluations find the same notes again). `cache`: the patient's, kept between its evaluations;
+// without one, the milestones are worked out afresh.
 Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
-                    const std::vector<std::string>& scope = {}, const NoteLogged& logged = {});
+                    const std::vector<std::string>& scope = {}, const NoteLogged& logged = {},
+                    MilestoneCache* cache = nullptr);
 
 }  // namespace markerwatch::engine

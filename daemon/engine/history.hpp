@@ -25,6 +25,7 @@ struct Milestone {
   int day = 0;
   std::optional<int> end_day;
   std::vector<std::string> markers;  // empty: every marker
+  bool operator==(const Milestone&) const = default;
 };
 
 struct PatientHistory {

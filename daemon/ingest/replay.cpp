@@ -96,7 +96,7 @@ Replayer::Outcome Replayer::process(std::size_t slot, const Record& record) {
   const engine::NoteLogged logged = [&](const std::string& key) {
     return patient.alerts.note_logged(key);
   };
-  const auto evaluation = engine::evaluate(history, config_, *scope, logged);
+  const auto evaluation = engine::evaluate(history, config_, *scope, logged, &patient.milestones);
   out.events = engine::reconcile(patient.alerts.live(*scope), evaluation, logged);
   patient.alerts.apply(out.events, shard.next_alert_id);
   out.patient = history.patient;
@@ -371,10 +371,12 @@ std::vector<std::vector<Replayer::Outcome>> Replayer::evaluate_by_patient(
         done.push_back(std::move(outcome));
         row.outcome = static_cast<std::uint32_t>(done.size());
       }
+      if (first[local + 1] == first[local]) continue;
+      // Worked out again for the patient's rows of another file: a replay holds every patient.
+      shard.patients[local].milestones = engine::MilestoneCache{};
       // Nothing follows: the history is not needed again, and its memory serves the next
       // patient's.
-      if (last_input && first[local + 1] > first[local])
-        shard.patients[local].history = engine::PatientLedger{};
+      if (last_input) shard.patients[local].history = engine::PatientLedger{};
     }
   });
   return outcomes;

@@ -67,6 +67,7 @@ class Replayer {
   struct PatientState {
     engine::PatientLedger history;
     engine::PatientAlerts alerts;
+    engine::MilestoneCache milestones;  // let go after the patient's rows of a file
   };
   struct Shard {
     // Patient slot s is patients[s / shards] of shard s % shards: found without hashing its key

@@ -1,0 +1,63 @@
+#pragma once
+// What the engine works out from a patient's milestones alone, for one marker: its anchors
+// (RULES.md E5, same-day anchors collapsed) with their rule parameters, and the periods of a
+// vitamin-K antagonist (E8).
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/milestone_kinds.hpp"
+#include "engine/alert.hpp"
+#include "engine/history.hpp"
+#include "engine/rule_book.hpp"
+
+namespace markerwatch::engine {
+
+struct AnchorGroup {
+  Anchor anchor;
+  std::vector<std::string> kinds;  // display order: the profile's kind, curative kinds, the rest
+  const RuleParams* params = nullptr;  // the episode's profile (RuleBook::params_for)
+  bool systemic = false;               // a systemic_start among the kinds (flare guard)
+};
+
+// E8: is a vitamin-K antagonist active on `day` for this marker?
+class VkaCalendar {
+ public:
+  VkaCalendar(const PatientHistory& h, const std::string& marker);
+  bool active(int day) const;
+
+ private:
+  std::vector<Milestone> starts_;
+  std::vector<int> stops_;
+};
+
+struct MarkerMilestones {
+  std::string marker;
+  std::vector<AnchorGroup> anchors;         // in day order
+  const RuleParams* base_params = nullptr;  // before the first anchor
+  VkaCalendar vka;
+};
+
+MarkerMilestones marker_milestones(const PatientHistory& h, const std::string& marker,
+                                   const MilestoneKinds& kinds, const RuleBook& rules);
+
+// The MarkerMilestones of one patient, kept from one evaluation to the next: replay evaluates a
+// patient once per row, nearly always with the milestones of the row before. Each call checks
+// that the milestones and the configuration are still those the kept ones were worked out from.
+class MilestoneCache {
+ public:
+  const MarkerMilestones& of(const PatientHistory& h, const std::string& marker,
+                             const MilestoneKinds& kinds, const RuleBook& rules);
+
+ private:
+  std::vector<Milestone> milestones_;
+  const MilestoneKinds* kinds_ = nullptr;
+  const RuleBook* rules_ = nullptr;
+  // Each held on its own: a reference handed out stays valid while it is kept. (A deque would
+  // allocate even while empty, for each of a replay's patients.)
+  std::vector<std::unique_ptr<MarkerMilestones>> markers_;
+};
+
+}  // namespace markerwatch::engine
