@@ -6,7 +6,9 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <unordered_set>
 
+#include "core/patient_choice.hpp"
 #include "ingest/csv_records.hpp"
 
 namespace markerwatch::ingest {
@@ -195,10 +197,16 @@ struct Replayer::CsvFile {
   RecordContext context;
 
   // Throws InputError. The same row always maps to the same record: a row is mapped when it is
-  // read, and again when it is evaluated.
+  // evaluated, and the first rows of each patient also when they are read.
   Record record(const CsvRow& row) const {
     if (kind == FileKind::results_csv) return parse_result_row(header, row, context);
     return parse_milestone_row(header, row, context);
+  }
+  // The patient a row names, without mapping the rest of it; throws InputError with the reason
+  // record() gives when the patient field (or the row's width) is what is wrong.
+  PatientKey patient(const CsvRow& row) const {
+    if (row.fields.size() != header.width()) return patient_of(record(row));  // throws
+    return parse_patient_key(header.get(row, Column::patient_id), "patient_id");
   }
 };
 
@@ -253,13 +261,14 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
   struct Stretch {
     StretchStart start;
     std::vector<FileRow> rows;
-    std::vector<PatientKey> patients;  // rows[i]'s patient (none when rejected)
+    std::vector<PatientKey> patients;  // rows[i]'s patient (none when it does not read)
     std::vector<std::string> reasons;
     std::optional<std::string> malformed;
+    std::unordered_set<std::string> mapped_well;  // patients with a valid row in the stretch
   };
   std::vector<Stretch> stretches;
   for (const auto& start : stretches_of(after_header, shards_.size()))
-    stretches.push_back({start, {}, {}, {}, {}});
+    stretches.push_back({start, {}, {}, {}, {}, {}});
   on_shards([&](std::size_t s) {
     if (s >= stretches.size()) return;
     auto& stretch = stretches[s];
@@ -281,46 +290,79 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
       const auto until = stretch.start.until_line;
       if (!csv_row || (until && csv_row->line >= until)) return;
       row.line = static_cast<std::uint32_t>(csv_row->line);
+      PatientKey patient;
       try {
-        auto record = file.record(*csv_row);
-        stretch.patients.push_back(std::move(patient_of(record)));
+        patient = file.patient(*csv_row);
+        // A patient's rows are mapped here only until one is valid: naming needs to know which
+        // patients have one. The rest are mapped when they are evaluated.
+        auto key = patient_text(patient);
+        if (!stretch.mapped_well.contains(key)) {
+          file.record(*csv_row);
+          stretch.mapped_well.insert(std::move(key));
+        }
       } catch (const InputError& e) {
         stretch.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + e.what());
         row.rejected = static_cast<std::uint32_t>(stretch.reasons.size());
-        stretch.patients.emplace_back();
       }
+      stretch.patients.push_back(std::move(patient));
       stretch.rows.push_back(row);
     }
   });
 
-  // Then their patients are named here, in file order: a name depends on the names before it.
+  // Then their patients are named here, in file order: a name depends on the names before it. As
+  // an import does, a patient is named where it first appears (on a refused row too) if one of
+  // its rows is valid.
+  std::size_t read_stretches = 0;  // up to the one whose CSV broke
+  while (read_stretches < stretches.size() && !stretches[read_stretches++].malformed) {
+  }
+  auto has_valid_row = [&](std::size_t from, const std::string& key) {
+    for (auto s = from; s < read_stretches; ++s)
+      if (stretches[s].mapped_well.contains(key)) return true;
+    return false;
+  };
+  CsvReader reader(file.content);
   FileRows read;
   std::size_t count = 0;
   for (const auto& stretch : stretches) count += stretch.rows.size();
   read.rows.reserve(count);
-  for (auto& stretch : stretches) {
+  for (std::size_t s = 0; s < read_stretches; ++s) {
+    auto& stretch = stretches[s];
     for (std::size_t i = 0; i < stretch.rows.size(); ++i) {
       auto row = stretch.rows[i];
+      const auto& patient = stretch.patients[i];
       if (row.rejected) {
+        // Named here if it first appears here; the row keeps its own reason.
+        if (!patient.id.empty() && has_valid_row(s, patient_text(patient))) try {
+            patients_.resolve(patient);
+          } catch (const InputError&) {
+          }
         read.reasons.push_back(std::move(stretch.reasons[row.rejected - 1]));
         row.rejected = static_cast<std::uint32_t>(read.reasons.size());
       } else {
         try {
-          const auto number = patients_.resolve(stretch.patients[i]);
+          const auto number = patients_.resolve(patient);
           row.number = static_cast<std::uint32_t>(number);
           row.slot = static_cast<std::uint32_t>(slot_of_number(number));
         } catch (const InputError& e) {
-          read.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + e.what());
+          // The row's own fault comes first (it may not have been mapped yet).
+          std::string reason = e.what();
+          reader.seek(row.at);
+          try {
+            file.record(*reader.next());
+          } catch (const InputError& fault) {
+            reason = fault.what();
+          }
+          read.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + reason);
           row.rejected = static_cast<std::uint32_t>(read.reasons.size());
         }
       }
       read.rows.push_back(row);
     }
-    if (stretch.malformed) {
-      read.malformed = std::move(stretch.malformed);
-      break;
-    }
-    stretch = Stretch{};
+    if (stretch.malformed) read.malformed = std::move(stretch.malformed);
+    // Its rows are copied; its valid patients are asked about until the end.
+    stretch.rows = {};
+    stretch.patients = {};
+    stretch.reasons = {};
   }
   return read;
 }
@@ -355,14 +397,14 @@ std::vector<std::vector<Replayer::Outcome>> Replayer::evaluate_by_patient(
       for (auto k = first[local]; k < first[local + 1]; ++k) {
         auto& row = rows[order[k]];
         reader.seek(row.at);
-        auto record = file.record(*reader.next());
-        // Under the key the directory first knew the patient by (replay's state is kept there).
-        patient_of(record) = patients_.key(row.number);
         Outcome outcome;
         try {
+          auto record = file.record(*reader.next());
+          // Under the key the directory first knew the patient by (replay's state is kept there).
+          patient_of(record) = patients_.key(row.number);
           outcome = process(row.slot, record);
         } catch (const InputError& e) {
-          outcome.error = e.what();
+          outcome.error = e.what();  // the row does not map, or E3 refuses it
         }
         render(outcome);
         // Held until every patient is done: without the spare room a writer leaves.

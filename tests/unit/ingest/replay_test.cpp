@@ -304,3 +304,90 @@ TEST_CASE(
         1);
   CHECK(imported.count("SELECT count(*) FROM milestones") == 5);
 }
+
+namespace {
+
+// Rows of patients f0, f1, ... that name no one else: they set the rows below apart, so that on
+// several threads they fall in different stretches of the file.
+std::string filler(int from, int count) {
+  std::string rows;
+  for (int p = from; p < from + count; ++p)
+    rows += "f" + std::to_string(p) + ",AFP,2020-01-01,5,ng/mL\n";
+  return rows;
+}
+
+struct Named {
+  std::vector<std::string> rejections;
+  std::vector<std::string> new_alert_patients;
+};
+
+Named replay_named(const std::string& results, unsigned threads) {
+  const auto settings = test::utc_settings();
+  Named out;
+  ingest::Replayer replayer(
+      settings,
+      [&](const ingest::ReplayedEvent& e) {
+        if (e.event.type == engine::EventType::new_alert)
+          out.new_alert_patients.push_back(e.patient);
+      },
+      threads);
+  replayer.feed_csv(results, "r.csv", true);
+  out.rejections = replayer.rejections();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("replay names a patient where it first appears, on a refused row too, as an import") {
+  // An import names each written patient where it first appears in the file, if one of its rows
+  // is valid. x^A is named on its refused first row, before "x", which then names it too; x^B is
+  // another patient. y^A has no valid row and names no one: "y" makes a patient, which y^B
+  // claims. Each pair's values are one series, with a rise from 5 to 100, confirmed by 120.
+  const std::string results =
+      "patient_id,marker,collected_at,value,unit\n" + filler(0, 40) +
+      "x^A,AFP,2020-01-02,lots,ng/mL\n" + "y^A,AFP,2020-01-02,lots,ng/mL\n" + filler(40, 40) +
+      "x,AFP,2020-02-01,5,ng/mL\n" + "y,AFP,2020-02-01,5,ng/mL\n" + filler(80, 40) +
+      "x^B,AFP,2020-03-01,6,ng/mL\n" + "y^B,AFP,2020-03-01,100,ng/mL\n" + filler(120, 40) +
+      "x^A,AFP,2020-04-01,100,ng/mL\n" + "y^B,AFP,2020-03-20,120,ng/mL\n" + filler(160, 40) +
+      "x^A,AFP,2020-04-20,120,ng/mL\n" + filler(200, 40);
+  test::PipelineFixture imported;
+  const auto report = imported.import(results, "r.csv");
+  REQUIRE(report.rejections.size() == 2);
+  CHECK(imported.count("SELECT count(*) FROM patients") == 240 + 3);  // x^A, x^B; y (now y^B)
+  CHECK(imported.count("SELECT count(*) FROM alerts") == 2);
+
+  for (unsigned threads = 1; threads <= 5; ++threads) {
+    INFO("threads = " << threads);
+    const auto named = replay_named(results, threads);
+    REQUIRE(named.rejections.size() == 2);
+    CHECK_THAT(named.rejections[0], Catch::StartsWith("r.csv:42: ") && Catch::Contains("lots"));
+    CHECK_THAT(named.rejections[1], Catch::StartsWith("r.csv:43: ") && Catch::Contains("lots"));
+    // Named otherwise, x^A's or y^B's values would be a patient of their own, without the 5.
+    CHECK(named.new_alert_patients == std::vector<std::string>{"y", "x"});
+  }
+}
+
+TEST_CASE("replay: a row's own fault is its reason before a patient it cannot name") {
+  // x^A and x^B are two patients, so "x" names neither. Its rows are refused for that, unless the
+  // row is wrong in itself: then that is the reason, as in an import.
+  const std::string results =
+      "patient_id,marker,collected_at,value,unit\n" + filler(0, 30) +
+      "x^A,AFP,2020-01-02,7,ng/mL\n" + filler(30, 30) + "x^B,AFP,2020-01-03,7,ng/mL\n" +
+      filler(60, 30) + "x,AFP,2020-01-04,lots,ng/mL\n" + filler(90, 30) +
+      "x,AFP,2020-01-05,8,ng/mL\n" + filler(120, 30) + "x,AFP,2020-01-06,much,ng/mL\n" +
+      "x,AFP,2020-01-07,9,ng/mL\n" + filler(150, 30);
+  test::PipelineFixture imported;
+  const auto report = imported.import(results, "r.csv");
+  REQUIRE(report.rejections.size() == 4);
+  std::vector<std::string> expected;
+  for (const auto& r : report.rejections)
+    expected.push_back("r.csv:" + std::to_string(r.line) + ": " + r.reason);
+  CHECK_THAT(expected[0], Catch::Contains("lots"));
+  CHECK_THAT(expected[1], Catch::Contains("(A, B)"));
+  CHECK_THAT(expected[2], Catch::Contains("much"));
+  CHECK_THAT(expected[3], Catch::Contains("(A, B)"));
+  for (unsigned threads = 1; threads <= 5; ++threads) {
+    INFO("threads = " << threads);
+    CHECK(replay_named(results, threads).rejections == expected);
+  }
+}
