@@ -6,7 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "core/patient_choice.hpp"
 #include "ingest/csv_records.hpp"
@@ -258,22 +258,27 @@ void Replayer::feed_csv(std::string_view content, const std::string& path, bool 
 
 Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& after_header) {
   // Each thread reads and maps a stretch of the file.
+  struct StretchPatient {
+    PatientKey key;
+    bool valid = false;  // one of its rows in the stretch is
+  };
   struct Stretch {
     StretchStart start;
     std::vector<FileRow> rows;
-    std::vector<PatientKey> patients;  // rows[i]'s patient (none when it does not read)
+    std::vector<std::uint32_t> patient_of_row;  // 1 + index in `patients`, 0: it does not read
+    std::vector<StretchPatient> patients;       // in order of first appearance
+    std::unordered_map<std::string, std::uint32_t> index_of;  // "id" or "id^authority"
     std::vector<std::string> reasons;
     std::optional<std::string> malformed;
-    std::unordered_set<std::string> mapped_well;  // patients with a valid row in the stretch
   };
   std::vector<Stretch> stretches;
   for (const auto& start : stretches_of(after_header, shards_.size()))
-    stretches.push_back({start, {}, {}, {}, {}, {}});
+    stretches.push_back({start, {}, {}, {}, {}, {}, {}});
   on_shards([&](std::size_t s) {
     if (s >= stretches.size()) return;
     auto& stretch = stretches[s];
     stretch.rows.reserve(stretch.start.lines);
-    stretch.patients.reserve(stretch.start.lines);
+    stretch.patient_of_row.reserve(stretch.start.lines);
     CsvReader reader(file.content);
     reader.seek(stretch.start.from);
     for (;;) {
@@ -290,34 +295,43 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
       const auto until = stretch.start.until_line;
       if (!csv_row || (until && csv_row->line >= until)) return;
       row.line = static_cast<std::uint32_t>(csv_row->line);
-      PatientKey patient;
+      std::uint32_t patient_index = 0;
       try {
-        patient = file.patient(*csv_row);
+        auto patient = file.patient(*csv_row);
+        const auto [at, added] = stretch.index_of.try_emplace(
+            patient_text(patient), static_cast<std::uint32_t>(stretch.patients.size()));
+        if (added) stretch.patients.push_back({std::move(patient), false});
+        patient_index = at->second + 1;
         // A patient's rows are mapped here only until one is valid: naming needs to know which
         // patients have one. The rest are mapped when they are evaluated.
-        auto key = patient_text(patient);
-        if (!stretch.mapped_well.contains(key)) {
+        if (auto& known = stretch.patients[at->second]; !known.valid) {
           file.record(*csv_row);
-          stretch.mapped_well.insert(std::move(key));
+          known.valid = true;
         }
       } catch (const InputError& e) {
         stretch.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + e.what());
         row.rejected = static_cast<std::uint32_t>(stretch.reasons.size());
       }
-      stretch.patients.push_back(std::move(patient));
+      stretch.patient_of_row.push_back(patient_index);
       stretch.rows.push_back(row);
     }
   });
 
   // Then their patients are named here, in file order: a name depends on the names before it. As
   // an import does, a patient is named where it first appears (on a refused row too) if one of
-  // its rows is valid.
+  // its rows is valid. The directory names a written patient once per file, so each stretch asks
+  // once per patient, where the patient first appears in it.
   std::size_t read_stretches = 0;  // up to the one whose CSV broke
   while (read_stretches < stretches.size() && !stretches[read_stretches++].malformed) {
   }
-  auto has_valid_row = [&](std::size_t from, const std::string& key) {
-    for (auto s = from; s < read_stretches; ++s)
-      if (stretches[s].mapped_well.contains(key)) return true;
+  auto valid_in_later_stretch = [&](std::size_t s, const PatientKey& patient) {
+    const auto key = patient_text(patient);
+    for (auto later = s + 1; later < read_stretches; ++later) {
+      const auto& other = stretches[later];
+      if (auto at = other.index_of.find(key);
+          at != other.index_of.end() && other.patients[at->second].valid)
+        return true;
+    }
     return false;
   };
   CsvReader reader(file.content);
@@ -327,41 +341,56 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
   read.rows.reserve(count);
   for (std::size_t s = 0; s < read_stretches; ++s) {
     auto& stretch = stretches[s];
+    struct Named {
+      bool asked = false;
+      std::size_t number = 0;
+      std::optional<std::string> refusal;  // the directory's reason it names no one patient
+    };
+    std::vector<Named> named(stretch.patients.size());
+    auto name = [&](std::uint32_t index) -> const Named& {
+      auto& n = named[index];
+      if (!n.asked) {
+        n.asked = true;
+        try {
+          n.number = patients_.resolve(stretch.patients[index].key);
+        } catch (const InputError& e) {
+          n.refusal = e.what();
+        }
+      }
+      return n;
+    };
     for (std::size_t i = 0; i < stretch.rows.size(); ++i) {
       auto row = stretch.rows[i];
-      const auto& patient = stretch.patients[i];
+      const auto patient_index = stretch.patient_of_row[i];
       if (row.rejected) {
         // Named here if it first appears here; the row keeps its own reason.
-        if (!patient.id.empty() && has_valid_row(s, patient_text(patient))) try {
-            patients_.resolve(patient);
-          } catch (const InputError&) {
-          }
+        if (patient_index) {
+          const auto& patient = stretch.patients[patient_index - 1];
+          if (patient.valid || valid_in_later_stretch(s, patient.key)) name(patient_index - 1);
+        }
         read.reasons.push_back(std::move(stretch.reasons[row.rejected - 1]));
         row.rejected = static_cast<std::uint32_t>(read.reasons.size());
+      } else if (const auto& n = name(patient_index - 1); !n.refusal) {
+        row.number = static_cast<std::uint32_t>(n.number);
+        row.slot = static_cast<std::uint32_t>(slot_of_number(n.number));
       } else {
+        // The row's own fault comes first (it may not have been mapped yet).
+        auto reason = *n.refusal;
+        reader.seek(row.at);
         try {
-          const auto number = patients_.resolve(patient);
-          row.number = static_cast<std::uint32_t>(number);
-          row.slot = static_cast<std::uint32_t>(slot_of_number(number));
-        } catch (const InputError& e) {
-          // The row's own fault comes first (it may not have been mapped yet).
-          std::string reason = e.what();
-          reader.seek(row.at);
-          try {
-            file.record(*reader.next());
-          } catch (const InputError& fault) {
-            reason = fault.what();
-          }
-          read.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + reason);
-          row.rejected = static_cast<std::uint32_t>(read.reasons.size());
+          file.record(*reader.next());
+        } catch (const InputError& fault) {
+          reason = fault.what();
         }
+        read.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + reason);
+        row.rejected = static_cast<std::uint32_t>(read.reasons.size());
       }
       read.rows.push_back(row);
     }
     if (stretch.malformed) read.malformed = std::move(stretch.malformed);
-    // Its rows are copied; its valid patients are asked about until the end.
+    // Its rows are copied; its patients are asked about until the end.
     stretch.rows = {};
-    stretch.patients = {};
+    stretch.patient_of_row = {};
     stretch.reasons = {};
   }
   return read;
