@@ -84,18 +84,17 @@ void CsvPatientRows::produce(std::stop_token stop) {
     std::vector<CsvReader::Position> positions;
     std::vector<std::uint32_t> group_of_row;
     std::unordered_map<std::string, std::uint32_t> group_of;
+    CsvRow row;
     while (!stop.stop_requested()) {
       const auto position = reader.position();
-      std::optional<CsvRow> row;
       try {
-        row = reader.next();
+        if (!reader.next(row)) break;
       } catch (const InputError& e) {
         malformed = e.what();
         break;
       }
-      if (!row) break;
       const auto [it, inserted] =
-          group_of.try_emplace(std::string(text::trim(header_.get(*row, Column::patient_id))),
+          group_of.try_emplace(std::string(text::trim(header_.get(row, Column::patient_id))),
                                static_cast<std::uint32_t>(group_of.size()));
       positions.push_back(position);
       group_of_row.push_back(it->second);
@@ -119,14 +118,14 @@ void CsvPatientRows::produce(std::stop_token stop) {
       mapped.rows.reserve(group.size());
       for (const auto position : group) {
         reader.seek(position);
-        const auto row = reader.next();  // read without error in the first pass
+        reader.next(row);  // read without error in the first pass
         auto& out = mapped.rows.emplace_back();
-        out.line = row->line;
+        out.line = row.line;
         try {
           if (kind_ == FileKind::results_csv)
-            out.record = parse_result_row(header_, *row, ctx_);
+            out.record = parse_result_row(header_, row, ctx_);
           else
-            out.record = parse_milestone_row(header_, *row, ctx_);
+            out.record = parse_milestone_row(header_, row, ctx_);
         } catch (const InputError& e) {
           out.record = std::string(e.what());
         }

@@ -12,18 +12,26 @@ CsvReader::CsvReader(std::string_view text, std::size_t max_field_bytes, std::si
 // Fields are copied a run of characters at a time, not character by character: an import reads
 // every row twice (grouping, then mapping), and the grouping pass runs while nothing else can.
 std::optional<CsvRow> CsvReader::next() {
+  CsvRow row;
+  row.fields.reserve(fields_hint_);
+  if (!next(row)) return std::nullopt;
+  return row;
+}
+
+bool CsvReader::next(CsvRow& row) {
   const auto size = text_.size();
   while (pos_ < size) {
-    CsvRow row;
     row.line = line_;
-    row.fields.reserve(fields_hint_);
+    std::size_t count = 0;  // fields of this row in row.fields; the rest are spare room
     const auto check_size = [&](std::size_t field_bytes) {
       if (field_bytes > max_field_bytes_)
         throw InputError("line " + std::to_string(row.line) + ": a field is longer than " +
                          std::to_string(max_field_bytes_) + " bytes");
     };
     for (bool row_done = false; !row_done;) {
-      std::string field;
+      if (count == row.fields.size()) row.fields.emplace_back();
+      auto& field = row.fields[count];
+      field.clear();
       bool was_quoted = false;
       if (pos_ < size && text_[pos_] == '"') {
         was_quoted = true;
@@ -53,10 +61,10 @@ std::optional<CsvRow> CsvReader::next() {
         field.append(text_.substr(pos_, end - pos_));
       }
       pos_ = end;
-      if (row.fields.size() >= max_fields_)
+      if (count >= max_fields_)
         throw InputError("line " + std::to_string(row.line) + ": more than " +
                          std::to_string(max_fields_) + " fields");
-      row.fields.push_back(std::move(field));
+      ++count;
       if (pos_ >= size) break;
       const char separator = text_[pos_++];
       if (separator == ',') continue;
@@ -64,11 +72,12 @@ std::optional<CsvRow> CsvReader::next() {
       ++line_;
       row_done = true;
     }
-    fields_hint_ = std::max(fields_hint_, row.fields.size());
-    const bool blank = row.fields.size() == 1 && row.fields[0].empty();
-    if (!blank) return row;
+    row.fields.resize(count);
+    fields_hint_ = std::max(fields_hint_, count);
+    const bool blank = count == 1 && row.fields[0].empty();
+    if (!blank) return true;
   }
-  return std::nullopt;
+  return false;
 }
 
 }  // namespace markerwatch::ingest

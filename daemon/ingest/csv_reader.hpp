@@ -23,6 +23,9 @@ class CsvReader {
                      std::size_t max_fields = 64);
   // Next non-blank row; nullopt at the end. Throws InputError with the line on malformed input.
   std::optional<CsvRow> next();
+  // The same into `row`, whose fields keep their room from one row to the next (a reader of
+  // millions of rows then allocates nothing per row); false at the end.
+  bool next(CsvRow& row);
 
   // Where the next row starts, to come back to it with seek() (a re-read yields the same row).
   struct Position {

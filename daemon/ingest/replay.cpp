@@ -281,23 +281,23 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
     stretch.patient_of_row.reserve(stretch.start.lines);
     CsvReader reader(file.content);
     reader.seek(stretch.start.from);
+    CsvRow csv_row;
     for (;;) {
       FileRow row;
       row.at = reader.position();
-      std::optional<CsvRow> csv_row;
       try {
-        csv_row = reader.next();
+        if (!reader.next(csv_row)) return;
       } catch (const InputError& e) {
         stretch.malformed = file.path + ": " + e.what();
         return;
       }
       // Past blank lines, the reader may have reached the next stretch's first row.
       const auto until = stretch.start.until_line;
-      if (!csv_row || (until && csv_row->line >= until)) return;
-      row.line = static_cast<std::uint32_t>(csv_row->line);
+      if (until && csv_row.line >= until) return;
+      row.line = static_cast<std::uint32_t>(csv_row.line);
       std::uint32_t patient_index = 0;
       try {
-        auto patient = file.patient(*csv_row);
+        auto patient = file.patient(csv_row);
         const auto [at, added] = stretch.index_of.try_emplace(
             patient_text(patient), static_cast<std::uint32_t>(stretch.patients.size()));
         if (added) stretch.patients.push_back({std::move(patient), false});
@@ -305,7 +305,7 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
         // A patient's rows are mapped here only until one is valid: naming needs to know which
         // patients have one. The rest are mapped when they are evaluated.
         if (auto& known = stretch.patients[at->second]; !known.valid) {
-          file.record(*csv_row);
+          file.record(csv_row);
           known.valid = true;
         }
       } catch (const InputError& e) {
@@ -421,14 +421,16 @@ std::vector<std::vector<Replayer::Outcome>> Replayer::evaluate_by_patient(
       if (here(rows[i])) order[next[local_of(rows[i])]++] = static_cast<std::uint32_t>(i);
 
     CsvReader reader(file.content);
+    CsvRow csv_row;
     auto& done = outcomes[s];
     for (std::size_t local = 0; local + 1 < first.size(); ++local) {
       for (auto k = first[local]; k < first[local + 1]; ++k) {
         auto& row = rows[order[k]];
         reader.seek(row.at);
+        reader.next(csv_row);  // read without error before
         Outcome outcome;
         try {
-          auto record = file.record(*reader.next());
+          auto record = file.record(csv_row);
           // Under the key the directory first knew the patient by (replay's state is kept there).
           patient_of(record) = patients_.key(row.number);
           outcome = process(row.slot, record);

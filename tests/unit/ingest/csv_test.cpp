@@ -52,6 +52,27 @@ TEST_CASE("CSV reader: a quote inside an unquoted field, empty quoted fields, lo
   CHECK(r.next()->fields == std::vector<std::string>{"end"});
 }
 
+TEST_CASE(
+    "CSV reader: one row object read into again holds each row and nothing of the one before") {
+  const std::string text =
+      "a,b,c,d\n\"long quoted, field\",2\n\n\nx\n\"\",\"q\"\"\",,\"multi\nline\"\n1,2,3\n";
+  CsvReader reused(text), fresh(text);
+  CsvRow row;
+  row.fields = {"left", "over", "from", "before", "and", "more"};
+  std::size_t rows = 0;
+  while (reused.next(row)) {
+    const auto expected = fresh.next();
+    REQUIRE(expected);
+    INFO("row " << rows);
+    CHECK(row.line == expected->line);
+    CHECK(row.fields == expected->fields);
+    ++rows;
+  }
+  CHECK_FALSE(fresh.next());
+  CHECK(rows == 5);
+  CHECK(row.fields == std::vector<std::string>{"1", "2", "3"});
+}
+
 TEST_CASE("CSV reader: malformed input is an error with its line") {
   CsvReader unterminated("a\n\"open\n");
   unterminated.next();
