@@ -119,6 +119,7 @@ class SeriesEvaluator {
         out_(out) {}
 
   void run() {
+    episode_values_.reserve(series_.size());
     // Episode k runs after anchor k up to and including the next anchor's day (a value on an
     // anchor day is pre-anchor). Index -1 is the episode before the first anchor.
     for (int k = -1; k < static_cast<int>(anchors_.size()); ++k) {
@@ -566,7 +567,11 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
       last = nullptr;
       for (auto& candidate : series)
         if (*candidate.marker == v.marker && *candidate.method == v.method) last = &candidate;
-      if (!last) last = &series.emplace_back(Series{&v.marker, &v.method, {}, 0});
+      if (!last) {
+        last = &series.emplace_back(Series{&v.marker, &v.method, {}, 0});
+        // Room for every value at once: nearly always one series holds most of them.
+        last->values.reserve(history.values.size());
+      }
     }
     last->values.push_back(&v);
   }
