@@ -1,11 +1,14 @@
 // `markerwatch replay` and `markerwatch alerts`: the engine's output for people and machines.
+#include <unistd.h>
+
 #include <algorithm>
-#include <cstdio>
+#include <cmath>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <utility>
 
-#include <cmath>
+#include "cli/background_writer.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "core/calendar.hpp"
@@ -83,11 +86,11 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
   if (!args.patient.empty() && c.db_path.empty()) throw InputError("--patient goes with --db");
   auto s = load_settings(c);
   const bool json = args.format == "json";
-  // Hundreds of MB of JSON lines: in writes of 1 MiB rather than of stdio's 4 KiB (on this kind
-  // of virtual machine each system call costs microseconds; bench/README.md).
-  // A plain array: it must outlive the flush at exit, which comes after static destructors.
-  static char stdout_buffer[1 << 20];
-  std::setvbuf(stdout, stdout_buffer, _IOFBF, sizeof stdout_buffer);
+  // Hundreds of MB of JSON lines: written in blocks of 1 MiB rather than stdio's 4 KiB (on this
+  // kind of virtual machine each system call costs microseconds; bench/README.md), by a thread
+  // of their own.
+  std::optional<BackgroundWriter> json_lines;
+  if (json) json_lines.emplace(STDOUT_FILENO);
   std::vector<std::vector<std::string>> table;
   ingest::Replayer::Render render_json;
   if (json)
@@ -101,7 +104,7 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
       s,
       [&](const ingest::ReplayedEvent& e) {
         if (json)
-          std::cout << e.rendered;
+          json_lines->write(e.rendered);
         else
           table.push_back(event_cells(e));
       },
@@ -124,6 +127,7 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
       replayer->feed_csv(content, path, /*last_input=*/input == &args.results);
     }
   }
+  if (json) json_lines->finish();  // throws if a write failed
   if (!json)
     std::cout << render(Format::table,
                         {"event", "alert", "patient", "marker", "class", "rules", "event_date",

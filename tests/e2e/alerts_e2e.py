@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import random
+import subprocess
 
 import harness as h
 from seed_e2e import CONFIG, to_oru
@@ -190,6 +191,13 @@ def main(a, tmp):
         h.check(out.returncode == 2 and b"--threads" in out.stderr, "replay --threads %s refused" % threads)
     out = h.cli(a.bin, "replay", "--results", milestones, "--db", db, check_rc=False)
     h.check(out.returncode == 2, "--results with --db is a usage error")
+    # Output that cannot be written is an error, not a silent loss.
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run([os.path.join(a.bin, "markerwatch"), "replay", "--format", "json",
+                            "--config", config, "--results", results, "--milestones", milestones],
+                           stdout=full, stderr=subprocess.PIPE, timeout=120)
+    h.check(p.returncode == 2 and b"writing the output" in p.stderr,
+            "replay to a full disk exits 2 and says so: %r" % p.stderr)
     with open(bad, "wb") as f:
         f.write(b"\xff\xfe garbage\n")
     out = h.cli(a.bin, "replay", "--results", bad, check_rc=False)
