@@ -582,14 +582,16 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
     std::sort(s.values.begin(), s.values.end(), value_order);
     s.first_day = s.values.front()->day;
   }
-  std::optional<MilestoneCache> own_cache;
-  if (!cache) cache = &own_cache.emplace();
+  std::optional<MarkerMilestones> uncached;
   const MarkerMilestones* milestones = nullptr;
   for (auto& s : series) {
     const std::string& marker = *s.marker;
     const std::string& method = *s.method;
     if (!milestones || milestones->marker != marker)
-      milestones = &cache->of(history, marker, *config.kinds, *config.rules);
+      milestones =
+          cache
+              ? &cache->of(history, marker, *config.kinds, *config.rules)
+              : &uncached.emplace(marker_milestones(history, marker, *config.kinds, *config.rules));
     // E1: a method group that starts after another group of the marker re-baselines (the
     // earliest group keeps the baseline; on a tie, the first method in name order).
     const bool earliest = std::none_of(series.begin(), series.end(), [&](const Series& other) {
