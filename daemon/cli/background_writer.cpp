@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <stdexcept>
 #include <system_error>
 
 namespace markerwatch::cli {
@@ -21,6 +22,7 @@ BackgroundWriter::~BackgroundWriter() {
 }
 
 void BackgroundWriter::write(std::string_view text) {
+  if (!thread_.joinable()) throw std::logic_error("BackgroundWriter: a write after finish()");
   filling_.append(text);
   if (filling_.size() >= block_bytes_) hand_over();
 }

@@ -20,7 +20,8 @@ class BackgroundWriter {
   BackgroundWriter(const BackgroundWriter&) = delete;
   BackgroundWriter& operator=(const BackgroundWriter&) = delete;
 
-  // Once a write failed, the text is dropped: finish() reports the failure.
+  // Once a write failed, the text is dropped: finish() reports the failure. Not after finish()
+  // (std::logic_error).
   void write(std::string_view text);
   // Writes what is left, waits for it, and throws std::system_error if any write failed.
   void finish();

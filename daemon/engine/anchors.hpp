@@ -3,9 +3,7 @@
 // (RULES.md E5, same-day anchors collapsed) with their rule parameters, and the periods of a
 // vitamin-K antagonist (E8).
 #include <memory>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "core/milestone_kinds.hpp"
@@ -46,6 +44,8 @@ MarkerMilestones marker_milestones(const PatientHistory& h, const std::string& m
 // The MarkerMilestones of one patient, kept from one evaluation to the next: replay evaluates a
 // patient once per row, nearly always with the milestones of the row before. Each call checks
 // that the milestones and the configuration are still those the kept ones were worked out from.
+// The configuration is known by its address: a cache must not outlive the configuration it was
+// used with (replay keeps both as long as the Replayer).
 class MilestoneCache {
  public:
   const MarkerMilestones& of(const PatientHistory& h, const std::string& marker,

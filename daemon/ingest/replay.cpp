@@ -257,7 +257,8 @@ void Replayer::feed_csv(std::string_view content, const std::string& path, bool 
 }
 
 Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& after_header) {
-  // Each thread reads and maps a stretch of the file.
+  // Each thread reads a stretch of the file, and maps each patient's rows there until one is
+  // valid.
   struct StretchPatient {
     PatientKey key;
     bool valid = false;  // one of its rows in the stretch is

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -69,5 +70,6 @@ TEST_CASE("background writer: a write that fails is reported by finish()") {
   writer.write("and after the failure, dropped");
   CHECK_THROWS_AS(writer.finish(), std::system_error);
   CHECK_THROWS_WITH(writer.finish(), Catch::Contains("writing the output"));
+  CHECK_THROWS_AS(writer.write("after the end"), std::logic_error);
   ::close(read_only);
 }
