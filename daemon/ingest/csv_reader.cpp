@@ -9,8 +9,6 @@ CsvReader::CsvReader(std::string_view text, std::size_t max_field_bytes, std::si
   if (text_.starts_with("\xEF\xBB\xBF")) text_.remove_prefix(3);
 }
 
-// Fields are copied a run of characters at a time, not character by character: an import reads
-// every row twice (grouping, then mapping), and the grouping pass runs while nothing else can.
 std::optional<CsvRow> CsvReader::next() {
   CsvRow row;
   row.fields.reserve(fields_hint_);
@@ -18,6 +16,8 @@ std::optional<CsvRow> CsvReader::next() {
   return row;
 }
 
+// Fields are copied a run of characters at a time, not character by character: an import reads
+// every row twice (grouping, then mapping), and the grouping pass runs while nothing else can.
 bool CsvReader::next(CsvRow& row) {
   const auto size = text_.size();
   while (pos_ < size) {
