@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -91,6 +92,10 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
   // of their own.
   std::optional<BackgroundWriter> json_lines;
   if (json) json_lines.emplace(STDOUT_FILENO);
+  // The table is printed at the end as one text, as large: through stdio, also in 1 MiB writes.
+  // A plain array: it must outlive the flush at exit, which comes after static destructors.
+  static char stdout_buffer[1 << 20];
+  if (!json) std::setvbuf(stdout, stdout_buffer, _IOFBF, sizeof stdout_buffer);
   std::vector<std::vector<std::string>> table;
   ingest::Replayer::Render render_json;
   if (json)
