@@ -264,7 +264,6 @@ int run_daemon(const settings::Settings& settings) {
   // A handler that throws must not take the service down: log it and keep running the loop
   // (the connection concerned is lost, the others carry on).
   const auto run_io = [&io] {
-    pthread_setname_np(pthread_self(), "mw-io");
     while (true) {
       try {
         io.run();
@@ -274,7 +273,11 @@ int run_daemon(const settings::Settings& settings) {
       }
     }
   };
-  std::thread second_io(run_io);
+  std::thread second_io([&run_io] {
+    pthread_setname_np(pthread_self(), "mw-io");
+    run_io();
+  });
+  // The main thread keeps the process's name: `pgrep`, `pkill` and `top` know it as markerwatchd.
   run_io();
   second_io.join();
   // Every connection has answered what it received; drain and close the database.

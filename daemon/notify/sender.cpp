@@ -1,5 +1,7 @@
 #include "notify/sender.hpp"
 
+#include <pthread.h>
+
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
@@ -176,7 +178,10 @@ void Sender::start() {
     if (store_->receiver_disabled(w.name, fingerprint)) disabled_.insert(w.name);
   }
   txn.commit();
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "mw-sender");
+    run();
+  });
 }
 
 void Sender::wake() {

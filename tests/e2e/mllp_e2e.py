@@ -40,6 +40,14 @@ def samples_over_mllp(a, tmp):
                 "sample 08 corrects sample 07 over MLLP")
         messages = h.query(d.db, "SELECT count(*) FROM messages WHERE raw IS NOT NULL")[0][0]
         h.check(messages == 15, "every sample is kept raw in the message log (%d)" % messages)
+        # Operators find the service by its name (pgrep, pkill, top): the main thread keeps it;
+        # the others say what they do.
+        comm = open("/proc/%d/comm" % d.proc.pid).read().strip()
+        h.check(comm == "markerwatchd", "the process is known as markerwatchd (got %r)" % comm)
+        threads = sorted(open("/proc/%d/task/%s/comm" % (d.proc.pid, t)).read().strip()
+                         for t in os.listdir("/proc/%d/task" % d.proc.pid))
+        for name in ("mw-io", "mw-writer", "mw-sender", "mw-checkpoint"):
+            h.check(name in threads, "a thread is named %s (threads: %s)" % (name, threads))
     finally:
         h.check(d.stop() == 0, "SIGTERM: markerwatchd exits 0")
 
