@@ -4,17 +4,18 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -140,44 +141,108 @@ bool ack_ok(const std::string& ack, const std::string& control_id) {
   return rest.substr(0, end) == control_id;
 }
 
-void run_connection(const Options& o, int index, Clock::time_point measure_from,
-                    Clock::time_point stop_at, ConnectionResult& out) {
-  MessageSource source(o, index);
-  int fd = connect_to(o);
-  if (fd < 0) {
-    out.error = "connect failed";
-    return;
-  }
+// One connection's state between its ACKs: every connection runs on the one thread below.
+struct Connection {
+  Connection(const Options& o, int index, ConnectionResult& result)
+      : source(o, index), index(index), out(result) {}
+  MessageSource source;
+  int index;
+  ConnectionResult& out;
+  int fd = -1;
+  long seq = 0;
+  std::string control_id;
   std::string buffer;
-  char chunk[65536];
-  for (long seq = 0; Clock::now() < stop_at; ++seq) {
-    const auto control_id = o.run_id + "-" + std::to_string(index) + "-" + std::to_string(seq);
-    std::string frame = "\x0b" + source.next(control_id) + "\x1c\r";
-    const auto sent = Clock::now();
+  Clock::time_point sent;
+
+  bool send_next(const Options& o) {
+    control_id = o.run_id + "-" + std::to_string(index) + "-" + std::to_string(seq++);
+    const std::string frame = "\x0b" + source.next(control_id) + "\x1c\r";
+    sent = Clock::now();
+    // A blocking socket: a frame of a few hundred bytes goes out in one call.
     if (::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) !=
         static_cast<ssize_t>(frame.size())) {
       out.error = "send failed";
+      return false;
+    }
+    return true;
+  }
+};
+
+// All connections on one thread, waiting with epoll: 32 blocking threads, one per connection,
+// shared the server's two cores with it and woke one by one (bench/README.md).
+void run_connections(const Options& o, Clock::time_point measure_from, Clock::time_point stop_at,
+                     std::vector<ConnectionResult>& results) {
+  std::vector<std::unique_ptr<Connection>> connections;
+  const int poller = ::epoll_create1(EPOLL_CLOEXEC);
+  if (poller < 0) {
+    for (auto& r : results) r.error = "epoll_create1 failed";
+    return;
+  }
+  int open = 0;
+  for (int i = 0; i < o.connections; ++i) {
+    auto c = std::make_unique<Connection>(o, i, results[static_cast<std::size_t>(i)]);
+    c->fd = connect_to(o);
+    if (c->fd < 0) {
+      c->out.error = "connect failed";
+      continue;
+    }
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.ptr = c.get();
+    ::epoll_ctl(poller, EPOLL_CTL_ADD, c->fd, &event);
+    if (!c->send_next(o)) {
+      ::close(c->fd);
+      continue;
+    }
+    ++open;
+    connections.push_back(std::move(c));
+  }
+  auto finish = [&](Connection& c, const char* error) {
+    if (error) c.out.error = error;
+    ::epoll_ctl(poller, EPOLL_CTL_DEL, c.fd, nullptr);
+    ::close(c.fd);
+    c.fd = -1;
+    --open;
+  };
+  std::vector<epoll_event> ready(static_cast<std::size_t>(std::max(1, o.connections)));
+  char chunk[65536];
+  while (open > 0) {
+    const int n = ::epoll_wait(poller, ready.data(), static_cast<int>(ready.size()), 30000);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      for (auto& c : connections)
+        if (c->fd >= 0) finish(*c, "timed out waiting for an ACK");
       break;
     }
-    std::size_t end;
-    while ((end = buffer.find("\x1c\r")) == std::string::npos) {
-      ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-      if (n <= 0) {
-        out.error = "connection closed or timed out waiting for an ACK";
-        ::close(fd);
-        return;
+    for (int k = 0; k < n; ++k) {
+      auto& c = *static_cast<Connection*>(ready[static_cast<std::size_t>(k)].data.ptr);
+      if (c.fd < 0) continue;
+      const ssize_t got_bytes = ::recv(c.fd, chunk, sizeof chunk, 0);
+      if (got_bytes <= 0) {
+        finish(c, "connection closed waiting for an ACK");
+        continue;
       }
-      buffer.append(chunk, static_cast<std::size_t>(n));
+      c.buffer.append(chunk, static_cast<std::size_t>(got_bytes));
+      const auto end = c.buffer.find("\x1c\r");
+      if (end == std::string::npos) continue;  // the rest of the ACK is still on its way
+      const auto got = Clock::now();
+      const std::string ack = c.buffer.substr(0, end);
+      c.buffer.erase(0, end + 2);
+      ++c.out.acks;
+      if (!ack_ok(ack, c.control_id)) ++c.out.bad_acks;
+      if (c.sent >= measure_from)
+        c.out.latencies_us.push_back(
+            std::chrono::duration<double, std::micro>(got - c.sent).count());
+      if (!c.buffer.empty()) {
+        finish(c, "an ACK nobody asked for");
+      } else if (got >= stop_at) {
+        finish(c, nullptr);
+      } else if (!c.send_next(o)) {
+        finish(c, nullptr);
+      }
     }
-    const auto got = Clock::now();
-    std::string ack = buffer.substr(0, end);
-    buffer.erase(0, end + 2);
-    ++out.acks;
-    if (!ack_ok(ack, control_id)) ++out.bad_acks;
-    if (sent >= measure_from)
-      out.latencies_us.push_back(std::chrono::duration<double, std::micro>(got - sent).count());
   }
-  ::close(fd);
+  ::close(poller);
 }
 
 double percentile(std::vector<double>& v, double p) {
@@ -216,12 +281,7 @@ int main(int argc, char** argv) {
   const auto stop_at = measure_from + std::chrono::duration_cast<Clock::duration>(
                                           std::chrono::duration<double>(o.seconds));
   std::vector<ConnectionResult> results(static_cast<std::size_t>(o.connections));
-  {
-    std::vector<std::jthread> threads;
-    for (int i = 0; i < o.connections; ++i)
-      threads.emplace_back(run_connection, std::cref(o), i, measure_from, stop_at,
-                           std::ref(results[static_cast<std::size_t>(i)]));
-  }
+  run_connections(o, measure_from, stop_at, results);
   std::vector<double> all;
   long bad = 0, acks = 0;
   int failed = 0;
