@@ -1,6 +1,7 @@
 // MLLP load generator: C connections, each sends realistic ORU^R01 messages (1-3 OBX) and waits
 // for the ACK before the next (as interface engines do); every ACK is verified (MSA-1 = AA,
-// MSA-2 = the sent MSH-10). Prints messages/s and ACK latency p50/p99/max.
+// MSA-2 = the sent MSH-10). Prints messages/s and ACK latency p50/p99/max. Every connection runs
+// on one thread.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
