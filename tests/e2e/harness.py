@@ -21,6 +21,7 @@ def args():
     p.add_argument("--bin", required=True)
     p.add_argument("--shared", required=True)
     p.add_argument("--source", required=True)
+    p.add_argument("--bench", help="where the benchmark tools are built (bench_load_e2e)")
     return p.parse_args()
 
 
