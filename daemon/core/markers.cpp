@@ -1,7 +1,6 @@
 #include "core/markers.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "core/text.hpp"
 
@@ -12,8 +11,7 @@ namespace {
 std::string name_key(std::string_view s) {
   std::string out;
   for (char c : s)
-    if (!std::isspace(static_cast<unsigned char>(c)))
-      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (!text::is_space(c)) out.push_back(text::ascii_lower(c));
   return out;
 }
 
@@ -22,7 +20,7 @@ std::string name_key(std::string_view s) {
 std::string unit_key(std::string_view unit) {
   std::string out;
   for (char c : text::trim(unit)) {
-    if (c == '[' || c == ']' || std::isspace(static_cast<unsigned char>(c))) continue;
+    if (c == '[' || c == ']' || text::is_space(c)) continue;
     out.push_back(c);
   }
   // Legacy all-capitals feeds ("NG/ML", "MG/DL") mean the lower-case prefixes; no lab unit uses

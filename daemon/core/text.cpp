@@ -3,12 +3,11 @@
 #include "core/errors.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace markerwatch::text {
 
 std::string_view trim(std::string_view s) {
-  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  const auto not_space = [](char c) { return !is_space(c); };
   auto begin = std::find_if(s.begin(), s.end(), not_space);
   auto end = std::find_if(s.rbegin(), std::string_view::reverse_iterator(begin), not_space).base();
   return std::string_view(begin, static_cast<std::size_t>(end - begin));
@@ -16,15 +15,13 @@ std::string_view trim(std::string_view s) {
 
 std::string to_lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
   return out;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return ascii_lower(x) == ascii_lower(y);
          });
 }
 

@@ -8,6 +8,14 @@
 
 namespace markerwatch::text {
 
+// ASCII only, whatever the process's locale: what isspace and tolower do in the "C" locale, inline
+// (trimming is on the path of every CSV field and HL7 component).
+constexpr bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+constexpr char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 std::string_view trim(std::string_view s);
 std::string to_lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);

@@ -51,3 +51,24 @@ TEST_CASE("nth_part finds what split would, without splitting") {
     }
   }
 }
+
+TEST_CASE("trim and case folding are ASCII, whatever the locale") {
+  CHECK(text::trim(" \t\r\n\v\fAFP \f\v") == "AFP");
+  CHECK(text::trim("   ").empty());
+  CHECK(text::trim("").empty());
+  // A no-break space (UTF-8 C2 A0, or 0xA0 alone) and other bytes above 0x7F are text.
+  CHECK(text::trim("\xC2\xA0"
+                   "5.0\xA0") ==
+        "\xC2\xA0"
+        "5.0\xA0");
+  CHECK(text::trim("\x01x\x7F") == "\x01x\x7F");
+  CHECK(text::to_lower("NG/ML \xC3\x84Z") == "ng/ml \xC3\x84z");
+  CHECK(text::iequals("ng/mL", "NG/ML"));
+  CHECK_FALSE(text::iequals("\xC3\x84", "\xC3\xA4"));  // no folding beyond ASCII
+  CHECK_FALSE(text::iequals("ng/mL", "ng/mL "));
+  for (int c = 0; c < 256; ++c) {
+    CHECK(text::is_space(static_cast<char>(c)) == (c == ' ' || (c >= 9 && c <= 13)));
+    CHECK(text::ascii_lower(static_cast<char>(c)) ==
+          static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+  }
+}
