@@ -15,7 +15,9 @@ def load(binary, port, connections, seconds="0.6"):
     proc = subprocess.run([binary, "--port", str(port), "-c", str(connections), "-d", seconds,
                            "--warmup", "0.2", "--run-id", "SMOKE%d" % connections],
                           capture_output=True, text=True, timeout=60)
-    fields = dict(kv.split("=", 1) for kv in proc.stdout.split())
+    fields = dict(kv.split("=", 1) for kv in proc.stdout.split() if "=" in kv)
+    if "connections" not in fields:
+        raise h.Failure("mllp_load printed no figures (exit %d): %s" % (proc.returncode, proc.stderr[-500:]))
     return proc.returncode, fields, proc.stderr
 
 
