@@ -103,7 +103,8 @@ class Reader {
 };
 
 void read_storage(const Reader& r, const toml::table& t, StorageSettings& s) {
-  r.check_keys(t, "storage.", {"path", "synchronous", "commit_batch_max"});
+  r.check_keys(t, "storage.",
+               {"path", "synchronous", "commit_batch_max", "wal_autocheckpoint_pages"});
   if (auto* n = t.get("path")) {
     s.path = r.string(*n, "storage.path");
     if (s.path.empty()) r.fail(*n, "storage.path", "must not be empty");
@@ -116,6 +117,9 @@ void read_storage(const Reader& r, const toml::table& t, StorageSettings& s) {
   }
   if (auto* n = t.get("commit_batch_max"))
     s.commit_batch_max = static_cast<int>(r.integer(*n, "storage.commit_batch_max", 1, 100000));
+  if (auto* n = t.get("wal_autocheckpoint_pages"))
+    s.wal_autocheckpoint_pages =
+        static_cast<int>(r.integer(*n, "storage.wal_autocheckpoint_pages", 100, 1000000));
 }
 
 void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {

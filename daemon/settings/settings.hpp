@@ -32,6 +32,8 @@ struct StorageSettings {
   std::string path = "var/markerwatch.db";
   bool synchronous_full = true;
   int commit_batch_max = 512;  // messages per group commit at most
+  // The daemon's writer checkpoints (and so resets) the WAL once it holds this many pages.
+  int wal_autocheckpoint_pages = 25000;
 };
 
 struct MllpSettings {

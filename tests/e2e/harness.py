@@ -53,16 +53,17 @@ _started = []  # every Daemon started, so run() can kill what a failing test lef
 
 
 class Daemon:
-    def __init__(self, bin_dir, workdir, config_extra="", db_name="mw.db", http_extra=""):
+    def __init__(self, bin_dir, workdir, config_extra="", db_name="mw.db", http_extra="",
+                 storage_extra=""):
         self.bin_dir = bin_dir
         self.workdir = workdir
         self.db = os.path.join(workdir, db_name)
         self.config = os.path.join(workdir, "markerwatch.toml")
         with open(self.config, "w") as f:
             # [mllp] last: a config_extra that starts with bare keys continues that table.
-            # http_extra: more keys of the [http] table (cert_file, limits).
-            f.write('[storage]\npath = "%s"\n[http]\nlisten = "127.0.0.1:0"\n%s'
-                    '[mllp]\nlisten = "127.0.0.1:0"\n' % (self.db, http_extra))
+            # http_extra, storage_extra: more keys of the [http] and [storage] tables.
+            f.write('[storage]\npath = "%s"\n%s[http]\nlisten = "127.0.0.1:0"\n%s'
+                    '[mllp]\nlisten = "127.0.0.1:0"\n' % (self.db, storage_extra, http_extra))
             f.write(config_extra)
         self.proc = None
         self.port = None
