@@ -5,20 +5,21 @@
 namespace markerwatch::ingest {
 
 AlertEvaluator::AlertEvaluator(store::Database& db, const settings::Settings& settings,
-                               const Clock& clock)
-    : settings_(settings), clock_(clock), store_(db), outbox_(db, settings) {}
+                               const Clock& clock, store::SeriesCache* series)
+    : settings_(settings), clock_(clock), store_(db, series), outbox_(db, settings) {}
 
 std::vector<engine::Event> AlertEvaluator::evaluate(std::int64_t patient_id,
                                                     const std::vector<std::string>& markers,
                                                     const std::string& cause,
                                                     const std::string& now,
                                                     const store::NewPatientRows* new_rows) {
-  const auto history = store_.history(patient_id, new_rows, markers);
+  auto history = store_.history(patient_id, new_rows, markers);
   const engine::NoteLogged logged = [&](const std::string& key) {
     return store_.note_logged(patient_id, key);
   };
   const auto evaluation =
       engine::evaluate(history, settings::engine_config(settings_), markers, logged);
+  store_.return_values(patient_id, std::move(history.values));
   return record(patient_id, history.patient,
                 engine::reconcile(store_.live(patient_id, markers), evaluation, logged), cause,
                 now);

@@ -21,7 +21,9 @@ namespace markerwatch::ingest {
 
 class AlertEvaluator {
  public:
-  AlertEvaluator(store::Database& db, const settings::Settings& settings, const Clock& clock);
+  // `series`: the cache of series its reads share with the ResultStore that stores the results.
+  AlertEvaluator(store::Database& db, const settings::Settings& settings, const Clock& clock,
+                 store::SeriesCache* series = nullptr);
 
   // Re-evaluates the patient's series of `markers` (every marker when empty), records the events
   // and queues their webhook deliveries. Returns them with their alert ids. `new_rows`: see

@@ -74,7 +74,12 @@ std::vector<std::pair<std::size_t, std::string_view>> split_messages(std::string
 }  // namespace
 
 Pipeline::Pipeline(store::Database& db, const settings::Settings& settings, const Clock& clock)
-    : db_(db), settings_(settings), clock_(clock), store_(db), alerts_(db, settings, clock) {
+    : db_(db),
+      settings_(settings),
+      clock_(clock),
+      series_(db),
+      store_(db, &series_),
+      alerts_(db, settings, clock, &series_) {
   mapping_.markers = &settings_.markers;
   mapping_.default_zone = settings_.zone.get();
   mapping_.accepted_processing_ids = settings_.ingest.accept_processing_ids;

@@ -159,6 +159,8 @@ class Pipeline {
   store::Database& db_;
   const settings::Settings& settings_;
   const Clock& clock_;
+  // What the pipeline stores and what it evaluates share the series read last (declared first).
+  store::SeriesCache series_;
   store::ResultStore store_;
   AlertEvaluator alerts_;
   hl7::MappingOptions mapping_;

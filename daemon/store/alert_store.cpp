@@ -1,6 +1,8 @@
 #include "store/alert_store.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 
 #include "core/calendar.hpp"
 #include "core/errors.hpp"
@@ -66,8 +68,9 @@ constexpr const char* kEventColumns =
 
 }  // namespace
 
-AlertStore::AlertStore(Database& db)
+AlertStore::AlertStore(Database& db, SeriesCache* series)
     : db_(db),
+      series_(series),
       select_values_(db.prepare(std::string("SELECT ") + kValueColumns +
                                 " FROM results WHERE patient_id = ?1 AND effective = 1 AND "
                                 "value IS NOT NULL")),
@@ -124,6 +127,7 @@ AlertStore::AlertStore(Database& db)
 engine::PatientHistory AlertStore::history(std::int64_t patient_id, const NewPatientRows* new_rows,
                                            const std::vector<std::string>& markers) {
   engine::PatientHistory h;
+  read_by_series_ = {};
   select_patient_.bind(1, patient_id);
   if (select_patient_.step()) h.patient = select_patient_.text(0);
   select_patient_.reset();
@@ -147,10 +151,24 @@ engine::PatientHistory AlertStore::history(std::int64_t patient_id, const NewPat
       read_values(select_values_);
     } else {
       // One index range per series (results_by_series): the patient's other markers are not read.
+      const bool series_current = series_ && series_->current();
       for (auto it = markers.begin(); it != markers.end(); ++it) {
         if (std::find(markers.begin(), it, *it) != it) continue;  // a series is read once
-        select_series_values_.bind(1, patient_id).bind(2, *it);
-        read_values(select_series_values_);
+        if (auto kept = series_current ? series_->take(patient_id, *it) : std::nullopt) {
+          if (h.values.empty())
+            h.values = std::move(*kept);
+          else
+            h.values.insert(h.values.end(), std::make_move_iterator(kept->begin()),
+                            std::make_move_iterator(kept->end()));
+        } else {
+          select_series_values_.bind(1, patient_id).bind(2, *it);
+          read_values(select_series_values_);
+        }
+        if (series_current) read_by_series_.markers.push_back(*it);
+      }
+      if (series_current) {
+        read_by_series_.patient_id = patient_id;
+        read_by_series_.changes = db_.watched_changes();
       }
     }
   }
@@ -166,6 +184,25 @@ engine::PatientHistory AlertStore::history(std::int64_t patient_id, const NewPat
   }
   m.reset();
   return h;
+}
+
+void AlertStore::return_values(std::int64_t patient_id, std::vector<engine::Value>&& values) {
+  auto read = std::exchange(read_by_series_, {});
+  // Kept only while they are what the database holds: nothing changed the results since.
+  if (read.markers.empty() || read.patient_id != patient_id ||
+      read.changes != db_.watched_changes() || !series_->current())
+    return;
+  // history() read each series whole, one after the other: each is the run of its marker.
+  auto from = values.begin();
+  for (const auto& marker : read.markers) {
+    auto to = std::find_if(from, values.end(), [&](const auto& v) { return v.marker != marker; });
+    if (from == values.begin() && to == values.end()) {
+      series_->keep(patient_id, marker, std::move(values));
+      return;
+    }
+    series_->keep(patient_id, marker, {std::make_move_iterator(from), std::make_move_iterator(to)});
+    from = to;
+  }
 }
 
 std::vector<engine::TrackedAlert> AlertStore::live(std::int64_t patient_id,

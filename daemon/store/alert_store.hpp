@@ -14,6 +14,7 @@
 #include "engine/reconcile.hpp"
 #include "store/database.hpp"
 #include "store/new_patient_rows.hpp"
+#include "store/series_cache.hpp"
 
 namespace markerwatch::store {
 
@@ -50,7 +51,8 @@ engine::Json to_json(const AlertEventRow& row);
 
 class AlertStore {
  public:
-  explicit AlertStore(Database& db);
+  // `series`, when given, answers history's reads of series it keeps, and keeps those it reads.
+  explicit AlertStore(Database& db, SeriesCache* series = nullptr);
 
   // The patient's effective values that count (E3) and milestones, for the engine. With
   // `new_rows` (a patient created in this transaction), the values are taken from them. Values
@@ -58,6 +60,9 @@ class AlertStore {
   // per marker: the engine skips the others of an evaluation scoped to these markers.
   engine::PatientHistory history(std::int64_t patient_id, const NewPatientRows* new_rows = nullptr,
                                  const std::vector<std::string>& markers = {});
+  // The values history() just gave for the patient, once evaluated: with a SeriesCache, the series
+  // it read are kept for the next evaluation (unless the results changed since).
+  void return_values(std::int64_t patient_id, std::vector<engine::Value>&& values);
   // Alerts of the patient that are not retracted, for these markers (every marker when empty).
   std::vector<engine::TrackedAlert> live(std::int64_t patient_id,
                                          const std::vector<std::string>& markers);
@@ -98,6 +103,14 @@ class AlertStore {
   std::size_t parsed_bytes_ = 0;
 
   Database& db_;
+  SeriesCache* series_;
+  // What history() read last by series, with the SeriesCache current: for return_values.
+  struct ReadBySeries {
+    std::int64_t patient_id = 0;
+    std::vector<std::string> markers;  // in the order read
+    std::uint64_t changes = 0;         // Database::watched_changes() when read
+  };
+  ReadBySeries read_by_series_;
   Statement select_values_, select_series_values_, select_milestones_, select_patient_,
       select_live_, note_logged_, insert_alert_, update_alert_, insert_event_, select_alerts_,
       select_events_, select_alert_, select_log_, set_person_state_, insert_person_event_;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <stdexcept>
 
 #include "store/batched_log_vfs.hpp"
 
@@ -188,14 +189,14 @@ void Database::exec(std::string_view sql) {
   }
 }
 
-void Database::run_cached(std::string_view sql) {
+Statement& Database::cached(std::string_view sql) {
   for (auto& [text, stmt] : cached_)
-    if (text == sql) {
-      stmt.run();
-      return;
-    }
-  cached_.emplace_back(std::string(sql), prepare(sql));
-  cached_.back().second.run();
+    if (text == sql) return stmt;
+  return cached_.emplace_back(std::string(sql), prepare(sql)).second;
+}
+
+void Database::run_cached(std::string_view sql) {
+  cached(sql).run();
 }
 
 std::int64_t Database::last_insert_id() const {
@@ -205,11 +206,53 @@ int Database::changes() const {
   return sqlite3_changes(db_.get());
 }
 
+void Database::watch_table(const std::string& table) {
+  if (watch_) {
+    if (watch_->table != table)
+      throw std::logic_error("a connection watches one table: " + watch_->table);
+    return;
+  }
+  watch_ = std::make_unique<Watch>();
+  watch_->table = table;
+  sqlite3_update_hook(
+      db_.get(),
+      [](void* watch, int, const char*, const char* changed_table, sqlite3_int64) {
+        auto& w = *static_cast<Watch*>(watch);
+        if (w.table == changed_table) ++w.changes;
+      },
+      watch_.get());
+}
+
+void Database::rolled_back() {
+  if (watch_) ++watch_->changes;
+}
+
+void Database::began() {
+  if (watch_) {
+    // Another connection's commit moves data_version; this connection's own commits do not.
+    auto& query = cached("PRAGMA data_version");
+    query.step();
+    const auto version = query.int64(0);
+    query.reset();
+    if (watch_->data_version != version) ++watch_->changes;
+    watch_->data_version = version;
+  }
+  ++open_transactions_;
+}
+
 Transaction::Transaction(Database& db) : db_(db) {
   db_.run_cached("BEGIN IMMEDIATE");
+  try {
+    db_.began();
+  } catch (...) {
+    db_.exec("ROLLBACK");
+    throw;
+  }
 }
 Transaction::~Transaction() {
   if (!done_) {
+    --db_.open_transactions_;
+    db_.rolled_back();
     try {
       db_.exec("ROLLBACK");
     } catch (...) {
@@ -220,6 +263,7 @@ Transaction::~Transaction() {
 void Transaction::commit() {
   db_.run_cached("COMMIT");
   done_ = true;
+  --db_.open_transactions_;
 }
 
 // Savepoint statements run for every message: prepared once, like every other statement.
@@ -228,6 +272,7 @@ Savepoint::Savepoint(Database& db) : db_(db) {
 }
 Savepoint::~Savepoint() {
   if (!done_) {
+    db_.rolled_back();
     try {
       db_.run_cached("ROLLBACK TO mw_item");
       db_.run_cached("RELEASE mw_item");

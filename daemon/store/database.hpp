@@ -94,13 +94,38 @@ class Database {
   int changes() const;
   const std::string& path() const { return path_; }
 
+  // For a cache of one table's rows (store/series_cache.hpp): watched_changes() moves with every
+  // row this connection inserts, updates or deletes in `table` (SQLite's update hook), with every
+  // rollback through Transaction or Savepoint, and with every commit of another connection that a
+  // Transaction notices as it begins (PRAGMA data_version). What was read at one count is still
+  // what the table holds while the count stays there. One table per connection.
+  void watch_table(const std::string& table);
+  std::uint64_t watched_changes() const { return watch_ ? watch_->changes : 0; }
+  // Whether a Transaction is open on this connection (a Savepoint alone does not count).
+  bool in_transaction() const { return open_transactions_ > 0; }
+
  private:
+  friend class Transaction;
+  friend class Savepoint;
+  Statement& cached(std::string_view sql);
+  void rolled_back();
+  // A Transaction began: counts the commits of other connections since the last one.
+  void began();
+
   struct Closer {
     void operator()(sqlite3* db) const;
+  };
+  // On the heap: SQLite's update hook holds its address, which must survive a move.
+  struct Watch {
+    std::string table;
+    std::uint64_t changes = 0;
+    std::optional<std::int64_t> data_version;
   };
   std::unique_ptr<sqlite3, Closer> db_;
   std::string path_;
   std::vector<std::pair<std::string, Statement>> cached_;
+  std::unique_ptr<Watch> watch_;
+  int open_transactions_ = 0;
 };
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back when destroyed without commit().

@@ -47,22 +47,20 @@ void NewPatientRows::assign_message(std::int64_t message_id) {
   for (auto& row : rows_) row.message_id = message_id;
 }
 
+std::optional<engine::Value> counted_value(const ResultRecord& r, bool effective) {
+  if (!effective || !r.value || !counts_for_evaluation(r.status)) return std::nullopt;
+  const auto day = day_number(r.collected_date);
+  if (!day) return std::nullopt;
+  return engine::Value{r.marker, r.method, *day, *r.value, r.comparator, r.unit, r.uln, r.obs_id};
+}
+
 std::vector<engine::Value> NewPatientRows::values() const {
-  std::vector<const Row*> counted;
-  for (const auto& row : rows_)
-    if (row.effective && row.record.value && counts_for_evaluation(row.record.status) &&
-        day_number(row.record.collected_date))
-      counted.push_back(&row);
-  std::stable_sort(counted.begin(), counted.end(), [](const Row* a, const Row* b) {
-    return a->record.collected_date < b->record.collected_date;
-  });
   std::vector<engine::Value> out;
-  out.reserve(counted.size());
-  for (const auto* row : counted) {
-    const auto& v = row->record;
-    out.push_back({v.marker, v.method, *day_number(v.collected_date), *v.value, v.comparator,
-                   v.unit, v.uln, v.obs_id});
-  }
+  for (const auto& row : rows_)
+    if (auto v = counted_value(row.record, row.effective)) out.push_back(std::move(*v));
+  // Valid dates order as their day numbers: by date, then arrival, as the index reads them.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const engine::Value& a, const engine::Value& b) { return a.day < b.day; });
   return out;
 }
 

@@ -38,6 +38,9 @@ std::optional<VersionResolution> admit_arrival(const std::vector<StoredResultVer
                                                const ResultRecord& r);
 // Whether `row_id` carries its observation's current value after `resolution`.
 bool is_effective(const VersionResolution& resolution, std::int64_t row_id);
+// What the engine reads of a row stored with flag `effective`, when it counts: effective, with a
+// value, of a status that counts (E3) and on a valid date. AlertStore::history filters the same.
+std::optional<engine::Value> counted_value(const ResultRecord& r, bool effective);
 
 // The rows are written to the database in one go (ResultStore::write_new_rows), before the
 // transaction commits: until then they are numbered here, in arrival order, and only here.

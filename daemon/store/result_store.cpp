@@ -57,8 +57,9 @@ engine::Json to_json(const ResultRow& r) {
           {"uln", r.uln ? engine::Json(*r.uln) : engine::Json(nullptr)}};
 }
 
-ResultStore::ResultStore(Database& db)
+ResultStore::ResultStore(Database& db, SeriesCache* series)
     : db_(db),
+      series_(series),
       // What choose_patient needs, in the unique index's order, which SQLite reads without
       // sorting (ordered by id it built a sorter for every lookup: a quarter of the cost of
       // importing a new patient's few rows).
@@ -212,21 +213,25 @@ StoreResult ResultStore::store_result(const ResultRecord& r, std::int64_t patien
   if (new_rows)
     return new_rows->admit(ResultRecord(r), message_id) ? StoreResult::stored
                                                         : StoreResult::unchanged;
+  const bool series_current = series_ && series_->current();
   // Every version of this series on this date: usually none, rarely more than a few. The new row
   // arrives last: resolve it, store it with its flag, then update only the rows whose flag
   // changed.
   const auto versions = versions_on_date(patient_id, r);
   const auto resolution = admit_arrival(versions, r);
   if (!resolution) return StoreResult::unchanged;  // identical to a version already received
-  bind_result(insert_result_, 0, patient_id, r, message_id, is_effective(*resolution, kArrivingRow),
-              now);
+  const bool effective = is_effective(*resolution, kArrivingRow);
+  bind_result(insert_result_, 0, patient_id, r, message_id, effective, now);
   insert_result_.run();
+  bool flags_changed = false;
   for (const auto& v : versions) {
     const auto row_id = v.content.stored.row_id;
-    const auto effective = is_effective(*resolution, row_id);
-    if (effective == v.effective) continue;
-    set_effective_.bind(1, effective ? 1 : 0).bind(2, row_id).run();
+    const auto now_effective = is_effective(*resolution, row_id);
+    if (now_effective == v.effective) continue;
+    set_effective_.bind(1, now_effective ? 1 : 0).bind(2, row_id).run();
+    flags_changed = true;
   }
+  if (series_current) series_->note_stored(patient_id, r, effective, flags_changed);
   return StoreResult::stored;
 }
 
@@ -267,6 +272,7 @@ Statement& ResultStore::insert_of(std::size_t rows) {
 
 void ResultStore::write_new_rows(std::int64_t patient_id, const NewPatientRows& rows,
                                  const std::string& now) {
+  const bool series_current = series_ && series_->current();
   const auto& all = rows.rows();
   // Many rows per statement, the last few too: SQLite's cost per statement (start, cursors,
   // constraint checks at its end) is then shared, which matters most for the many patients with
@@ -282,6 +288,7 @@ void ResultStore::write_new_rows(std::int64_t patient_id, const NewPatientRows& 
     insert.run();
     i += n;
   }
+  if (series_current) series_->note_written(patient_id);
 }
 
 StoreResult ResultStore::store_milestone(const MilestoneRecord& m, const std::string& source,

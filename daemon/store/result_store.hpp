@@ -12,6 +12,7 @@
 #include "engine/alert_json.hpp"
 #include "store/database.hpp"
 #include "store/new_patient_rows.hpp"
+#include "store/series_cache.hpp"
 
 namespace markerwatch::store {
 
@@ -65,7 +66,8 @@ struct MilestoneRow {
 
 class ResultStore {
  public:
-  explicit ResultStore(Database& db);
+  // `series`, when given, is told of every result stored here (the writer's cache of series).
+  explicit ResultStore(Database& db, SeriesCache* series = nullptr);
 
   struct PatientLookup {
     std::int64_t id = 0;
@@ -134,6 +136,7 @@ class ResultStore {
                           bool effective, const std::string& now);
 
   Database& db_;
+  SeriesCache* series_;
   Statement find_patient_candidates_, claim_patient_, insert_patient_, insert_message_,
       update_message_, find_accepted_, insert_result_, series_versions_, set_effective_,
       insert_milestone_, delete_milestone_, select_results_, select_milestones_, select_messages_,

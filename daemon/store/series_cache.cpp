@@ -1,0 +1,101 @@
+#include "store/series_cache.hpp"
+
+#include <algorithm>
+
+#include "store/new_patient_rows.hpp"
+
+namespace markerwatch::store {
+
+SeriesCache::SeriesCache(Database& db, std::size_t max_values) : db_(db), max_values_(max_values) {
+  db_.watch_table("results");
+  seen_changes_ = db_.watched_changes();
+}
+
+bool SeriesCache::current() {
+  if (!db_.in_transaction()) return false;
+  if (const auto changes = db_.watched_changes(); changes != seen_changes_) {
+    clear();
+    seen_changes_ = changes;
+  }
+  return true;
+}
+
+SeriesCache::Series* SeriesCache::series_of(std::int64_t patient_id, std::string_view marker) {
+  auto it = patients_.find(patient_id);
+  if (it == patients_.end()) return nullptr;
+  for (auto& s : it->second)
+    if (s.marker == marker) return &s;
+  return nullptr;
+}
+
+std::optional<std::vector<engine::Value>> SeriesCache::take(std::int64_t patient_id,
+                                                            std::string_view marker) {
+  auto* s = series_of(patient_id, marker);
+  if (!s) return std::nullopt;
+  values_ -= s->values.size();
+  auto values = std::move(s->values);
+  forget(patient_id, s);
+  return values;
+}
+
+void SeriesCache::keep(std::int64_t patient_id, std::string_view marker,
+                       std::vector<engine::Value> values) {
+  if (values.size() > max_values_) return;
+  // Full: start again rather than track which series were used last. Under a steady load the
+  // series in use are kept again within a batch or two.
+  if (values_ + values.size() > max_values_) clear();
+  auto& series = patients_[patient_id];
+  values_ += values.size();
+  for (auto& s : series)
+    if (s.marker == marker) {
+      values_ -= s.values.size();
+      s.values = std::move(values);
+      return;
+    }
+  series.push_back({std::string(marker), std::move(values)});
+}
+
+void SeriesCache::note_stored(std::int64_t patient_id, const ResultRecord& r, bool effective,
+                              bool flags_changed) {
+  seen_changes_ = db_.watched_changes();  // the change described here is accounted for
+  auto* s = series_of(patient_id, r.marker);
+  if (!s) return;
+  if (flags_changed) {
+    forget(patient_id, s);
+    return;
+  }
+  auto value = counted_value(r, effective);
+  if (!value) return;
+  if (values_ + 1 > max_values_) {
+    clear();
+    return;
+  }
+  // After the values of its date and before later ones: the index's order for the newest row.
+  const auto at = std::upper_bound(s->values.begin(), s->values.end(), value->day,
+                                   [](int day, const engine::Value& v) { return day < v.day; });
+  s->values.insert(at, std::move(*value));
+  ++values_;
+}
+
+void SeriesCache::note_written(std::int64_t patient_id) {
+  seen_changes_ = db_.watched_changes();
+  forget(patient_id, nullptr);
+}
+
+void SeriesCache::forget(std::int64_t patient_id, const Series* only) {
+  auto patient = patients_.find(patient_id);
+  if (patient == patients_.end()) return;
+  std::erase_if(patient->second, [&](const Series& s) {
+    if (only && &s != only) return false;
+    values_ -= s.values.size();
+    return true;
+  });
+  if (patient->second.empty()) patients_.erase(patient);
+}
+
+void SeriesCache::clear() {
+  patients_.clear();
+  values_ = 0;
+}
+
+}  // namespace markerwatch::store
