@@ -104,7 +104,8 @@ class Reader {
 
 void read_storage(const Reader& r, const toml::table& t, StorageSettings& s) {
   r.check_keys(t, "storage.",
-               {"path", "synchronous", "commit_batch_max", "wal_autocheckpoint_pages"});
+               {"path", "synchronous", "commit_batch_max", "wal_autocheckpoint_pages",
+                "series_cache_values"});
   if (auto* n = t.get("path")) {
     s.path = r.string(*n, "storage.path");
     if (s.path.empty()) r.fail(*n, "storage.path", "must not be empty");
@@ -120,6 +121,9 @@ void read_storage(const Reader& r, const toml::table& t, StorageSettings& s) {
   if (auto* n = t.get("wal_autocheckpoint_pages"))
     s.wal_autocheckpoint_pages =
         static_cast<int>(r.integer(*n, "storage.wal_autocheckpoint_pages", 100, 1000000));
+  if (auto* n = t.get("series_cache_values"))
+    s.series_cache_values =
+        static_cast<int>(r.integer(*n, "storage.series_cache_values", 0, 16777216));
 }
 
 void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {

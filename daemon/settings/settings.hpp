@@ -34,6 +34,9 @@ struct StorageSettings {
   int commit_batch_max = 512;  // messages per group commit at most
   // The daemon's writer checkpoints (and so resets) the WAL once it holds this many pages.
   int wal_autocheckpoint_pages = 25000;
+  // Room for the values of the series the writer keeps between evaluations (store::SeriesCache);
+  // 0: none kept.
+  int series_cache_values = 131072;
 };
 
 struct MllpSettings {

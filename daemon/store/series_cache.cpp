@@ -32,23 +32,26 @@ std::optional<std::vector<engine::Value>> SeriesCache::take(std::int64_t patient
                                                             std::string_view marker) {
   auto* s = series_of(patient_id, marker);
   if (!s) return std::nullopt;
-  values_ -= s->values.size();
   auto values = std::move(s->values);
+  values_ -= values.size();
+  slots_ -= values.capacity();
   forget(patient_id, s);
   return values;
 }
 
 void SeriesCache::keep(std::int64_t patient_id, std::string_view marker,
                        std::vector<engine::Value> values) {
-  if (values.size() > max_values_) return;
+  if (values.capacity() > max_values_) return;
   // Full: start again rather than track which series were used last. Under a steady load the
   // series in use are kept again within a batch or two.
-  if (values_ + values.size() > max_values_) clear();
+  if (slots_ + values.capacity() > max_values_) clear();
   auto& series = patients_[patient_id];
   values_ += values.size();
+  slots_ += values.capacity();
   for (auto& s : series)
     if (s.marker == marker) {
       values_ -= s.values.size();
+      slots_ -= s.values.capacity();
       s.values = std::move(values);
       return;
     }
@@ -66,14 +69,22 @@ void SeriesCache::note_stored(std::int64_t patient_id, const ResultRecord& r, bo
   }
   auto value = counted_value(r, effective);
   if (!value) return;
-  if (values_ + 1 > max_values_) {
-    clear();
-    return;
+  auto& values = s->values;
+  if (values.size() == values.capacity()) {
+    // A quarter more room, not twice as much: the limit counts room, not values.
+    const auto room = values.size() + std::max<std::size_t>(4, values.size() / 4);
+    if (slots_ - values.capacity() + room > max_values_) {
+      clear();
+      return;
+    }
+    slots_ -= values.capacity();
+    values.reserve(room);
+    slots_ += values.capacity();
   }
   // After the values of its date and before later ones: the index's order for the newest row.
-  const auto at = std::upper_bound(s->values.begin(), s->values.end(), value->day,
+  const auto at = std::upper_bound(values.begin(), values.end(), value->day,
                                    [](int day, const engine::Value& v) { return day < v.day; });
-  s->values.insert(at, std::move(*value));
+  values.insert(at, std::move(*value));
   ++values_;
 }
 
@@ -88,6 +99,7 @@ void SeriesCache::forget(std::int64_t patient_id, const Series* only) {
   std::erase_if(patient->second, [&](const Series& s) {
     if (only && &s != only) return false;
     values_ -= s.values.size();
+    slots_ -= s.values.capacity();
     return true;
   });
   if (patient->second.empty()) patients_.erase(patient);
@@ -96,6 +108,7 @@ void SeriesCache::forget(std::int64_t patient_id, const Series* only) {
 void SeriesCache::clear() {
   patients_.clear();
   values_ = 0;
+  slots_ = 0;
 }
 
 }  // namespace markerwatch::store

@@ -7,7 +7,8 @@
 // What is kept is exactly what AlertStore::history reads from the database, or nothing: the cache
 // answers only inside a Transaction on its connection, and forgets everything whenever the results
 // table changed in a way it was not told of (Database::watched_changes: a write by other code on
-// this connection, a rollback, another connection's commit). Bounded by the number of values kept.
+// this connection, a rollback, another connection's commit). Bounded by the room for values its
+// series hold.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -24,10 +25,11 @@ namespace markerwatch::store {
 
 class SeriesCache {
  public:
-  // A value takes ~170 bytes and its observation id (~40 characters from HL7) ~48 more: with the
-  // vectors' spare room, ~30 MiB at most.
+  // A value takes ~170 bytes and its observation id (~40 characters from HL7) ~48 more: ~28 MiB
+  // at most.
   static constexpr std::size_t kDefaultMaxValues = std::size_t{1} << 17;
 
+  // `max_values`: room for values (the series' capacity), at most.
   explicit SeriesCache(Database& db, std::size_t max_values = kDefaultMaxValues);
   SeriesCache(const SeriesCache&) = delete;
   SeriesCache& operator=(const SeriesCache&) = delete;
@@ -52,6 +54,8 @@ class SeriesCache {
   void note_written(std::int64_t patient_id);
 
   std::size_t values_kept() const { return values_; }
+  // What the limit counts: the room the kept series hold (at least values_kept()).
+  std::size_t room_kept() const { return slots_; }
 
  private:
   struct Series {
@@ -68,6 +72,7 @@ class SeriesCache {
   std::uint64_t seen_changes_ = 0;
   std::unordered_map<std::int64_t, std::vector<Series>> patients_;  // a patient has few markers
   std::size_t values_ = 0;
+  std::size_t slots_ = 0;  // the series' capacity
 };
 
 }  // namespace markerwatch::store

@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <random>
 
 #include "core/timestamp.hpp"
 #include "hl7/hl7_builders.hpp"
@@ -443,4 +445,54 @@ TEST_CASE("a patient's live alerts, read for an evaluation, are its markers' and
   CHECK_FALSE(updated.front().alert == cea.front().alert);
   CHECK(updated.front().alert == store::AlertStore(f.db).live(patient, {"CEA"}).front().alert);
   CHECK(alerts.live(patient, {"AFP"}).front().alert == every.front().alert);  // unchanged
+}
+
+TEST_CASE(
+    "the writer's series cache changes no alert: the seed case row by row, with and without") {
+  // Rows one at a time, a few per transaction, as markerwatchd's writer stores messages, in random
+  // orders, with corrections and a removal among them; the alert log and the alerts must be the
+  // same with the cache (at its default size and at a size it keeps outgrowing) as without.
+  auto lines = test::read_file(test::shared_dir() / "seed/results.csv");
+  std::vector<std::string> rows;
+  for (std::size_t at = lines.find('\n') + 1; at < lines.size();) {
+    const auto end = lines.find('\n', at);
+    if (end > at) rows.push_back(lines.substr(at, end - at) + ",final,,");
+    at = end == std::string::npos ? lines.size() : end + 1;
+  }
+  rows.push_back("case-001,AFP,2016-12-15,4000,ng/mL,corrected,,");
+  rows.push_back("case-001,AFP,2013-10-02,,ng/mL,entered_in_error,,");
+  rows.push_back("case-001,AFP,2015-09-09,1,ng/mL,preliminary,,");
+  const auto milestones = test::read_file(test::shared_dir() / "seed/milestones.csv");
+  auto run = [&](const std::vector<std::string>& order, const std::string& toml) {
+    test::PipelineFixture f(toml);
+    f.import(milestones, "milestones.csv");
+    for (std::size_t i = 0; i < order.size(); i += 3) {
+      store::Transaction txn(f.db);
+      for (std::size_t k = i; k < std::min(order.size(), i + 3); ++k)
+        f.pipeline->ingest_file(
+            "patient_id,marker,collected_at,value,unit,status,obs_id,received_at\n" + order[k] +
+                "\n",
+            "row.csv");
+      txn.commit();
+    }
+    std::vector<std::string> log;
+    for (const auto* sql :
+         {"SELECT event || ' ' || marker || ' ' || detail FROM alert_events ORDER BY id",
+          "SELECT state || ' ' || rules || ' ' || event_date || ' ' || fire_date || ' ' || "
+          "evidence "
+          "FROM alerts ORDER BY id"}) {
+      auto q = f.db.prepare(sql);
+      while (q.step()) log.push_back(q.text(0));
+    }
+    return log;
+  };
+  std::mt19937 random(20160915);
+  for (int order = 0; order < 4; ++order) {
+    INFO("order " << order);
+    const auto without = run(rows, "[storage]\nseries_cache_values = 0\n");
+    CHECK(without.size() > 3);
+    CHECK(run(rows, "") == without);
+    CHECK(run(rows, "[storage]\nseries_cache_values = 8\n") == without);
+    std::shuffle(rows.begin(), rows.end(), random);
+  }
 }

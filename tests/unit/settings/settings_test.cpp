@@ -26,6 +26,7 @@ TEST_CASE("the reference config is exactly the embedded defaults") {
   CHECK(ref.storage.synchronous_full == def.storage.synchronous_full);
   CHECK(ref.storage.commit_batch_max == def.storage.commit_batch_max);
   CHECK(ref.storage.wal_autocheckpoint_pages == def.storage.wal_autocheckpoint_pages);
+  CHECK(ref.storage.series_cache_values == def.storage.series_cache_values);
   CHECK(ref.mllp.listen.host == def.mllp.listen.host);
   CHECK(ref.mllp.listen.port == def.mllp.listen.port);
   CHECK(ref.mllp.max_message_bytes == def.mllp.max_message_bytes);
@@ -75,6 +76,9 @@ TEST_CASE("config errors name the key and its line") {
        "test.toml:2:28: storage.wal_autocheckpoint_pages: must be between 100 and 1000000"},
       {"[storage]\nwal_autocheckpoint_pages = \"lots\"\n",
        "storage.wal_autocheckpoint_pages: must be an integer"},
+      {"[storage]\nseries_cache_values = -1\n",
+       "test.toml:2:23: storage.series_cache_values: must be between 0 and 16777216"},
+      {"[storage]\nseries_cache_values = 1.5\n", "storage.series_cache_values: must be an integer"},
       {"[mllp]\nmax_connections = 0\n",
        "test.toml:2:19: mllp.max_connections: must be between 1 and 10000"},
       {"[mllp]\nmax_connections = \"ten\"\n", "mllp.max_connections: must be an integer"},

@@ -187,11 +187,12 @@ TEST_CASE("the series cache holds no more values than its limit") {
       const auto id = c.put(
           result("p" + std::to_string(p), "AFP", "2016-01-0" + std::to_string(day), day * 1.5));
       c.history(id);
-      CHECK(c.cache.values_kept() <= 10);
+      CHECK(c.cache.room_kept() <= 10);
+      CHECK(c.cache.values_kept() <= c.cache.room_kept());
       if (day == 1) patients.push_back(id);
     }
   for (auto id : patients) CHECK(c.history(id).size() == 4);
-  CHECK(c.cache.values_kept() <= 10);
+  CHECK(c.cache.room_kept() <= 10);
   // A series longer than the limit is read, never kept.
   for (int day = 10; day <= 20; ++day)
     c.put(result("p0", "AFP", "2016-01-" + std::to_string(day), 1.0));
@@ -240,6 +241,7 @@ TEST_CASE(
       c.history(ids[patient], {marker});
     }
     for (const auto& [patient, id] : ids) c.history(id);
+    CHECK(c.cache.room_kept() <= 60);
     if (pick(4) != 0) txn.commit();
   }
   CHECK(stored > 1000);
