@@ -7,6 +7,7 @@
 #include "core/errors.hpp"
 #include "store/alert_store.hpp"
 #include "store/migrations.hpp"
+#include "store/result_records.hpp"
 #include "store/result_store.hpp"
 #include "store/series_cache.hpp"
 #include "test_support.hpp"
@@ -26,22 +27,7 @@ std::vector<Fields> fields(const std::vector<engine::Value>& values) {
   return out;
 }
 
-ResultRecord result(const std::string& patient, const std::string& marker, const std::string& date,
-                    std::optional<double> value, ResultStatus status = ResultStatus::final_result,
-                    const std::string& obs = "") {
-  ResultRecord r;
-  r.patient = {patient, ""};
-  r.marker = marker;
-  r.collected_at = date + "T08:00:00Z";
-  r.collected_date = date;
-  r.value = value;
-  r.value_raw = value ? std::to_string(*value) : "";
-  r.unit = "ng/mL";
-  r.status = status;
-  r.obs_id = obs;
-  r.source = "csv";
-  return r;
-}
+using test::result_record;
 
 Database& migrated(Database& db) {
   migrate(db);
@@ -88,15 +74,16 @@ TEST_CASE("the series cache answers with what the database holds, and only in a 
   std::int64_t patient = 0;
   {
     Transaction txn(c.db);
-    patient = c.put(result("p1", "AFP", "2016-01-10", 5.0));
-    c.put(result("p1", "AFP", "2016-03-01", 7.0));
+    patient = c.put(result_record("p1", "AFP", "2016-01-10", 5.0));
+    c.put(result_record("p1", "AFP", "2016-03-01", 7.0));
     CHECK(c.cache.values_kept() == 0);
     CHECK(c.history(patient).size() == 2);
     // Read once, kept: the next rows are added to it, each after the values of its date.
     CHECK(c.cache.values_kept() == 2);
-    c.put(result("p1", "AFP", "2016-02-01", 6.0));  // a late arrival, between the two
-    c.put(result("p1", "AFP", "2016-03-01", 8.0));  // the same date, a second observation
-    c.put(result("p1", "AFP", "2016-04-01", 1.0, ResultStatus::preliminary));  // does not count
+    c.put(result_record("p1", "AFP", "2016-02-01", 6.0));  // a late arrival, between the two
+    c.put(result_record("p1", "AFP", "2016-03-01", 8.0));  // the same date, a second observation
+    c.put(result_record("p1", "AFP", "2016-04-01", 1.0,
+                        ResultStatus::preliminary));  // does not count
     CHECK(c.cache.values_kept() == 4);
     auto values = c.cached.history(patient, nullptr, {"AFP"}).values;
     CHECK(c.cache.values_kept() == 0);  // handed over
@@ -107,7 +94,7 @@ TEST_CASE("the series cache answers with what the database holds, and only in a 
     CHECK(c.cache.values_kept() == 4);
     // Handed back after a change to the results they were read before: not kept.
     values = c.cached.history(patient, nullptr, {"AFP"}).values;
-    c.put(result("p1", "AFP", "2016-05-01", 2.0));
+    c.put(result_record("p1", "AFP", "2016-05-01", 2.0));
     c.cached.return_values(patient, std::move(values));
     CHECK(c.cache.values_kept() == 0);
     CHECK(c.history(patient).size() == 5);
@@ -125,7 +112,8 @@ TEST_CASE("the series cache forgets what changed without it being told") {
   std::int64_t patient = 0;
   {
     Transaction txn(c.db);
-    patient = c.put(result("p1", "AFP", "2016-01-10", 5.0, ResultStatus::final_result, "o1"));
+    patient =
+        c.put(result_record("p1", "AFP", "2016-01-10", 5.0, ResultStatus::final_result, "o1"));
     c.history(patient);
     txn.commit();
   }
@@ -133,7 +121,7 @@ TEST_CASE("the series cache forgets what changed without it being told") {
   SECTION("a correction, whose earlier version stops counting") {
     Transaction txn(c.db);
     CHECK(c.history(patient).size() == 1);
-    c.put(result("p1", "AFP", "2016-01-10", 50.0, ResultStatus::corrected, "o1"));
+    c.put(result_record("p1", "AFP", "2016-01-10", 50.0, ResultStatus::corrected, "o1"));
     const auto values = c.history(patient);
     REQUIRE(values.size() == 1);
     CHECK(values[0].value == 50.0);
@@ -151,7 +139,7 @@ TEST_CASE("the series cache forgets what changed without it being told") {
     CHECK(c.history(patient).size() == 1);
     {
       Savepoint sp(c.db);
-      c.put(result("p1", "AFP", "2016-02-10", 6.0));
+      c.put(result_record("p1", "AFP", "2016-02-10", 6.0));
       CHECK(c.history(patient).size() == 2);
     }
     CHECK(c.history(patient).size() == 1);
@@ -159,7 +147,7 @@ TEST_CASE("the series cache forgets what changed without it being told") {
   SECTION("a transaction rolled back") {
     {
       Transaction txn(c.db);
-      c.put(result("p1", "AFP", "2016-02-10", 6.0));
+      c.put(result_record("p1", "AFP", "2016-02-10", 6.0));
       CHECK(c.history(patient).size() == 2);
     }
     Transaction txn(c.db);
@@ -170,7 +158,7 @@ TEST_CASE("the series cache forgets what changed without it being told") {
       Database other(path, {});
       ResultStore store(other);
       Transaction txn(other);
-      store.store_result(result("p1", "AFP", "2016-02-10", 6.0), patient, {}, "t");
+      store.store_result(result_record("p1", "AFP", "2016-02-10", 6.0), patient, {}, "t");
       txn.commit();
     }
     Transaction txn(c.db);
@@ -184,8 +172,8 @@ TEST_CASE("the series cache holds no more values than its limit") {
   std::vector<std::int64_t> patients;
   for (int p = 0; p < 6; ++p)
     for (int day = 1; day <= 4; ++day) {
-      const auto id = c.put(
-          result("p" + std::to_string(p), "AFP", "2016-01-0" + std::to_string(day), day * 1.5));
+      const auto id = c.put(result_record("p" + std::to_string(p), "AFP",
+                                          "2016-01-0" + std::to_string(day), day * 1.5));
       c.history(id);
       CHECK(c.cache.room_kept() <= 10);
       CHECK(c.cache.values_kept() <= c.cache.room_kept());
@@ -195,7 +183,7 @@ TEST_CASE("the series cache holds no more values than its limit") {
   CHECK(c.cache.room_kept() <= 10);
   // A series longer than the limit is read, never kept.
   for (int day = 10; day <= 20; ++day)
-    c.put(result("p0", "AFP", "2016-01-" + std::to_string(day), 1.0));
+    c.put(result_record("p0", "AFP", "2016-01-" + std::to_string(day), 1.0));
   const auto kept = c.cache.values_kept();
   CHECK(c.history(patients[0]).size() == 15);
   CHECK(c.cache.values_kept() <= kept);
@@ -222,9 +210,9 @@ TEST_CASE(
       const auto status = statuses[static_cast<std::size_t>(pick(8))];
       const bool removal =
           status == ResultStatus::entered_in_error || status == ResultStatus::deleted;
-      auto r = result(patient, marker, date,
-                      removal ? std::nullopt : std::optional<double>(1 + pick(50)), status,
-                      pick(2) ? "o" + std::to_string(pick(4)) : "");
+      auto r = result_record(patient, marker, date,
+                             removal ? std::nullopt : std::optional<double>(1 + pick(50)), status,
+                             pick(2) ? "o" + std::to_string(pick(4)) : "");
       if (pick(5) == 0) r.comparator = Comparator::less;
       if (pick(7) == 0) r.uln = 8.5;
       if (pick(9) == 0) r.method = "lab-b";

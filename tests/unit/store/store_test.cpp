@@ -8,6 +8,7 @@
 #include "core/errors.hpp"
 #include "store/alert_store.hpp"
 #include "store/migrations.hpp"
+#include "store/result_records.hpp"
 #include "store/result_store.hpp"
 #include "test_support.hpp"
 
@@ -18,18 +19,7 @@ namespace {
 
 ResultRecord afp(const std::string& date, std::optional<double> value,
                  ResultStatus status = ResultStatus::final_result, const std::string& obs = "") {
-  ResultRecord r;
-  r.patient = {"case-001", ""};
-  r.marker = "AFP";
-  r.collected_at = date + "T00:00:00Z";
-  r.collected_date = date;
-  r.value = value;
-  r.value_raw = value ? std::to_string(*value) : "";
-  r.unit = "ng/mL";
-  r.status = status;
-  r.obs_id = obs;
-  r.source = "csv";
-  return r;
+  return test::result_record("case-001", "AFP", date, value, status, obs);
 }
 
 StoreResult put(ResultStore& s, const ResultRecord& r) {
