@@ -77,9 +77,12 @@ Pipeline::Pipeline(store::Database& db, const settings::Settings& settings, cons
     : db_(db),
       settings_(settings),
       clock_(clock),
-      series_(db, static_cast<std::size_t>(settings.storage.series_cache_values)),
-      store_(db, settings.storage.series_cache_values > 0 ? &series_ : nullptr),
-      alerts_(db, settings, clock, settings.storage.series_cache_values > 0 ? &series_ : nullptr) {
+      series_(settings.storage.series_cache_values > 0
+                  ? std::make_unique<store::SeriesCache>(
+                        db, static_cast<std::size_t>(settings.storage.series_cache_values))
+                  : nullptr),
+      store_(db, series_.get()),
+      alerts_(db, settings, clock, series_.get()) {
   mapping_.markers = &settings_.markers;
   mapping_.default_zone = settings_.zone.get();
   mapping_.accepted_processing_ids = settings_.ingest.accept_processing_ids;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -159,8 +160,9 @@ class Pipeline {
   store::Database& db_;
   const settings::Settings& settings_;
   const Clock& clock_;
-  // What the pipeline stores and what it evaluates share the series read last (declared first).
-  store::SeriesCache series_;
+  // What the pipeline stores and what it evaluates share the series read last (declared first;
+  // none with `[storage] series_cache_values` = 0).
+  std::unique_ptr<store::SeriesCache> series_;
   store::ResultStore store_;
   AlertEvaluator alerts_;
   hl7::MappingOptions mapping_;
