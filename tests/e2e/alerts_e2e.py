@@ -106,6 +106,39 @@ def main(a, tmp):
             news = h.query(db, "SELECT count(*) FROM alert_events WHERE event = 'new'")[0][0]
             h.check(news == 3, "file order over MLLP: exactly three NEW events in the alert log")
 
+    # (d) A correction imported by another process while the daemon runs: the daemon's writer
+    # keeps case-001's AFP series in memory between messages (its series cache), so its next
+    # evaluation must see the corrected value. With 45985 still counting on 2016-12-15, the
+    # residual alert that the correction retracted would be raised again by the next message.
+    workdir = os.path.join(tmp, "correction")
+    os.mkdir(workdir)
+    d = h.Daemon(a.bin, workdir, CONFIG).start()
+    try:
+        h.cli(a.bin, "import", "--config", config, "--db", d.db, milestones)
+        path = os.path.join(workdir, "results.mllp")
+        with open(path, "wb") as f:
+            f.write(b"".join(h.frame(m) for m in messages))
+        h.check([c for c, _, _ in h.mllp_send(d.port, path)] == ["AA"] * 34,
+                "correction: the seed's 34 messages accepted")
+        correction = os.path.join(workdir, "correction.csv")
+        with open(correction, "w") as f:
+            f.write("patient_id,marker,collected_at,value,unit,status\n"
+                    "case-001,AFP,2016-12-15,4,ng/mL,corrected\n")
+        out = h.cli(a.bin, "import", "--config", config, "--db", d.db, correction).stdout
+        h.check(b"1 retract" in out, "correction: the import retracts the residual alert: %r" % out)
+        later = h.oru("LATER-1", "case-001",
+                      [h.afp_obx(1, "3.1", collected="20220112")], collected="20220112")
+        h.check(h.exchange(d.port, later.replace(b"^^^HOSP^MR", b""))[0] == "AA",
+                "correction: a later AFP value accepted")
+        alerts = json.loads(h.cli(a.bin, "alerts", "--config", config, "--db", d.db, "--state",
+                                  "all", "--format", "json").stdout)
+        residual = [(x["state"], x["rules"]) for x in alerts if x["class"] == "residual"]
+        h.check(residual == [("retracted", ["R_NODECLINE"])],
+                "correction: after the next message the residual alert stays retracted, none "
+                "raised again: %r" % residual)
+    finally:
+        h.check(d.stop() == 0, "correction: clean stop")
+
     # Milestones added one by one with `milestones add` re-evaluate the patient each time: the
     # alerts first raised on the results alone are retracted or updated, and the end state is the
     # seed's three alerts.
