@@ -58,9 +58,11 @@ std::vector<engine::Value> NewPatientRows::values() const {
   std::vector<engine::Value> out;
   for (const auto& row : rows_)
     if (auto v = counted_value(row.record, row.effective)) out.push_back(std::move(*v));
-  // Valid dates order as their day numbers: by date, then arrival, as the index reads them.
-  std::stable_sort(out.begin(), out.end(),
-                   [](const engine::Value& a, const engine::Value& b) { return a.day < b.day; });
+  // Valid dates order as their day numbers: by date, then arrival, as the index reads them. Rows
+  // nearly always arrive in date order: then nothing moves.
+  const auto by_day = [](const engine::Value& a, const engine::Value& b) { return a.day < b.day; };
+  if (!std::is_sorted(out.begin(), out.end(), by_day))
+    std::stable_sort(out.begin(), out.end(), by_day);
   return out;
 }
 

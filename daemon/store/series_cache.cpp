@@ -33,7 +33,6 @@ std::optional<std::vector<engine::Value>> SeriesCache::take(std::int64_t patient
   auto* s = series_of(patient_id, marker);
   if (!s) return std::nullopt;
   auto values = std::move(s->values);
-  values_ -= values.size();
   slots_ -= values.capacity();
   forget(patient_id, s);
   return values;
@@ -46,11 +45,9 @@ void SeriesCache::keep(std::int64_t patient_id, std::string_view marker,
   // series in use are kept again within a batch or two.
   if (slots_ + values.capacity() > max_values_) clear();
   auto& series = patients_[patient_id];
-  values_ += values.size();
   slots_ += values.capacity();
   for (auto& s : series)
     if (s.marker == marker) {
-      values_ -= s.values.size();
       slots_ -= s.values.capacity();
       s.values = std::move(values);
       return;
@@ -85,7 +82,6 @@ void SeriesCache::note_stored(std::int64_t patient_id, const ResultRecord& r, bo
   const auto at = std::upper_bound(values.begin(), values.end(), value->day,
                                    [](int day, const engine::Value& v) { return day < v.day; });
   values.insert(at, std::move(*value));
-  ++values_;
 }
 
 void SeriesCache::note_written(std::int64_t patient_id) {
@@ -98,16 +94,21 @@ void SeriesCache::forget(std::int64_t patient_id, const Series* only) {
   if (patient == patients_.end()) return;
   std::erase_if(patient->second, [&](const Series& s) {
     if (only && &s != only) return false;
-    values_ -= s.values.size();
     slots_ -= s.values.capacity();
     return true;
   });
   if (patient->second.empty()) patients_.erase(patient);
 }
 
+std::size_t SeriesCache::values_kept() const {
+  std::size_t values = 0;
+  for (const auto& [patient, series] : patients_)
+    for (const auto& s : series) values += s.values.size();
+  return values;
+}
+
 void SeriesCache::clear() {
   patients_.clear();
-  values_ = 0;
   slots_ = 0;
 }
 

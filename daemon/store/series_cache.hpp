@@ -51,7 +51,7 @@ class SeriesCache {
   // series are read again when next needed.
   void note_written(std::int64_t patient_id);
 
-  std::size_t values_kept() const { return values_; }
+  std::size_t values_kept() const;
   // What the limit counts: the room the kept series hold (at least values_kept()).
   std::size_t room_kept() const { return slots_; }
 
@@ -69,8 +69,7 @@ class SeriesCache {
   std::size_t max_values_;
   std::uint64_t seen_changes_ = 0;
   std::unordered_map<std::int64_t, std::vector<Series>> patients_;  // a patient has few markers
-  std::size_t values_ = 0;
-  std::size_t slots_ = 0;  // the series' capacity
+  std::size_t slots_ = 0;                                           // the series' capacity
 };
 
 }  // namespace markerwatch::store
