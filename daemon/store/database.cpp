@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "store/batched_log_vfs.hpp"
+#include "store/page_cache.hpp"
 
 namespace markerwatch::store {
 
@@ -128,11 +129,13 @@ void Database::Closer::operator()(sqlite3* db) const {
 }
 
 Database::Database(const std::string& path, const OpenOptions& options) : path_(path) {
-  // Before SQLite initialises: connections are never shared between threads, and memory
-  // statistics (a global mutex on every allocation) are not needed.
+  // Before SQLite initialises: connections are never shared between threads, memory
+  // statistics (a global mutex on every allocation) are not needed, and the page cache skips
+  // needless scans (store/page_cache.hpp).
   static const bool configured = [] {
     sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    install_page_cache();
     return true;
   }();
   (void)configured;
