@@ -197,6 +197,9 @@ int run_daemon(const settings::Settings& settings) {
   http_server = &http;
   if (!start_listener(http, "http", settings.http.listen)) return 1;
   writer.set_on_commit([&sender] { sender.wake(); });
+  // A batch's answers are handed to the event loop in one part per thread running it (below).
+  writer.set_completion_dispatch(
+      [&io](std::function<void()> answer) { asio::post(io, std::move(answer)); }, 2);
   writer.start();
   sender.start();
   // Measured: the 32-connection p99 ACK latency fell from 26-30 ms to 20-22 ms (bench/README.md).

@@ -3,7 +3,9 @@
 #include <pthread.h>
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "core/text.hpp"
 #include "hl7/ack.hpp"
@@ -258,6 +260,8 @@ void StoreWriter::process(std::deque<Job>& batch) {
         ack_latency_.observe(std::chrono::duration<double>(finished - batch[i].enqueued).count());
     }
   }
+  std::vector<Delivery> deliveries;
+  deliveries.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!committed) {
       outcomes[i].committed = false;
@@ -267,12 +271,48 @@ void StoreWriter::process(std::deque<Job>& batch) {
       log_alert_events(outcomes[i].hl7.alert_events);
       log_alert_events(outcomes[i].task.alert_events);
     }
+    deliveries.push_back({std::move(batch[i].done), std::move(outcomes[i]), batch[i].peer});
+  }
+  deliver(std::move(deliveries));
+}
+
+void StoreWriter::set_completion_dispatch(Dispatch dispatch, unsigned parts) {
+  dispatch_ = std::move(dispatch);
+  dispatch_parts_ = std::max(1u, parts);
+}
+
+void StoreWriter::run_completions(std::vector<Delivery>& deliveries) {
+  for (auto& d : deliveries) {
     try {
-      batch[i].done(std::move(outcomes[i]));
+      d.done(std::move(d.outcome));
     } catch (const std::exception& e) {
-      // A completion answers one client; its failure must not take the writer down.
-      log()->error("event=completion_failed peer={} error=\"{}\"", batch[i].peer,
+      // A completion answers one client; its failure must not take the others down.
+      log()->error("event=completion_failed peer={} error=\"{}\"", d.peer,
                    text::printable(e.what(), 200));
+    }
+  }
+}
+
+void StoreWriter::deliver(std::vector<Delivery> deliveries) {
+  if (!dispatch_) {
+    run_completions(deliveries);
+    return;
+  }
+  // Consecutive parts, so each answers in arrival order.
+  const auto n = deliveries.size();
+  const auto parts = std::min<std::size_t>(dispatch_parts_, n);
+  auto from = deliveries.begin();
+  for (std::size_t p = 0; p < parts; ++p) {
+    const auto size = static_cast<std::ptrdiff_t>(n / parts + (p < n % parts ? 1 : 0));
+    auto part = std::make_shared<std::vector<Delivery>>(std::make_move_iterator(from),
+                                                        std::make_move_iterator(from + size));
+    from += size;
+    try {
+      dispatch_([part] { run_completions(*part); });
+    } catch (const std::exception& e) {
+      // Could not be handed over (memory): answered here rather than never.
+      log()->error("event=completion_dispatch_failed error=\"{}\"", text::printable(e.what(), 200));
+      run_completions(*part);
     }
   }
 }

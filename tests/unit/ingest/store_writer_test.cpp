@@ -1,10 +1,14 @@
 // The writer's bookkeeping after each group commit: what /metrics and /readyz read.
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <functional>
 #include <future>
+#include <mutex>
 
 #include "core/clock.hpp"
 #include "hl7/hl7_builders.hpp"
 #include "ingest/store_writer.hpp"
+#include "store/database.hpp"
 #include "test_support.hpp"
 
 using namespace markerwatch;
@@ -66,4 +70,70 @@ TEST_CASE("writer: a failed commit is reported until the next one succeeds", "[w
   CHECK(stats.messages_by_outcome.empty());  // nothing counted that was not committed
   REQUIRE(f.task([](ingest::Pipeline&) { return ingest::TaskReport{}; }).committed);
   CHECK(f.writer->stats().last_commit_error.empty());
+}
+
+TEST_CASE("writer: a batch's completions go to the dispatch after the commit, in parts in order",
+          "[writer]") {
+  test::TempDir dir;
+  auto s = test::utc_settings();
+  s.storage.path = (dir.path() / "w.db").string();
+  SystemClock clock;
+  ingest::StoreWriter writer(s, clock);
+  std::mutex mutex;
+  std::condition_variable handed;
+  std::vector<std::function<void()>> parts;
+  writer.set_completion_dispatch(
+      [&](std::function<void()> part) {
+        std::lock_guard lock(mutex);
+        parts.push_back(std::move(part));
+        handed.notify_all();
+      },
+      2);
+  writer.start();
+  auto parts_handed = [&](std::size_t n) {
+    std::unique_lock lock(mutex);
+    return handed.wait_for(lock, std::chrono::seconds(20), [&] { return parts.size() >= n; });
+  };
+
+  // A first task holds the writer until four messages wait behind it: they are the next batch.
+  std::promise<void> release, started;
+  auto released = release.get_future().share();
+  std::vector<std::string> answered;  // completions run on this thread, through the parts
+  writer.submit_task(
+      [released, &started](ingest::Pipeline&) {
+        started.set_value();
+        released.wait();
+        return ingest::TaskReport{};
+      },
+      "test", [&](ingest::WriteOutcome o) { answered.push_back(o.committed ? "task" : "failed"); });
+  started.get_future().wait();
+  for (int i = 1; i <= 4; ++i) {
+    const auto id = "D-" + std::to_string(i);
+    writer.submit_hl7(test::oru({test::afp_obx("12")}, id), "test",
+                      [&answered, id](ingest::WriteOutcome o) {
+                        answered.push_back(o.committed ? id : "failed " + id);
+                      });
+  }
+  release.set_value();
+  REQUIRE(parts_handed(3));  // the task's batch (one completion: one part), then two parts of two
+
+  // Stored and committed before any answer: another connection sees the four messages.
+  store::Database reader(s.storage.path, store::OpenOptions{});
+  auto count = reader.prepare("SELECT count(*) FROM messages");
+  REQUIRE(count.step());
+  CHECK(count.int64(0) == 4);
+  CHECK(answered.empty());  // nothing answered on the writer's thread
+
+  std::vector<std::function<void()>> handed_parts;
+  {
+    std::lock_guard lock(mutex);
+    handed_parts = parts;
+  }
+  REQUIRE(handed_parts.size() == 3);
+  handed_parts[0]();
+  CHECK(answered == std::vector<std::string>{"task"});
+  handed_parts[2]();  // parts may run in any order; each answers its own messages in order
+  handed_parts[1]();
+  CHECK(answered == std::vector<std::string>{"task", "D-3", "D-4", "D-1", "D-2"});
+  writer.stop();
 }
