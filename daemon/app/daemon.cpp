@@ -197,7 +197,8 @@ int run_daemon(const settings::Settings& settings) {
   http_server = &http;
   if (!start_listener(http, "http", settings.http.listen)) return 1;
   writer.set_on_commit([&sender] { sender.wake(); });
-  // A batch's answers are handed to the event loop in one part per thread running it (below).
+  // A batch's answers are handed to the event loop in one part per thread running it (two,
+  // below: the main thread and mw-io).
   writer.set_completion_dispatch(
       [&io](std::function<void()> answer) { asio::post(io, std::move(answer)); }, 2);
   writer.start();

@@ -271,7 +271,8 @@ void StoreWriter::process(std::deque<Job>& batch) {
       log_alert_events(outcomes[i].hl7.alert_events);
       log_alert_events(outcomes[i].task.alert_events);
     }
-    deliveries.push_back({std::move(batch[i].done), std::move(outcomes[i]), batch[i].peer});
+    deliveries.push_back(
+        {std::move(batch[i].done), std::move(outcomes[i]), std::move(batch[i].peer)});
   }
   deliver(std::move(deliveries));
 }

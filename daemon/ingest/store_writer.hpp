@@ -74,7 +74,7 @@ class StoreWriter {
   void set_completion_dispatch(Dispatch dispatch, unsigned parts);
   void start();
   // Parses and maps one HL7 message on the calling thread, then queues it for storage; `done`
-  // runs on the writer thread after the commit (or failure).
+  // runs after the commit (or failure), on the writer thread or through the completion dispatch.
   void submit_hl7(std::string raw, std::string peer, Completion done);
   // Records a frame that was too large (its first bytes only) and answers it.
   void submit_oversized(std::string head, std::size_t limit, std::string peer, Completion done);

@@ -11,6 +11,7 @@ namespace markerwatch::store {
 namespace {
 
 sqlite3_pcache_methods2 sqlite_cache{};  // SQLite's own (pcache1), set once before SQLite starts
+std::atomic<bool> installed{false};
 std::atomic<std::uint64_t> truncations_passed{0};
 std::atomic<std::uint64_t> truncations_skipped{0};
 
@@ -142,11 +143,13 @@ bool install_page_cache() {
       cache_destroy,
       cache_shrink,
   };
-  return sqlite3_config(SQLITE_CONFIG_PCACHE2, &wrapper) == SQLITE_OK;
+  if (sqlite3_config(SQLITE_CONFIG_PCACHE2, &wrapper) != SQLITE_OK) return false;
+  installed = true;
+  return true;
 }
 
 PageCacheCounts page_cache_counts() {
-  return {truncations_passed.load(std::memory_order_relaxed),
+  return {installed.load(), truncations_passed.load(std::memory_order_relaxed),
           truncations_skipped.load(std::memory_order_relaxed)};
 }
 
