@@ -124,6 +124,9 @@ void PageNumbers::truncated(unsigned limit) {
 }
 
 bool install_page_cache() {
+  // Once only: before SQLite starts, a second call would find this cache as SQLite's own and
+  // forward every call to itself.
+  if (installed) return true;
   sqlite3_pcache_methods2 own{};
   if (sqlite3_config(SQLITE_CONFIG_GETPCACHE2, &own) != SQLITE_OK || own.xCreate == nullptr)
     return false;

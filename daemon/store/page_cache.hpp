@@ -36,7 +36,7 @@ class PageNumbers {
 };
 
 // Installs the page cache; to be called before SQLite initialises (false if it already has:
-// SQLite's own cache is then used unchanged).
+// SQLite's own cache is then used unchanged). Calling it again changes nothing.
 bool install_page_cache();
 
 struct PageCacheCounts {

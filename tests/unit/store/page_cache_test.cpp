@@ -88,7 +88,8 @@ TEST_CASE("page cache: commits after page splits skip the scan, rollbacks still 
   };
 
   const auto before = store::page_cache_counts();
-  REQUIRE(before.installed);  // by the first Database, before SQLite initialised
+  REQUIRE(before.installed);           // by the first Database, before SQLite initialised
+  CHECK(store::install_page_cache());  // again: nothing changes
   for (int commit = 0; commit < 40; ++commit) {
     store::Transaction txn(db);
     add_rows(200, &expected);
