@@ -1,0 +1,144 @@
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
+
+#include <boost/asio.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/mllp_server.hpp"
+
+using namespace markerwatch;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Answers each frame at once: "BIG<c>" with 3 MiB of the character c, anything else with "ok:"
+// and the frame.
+struct EchoHandler : net::FrameHandler {
+  static constexpr std::size_t kBig = 3 * 1024 * 1024;
+  void on_frame(std::string frame, const std::string&, Respond respond) override {
+    {
+      std::lock_guard lock(mutex);
+      frames.push_back(frame);
+    }
+    if (frame.rfind("BIG", 0) == 0 && frame.size() == 4)
+      respond({std::string(kBig, frame[3]), false});
+    else
+      respond({"ok:" + frame, false});
+  }
+  void on_oversized(std::string, std::size_t, const std::string&, Respond respond) override {
+    respond({std::string("too large"), true});
+  }
+  std::mutex mutex;
+  std::vector<std::string> frames;
+};
+
+std::string framed(const std::string& payload) {
+  return "\x0b" + payload + "\x1c\r";
+}
+
+// A blocking client whose reads give up after 10 s, so a server that never answers fails the
+// test instead of hanging it.
+struct Client {
+  Client(asio::io_context& io, std::uint16_t port, int receive_buffer) : socket(io) {
+    socket.open(tcp::v4());
+    if (receive_buffer > 0)
+      socket.set_option(asio::socket_base::receive_buffer_size(receive_buffer));
+    timeval timeout{10, 0};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  }
+  void send(const std::string& payload) { asio::write(socket, asio::buffer(framed(payload))); }
+  // The next reply's payload ("" when the connection ended or timed out first).
+  std::string reply() {
+    for (;;) {
+      if (const auto end = pending.find("\x1c\r"); end != std::string::npos) {
+        auto frame = pending.substr(1, end - 1);
+        pending.erase(0, end + 2);
+        return frame;
+      }
+      char chunk[65536];
+      boost::system::error_code ec;
+      const auto n = socket.read_some(asio::buffer(chunk), ec);
+      if (ec) return {};
+      pending.append(chunk, n);
+    }
+  }
+  tcp::socket socket;
+  std::string pending;
+};
+
+}  // namespace
+
+TEST_CASE("mllp server: replies larger than the socket takes wait for the sender, in order") {
+  asio::io_context io;
+  EchoHandler handler;
+  net::MllpServerOptions options;
+  options.port = 0;
+  net::MllpServer server(io, options, handler);
+  server.start();
+  auto work = asio::make_work_guard(io);
+  std::thread loop([&] { io.run(); });
+
+  asio::io_context client_io;
+  {
+    // A small receive window and no reads yet: most of the first reply cannot leave the
+    // server's socket until the client reads.
+    Client slow(client_io, server.port(), 4096);
+    slow.send("BIGa");
+    slow.send("BIGb");
+    slow.send("after");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+    // The event loop's one thread is not held up by the connection that does not read: the
+    // server never waits on a peer.
+    Client other(client_io, server.port(), 0);
+    other.send("hello");
+    CHECK(other.reply() == "ok:hello");
+
+    const auto first = slow.reply();
+    const auto second = slow.reply();
+    CHECK(first.size() == EchoHandler::kBig);
+    CHECK(first == std::string(EchoHandler::kBig, 'a'));
+    CHECK(second == std::string(EchoHandler::kBig, 'b'));
+    CHECK(slow.reply() == "ok:after");
+  }
+  {
+    std::lock_guard lock(handler.mutex);
+    // The second big frame is handed over only once the first reply is out, after "hello".
+    CHECK(handler.frames == std::vector<std::string>{"BIGa", "hello", "BIGb", "after"});
+  }
+  server.stop();
+  work.reset();
+  loop.join();
+}
+
+TEST_CASE("mllp server: small replies are answered in order, one per frame") {
+  asio::io_context io;
+  EchoHandler handler;
+  net::MllpServerOptions options;
+  options.port = 0;
+  net::MllpServer server(io, options, handler);
+  server.start();
+  auto work = asio::make_work_guard(io);
+  std::thread loop([&] { io.run(); });
+
+  asio::io_context client_io;
+  {
+    Client client(client_io, server.port(), 0);
+    std::string all;
+    for (int i = 0; i < 200; ++i) all += framed("m" + std::to_string(i));
+    asio::write(client.socket, asio::buffer(all));  // pipelined, in one write
+    for (int i = 0; i < 200; ++i) REQUIRE(client.reply() == "ok:m" + std::to_string(i));
+  }
+  server.stop();
+  work.reset();
+  loop.join();
+}
