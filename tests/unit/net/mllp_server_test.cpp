@@ -64,11 +64,11 @@ struct Client {
         pending.erase(0, end + 2);
         return frame;
       }
+      // recv itself: Asio's synchronous read waits again after the timeout's EAGAIN.
       char chunk[65536];
-      boost::system::error_code ec;
-      const auto n = socket.read_some(asio::buffer(chunk), ec);
-      if (ec) return {};
-      pending.append(chunk, n);
+      const auto n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
+      if (n <= 0) return {};
+      pending.append(chunk, static_cast<std::size_t>(n));
     }
   }
   tcp::socket socket;
