@@ -75,23 +75,39 @@ struct Client {
   std::string pending;
 };
 
+// The server on an event loop of one thread, from construction to destruction (which stops it
+// and waits for its connections to finish).
+struct RunningServer {
+  RunningServer() : server(io, options(), handler) {
+    server.start();
+    loop = std::thread([this] { io.run(); });
+  }
+  ~RunningServer() {
+    server.stop();
+    work.reset();
+    loop.join();
+  }
+  static net::MllpServerOptions options() {
+    net::MllpServerOptions o;
+    o.port = 0;
+    return o;
+  }
+  asio::io_context io;
+  EchoHandler handler;
+  net::MllpServer server;
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+  std::thread loop;
+};
+
 }  // namespace
 
 TEST_CASE("mllp server: replies larger than the socket takes wait for the sender, in order") {
-  asio::io_context io;
-  EchoHandler handler;
-  net::MllpServerOptions options;
-  options.port = 0;
-  net::MllpServer server(io, options, handler);
-  server.start();
-  auto work = asio::make_work_guard(io);
-  std::thread loop([&] { io.run(); });
-
+  RunningServer running;
   asio::io_context client_io;
   {
     // A small receive window and no reads yet: most of the first reply cannot leave the
     // server's socket until the client reads.
-    Client slow(client_io, server.port(), 4096);
+    Client slow(client_io, running.server.port(), 4096);
     slow.send("BIGa");
     slow.send("BIGb");
     slow.send("after");
@@ -99,7 +115,7 @@ TEST_CASE("mllp server: replies larger than the socket takes wait for the sender
 
     // The event loop's one thread is not held up by the connection that does not read: the
     // server never waits on a peer.
-    Client other(client_io, server.port(), 0);
+    Client other(client_io, running.server.port(), 0);
     other.send("hello");
     CHECK(other.reply() == "ok:hello");
 
@@ -110,35 +126,17 @@ TEST_CASE("mllp server: replies larger than the socket takes wait for the sender
     CHECK(second == std::string(EchoHandler::kBig, 'b'));
     CHECK(slow.reply() == "ok:after");
   }
-  {
-    std::lock_guard lock(handler.mutex);
-    // The second big frame is handed over only once the first reply is out, after "hello".
-    CHECK(handler.frames == std::vector<std::string>{"BIGa", "hello", "BIGb", "after"});
-  }
-  server.stop();
-  work.reset();
-  loop.join();
+  std::lock_guard lock(running.handler.mutex);
+  // The second big frame is handed over only once the first reply is out, after "hello".
+  CHECK(running.handler.frames == std::vector<std::string>{"BIGa", "hello", "BIGb", "after"});
 }
 
 TEST_CASE("mllp server: small replies are answered in order, one per frame") {
-  asio::io_context io;
-  EchoHandler handler;
-  net::MllpServerOptions options;
-  options.port = 0;
-  net::MllpServer server(io, options, handler);
-  server.start();
-  auto work = asio::make_work_guard(io);
-  std::thread loop([&] { io.run(); });
-
+  RunningServer running;
   asio::io_context client_io;
-  {
-    Client client(client_io, server.port(), 0);
-    std::string all;
-    for (int i = 0; i < 200; ++i) all += framed("m" + std::to_string(i));
-    asio::write(client.socket, asio::buffer(all));  // pipelined, in one write
-    for (int i = 0; i < 200; ++i) REQUIRE(client.reply() == "ok:m" + std::to_string(i));
-  }
-  server.stop();
-  work.reset();
-  loop.join();
+  Client client(client_io, running.server.port(), 0);
+  std::string all;
+  for (int i = 0; i < 200; ++i) all += framed("m" + std::to_string(i));
+  asio::write(client.socket, asio::buffer(all));  // pipelined, in one write
+  for (int i = 0; i < 200; ++i) REQUIRE(client.reply() == "ok:m" + std::to_string(i));
 }
