@@ -19,10 +19,10 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// Answers each frame at once: "BIG<c>" with 3 MiB of the character c, anything else with "ok:"
-// and the frame.
+// Answers each frame at once: "BIG<c>" with 16 MiB of the character c (more than a socket's send
+// buffer grows to, 4 MiB at most by default), anything else with "ok:" and the frame.
 struct EchoHandler : net::FrameHandler {
-  static constexpr std::size_t kBig = 3 * 1024 * 1024;
+  static constexpr std::size_t kBig = 16 * 1024 * 1024;
   void on_frame(std::string frame, const std::string&, Respond respond) override {
     {
       std::lock_guard lock(mutex);
@@ -35,6 +35,10 @@ struct EchoHandler : net::FrameHandler {
   }
   void on_oversized(std::string, std::size_t, const std::string&, Respond respond) override {
     respond({std::string("too large"), true});
+  }
+  std::vector<std::string> received() {
+    std::lock_guard lock(mutex);
+    return frames;
   }
   std::mutex mutex;
   std::vector<std::string> frames;
@@ -111,7 +115,10 @@ TEST_CASE("mllp server: replies larger than the socket takes wait for the sender
     slow.send("BIGa");
     slow.send("BIGb");
     slow.send("after");
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (running.handler.received().empty() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    REQUIRE(running.handler.received() == std::vector<std::string>{"BIGa"});
 
     // The event loop's one thread is not held up by the connection that does not read: the
     // server never waits on a peer.
@@ -126,9 +133,8 @@ TEST_CASE("mllp server: replies larger than the socket takes wait for the sender
     CHECK(second == std::string(EchoHandler::kBig, 'b'));
     CHECK(slow.reply() == "ok:after");
   }
-  std::lock_guard lock(running.handler.mutex);
   // The second big frame is handed over only once the first reply is out, after "hello".
-  CHECK(running.handler.frames == std::vector<std::string>{"BIGa", "hello", "BIGb", "after"});
+  CHECK(running.handler.received() == std::vector<std::string>{"BIGa", "hello", "BIGb", "after"});
 }
 
 TEST_CASE("mllp server: small replies are answered in order, one per frame") {
