@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/mllp_framer.hpp"
 #include "net/mllp_server.hpp"
 
 using namespace markerwatch;
@@ -44,10 +45,6 @@ struct EchoHandler : net::FrameHandler {
   std::vector<std::string> frames;
 };
 
-std::string framed(const std::string& payload) {
-  return "\x0b" + payload + "\x1c\r";
-}
-
 // A blocking client whose reads give up after 10 s, so a server that never answers fails the
 // test instead of hanging it.
 struct Client {
@@ -59,15 +56,20 @@ struct Client {
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     socket.connect({asio::ip::make_address("127.0.0.1"), port});
   }
-  void send(const std::string& payload) { asio::write(socket, asio::buffer(framed(payload))); }
+  void send(const std::string& payload) {
+    asio::write(socket, asio::buffer(net::MllpFramer::frame(payload)));
+  }
   // The next reply's payload ("" when the connection ended or timed out first).
   std::string reply() {
     for (;;) {
-      if (const auto end = pending.find("\x1c\r"); end != std::string::npos) {
+      // Only what came since the last look: a 16 MiB reply arrives in many reads.
+      if (const auto end = pending.find("\x1c\r", scanned); end != std::string::npos) {
         auto frame = pending.substr(1, end - 1);
         pending.erase(0, end + 2);
+        scanned = 0;
         return frame;
       }
+      scanned = pending.empty() ? 0 : pending.size() - 1;
       // recv itself: Asio's synchronous read waits again after the timeout's EAGAIN.
       char chunk[65536];
       const auto n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
@@ -77,6 +79,7 @@ struct Client {
   }
   tcp::socket socket;
   std::string pending;
+  std::size_t scanned = 0;  // pending holds no frame end before this
 };
 
 // The server on an event loop of one thread, from construction to destruction (which stops it
@@ -142,7 +145,7 @@ TEST_CASE("mllp server: small replies are answered in order, one per frame") {
   asio::io_context client_io;
   Client client(client_io, running.server.port(), 0);
   std::string all;
-  for (int i = 0; i < 200; ++i) all += framed("m" + std::to_string(i));
+  for (int i = 0; i < 200; ++i) all += net::MllpFramer::frame("m" + std::to_string(i));
   asio::write(client.socket, asio::buffer(all));  // pipelined, in one write
   for (int i = 0; i < 200; ++i) REQUIRE(client.reply() == "ok:m" + std::to_string(i));
 }
