@@ -105,17 +105,18 @@ Replayer::Outcome Replayer::process(std::size_t slot, const Record& record) {
   return out;
 }
 
-void Replayer::number(std::size_t index, Outcome& outcome) {
-  auto& ids = shards_[index].global_ids;
-  auto printed = [&](std::int64_t& id) {
-    if (id == 0) return;  // notes
-    const auto local = static_cast<std::size_t>(id);
-    if (ids.size() < local) ids.resize(local, 0);
-    if (ids[local - 1] == 0) ids[local - 1] = next_id_++;  // first seen: its NEW
-    id = ids[local - 1];
-  };
-  for (auto& e : outcome.events) printed(e.alert_id);
-  for (auto& r : outcome.rendered) printed(r.alert_id);
+std::int64_t Replayer::printed_id(std::size_t shard, std::int64_t id) {
+  if (id == 0) return 0;  // notes
+  auto& ids = shards_[shard].global_ids;
+  const auto local = static_cast<std::size_t>(id);
+  if (ids.size() < local) ids.resize(local, 0);
+  if (ids[local - 1] == 0) ids[local - 1] = next_id_++;  // first seen: its NEW
+  return ids[local - 1];
+}
+
+void Replayer::number(std::size_t shard, Outcome& outcome) {
+  for (auto& e : outcome.events) e.alert_id = printed_id(shard, e.alert_id);
+  for (auto& r : outcome.rendered) r.alert_id = printed_id(shard, r.alert_id);
 }
 
 void Replayer::render(Outcome& outcome) const {
@@ -397,13 +398,71 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
   return read;
 }
 
+// What a shard's rows left to print, held until every patient of the file is evaluated: a large
+// file's JSON lines (~700 bytes per event) are most of a replay's memory. Rendered events keep
+// their texts back to back in large blocks, without an allocation and an Outcome of their own.
+struct Replayer::HeldOutcomes {
+  struct Row {
+    std::uint32_t first = 0, count = 0;  // its rendered events in `events`
+    std::uint32_t full = 0;              // or 1 + index in `full`: events not rendered, an error
+  };
+  struct Event {
+    std::int64_t alert_id = 0;  // the shard's, until numbered
+    std::uint32_t block = 0, at = 0, size = 0;
+    std::uint32_t id_at = 0, id_size = 0;  // where the text holds alert_id (RenderedEvent)
+    engine::EventType type = engine::EventType::info;
+  };
+  static constexpr std::size_t kBlock = 4 << 20;
+
+  // Returns 1 + the row's index in `rows`.
+  std::uint32_t hold(Outcome&& outcome) {
+    Row row;
+    if (!outcome.events.empty() || !outcome.error.empty()) {
+      full.push_back(std::move(outcome));
+      row.full = static_cast<std::uint32_t>(full.size());
+    } else {
+      row.first = static_cast<std::uint32_t>(events.size());
+      row.count = static_cast<std::uint32_t>(outcome.rendered.size());
+      for (auto& r : outcome.rendered) events.push_back(keep(r));
+    }
+    rows.push_back(row);
+    return static_cast<std::uint32_t>(rows.size());
+  }
+  std::string_view text(const Event& e) const { return {blocks[e.block].data() + e.at, e.size}; }
+
+  std::vector<Row> rows;
+  std::vector<Event> events;
+  std::vector<std::string> blocks;
+  std::vector<Outcome> full;
+
+ private:
+  Event keep(const Outcome::Rendered& r) {
+    if (blocks.empty() || blocks.back().size() + r.text.size() > blocks.back().capacity()) {
+      blocks.emplace_back();
+      blocks.back().reserve(std::max(kBlock, r.text.size()));
+    }
+    auto& block = blocks.back();
+    Event e;
+    e.alert_id = r.alert_id;
+    e.block = static_cast<std::uint32_t>(blocks.size() - 1);
+    e.at = static_cast<std::uint32_t>(block.size());
+    e.size = static_cast<std::uint32_t>(r.text.size());
+    e.id_at = static_cast<std::uint32_t>(r.id_at);
+    e.id_size = static_cast<std::uint32_t>(r.id_size);
+    e.type = r.type;
+    block.append(r.text);
+    return e;
+  }
+};
+
 // Each shard evaluates its patients one after the other, each patient's rows in file order.
 // Patients never influence each other, so the events are those of file order; and a patient's
 // state is touched while it is in the cache, not once per row among every other patient's
 // (bench/README.md: a third less CPU on a large file).
-std::vector<std::vector<Replayer::Outcome>> Replayer::evaluate_by_patient(
-    const CsvFile& file, std::vector<FileRow>& rows, bool last_input) {
-  std::vector<std::vector<Outcome>> outcomes(shards_.size());
+std::vector<Replayer::HeldOutcomes> Replayer::evaluate_by_patient(const CsvFile& file,
+                                                                  std::vector<FileRow>& rows,
+                                                                  bool last_input) {
+  std::vector<HeldOutcomes> outcomes(shards_.size());
   on_shards([&](std::size_t s) {
     auto& shard = shards_[s];
     // Slots are dealt to shards in turn; this file may have brought new ones.
@@ -439,11 +498,8 @@ std::vector<std::vector<Replayer::Outcome>> Replayer::evaluate_by_patient(
           outcome.error = e.what();  // the row does not map, or E3 refuses it
         }
         render(outcome);
-        // Held until every patient is done: without the spare room a writer leaves.
-        for (auto& r : outcome.rendered) r.text.shrink_to_fit();
         if (outcome.events.empty() && outcome.rendered.empty() && outcome.error.empty()) continue;
-        done.push_back(std::move(outcome));
-        row.outcome = static_cast<std::uint32_t>(done.size());
+        row.outcome = done.hold(std::move(outcome));
       }
       if (first[local + 1] == first[local]) continue;
       // Worked out again for the patient's rows of another file: a replay holds every patient.
@@ -458,21 +514,46 @@ std::vector<std::vector<Replayer::Outcome>> Replayer::evaluate_by_patient(
 
 // Alerts are numbered, and the events and rejections handed on, in file order.
 void Replayer::print_in_order(const CsvFile& file, FileRows& read,
-                              std::vector<std::vector<Outcome>>& outcomes) {
+                              std::vector<HeldOutcomes>& outcomes) {
+  ReplayedEvent printed;  // its text's room serves every event
   for (const auto& row : read.rows) {
     if (row.rejected) {
       rejections_.push_back(std::move(read.reasons[row.rejected - 1]));
       continue;
     }
     if (!row.outcome) continue;
-    auto& outcome = outcomes[shard_of(row.slot)][row.outcome - 1];
-    if (!outcome.error.empty()) {
-      rejections_.push_back(file.path + ":" + std::to_string(row.line) + ": " + outcome.error);
-    } else {
-      number(shard_of(row.slot), outcome);
-      deliver(outcome);
+    const auto shard = shard_of(row.slot);
+    auto& held = outcomes[shard];
+    const auto& held_row = held.rows[row.outcome - 1];
+    if (held_row.full) {
+      auto& outcome = held.full[held_row.full - 1];
+      if (!outcome.error.empty()) {
+        rejections_.push_back(file.path + ":" + std::to_string(row.line) + ": " + outcome.error);
+      } else {
+        number(shard, outcome);
+        deliver(outcome);
+      }
+      outcome = Outcome{};
+      continue;
     }
-    outcome = Outcome{};
+    printed.patient = patients_.key(row.number).id;
+    for (auto k = held_row.first; k < held_row.first + held_row.count; ++k) {
+      auto& e = held.events[k];
+      e.alert_id = printed_id(shard, e.alert_id);
+      const auto text = held.text(e);
+      auto& out = printed.rendered;
+      out.clear();
+      if (e.id_size > 0) {
+        out.append(text.substr(0, e.id_at));
+        out.append(std::to_string(e.alert_id));
+        out.append(text.substr(e.id_at + e.id_size));
+      } else {
+        out.append(text);
+      }
+      printed.event.type = e.type;
+      printed.event.alert_id = e.alert_id;
+      sink_(printed);
+    }
   }
   if (read.malformed) rejections_.push_back(*read.malformed);
 }

@@ -102,18 +102,18 @@ class Replayer {
   struct CsvFile;
   struct FileRow;
   struct FileRows;
+  struct HeldOutcomes;
   // feed_csv's steps. The rows read and mapped on every thread, their patients named in file
   // order on this one.
   FileRows read_rows(const CsvFile& file, const CsvReader& after_header);
   // Every row evaluated, patient by patient; the outcomes of each shard's rows.
-  std::vector<std::vector<Outcome>> evaluate_by_patient(const CsvFile& file,
-                                                        std::vector<FileRow>& rows,
-                                                        bool last_input);
-  void print_in_order(const CsvFile& file, FileRows& read,
-                      std::vector<std::vector<Outcome>>& outcomes);
+  std::vector<HeldOutcomes> evaluate_by_patient(const CsvFile& file, std::vector<FileRow>& rows,
+                                                bool last_input);
+  void print_in_order(const CsvFile& file, FileRows& read, std::vector<HeldOutcomes>& outcomes);
   // `work` for every shard, each on a thread of its own; rethrows the first shard's failure.
   void on_shards(const std::function<void(std::size_t)>& work);
   // On the caller's thread, in arrival order: the printed alert ids.
+  std::int64_t printed_id(std::size_t shard, std::int64_t shard_alert_id);
   void number(std::size_t shard, Outcome& outcome);
   void render(Outcome& outcome) const;
   void deliver(Outcome& outcome);
