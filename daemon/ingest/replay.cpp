@@ -134,13 +134,26 @@ void Replayer::render(Outcome& outcome) const {
 
 void Replayer::deliver(Outcome& outcome) {
   for (auto& e : outcome.events) sink_({outcome.patient, std::move(e), {}});
-  for (auto& r : outcome.rendered) {
-    if (r.id_size > 0) r.text.replace(r.id_at, r.id_size, std::to_string(r.alert_id));
-    engine::Event event;
-    event.type = r.type;
-    event.alert_id = r.alert_id;
-    sink_({outcome.patient, std::move(event), std::move(r.text)});
+  ReplayedEvent printed;
+  printed.patient = outcome.patient;
+  for (const auto& r : outcome.rendered)
+    print_rendered(printed, r.text, r.id_at, r.id_size, r.type, r.alert_id);
+}
+
+void Replayer::print_rendered(ReplayedEvent& printed, std::string_view text, std::size_t id_at,
+                              std::size_t id_size, engine::EventType type, std::int64_t alert_id) {
+  auto& out = printed.rendered;
+  out.clear();
+  if (id_size > 0) {
+    out.append(text.substr(0, id_at));
+    out.append(std::to_string(alert_id));
+    out.append(text.substr(id_at + id_size));
+  } else {
+    out.append(text);
   }
+  printed.event.type = type;
+  printed.event.alert_id = alert_id;
+  sink_(printed);
 }
 
 bool Replayer::add(const Record& record) {
@@ -538,21 +551,9 @@ void Replayer::print_in_order(const CsvFile& file, FileRows& read,
     }
     printed.patient = patients_.key(row.number).id;
     for (auto k = held_row.first; k < held_row.first + held_row.count; ++k) {
-      auto& e = held.events[k];
-      e.alert_id = printed_id(shard, e.alert_id);
-      const auto text = held.text(e);
-      auto& out = printed.rendered;
-      out.clear();
-      if (e.id_size > 0) {
-        out.append(text.substr(0, e.id_at));
-        out.append(std::to_string(e.alert_id));
-        out.append(text.substr(e.id_at + e.id_size));
-      } else {
-        out.append(text);
-      }
-      printed.event.type = e.type;
-      printed.event.alert_id = e.alert_id;
-      sink_(printed);
+      const auto& e = held.events[k];
+      print_rendered(printed, held.text(e), e.id_at, e.id_size, e.type,
+                     printed_id(shard, e.alert_id));
     }
   }
   if (read.malformed) rejections_.push_back(*read.malformed);

@@ -117,6 +117,10 @@ class Replayer {
   void number(std::size_t shard, Outcome& outcome);
   void render(Outcome& outcome) const;
   void deliver(Outcome& outcome);
+  // A rendered event's text to the sink, with the printed alert id written where the renderer
+  // put the shard's; `printed` lends its text's room to every call.
+  void print_rendered(ReplayedEvent& printed, std::string_view text, std::size_t id_at,
+                      std::size_t id_size, engine::EventType type, std::int64_t alert_id);
   bool add(const Record& record);
 
   const settings::Settings& settings_;
