@@ -420,7 +420,7 @@ struct Replayer::HeldOutcomes {
     std::uint32_t full = 0;              // or 1 + index in `full`: events not rendered, an error
   };
   struct Event {
-    std::int64_t alert_id = 0;  // the shard's, until numbered
+    std::int64_t alert_id = 0;  // the shard's; printed_id gives the printed one
     std::uint32_t block = 0, at = 0, size = 0;
     std::uint32_t id_at = 0, id_size = 0;  // where the text holds alert_id (RenderedEvent)
     engine::EventType type = engine::EventType::info;
