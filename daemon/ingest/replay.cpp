@@ -1,6 +1,7 @@
 #include "ingest/replay.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -63,7 +64,8 @@ Replayer::Replayer(const settings::Settings& settings, Sink sink, unsigned threa
       config_(settings::engine_config(settings)),
       sink_(std::move(sink)),
       render_(std::move(render)),
-      shards_(std::max(1u, threads)) {}
+      threads_(std::max(1u, threads)),
+      shards_(threads_ == 1 ? 1 : threads_ * kShardsPerThread) {}
 
 std::size_t Replayer::slot_of(const std::string& patient_key) {
   return slots_.try_emplace(patient_key, slots_.size()).first->second;
@@ -78,7 +80,7 @@ std::size_t Replayer::slot_of_number(std::size_t number) {
 
 Replayer::Outcome Replayer::process(std::size_t slot, const Record& record) {
   auto& shard = shards_[shard_of(slot)];
-  const auto local = slot / shards_.size();
+  const auto local = local_of(slot);
   if (shard.patients.size() <= local) shard.patients.resize(local + 1);
   auto& patient = shard.patients[local];
   Outcome out;
@@ -178,25 +180,29 @@ std::vector<engine::TrackedAlert> Replayer::alerts_of(const std::string& patient
   const auto it = slots_.find(patient_key);
   if (it == slots_.end()) return {};
   const auto& shard = shards_[shard_of(it->second)];
-  const auto local = it->second / shards_.size();
+  const auto local = local_of(it->second);
   if (local >= shard.patients.size()) return {};  // its rows were all rejected
   auto alerts = shard.patients[local].alerts.all();
   for (auto& a : alerts) a.id = shard.global_ids.at(static_cast<std::size_t>(a.id) - 1);
   return alerts;
 }
 
-void Replayer::on_shards(const std::function<void(std::size_t)>& work) {
-  std::vector<std::exception_ptr> failures(shards_.size());
-  auto guarded = [&](std::size_t shard) {
-    try {
-      work(shard);
-    } catch (...) {
-      failures[shard] = std::current_exception();
+void Replayer::run_tasks(std::size_t count, const std::function<void(std::size_t)>& work) const {
+  std::vector<std::exception_ptr> failures(count);
+  std::atomic<std::size_t> next_task{0};
+  auto take_tasks = [&] {
+    for (auto task = next_task++; task < count; task = next_task++) {
+      try {
+        work(task);
+      } catch (...) {
+        failures[task] = std::current_exception();
+      }
     }
   };
   {
     std::vector<std::jthread> helpers;
-    for (std::size_t s = 0; s < shards_.size(); ++s) helpers.emplace_back(guarded, s);
+    for (std::size_t t = 0; t < std::min<std::size_t>(threads_, count); ++t)
+      helpers.emplace_back(take_tasks);
   }
   for (auto& f : failures)
     if (f) std::rethrow_exception(f);
@@ -287,10 +293,9 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
     std::optional<std::string> malformed;
   };
   std::vector<Stretch> stretches;
-  for (const auto& start : stretches_of(after_header, shards_.size()))
+  for (const auto& start : stretches_of(after_header, threads_))
     stretches.push_back({start, {}, {}, {}, {}, {}, {}});
-  on_shards([&](std::size_t s) {
-    if (s >= stretches.size()) return;
+  run_tasks(stretches.size(), [&](std::size_t s) {
     auto& stretch = stretches[s];
     stretch.rows.reserve(stretch.start.lines);
     stretch.patient_of_row.reserve(stretch.start.lines);
@@ -475,51 +480,53 @@ struct Replayer::HeldOutcomes {
 std::vector<Replayer::HeldOutcomes> Replayer::evaluate_by_patient(const CsvFile& file,
                                                                   std::vector<FileRow>& rows,
                                                                   bool last_input) {
-  std::vector<HeldOutcomes> outcomes(shards_.size());
-  on_shards([&](std::size_t s) {
-    auto& shard = shards_[s];
-    // Slots are dealt to shards in turn; this file may have brought new ones.
-    const auto locals = (slots_.size() + shards_.size() - 1 - s) / shards_.size();
-    if (shard.patients.size() < locals) shard.patients.resize(locals);
-    // This shard's rows grouped by patient (index within the shard), each group in file order.
-    std::vector<std::uint32_t> first(shard.patients.size() + 1, 0);
-    auto local_of = [&](const FileRow& row) { return row.slot / shards_.size(); };
-    auto here = [&](const FileRow& row) { return !row.rejected && shard_of(row.slot) == s; };
-    for (const auto& row : rows)
-      if (here(row)) ++first[local_of(row) + 1];
-    for (std::size_t i = 1; i < first.size(); ++i) first[i] += first[i - 1];
-    std::vector<std::uint32_t> order(first.back());
+  // The rows grouped by patient slot, each group in file order: slot k's rows are
+  // order[first[k]] .. order[first[k + 1] - 1].
+  std::vector<std::uint32_t> first(slots_.size() + 1, 0);
+  for (const auto& row : rows)
+    if (!row.rejected) ++first[row.slot + 1];
+  for (std::size_t k = 1; k < first.size(); ++k) first[k] += first[k - 1];
+  std::vector<std::uint32_t> order(first.back());
+  {
     auto next = first;
     for (std::size_t i = 0; i < rows.size(); ++i)
-      if (here(rows[i])) order[next[local_of(rows[i])]++] = static_cast<std::uint32_t>(i);
-
+      if (!rows[i].rejected) order[next[rows[i].slot]++] = static_cast<std::uint32_t>(i);
+  }
+  std::vector<HeldOutcomes> outcomes(shards_.size());
+  run_tasks(shards_.size(), [&](std::size_t s) {
+    auto& shard = shards_[s];
     CsvReader reader(file.content);
     CsvRow csv_row;
     auto& done = outcomes[s];
-    for (std::size_t local = 0; local + 1 < first.size(); ++local) {
-      for (auto k = first[local]; k < first[local + 1]; ++k) {
-        auto& row = rows[order[k]];
-        reader.seek(row.at);
-        reader.next(csv_row);  // read without error before
-        Outcome outcome;
-        try {
-          auto record = file.record(csv_row);
-          // Under the key the directory first knew the patient by (replay's state is kept there).
-          patient_of(record) = patients_.key(row.number);
-          outcome = process(row.slot, record);
-        } catch (const InputError& e) {
-          outcome.error = e.what();  // the row does not map, or E3 refuses it
+    const auto runs_apart = kRun * shards_.size();
+    for (auto run = s * kRun; run < slots_.size(); run += runs_apart) {
+      for (auto slot = run; slot < std::min(run + kRun, slots_.size()); ++slot) {
+        if (first[slot + 1] == first[slot]) continue;
+        const auto local = local_of(slot);
+        if (shard.patients.size() <= local) shard.patients.resize(local + 1);
+        for (auto k = first[slot]; k < first[slot + 1]; ++k) {
+          auto& row = rows[order[k]];
+          reader.seek(row.at);
+          reader.next(csv_row);  // read without error before
+          Outcome outcome;
+          try {
+            auto record = file.record(csv_row);
+            // Under the key the directory first knew the patient by (replay's state is kept there).
+            patient_of(record) = patients_.key(row.number);
+            outcome = process(row.slot, record);
+          } catch (const InputError& e) {
+            outcome.error = e.what();  // the row does not map, or E3 refuses it
+          }
+          render(outcome);
+          if (outcome.events.empty() && outcome.rendered.empty() && outcome.error.empty()) continue;
+          row.outcome = done.hold(std::move(outcome));
         }
-        render(outcome);
-        if (outcome.events.empty() && outcome.rendered.empty() && outcome.error.empty()) continue;
-        row.outcome = done.hold(std::move(outcome));
+        // Worked out again for the patient's rows of another file: a replay holds every patient.
+        shard.patients[local].milestones = engine::MilestoneCache{};
+        // Nothing follows: the history is not needed again, and its memory serves the next
+        // patient's.
+        if (last_input) shard.patients[local].history = engine::PatientLedger{};
       }
-      if (first[local + 1] == first[local]) continue;
-      // Worked out again for the patient's rows of another file: a replay holds every patient.
-      shard.patients[local].milestones = engine::MilestoneCache{};
-      // Nothing follows: the history is not needed again, and its memory serves the next
-      // patient's.
-      if (last_input) shard.patients[local].history = engine::PatientLedger{};
     }
   });
   return outcomes;

@@ -3,10 +3,12 @@
 // database writes and no notifications. Every event is handed to a sink as it would have been
 // emitted live.
 //
-// Patients never influence each other, so a file is evaluated on several threads, each owning a
-// share of the patients (in turn, by order of first appearance). The sink still sees every event on
-// the caller's thread in arrival order, with alert ids numbered in that order: the output is the
-// same for any number of threads.
+// Patients never influence each other, so a file is evaluated on several threads. Patients are
+// dealt in turn (by order of first appearance) to shards, many more than threads, and each thread
+// takes the next shard when it is done with one: a thread on a slower core does fewer of them
+// (the two cores of a virtual machine can run at different speeds; bench/README.md). The sink
+// still sees every event on the caller's thread in arrival order, with alert ids numbered in that
+// order: the output is the same for any number of threads.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -65,13 +67,16 @@ class Replayer {
 
  private:
   using Record = std::variant<ResultRecord, MilestoneRecord>;
+  // With several threads: small enough shares that the last ones to finish leave the other
+  // threads idle only briefly.
+  static constexpr unsigned kShardsPerThread = 16;
   struct PatientState {
     engine::PatientLedger history;
     engine::PatientAlerts alerts;
     engine::MilestoneCache milestones;  // let go after the patient's rows of a file
   };
   struct Shard {
-    // Patient slot s is patients[s / shards] of shard s % shards: found without hashing its key
+    // Patient slot s is patients[local_of(s)] of shard shard_of(s): found without hashing its key
     // again for every row (a replay holds every patient of its files). A deque: states never move.
     std::deque<PatientState> patients;
     std::int64_t next_alert_id = 1;        // numbers alerts per shard; printed ids: global_ids
@@ -96,7 +101,14 @@ class Replayer {
   std::size_t slot_of(const std::string& patient_key);
   // The slot of the PatientDirectory's patient `number`. On the caller's thread.
   std::size_t slot_of_number(std::size_t number);
-  std::size_t shard_of(std::size_t slot) const { return slot % shards_.size(); }
+  // Slots are dealt to shards in runs of kRun: a shard's next patient is most often the one that
+  // first appeared right after the last, whose rows lie next to its rows in a file.
+  static constexpr std::size_t kRun = 64;
+  std::size_t shard_of(std::size_t slot) const { return slot / kRun % shards_.size(); }
+  // Where in its shard's `patients` the slot's state is.
+  std::size_t local_of(std::size_t slot) const {
+    return slot / (kRun * shards_.size()) * kRun + slot % kRun;
+  }
   // Stores the input in its patient's state and evaluates it. Throws InputError. Touches only the
   // slot's shard: shards run on different threads.
   Outcome process(std::size_t slot, const Record& record);
@@ -111,8 +123,9 @@ class Replayer {
   std::vector<HeldOutcomes> evaluate_by_patient(const CsvFile& file, std::vector<FileRow>& rows,
                                                 bool last_input);
   void print_in_order(const CsvFile& file, FileRows& read, std::vector<HeldOutcomes>& outcomes);
-  // `work` for every shard, each on a thread of its own; rethrows the first shard's failure.
-  void on_shards(const std::function<void(std::size_t)>& work);
+  // `work(task)` for every task in [0, count), on up to threads_ threads, each taking the next task
+  // when it is done with one; rethrows the failure of the first task that failed.
+  void run_tasks(std::size_t count, const std::function<void(std::size_t)>& work) const;
   // On the caller's thread, in arrival order: the printed alert ids.
   std::int64_t printed_id(std::size_t shard, std::int64_t shard_alert_id);
   void number(std::size_t shard, Outcome& outcome);
@@ -128,6 +141,7 @@ class Replayer {
   const engine::EngineConfig config_;
   Sink sink_;
   Render render_;
+  unsigned threads_;
   std::vector<Shard> shards_;
   std::int64_t next_id_ = 1;
   std::vector<std::string> rejections_;

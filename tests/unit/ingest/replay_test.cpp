@@ -117,6 +117,53 @@ TEST_CASE("replay prints the same events in the same order with the same ids on 
   }
 }
 
+TEST_CASE("replay deals thousands of patients to its shards and prints what one thread prints") {
+  // Patients go to shards in runs of consecutive slots, the shards in turn, 16 shards a thread:
+  // 7,000 patients go round the shards more than once on 2 and 3 threads, and a second file adds
+  // patients after them and rows for the first ones.
+  std::string milestones = "patient_id,kind,date\n",
+              first = "patient_id,marker,collected_at,value,unit\n";
+  std::string second = first;
+  const int patients = 7000;
+  for (int p = 0; p < patients; ++p) {
+    const auto id = "q" + std::to_string(p);
+    milestones += id + ",resection,2015-01-10\n";
+    const double scale = 1 + p % 7;
+    for (const auto& [date, value] : std::vector<std::pair<std::string, double>>{
+             {"2015-01-02", 900}, {"2015-03-01", 4}, {"2015-06-01", 30}, {"2015-08-01", 60}})
+      first += id + ",AFP," + date + "," + std::to_string(value * scale) + ",ng/mL\n";
+    second += id + ",AFP,2015-10-01," + std::to_string(120 * scale) + ",ng/mL\n";
+    second += "late" + std::to_string(p) + ",AFP,2015-10-02,700,ng/mL\n";
+  }
+  const auto settings = test::utc_settings();
+  auto run = [&](unsigned threads) {
+    std::vector<std::string> lines;
+    ingest::Replayer replayer(
+        settings, [&](const ingest::ReplayedEvent& e) { lines.push_back(e.rendered); }, threads,
+        [](const ingest::ReplayedEvent& e) {
+          std::pair<std::size_t, std::size_t> id_at;
+          auto text = engine::event_json_text(e.event, e.patient, nullptr, &id_at);
+          return ingest::RenderedEvent{std::move(text), id_at.first, id_at.second};
+        });
+    replayer.feed_csv(milestones, "m.csv");
+    replayer.feed_csv(first, "r1.csv");
+    replayer.feed_csv(second, "r2.csv", true);
+    CHECK(replayer.rejections().empty());
+    // Every patient's rows were evaluated: each has its alert.
+    int with_alerts = 0;
+    for (int p = 0; p < patients; ++p)
+      if (!replayer.alerts_of("q" + std::to_string(p)).empty()) ++with_alerts;
+    CHECK(with_alerts == patients);
+    return lines;
+  };
+  const auto one = run(1);
+  REQUIRE(one.size() > 2 * patients);
+  for (const unsigned threads : {2u, 3u}) {
+    INFO("threads = " << threads);
+    CHECK(run(threads) == one);
+  }
+}
+
 TEST_CASE("replay on several threads reports broken quoting after the rows before it") {
   const auto settings = test::utc_settings();
   std::vector<std::string> patients;
