@@ -89,13 +89,15 @@ CsvHeader milestones_header(const CsvRow& header) {
   return CsvHeader(header, kMilestoneRequired, kMilestoneOptional);
 }
 
-ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx) {
+ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx,
+                              const PatientKey* known_patient) {
   if (row.fields.size() != h.width())
     throw InputError("row has " + std::to_string(row.fields.size()) + " fields, the header " +
                      std::to_string(h.width()));
   ResultRecord r;
   r.source = "csv";
-  r.patient = parse_patient_key(h.get(row, Column::patient_id), "patient_id");
+  r.patient = known_patient ? *known_patient
+                            : parse_patient_key(h.get(row, Column::patient_id), "patient_id");
   const auto marker_name = std::string(text::trim(h.get(row, Column::marker)));
   const auto* marker = ctx.markers->find(marker_name);
   if (!marker) throw InputError("unknown marker '" + text::printable(marker_name, 40) + "'");

@@ -61,8 +61,10 @@ struct RecordContext {
   const ZoneRules* zone = nullptr;
 };
 
-// Throw InputError with the reason (the caller adds file and line).
-ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx);
+// Throw InputError with the reason (the caller adds file and line). `known_patient`: the row's
+// patient as read from it before (its field is not read again).
+ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx,
+                              const PatientKey* known_patient = nullptr);
 MilestoneRecord parse_milestone_row(const CsvHeader& h, const CsvRow& row,
                                     const RecordContext& ctx);
 

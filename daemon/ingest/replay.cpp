@@ -54,9 +54,6 @@ std::vector<StretchStart> stretches_of(const CsvReader& reader, std::size_t coun
 const PatientKey& patient_of(const std::variant<ResultRecord, MilestoneRecord>& record) {
   return std::visit([](const auto& r) -> const PatientKey& { return r.patient; }, record);
 }
-PatientKey& patient_of(std::variant<ResultRecord, MilestoneRecord>& record) {
-  return std::visit([](auto& r) -> PatientKey& { return r.patient; }, record);
-}
 }  // namespace
 
 Replayer::Replayer(const settings::Settings& settings, Sink sink, unsigned threads, Render render)
@@ -217,10 +214,14 @@ struct Replayer::CsvFile {
   RecordContext context;
 
   // Throws InputError. The same row always maps to the same record: a row is mapped when it is
-  // evaluated, and the first rows of each patient also when they are read.
-  Record record(const CsvRow& row) const {
-    if (kind == FileKind::results_csv) return parse_result_row(header, row, context);
-    return parse_milestone_row(header, row, context);
+  // evaluated, and the first rows of each patient also when they are read. `patient`: the key the
+  // record gets instead of its field's (replay's state is kept under the key the directory first
+  // knew the patient by).
+  Record record(const CsvRow& row, const PatientKey* patient = nullptr) const {
+    if (kind == FileKind::results_csv) return parse_result_row(header, row, context, patient);
+    auto milestone = parse_milestone_row(header, row, context);
+    if (patient) milestone.patient = *patient;
+    return milestone;
   }
   // The patient a row names, without mapping the rest of it; throws InputError with the reason
   // record() gives when the patient field (or the row's width) is what is wrong.
@@ -510,10 +511,7 @@ std::vector<Replayer::HeldOutcomes> Replayer::evaluate_by_patient(const CsvFile&
           reader.next(csv_row);  // read without error before
           Outcome outcome;
           try {
-            auto record = file.record(csv_row);
-            // Under the key the directory first knew the patient by (replay's state is kept there).
-            patient_of(record) = patients_.key(row.number);
-            outcome = process(row.slot, record);
+            outcome = process(row.slot, file.record(csv_row, &patients_.key(row.number)));
           } catch (const InputError& e) {
             outcome.error = e.what();  // the row does not map, or E3 refuses it
           }

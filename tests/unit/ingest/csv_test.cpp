@@ -168,6 +168,13 @@ TEST_CASE("result rows map to records") {
   CHECK(r.parse({" mrn7 ^ HOSP ", "AFP", "2010-09-06", "5", "ng/mL"}).patient ==
         PatientKey{"mrn7", "HOSP"});
   CHECK(r.parse({"p", "DCP", "2010-09-06", "3", "ng/mL"}).method == "unit:ng/mL");
+  // A patient already read from the row (replay reads each row's patient first) is taken as given.
+  const PatientKey known{"MRN7", "HOSP"};
+  std::vector<std::string> fields{"mrn7^HOSP", "AFP", "2010-09-06", "5", "ng/mL"};
+  fields.resize(10);
+  const auto given = parse_result_row(r.header, CsvRow{2, fields}, r.ctx, &known);
+  CHECK(given.patient == known);
+  CHECK(*given.value == 5);
 }
 
 TEST_CASE("bad result rows are rejected with a clear reason") {
