@@ -239,12 +239,16 @@ struct Replayer::FileRow {
   std::uint32_t number = 0;    // its patient's number in the directory
   std::uint32_t slot = 0;      // its patient's slot
   std::uint32_t outcome = 0;   // 1 + index in its shard's outcomes, 0: none
-  std::uint32_t rejected = 0;  // 1 + index in FileRows::reasons, 0: read well
+  std::uint32_t rejected = 0;  // 1 + index in its stretch's reasons, 0: read well
 };
 
+// The rows as read, stretch by stretch (each thread read one), in file order.
 struct Replayer::FileRows {
-  std::vector<FileRow> rows;
-  std::vector<std::string> reasons;      // "file:line: reason"
+  struct Stretch {
+    std::vector<FileRow> rows;
+    std::vector<std::string> reasons;  // "file:line: reason"
+  };
+  std::vector<Stretch> stretches;
   std::optional<std::string> malformed;  // the quoting broke: the rows after it were not read
 };
 
@@ -272,7 +276,7 @@ void Replayer::feed_csv(std::string_view content, const std::string& path, bool 
                      {&settings_.markers, &settings_.milestone_kinds, settings_.zone.get()}};
   patients_.next_file();
   auto read = read_rows(file, reader);
-  auto outcomes = evaluate_by_patient(file, read.rows, last_input);
+  auto outcomes = evaluate_by_patient(file, read, last_input);
   released_ = last_input;
   print_in_order(file, read, outcomes);
 }
@@ -341,7 +345,7 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
   // Then their patients are named here, in file order: a name depends on the names before it. As
   // an import does, a patient is named where it first appears (on a refused row too) if one of
   // its rows is valid. The directory names a written patient once per file, so each stretch asks
-  // once per patient, where the patient first appears in it.
+  // once per patient, where the patient first appears in it: in the order of its `patients`.
   std::size_t read_stretches = 0;  // up to the one whose CSV broke
   while (read_stretches < stretches.size() && !stretches[read_stretches++].malformed) {
   }
@@ -355,64 +359,57 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
     }
     return false;
   };
-  CsvReader reader(file.content);
+  struct Named {
+    std::size_t number = 0, slot = 0;
+    std::optional<std::string> refusal;  // the directory's reason it names no one patient
+  };
+  std::vector<std::vector<Named>> named(read_stretches);
+  for (std::size_t s = 0; s < read_stretches; ++s) {
+    const auto& stretch = stretches[s];
+    named[s].resize(stretch.patients.size());
+    for (std::size_t i = 0; i < stretch.patients.size(); ++i) {
+      const auto& patient = stretch.patients[i];
+      // Its rows here are all refused, and none is valid later either: it is not named.
+      if (!patient.valid && !valid_in_later_stretch(s, patient.key)) continue;
+      auto& n = named[s][i];
+      try {
+        n.number = patients_.resolve(patient.key);
+        n.slot = slot_of_number(n.number);
+      } catch (const InputError& e) {
+        n.refusal = e.what();
+      }
+    }
+  }
+  // Each stretch's rows then learn their patient's name on the thread that read them.
+  run_tasks(read_stretches, [&](std::size_t s) {
+    auto& stretch = stretches[s];
+    CsvReader reader(file.content);
+    for (std::size_t i = 0; i < stretch.rows.size(); ++i) {
+      auto& row = stretch.rows[i];
+      if (row.rejected) continue;  // with its own reason
+      const auto& n = named[s][stretch.patient_of_row[i] - 1];
+      if (!n.refusal) {
+        row.number = static_cast<std::uint32_t>(n.number);
+        row.slot = static_cast<std::uint32_t>(n.slot);
+        continue;
+      }
+      // The row's own fault comes first (it may not have been mapped yet).
+      auto reason = *n.refusal;
+      reader.seek(row.at);
+      try {
+        file.record(*reader.next());
+      } catch (const InputError& fault) {
+        reason = fault.what();
+      }
+      stretch.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + reason);
+      row.rejected = static_cast<std::uint32_t>(stretch.reasons.size());
+    }
+  });
   FileRows read;
-  std::size_t count = 0;
-  for (const auto& stretch : stretches) count += stretch.rows.size();
-  read.rows.reserve(count);
   for (std::size_t s = 0; s < read_stretches; ++s) {
     auto& stretch = stretches[s];
-    struct Named {
-      bool asked = false;
-      std::size_t number = 0;
-      std::optional<std::string> refusal;  // the directory's reason it names no one patient
-    };
-    std::vector<Named> named(stretch.patients.size());
-    auto name = [&](std::uint32_t index) -> const Named& {
-      auto& n = named[index];
-      if (!n.asked) {
-        n.asked = true;
-        try {
-          n.number = patients_.resolve(stretch.patients[index].key);
-        } catch (const InputError& e) {
-          n.refusal = e.what();
-        }
-      }
-      return n;
-    };
-    for (std::size_t i = 0; i < stretch.rows.size(); ++i) {
-      auto row = stretch.rows[i];
-      const auto patient_index = stretch.patient_of_row[i];
-      if (row.rejected) {
-        // Named here if it first appears here; the row keeps its own reason.
-        if (patient_index) {
-          const auto& patient = stretch.patients[patient_index - 1];
-          if (patient.valid || valid_in_later_stretch(s, patient.key)) name(patient_index - 1);
-        }
-        read.reasons.push_back(std::move(stretch.reasons[row.rejected - 1]));
-        row.rejected = static_cast<std::uint32_t>(read.reasons.size());
-      } else if (const auto& n = name(patient_index - 1); !n.refusal) {
-        row.number = static_cast<std::uint32_t>(n.number);
-        row.slot = static_cast<std::uint32_t>(slot_of_number(n.number));
-      } else {
-        // The row's own fault comes first (it may not have been mapped yet).
-        auto reason = *n.refusal;
-        reader.seek(row.at);
-        try {
-          file.record(*reader.next());
-        } catch (const InputError& fault) {
-          reason = fault.what();
-        }
-        read.reasons.push_back(file.path + ":" + std::to_string(row.line) + ": " + reason);
-        row.rejected = static_cast<std::uint32_t>(read.reasons.size());
-      }
-      read.rows.push_back(row);
-    }
+    read.stretches.push_back({std::move(stretch.rows), std::move(stretch.reasons)});
     if (stretch.malformed) read.malformed = std::move(stretch.malformed);
-    // Its rows are copied; its patients are asked about until the end.
-    stretch.rows = {};
-    stretch.patient_of_row = {};
-    stretch.reasons = {};
   }
   return read;
 }
@@ -479,19 +476,20 @@ struct Replayer::HeldOutcomes {
 // state is touched while it is in the cache, not once per row among every other patient's
 // (bench/README.md: a third less CPU on a large file).
 std::vector<Replayer::HeldOutcomes> Replayer::evaluate_by_patient(const CsvFile& file,
-                                                                  std::vector<FileRow>& rows,
-                                                                  bool last_input) {
+                                                                  FileRows& read, bool last_input) {
   // The rows grouped by patient slot, each group in file order: slot k's rows are
   // order[first[k]] .. order[first[k + 1] - 1].
   std::vector<std::uint32_t> first(slots_.size() + 1, 0);
-  for (const auto& row : rows)
-    if (!row.rejected) ++first[row.slot + 1];
+  for (const auto& stretch : read.stretches)
+    for (const auto& row : stretch.rows)
+      if (!row.rejected) ++first[row.slot + 1];
   for (std::size_t k = 1; k < first.size(); ++k) first[k] += first[k - 1];
-  std::vector<std::uint32_t> order(first.back());
+  std::vector<FileRow*> order(first.back());
   {
     auto next = first;
-    for (std::size_t i = 0; i < rows.size(); ++i)
-      if (!rows[i].rejected) order[next[rows[i].slot]++] = static_cast<std::uint32_t>(i);
+    for (auto& stretch : read.stretches)
+      for (auto& row : stretch.rows)
+        if (!row.rejected) order[next[row.slot]++] = &row;
   }
   std::vector<HeldOutcomes> outcomes(shards_.size());
   run_tasks(shards_.size(), [&](std::size_t s) {
@@ -506,7 +504,7 @@ std::vector<Replayer::HeldOutcomes> Replayer::evaluate_by_patient(const CsvFile&
         const auto local = local_of(slot);
         if (shard.patients.size() <= local) shard.patients.resize(local + 1);
         for (auto k = first[slot]; k < first[slot + 1]; ++k) {
-          auto& row = rows[order[k]];
+          auto& row = *order[k];
           reader.seek(row.at);
           reader.next(csv_row);  // read without error before
           Outcome outcome;
@@ -534,31 +532,33 @@ std::vector<Replayer::HeldOutcomes> Replayer::evaluate_by_patient(const CsvFile&
 void Replayer::print_in_order(const CsvFile& file, FileRows& read,
                               std::vector<HeldOutcomes>& outcomes) {
   ReplayedEvent printed;  // its text's room serves every event
-  for (const auto& row : read.rows) {
-    if (row.rejected) {
-      rejections_.push_back(std::move(read.reasons[row.rejected - 1]));
-      continue;
-    }
-    if (!row.outcome) continue;
-    const auto shard = shard_of(row.slot);
-    auto& held = outcomes[shard];
-    const auto& held_row = held.rows[row.outcome - 1];
-    if (held_row.full) {
-      auto& outcome = held.full[held_row.full - 1];
-      if (!outcome.error.empty()) {
-        rejections_.push_back(file.path + ":" + std::to_string(row.line) + ": " + outcome.error);
-      } else {
-        number(shard, outcome);
-        deliver(outcome);
+  for (auto& stretch : read.stretches) {
+    for (const auto& row : stretch.rows) {
+      if (row.rejected) {
+        rejections_.push_back(std::move(stretch.reasons[row.rejected - 1]));
+        continue;
       }
-      outcome = Outcome{};
-      continue;
-    }
-    printed.patient = patients_.key(row.number).id;
-    for (auto k = held_row.first; k < held_row.first + held_row.count; ++k) {
-      const auto& e = held.events[k];
-      print_rendered(printed, held.text(e), e.id_at, e.id_size, e.type,
-                     printed_id(shard, e.alert_id));
+      if (!row.outcome) continue;
+      const auto shard = shard_of(row.slot);
+      auto& held = outcomes[shard];
+      const auto& held_row = held.rows[row.outcome - 1];
+      if (held_row.full) {
+        auto& outcome = held.full[held_row.full - 1];
+        if (!outcome.error.empty()) {
+          rejections_.push_back(file.path + ":" + std::to_string(row.line) + ": " + outcome.error);
+        } else {
+          number(shard, outcome);
+          deliver(outcome);
+        }
+        outcome = Outcome{};
+        continue;
+      }
+      printed.patient = patients_.key(row.number).id;
+      for (auto k = held_row.first; k < held_row.first + held_row.count; ++k) {
+        const auto& e = held.events[k];
+        print_rendered(printed, held.text(e), e.id_at, e.id_size, e.type,
+                       printed_id(shard, e.alert_id));
+      }
     }
   }
   if (read.malformed) rejections_.push_back(*read.malformed);

@@ -120,7 +120,7 @@ class Replayer {
   // order on this one.
   FileRows read_rows(const CsvFile& file, const CsvReader& after_header);
   // Every row evaluated, patient by patient; the outcomes of each shard's rows.
-  std::vector<HeldOutcomes> evaluate_by_patient(const CsvFile& file, std::vector<FileRow>& rows,
+  std::vector<HeldOutcomes> evaluate_by_patient(const CsvFile& file, FileRows& read,
                                                 bool last_input);
   void print_in_order(const CsvFile& file, FileRows& read, std::vector<HeldOutcomes>& outcomes);
   // `work(task)` for every task in [0, count), on up to threads_ threads, each taking the next task
