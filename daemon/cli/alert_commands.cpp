@@ -99,11 +99,11 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
   std::vector<std::vector<std::string>> table;
   ingest::Replayer::Render render_json;
   if (json)
-    render_json = [](const ingest::ReplayedEvent& e) {
+    render_json = [](const engine::Event& e, const std::string& patient, std::string& out) {
       std::pair<std::size_t, std::size_t> id_at;
-      auto text = engine::event_json_text(e.event, e.patient, nullptr, &id_at);
-      text.push_back('\n');
-      return ingest::RenderedEvent{std::move(text), id_at.first, id_at.second};
+      engine::append_event_json(out, e, patient, nullptr, &id_at);
+      out.push_back('\n');
+      return ingest::AlertIdAt{id_at.first, id_at.second};
     };
   auto replayer = std::make_unique<ingest::Replayer>(
       s,

@@ -182,13 +182,21 @@ std::string event_json_text(const Event& e, const std::string& patient,
                             std::pair<std::size_t, std::size_t>* alert_id_at) {
   std::string out;
   out.reserve(1024);
+  append_event_json(out, e, patient, alert_text, alert_id_at);
+  return out;
+}
+
+void append_event_json(std::string& out, const Event& e, const std::string& patient,
+                       const std::string* alert_text,
+                       std::pair<std::size_t, std::size_t>* alert_id_at) {
+  const auto start = out.size();
   JsonWriter w(out);
   w.begin_object().key("event").string(to_string(e.type)).key("alert_id");
   if (alert_id_at) *alert_id_at = {0, 0};
   if (e.alert) {
     const auto at = out.size();
     w.integer(e.alert_id);
-    if (alert_id_at) *alert_id_at = {at, out.size() - at};
+    if (alert_id_at) *alert_id_at = {at - start, out.size() - at};
   } else {
     w.null();
   }
@@ -201,7 +209,7 @@ std::string event_json_text(const Event& e, const std::string& patient,
     w.key("state").string(to_string(e.state));
     if (e.previous_severity) w.key("previous_severity").string(to_string(*e.previous_severity));
     w.end_object();
-    return out;
+    return;
   }
   const Note& n = *e.note;
   w.key("marker").string(n.marker).key("method").string(n.method).key("code").string(n.code);
@@ -216,7 +224,6 @@ std::string event_json_text(const Event& e, const std::string& patient,
     w.key("value").number(n.value->value).key("comparator").string(to_string(n.value->comparator));
   w.key("summary").string(n.summary);
   w.end_object();
-  return out;
 }
 
 json to_json(const Event& e, const std::string& patient) {

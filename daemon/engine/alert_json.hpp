@@ -21,6 +21,10 @@ std::string alert_json_text(const Alert& a);
 std::string event_json_text(const Event& e, const std::string& patient,
                             const std::string* alert_text = nullptr,
                             std::pair<std::size_t, std::size_t>* alert_id_at = nullptr);
+// The same text appended to `out`; `alert_id_at` counts from where it starts.
+void append_event_json(std::string& out, const Event& e, const std::string& patient,
+                       const std::string* alert_text = nullptr,
+                       std::pair<std::size_t, std::size_t>* alert_id_at = nullptr);
 
 Json to_json(const Alert& a);
 // Throws std::exception (nlohmann or std::invalid_argument) on a malformed document.

@@ -115,28 +115,21 @@ std::int64_t Replayer::printed_id(std::size_t shard, std::int64_t id) {
 
 void Replayer::number(std::size_t shard, Outcome& outcome) {
   for (auto& e : outcome.events) e.alert_id = printed_id(shard, e.alert_id);
-  for (auto& r : outcome.rendered) r.alert_id = printed_id(shard, r.alert_id);
-}
-
-void Replayer::render(Outcome& outcome) const {
-  if (!render_) return;
-  outcome.rendered.reserve(outcome.events.size());
-  for (const auto& e : outcome.events) {
-    auto text = render_({outcome.patient, e, {}});
-    outcome.rendered.push_back(
-        {e.type, e.alert_id, std::move(text.text), text.alert_id_at, text.alert_id_size});
-  }
-  // Only the texts are printed; an event holds the alert's whole state, ~1 KB. (Assigning `{}`
-  // would keep the vector's capacity.)
-  outcome.events = std::vector<engine::Event>();
 }
 
 void Replayer::deliver(Outcome& outcome) {
-  for (auto& e : outcome.events) sink_({outcome.patient, std::move(e), {}});
+  if (!render_) {
+    for (auto& e : outcome.events) sink_({outcome.patient, std::move(e), {}});
+    return;
+  }
   ReplayedEvent printed;
   printed.patient = outcome.patient;
-  for (const auto& r : outcome.rendered)
-    print_rendered(printed, r.text, r.id_at, r.id_size, r.type, r.alert_id);
+  std::string text;
+  for (const auto& e : outcome.events) {
+    text.clear();
+    const auto id = render_(e, outcome.patient, text);
+    print_rendered(printed, text, id.at, id.size, e.type, e.alert_id);
+  }
 }
 
 void Replayer::print_rendered(ReplayedEvent& printed, std::string_view text, std::size_t id_at,
@@ -159,7 +152,6 @@ bool Replayer::add(const Record& record) {
   if (released_) throw std::logic_error("replay: an input after the one said to be the last");
   const auto slot = slot_of(patient_text(patient_of(record)));
   auto outcome = process(slot, record);
-  render(outcome);
   number(shard_of(slot), outcome);
   deliver(outcome);
   return outcome.changed;
@@ -425,21 +417,22 @@ struct Replayer::HeldOutcomes {
   struct Event {
     std::int64_t alert_id = 0;  // the shard's; printed_id gives the printed one
     std::uint32_t block = 0, at = 0, size = 0;
-    std::uint32_t id_at = 0, id_size = 0;  // where the text holds alert_id (RenderedEvent)
+    std::uint32_t id_at = 0, id_size = 0;  // where the text holds alert_id (AlertIdAt)
     engine::EventType type = engine::EventType::info;
   };
   static constexpr std::size_t kBlock = 4 << 20;
 
-  // Returns 1 + the row's index in `rows`.
-  std::uint32_t hold(Outcome&& outcome) {
+  // Returns 1 + the row's index in `rows`. With `render`, its events are written into the blocks
+  // as they are held.
+  std::uint32_t hold(Outcome&& outcome, const Render& render) {
     Row row;
-    if (!outcome.events.empty() || !outcome.error.empty()) {
+    if (!render || !outcome.error.empty()) {
       full.push_back(std::move(outcome));
       row.full = static_cast<std::uint32_t>(full.size());
     } else {
       row.first = static_cast<std::uint32_t>(events.size());
-      row.count = static_cast<std::uint32_t>(outcome.rendered.size());
-      for (auto& r : outcome.rendered) events.push_back(keep(r));
+      row.count = static_cast<std::uint32_t>(outcome.events.size());
+      for (const auto& e : outcome.events) events.push_back(keep(e, outcome.patient, render));
     }
     rows.push_back(row);
     return static_cast<std::uint32_t>(rows.size());
@@ -452,21 +445,24 @@ struct Replayer::HeldOutcomes {
   std::vector<Outcome> full;
 
  private:
-  Event keep(const Outcome::Rendered& r) {
-    if (blocks.empty() || blocks.back().size() + r.text.size() > blocks.back().capacity()) {
+  // A text is written into the last block while the block has this much room left (a longer
+  // one grows the block).
+  static constexpr std::size_t kRoom = 64 << 10;
+  Event keep(const engine::Event& event, const std::string& patient, const Render& render) {
+    if (blocks.empty() || blocks.back().capacity() - blocks.back().size() < kRoom) {
       blocks.emplace_back();
-      blocks.back().reserve(std::max(kBlock, r.text.size()));
+      blocks.back().reserve(kBlock);
     }
     auto& block = blocks.back();
     Event e;
-    e.alert_id = r.alert_id;
+    e.alert_id = event.alert_id;
     e.block = static_cast<std::uint32_t>(blocks.size() - 1);
     e.at = static_cast<std::uint32_t>(block.size());
-    e.size = static_cast<std::uint32_t>(r.text.size());
-    e.id_at = static_cast<std::uint32_t>(r.id_at);
-    e.id_size = static_cast<std::uint32_t>(r.id_size);
-    e.type = r.type;
-    block.append(r.text);
+    const auto id = render(event, patient, block);
+    e.size = static_cast<std::uint32_t>(block.size() - e.at);
+    e.id_at = static_cast<std::uint32_t>(id.at);
+    e.id_size = static_cast<std::uint32_t>(id.size);
+    e.type = event.type;
     return e;
   }
 };
@@ -513,9 +509,8 @@ std::vector<Replayer::HeldOutcomes> Replayer::evaluate_by_patient(const CsvFile&
           } catch (const InputError& e) {
             outcome.error = e.what();  // the row does not map, or E3 refuses it
           }
-          render(outcome);
-          if (outcome.events.empty() && outcome.rendered.empty() && outcome.error.empty()) continue;
-          row.outcome = done.hold(std::move(outcome));
+          if (outcome.events.empty() && outcome.error.empty()) continue;
+          row.outcome = done.hold(std::move(outcome), render_);
         }
         // Worked out again for the patient's rows of another file: a replay holds every patient.
         shard.patients[local].milestones = engine::MilestoneCache{};

@@ -33,19 +33,20 @@ struct ReplayedEvent {
   std::string rendered;  // the Render function's text, when one is given
 };
 
-// An event as text, and where in it the renderer wrote the event's alert_id. Events are rendered
-// before their alerts have the ids they are printed with (those follow arrival order across all
-// patients); the printed id is written there afterwards.
-struct RenderedEvent {
-  std::string text;
-  std::size_t alert_id_at = 0;
-  std::size_t alert_id_size = 0;  // 0: the text holds no alert id
+// Where in an event's text the renderer wrote the event's alert_id, counted from the text's start.
+// Events are rendered before their alerts have the ids they are printed with (those follow arrival
+// order across all patients); the printed id is written there afterwards.
+struct AlertIdAt {
+  std::size_t at = 0;
+  std::size_t size = 0;  // 0: the text holds no alert id
 };
 
 class Replayer {
  public:
   using Sink = std::function<void(const ReplayedEvent&)>;
-  using Render = std::function<RenderedEvent(const ReplayedEvent&)>;
+  // Appends the patient's event as text to `out`.
+  using Render = std::function<AlertIdAt(const engine::Event& event, const std::string& patient,
+                                         std::string& out)>;
   // `threads`: how many threads feed_csv evaluates patients on (at least 1). `render`, when
   // given, turns each event into text on those threads (it must be thread-safe); the sink gets
   // the text in ReplayedEvent::rendered.
@@ -85,15 +86,8 @@ class Replayer {
   struct Outcome {
     bool changed = false;
     std::string patient;
-    std::vector<engine::Event> events;  // shard alert ids until numbered; none once rendered
-    struct Rendered {
-      engine::EventType type = engine::EventType::info;
-      std::int64_t alert_id = 0;  // as in `events`
-      std::string text;
-      std::size_t id_at = 0, id_size = 0;  // where `text` holds alert_id (RenderedEvent)
-    };
-    std::vector<Rendered> rendered;
-    std::string error;  // the input was refused (InputError)
+    std::vector<engine::Event> events;  // shard alert ids until numbered
+    std::string error;                  // the input was refused (InputError)
   };
 
   // The slot of the patient known by `patient_key` ("id" or "id^authority"), made at its first
@@ -129,7 +123,7 @@ class Replayer {
   // On the caller's thread, in arrival order: the printed alert ids.
   std::int64_t printed_id(std::size_t shard, std::int64_t shard_alert_id);
   void number(std::size_t shard, Outcome& outcome);
-  void render(Outcome& outcome) const;
+  // To the sink, rendered when a Render function is given. Numbered before.
   void deliver(Outcome& outcome);
   // A rendered event's text to the sink, with the printed alert id written where the renderer
   // put the shard's; `printed` lends its text's room to every call.

@@ -54,6 +54,14 @@ struct ManyPatients {
   }
 };
 
+// The replay command's JSON lines, without their line ends.
+ingest::AlertIdAt render_json(const engine::Event& e, const std::string& patient,
+                              std::string& out) {
+  std::pair<std::size_t, std::size_t> id_at;
+  engine::append_event_json(out, e, patient, nullptr, &id_at);
+  return {id_at.first, id_at.second};
+}
+
 struct Replayed {
   std::vector<std::string> lines;
   std::vector<std::string> rejections;
@@ -66,11 +74,7 @@ Replayed replay(const ManyPatients& input, unsigned threads, bool last_input = f
   Replayed out;
   ingest::Replayer replayer(
       settings, [&](const ingest::ReplayedEvent& e) { out.lines.push_back(e.rendered); }, threads,
-      [](const ingest::ReplayedEvent& e) {
-        std::pair<std::size_t, std::size_t> id_at;
-        auto text = engine::event_json_text(e.event, e.patient, nullptr, &id_at);
-        return ingest::RenderedEvent{std::move(text), id_at.first, id_at.second};
-      });
+      render_json);
   replayer.feed_csv(input.milestones, "m.csv");
   replayer.feed_csv(input.results, "r.csv", last_input);
   out.rejections = replayer.rejections();
@@ -140,11 +144,7 @@ TEST_CASE("replay deals thousands of patients to its shards and prints what one 
     std::vector<std::string> lines;
     ingest::Replayer replayer(
         settings, [&](const ingest::ReplayedEvent& e) { lines.push_back(e.rendered); }, threads,
-        [](const ingest::ReplayedEvent& e) {
-          std::pair<std::size_t, std::size_t> id_at;
-          auto text = engine::event_json_text(e.event, e.patient, nullptr, &id_at);
-          return ingest::RenderedEvent{std::move(text), id_at.first, id_at.second};
-        });
+        render_json);
     replayer.feed_csv(milestones, "m.csv");
     replayer.feed_csv(first, "r1.csv");
     replayer.feed_csv(second, "r2.csv", true);
