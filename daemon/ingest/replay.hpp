@@ -4,11 +4,11 @@
 // emitted live.
 //
 // Patients never influence each other, so a file is evaluated on several threads. Patients are
-// dealt in turn (by order of first appearance) to shards, many more than threads, and each thread
-// takes the next shard when it is done with one: a thread on a slower core does fewer of them
-// (the two cores of a virtual machine can run at different speeds; bench/README.md). The sink
-// still sees every event on the caller's thread in arrival order, with alert ids numbered in that
-// order: the output is the same for any number of threads.
+// dealt to shards, many more than threads, in turn in runs of consecutive patients (by order of
+// first appearance), and each thread takes the next shard when it is done with one: a thread on a
+// slower core does fewer of them (the two cores of a virtual machine can run at different speeds;
+// bench/README.md). The sink still sees every event on the caller's thread in arrival order, with
+// alert ids numbered in that order: the output is the same for any number of threads.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -111,14 +111,14 @@ class Replayer {
   struct FileRows;
   struct HeldOutcomes;
   // feed_csv's steps. The rows read and mapped on every thread, their patients named in file
-  // order on this one.
+  // order on this one, then each row given its patient's name on the thread that read it.
   FileRows read_rows(const CsvFile& file, const CsvReader& after_header);
   // Every row evaluated, patient by patient; the outcomes of each shard's rows.
   std::vector<HeldOutcomes> evaluate_by_patient(const CsvFile& file, FileRows& read,
                                                 bool last_input);
   void print_in_order(const CsvFile& file, FileRows& read, std::vector<HeldOutcomes>& outcomes);
   // `work(task)` for every task in [0, count), on up to threads_ threads, each taking the next task
-  // when it is done with one; rethrows the failure of the first task that failed.
+  // when it is done with one; then rethrows the failure of the lowest-numbered task that failed.
   void run_tasks(std::size_t count, const std::function<void(std::size_t)>& work) const;
   // On the caller's thread, in arrival order: the printed alert ids.
   std::int64_t printed_id(std::size_t shard, std::int64_t shard_alert_id);
