@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -119,18 +120,18 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
       throw InputError("no database at " + s.storage.path);
     replay_database(s, args.patient, *replayer);
   } else {
-    // Milestones first: they are the context the results are read in.
-    for (const auto* input : {&args.milestones, &args.results}) {
-      const auto& path = *input;
-      if (path.empty()) continue;
-      std::string content;
+    auto read = [](const std::string& path) {
       try {
-        content = read_input_file(path);
+        return read_input_file(path);
       } catch (const InputError& e) {
         throw InputError(path + ": " + e.what());
       }
-      replayer->feed_csv(content, path, /*last_input=*/input == &args.results);
-    }
+    };
+    // Milestones first: they are the context the results are read in. The results file, the
+    // larger, is read from disk meanwhile, on a thread of its own.
+    auto results = std::async(std::launch::async, read, args.results);
+    if (!args.milestones.empty()) replayer->feed_csv(read(args.milestones), args.milestones);
+    replayer->feed_csv(results.get(), args.results, /*last_input=*/true);
   }
   if (json) json_lines->finish();  // throws if a write failed
   if (!json)

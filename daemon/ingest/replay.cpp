@@ -296,6 +296,8 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
     auto& stretch = stretches[s];
     stretch.rows.reserve(stretch.start.lines);
     stretch.patient_of_row.reserve(stretch.start.lines);
+    // As many patients as the files before had (growing the index rehashes every key again).
+    stretch.index_of.reserve(std::min(slots_.size(), stretch.start.lines));
     CsvReader reader(file.content);
     reader.seek(stretch.start.from);
     CsvRow csv_row;

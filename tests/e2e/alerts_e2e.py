@@ -219,6 +219,16 @@ def main(a, tmp):
             "each bad row named by file and line: %r" % err)
     out = h.cli(a.bin, "replay", "--results", os.path.join(tmp, "missing.csv"), check_rc=False)
     h.check(out.returncode == 2 and b"missing.csv" in out.stderr, "a missing file exits 2")
+    # The results file is read on a thread of its own while the milestones are replayed: its
+    # failure still reaches the command, as the milestones file's does.
+    out = h.cli(a.bin, "replay", "--results", os.path.join(tmp, "missing.csv"), "--milestones",
+                milestones, check_rc=False)
+    h.check(out.returncode == 2 and b"missing.csv: cannot be read" in out.stderr,
+            "a missing results file beside milestones exits 2: %r" % out.stderr)
+    out = h.cli(a.bin, "replay", "--results", results, "--milestones",
+                os.path.join(tmp, "gone.csv"), check_rc=False)
+    h.check(out.returncode == 2 and b"gone.csv: cannot be read" in out.stderr,
+            "a missing milestones file exits 2: %r" % out.stderr)
     for threads in ("0", "65", "two"):
         out = h.cli(a.bin, "replay", "--results", results, "--threads", threads, check_rc=False)
         h.check(out.returncode == 2 and b"--threads" in out.stderr, "replay --threads %s refused" % threads)
