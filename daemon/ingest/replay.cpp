@@ -521,6 +521,9 @@ std::vector<Replayer::HeldOutcomes> Replayer::evaluate_by_patient(const CsvFile&
         if (last_input) shard.patients[local].history = engine::PatientLedger{};
       }
     }
+    // The shard's last block is mostly empty: its room goes back to the heap for the shards still
+    // to come (with many threads, their unused room would add up to gigabytes).
+    if (!done.blocks.empty()) done.blocks.back().shrink_to_fit();
   });
   return outcomes;
 }
