@@ -122,13 +122,15 @@ void Replayer::deliver(Outcome& outcome) {
     for (auto& e : outcome.events) sink_({outcome.patient, std::move(e), {}});
     return;
   }
+  // Numbered already: rendered with the ids they are printed with.
   ReplayedEvent printed;
   printed.patient = outcome.patient;
-  std::string text;
   for (const auto& e : outcome.events) {
-    text.clear();
-    const auto id = render_(e, outcome.patient, text);
-    print_rendered(printed, text, id.at, id.size, e.type, e.alert_id);
+    printed.rendered.clear();
+    render_(e, outcome.patient, printed.rendered);
+    printed.event.type = e.type;
+    printed.event.alert_id = e.alert_id;
+    sink_(printed);
   }
 }
 
