@@ -143,8 +143,12 @@ int run_daemon(const settings::Settings& settings) {
   mllp_options.max_connections = settings.mllp.max_connections;
   net::MllpServer mllp(io, mllp_options, handler);
   if (!start_listener(mllp, "mllp", settings.mllp.listen)) return 1;
-  // Webhook deliveries run on their own thread, never on the network threads.
-  notify::Sender sender(settings, clock);
+  // Webhook deliveries run on their own thread, never on the network threads; what they record
+  // is written by the one writer.
+  notify::Sender sender(settings, clock,
+                        [&writer](notify::Sender::Write write, notify::Sender::WriteDone done) {
+                          writer.submit_write(std::move(write), "notify", std::move(done));
+                        });
 
   net::HttpServer* http_server = nullptr;
   StatusSources sources;
@@ -287,9 +291,11 @@ int run_daemon(const settings::Settings& settings) {
   // The main thread keeps the process's name: `pgrep`, `pkill` and `top` know it as markerwatchd.
   run_io();
   second_io.join();
-  // Every connection has answered what it received; drain and close the database.
+  // Every connection has answered what it received. Requests in flight finish (bounded by their
+  // timeouts) and hand their records to the writer; the rest stay queued. Then the writer drains
+  // everything and closes the database.
+  sender.stop();
   writer.stop();
-  sender.stop();  // requests in flight finish (bounded by their timeouts); the rest stay queued
   const auto stats = writer.stats();
   const auto sent = sender.stats();
   spdlog::info(

@@ -99,6 +99,23 @@ void StoreWriter::submit_task(Task task, std::string peer, Completion done) {
   enqueue({{}, std::nullopt, std::move(peer), std::nullopt, std::move(done), std::move(task)});
 }
 
+void StoreWriter::submit_write(Write write, std::string peer, WriteDone done) {
+  Job job{{},
+          std::nullopt,
+          std::move(peer),
+          std::nullopt,
+          [done = std::move(done)](WriteOutcome outcome) {
+            if (outcome.committed && !outcome.refused) return done(std::nullopt);
+            done(outcome.refused ? *outcome.refused : outcome.error);
+          },
+          [write = std::move(write)](Pipeline& pipeline) {
+            write(pipeline.database());
+            return TaskReport{};
+          }};
+  job.done_on_writer = true;
+  enqueue(std::move(job));
+}
+
 void StoreWriter::enqueue(Job job) {
   {
     std::lock_guard lock(mutex_);
@@ -237,11 +254,14 @@ void StoreWriter::process(std::deque<Job>& batch) {
                std::chrono::duration_cast<std::chrono::microseconds>(stored_at - started).count(),
                std::chrono::duration_cast<std::chrono::microseconds>(finished - stored_at).count());
   batch_sizes_.observe(static_cast<double>(batch.size()));
+  // Other parts' writes (submit_write) are neither messages nor a person's actions.
+  const auto messages = static_cast<std::uint64_t>(std::count_if(
+      batch.begin(), batch.end(), [](const Job& job) { return !job.done_on_writer; }));
   {
     std::lock_guard lock(mutex_);
-    stats_.messages += batch.size();
+    stats_.messages += messages;
     stats_.commits += committed ? 1 : 0;
-    stats_.failures += committed ? 0 : batch.size();
+    stats_.failures += committed ? 0 : messages;
     stats_.last_commit_error = committed ? std::string() : commit_error;
     for (std::size_t i = 0; committed && i < batch.size(); ++i) {
       const auto& o = outcomes[i];
@@ -260,7 +280,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
         ack_latency_.observe(std::chrono::duration<double>(finished - batch[i].enqueued).count());
     }
   }
-  std::vector<Delivery> deliveries;
+  std::vector<Delivery> deliveries, here;
   deliveries.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!committed) {
@@ -271,9 +291,10 @@ void StoreWriter::process(std::deque<Job>& batch) {
       log_alert_events(outcomes[i].hl7.alert_events);
       log_alert_events(outcomes[i].task.alert_events);
     }
-    deliveries.push_back(
-        {std::move(batch[i].done), std::move(outcomes[i]), std::move(batch[i].peer)});
+    (batch[i].done_on_writer ? here : deliveries)
+        .push_back({std::move(batch[i].done), std::move(outcomes[i]), std::move(batch[i].peer)});
   }
+  run_completions(here);
   deliver(std::move(deliveries));
 }
 

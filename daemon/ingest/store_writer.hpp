@@ -41,7 +41,7 @@ struct WriteOutcome {
 };
 
 struct WriterStats {
-  std::uint64_t messages = 0;
+  std::uint64_t messages = 0;  // messages and tasks: not other parts' writes (submit_write)
   std::uint64_t commits = 0;
   std::uint64_t failures = 0;
   std::string last_commit_error;  // empty when the latest group commit succeeded
@@ -83,6 +83,13 @@ class StoreWriter {
   // failure). A task reports what it stored: logged and counted after the commit.
   using Task = std::function<TaskReport(Pipeline&)>;
   void submit_task(Task task, std::string peer, Completion done);
+  // A write of another part of the daemon (the webhook sender's records), with the writer's
+  // connection, inside the next group commit in its own savepoint. `done` gets the failure, none
+  // when committed; it runs on the writer thread right after the commit, never through the
+  // completion dispatch, so it works while the event loop does not run (start-up, shutdown).
+  using Write = std::function<void(store::Database&)>;
+  using WriteDone = std::function<void(std::optional<std::string> failure)>;
+  void submit_write(Write write, std::string peer, WriteDone done);
   // Finishes everything queued, then joins the thread.
   void stop();
   WriterStats stats() const;
@@ -98,6 +105,7 @@ class StoreWriter {
     std::optional<std::size_t> oversized_limit;
     Completion done;
     Task task;
+    bool done_on_writer = false;  // `done` runs on the writer thread, not through the dispatch
     std::chrono::steady_clock::time_point enqueued = std::chrono::steady_clock::now();
   };
   struct Delivery {

@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <future>
+#include <stdexcept>
 
 #include "core/text.hpp"
 #include "core/timestamp.hpp"
@@ -140,18 +142,22 @@ PostResult post_signed(const settings::WebhookSettings& r, const std::string& we
   return out;
 }
 
-Sender::Sender(const settings::Settings& settings, const Clock& clock)
-    : settings_(settings), clock_(clock) {
+struct Sender::WriterSide {
+  WriterSide(store::Database& on, const settings::Settings& settings)
+      : db(&on), deliveries(on), outbox(on, settings) {}
+  const store::Database* db;
+  store::DeliveryStore deliveries;
+  Outbox outbox;  // re-notifications
+};
+
+Sender::Sender(const settings::Settings& settings, const Clock& clock, SubmitWrite submit)
+    : settings_(settings), clock_(clock), submit_(std::move(submit)) {
   ensure_curl();
-  // The sender's own bookkeeping (attempts, states) commits without fsync: losing its last
-  // commits on power failure only means those deliveries are sent again under the same
-  // webhook-id, which at-least-once delivery allows. Results, alerts and the outbox rows
-  // themselves are written by the ingest writer at [storage] synchronous.
   store::OpenOptions options;
-  options.synchronous = store::Synchronous::normal;
+  options.read_only = true;
+  options.wal_autocheckpoint = 0;
   db_ = std::make_unique<store::Database>(settings.storage.path, options);
   store_ = std::make_unique<store::DeliveryStore>(*db_);
-  outbox_ = std::make_unique<Outbox>(*db_, settings);
   multi_ = curl_multi_init();
 }
 
@@ -165,19 +171,33 @@ std::int64_t Sender::now() const {
   return unix_seconds(clock_);
 }
 
+Sender::WriterSide& Sender::writer_side(store::Database& db) {
+  if (!writer_side_ || writer_side_->db != &db)
+    writer_side_ = std::make_unique<WriterSide>(db, settings_);
+  return *writer_side_;
+}
+
 void Sender::start() {
   // A receiver disabled by a 410 resumes when its configuration has changed since.
-  store::Transaction txn(*db_);
-  for (const auto& w : settings_.webhooks) {
-    const auto fingerprint = receiver_fingerprint(w);
-    if (store_->enable_if_changed(w.name, fingerprint, now()))
-      log()->info(
-          "event=receiver_enabled receiver={} reason=\"configuration changed since it "
-          "answered 410\"",
-          w.name);
-    if (store_->receiver_disabled(w.name, fingerprint)) disabled_.insert(w.name);
-  }
-  txn.commit();
+  std::promise<std::optional<std::string>> written;
+  std::set<std::string> disabled;
+  submit_(
+      [&](store::Database& db) {
+        auto& deliveries = writer_side(db).deliveries;
+        for (const auto& w : settings_.webhooks) {
+          const auto fingerprint = receiver_fingerprint(w);
+          if (deliveries.enable_if_changed(w.name, fingerprint, now()))
+            log()->info(
+                "event=receiver_enabled receiver={} reason=\"configuration changed since it "
+                "answered 410\"",
+                w.name);
+          if (deliveries.receiver_disabled(w.name, fingerprint)) disabled.insert(w.name);
+        }
+      },
+      [&](std::optional<std::string> failure) { written.set_value(std::move(failure)); });
+  if (auto failure = written.get_future().get())
+    throw std::runtime_error("cannot enable the webhook receivers: " + *failure);
+  disabled_ = std::move(disabled);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "mw-sender");
     run();
@@ -193,6 +213,17 @@ void Sender::stop() {
   stopping_ = true;
   wake();
   thread_.join();
+  // The writer runs the writes in the order they came, so once this one is done every record
+  // before it is written (or failed) and answered; the statements prepared on the writer's
+  // connection are finalised on its thread.
+  std::promise<void> released;
+  try {
+    submit_([this](store::Database&) { writer_side_.reset(); },
+            [&released](std::optional<std::string>) { released.set_value(); });
+    released.get_future().wait();
+  } catch (const std::exception& e) {
+    log()->error("event=sender_stop_failed error=\"{}\"", text::printable(e.what(), 200));
+  }
 }
 
 SenderStats Sender::stats() const {
@@ -206,24 +237,39 @@ void Sender::start_due_transfers() {
       settings_.webhooks.size() * static_cast<std::size_t>(settings_.notify.max_in_flight);
   if (settings_.notify.renotify_after_s > 0 && t >= next_renotify_check_) {
     next_renotify_check_ = t + std::min(60, settings_.notify.renotify_after_s);
-    store::Transaction txn(*db_);
-    if (const int n = outbox_->queue_renotifications(t); n > 0)
-      log()->info("event=renotify_queued deliveries={}", n);
-    txn.commit();
+    submit_(
+        [this, t](store::Database& db) {
+          if (const int n = writer_side(db).outbox.queue_renotifications(t); n > 0)
+            log()->info("event=renotify_queued deliveries={}", n);
+        },
+        [](std::optional<std::string> failure) {
+          if (failure)
+            log()->error("event=renotify_failed error=\"{}\"", text::printable(*failure, 200));
+        });
   }
   if (in_flight_.size() >= capacity) return;  // every receiver is busy: no need to look
-  for (const auto& d : store_->due(t, static_cast<int>(in_flight_.size() + capacity))) {
-    if (in_flight_.count(d.id)) continue;
+  std::size_t unrecorded = 0;
+  {
+    // What was recorded before now is in what due() reads next; what is recorded from now on
+    // may not be, so it is still set aside in this round (settled_).
+    std::lock_guard lock(recording_mutex_);
+    settled_.clear();
+    unrecorded = recording_.size();
+  }
+  const auto limit = static_cast<int>(in_flight_.size() + unrecorded + capacity);
+  for (const auto& d : store_->due(t, limit)) {
+    if (in_flight_.count(d.id) || being_recorded(d.id)) continue;
     const auto* receiver = settings::find_webhook(settings_, d.receiver);
     if (!receiver) {
-      store_->update(d.id, "dead", d.attempts, std::nullopt, 0,
-                     "receiver '" + d.receiver + "' is no longer configured", format_utc(t));
+      records_.push_back({d.id, std::nullopt, "dead", d.attempts, std::nullopt, 0,
+                          "receiver '" + d.receiver + "' is no longer configured", format_utc(t),
+                          std::nullopt, d.receiver});
       continue;
     }
     if (disabled_.count(receiver->name)) {
-      store_->update(d.id, "pending", d.attempts, t + kDisabledRecheckS, 410,
-                     "receiver disabled after 410 Gone; change its configuration to resume",
-                     format_utc(t));
+      records_.push_back({d.id, std::nullopt, "pending", d.attempts, t + kDisabledRecheckS, 410,
+                          "receiver disabled after 410 Gone; change its configuration to resume",
+                          format_utc(t), std::nullopt, d.receiver});
       continue;
     }
     if (per_receiver_[receiver->name] >= settings_.notify.max_in_flight) continue;
@@ -281,19 +327,13 @@ void Sender::finish(Transfer& tr, int curl_code) {
       next = t + kDisabledRecheckS;
       break;
   }
-  try {
-    store::Savepoint sp(*db_);  // inside the batch's transaction (see run())
-    store_->record_attempt(tr.delivery_id, {tr.started_at, http_status, latency, error,
-                                            text::printable(tr.response, kResponseKept)});
-    if (http_status == 410)
-      store_->disable_receiver(tr.receiver, receiver_fingerprint(*receiver), reason, format_utc(t));
-    store_->update(tr.delivery_id, state, attempts, next, http_status, reason, format_utc(t));
-    sp.release();
-  } catch (const std::exception& e) {
-    // Not recorded: the delivery stays pending and is sent again (at least once).
-    log()->error("event=delivery_record_failed delivery_id={} error=\"{}\"", tr.delivery_id,
-                 text::printable(e.what(), 200));
-  }
+  records_.push_back(
+      {tr.delivery_id,
+       store::AttemptRow{tr.started_at, http_status, latency, error,
+                         text::printable(tr.response, kResponseKept)},
+       state, attempts, next, http_status, reason, format_utc(t),
+       http_status == 410 ? std::optional(receiver_fingerprint(*receiver)) : std::nullopt,
+       tr.receiver});
   if (http_status == 410) {
     disabled_.insert(tr.receiver);
     log()->warn(
@@ -309,6 +349,58 @@ void Sender::finish(Transfer& tr, int curl_code) {
   stats_.dead += state == "dead";
 }
 
+bool Sender::being_recorded(std::int64_t delivery_id) const {
+  std::lock_guard lock(recording_mutex_);
+  return recording_.count(delivery_id) > 0 || settled_.count(delivery_id) > 0;
+}
+
+void Sender::flush_records() {
+  if (records_.empty()) return;
+  auto records = std::make_shared<std::vector<Record>>(std::move(records_));
+  records_.clear();
+  {
+    std::lock_guard lock(recording_mutex_);
+    for (const auto& r : *records) recording_.insert(r.delivery_id);
+  }
+  const auto write = [this, records](store::Database& db) {
+    auto& deliveries = writer_side(db).deliveries;
+    for (const auto& r : *records) {
+      try {
+        store::Savepoint sp(db);
+        if (r.attempt) deliveries.record_attempt(r.delivery_id, *r.attempt);
+        if (r.disable_fingerprint)
+          deliveries.disable_receiver(r.receiver, *r.disable_fingerprint, r.reason, r.at);
+        deliveries.update(r.delivery_id, r.state, r.attempts, r.next_attempt_at, r.last_status,
+                          r.reason, r.at);
+        sp.release();
+      } catch (const std::exception& e) {
+        // Not recorded: the delivery stays pending and is sent again (at least once).
+        log()->error("event=delivery_record_failed delivery_id={} error=\"{}\"", r.delivery_id,
+                     text::printable(e.what(), 200));
+      }
+    }
+  };
+  const auto done = [this, records](std::optional<std::string> failure) {
+    if (failure)
+      // Not recorded: those deliveries stay pending and are sent again (at least once).
+      log()->error("event=delivery_record_failed deliveries={} error=\"{}\"", records->size(),
+                   text::printable(*failure, 200));
+    {
+      std::lock_guard lock(recording_mutex_);
+      for (const auto& r : *records) {
+        recording_.erase(r.delivery_id);
+        settled_.insert(r.delivery_id);
+      }
+    }
+    wake();  // their next attempts may be due already
+  };
+  try {
+    submit_(write, done);
+  } catch (const std::exception& e) {
+    done(std::string(e.what()));
+  }
+}
+
 void Sender::run() {
   auto* multi = static_cast<CURLM*>(multi_);
   while (true) {
@@ -319,21 +411,13 @@ void Sender::run() {
         log()->error("event=outbox_read_failed error=\"{}\"", text::printable(e.what(), 200));
       }
     }
+    flush_records();
     if (stopping_ && in_flight_.empty()) return;
     int running = 0;
     curl_multi_perform(multi, &running);
     int queued = 0;
     bool finished_any = false;
-    // Every request that finished in this round is recorded in one transaction (one fsync).
-    std::optional<store::Transaction> batch;
     while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-      if (msg->msg == CURLMSG_DONE && !batch) {
-        try {
-          batch.emplace(*db_);
-        } catch (const std::exception& e) {
-          log()->error("event=delivery_record_failed error=\"{}\"", text::printable(e.what(), 200));
-        }
-      }
       if (msg->msg != CURLMSG_DONE) continue;
       Transfer* tr = nullptr;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &tr);
@@ -344,14 +428,8 @@ void Sender::run() {
       in_flight_.erase(tr->delivery_id);
       finished_any = true;
     }
-    if (batch) {
-      try {
-        batch->commit();
-      } catch (const std::exception& e) {
-        // Not recorded: those deliveries stay pending and are sent again (at least once).
-        log()->error("event=delivery_record_failed error=\"{}\"", text::printable(e.what(), 200));
-      }
-    }
+    // Every request that finished in this round is recorded in one write (one commit).
+    flush_records();
     // A finished request frees a slot: start the next due one at once instead of after the poll.
     if (!finished_any) curl_multi_poll(multi, nullptr, 0, kPollMs, nullptr);
   }

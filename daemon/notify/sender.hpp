@@ -1,10 +1,13 @@
 #pragma once
-// Delivers the outbox: one thread (never a network thread) with the libcurl multi interface, its
-// own database connection, at most [notify] max_in_flight requests per receiver. Every attempt is
-// recorded; failures are retried on the receiver's schedule; pending and in-flight deliveries of
-// a stopped or killed daemon are sent after it starts again, under the same webhook-id.
+// Delivers the outbox: one thread (never a network thread) with the libcurl multi interface, at
+// most [notify] max_in_flight requests per receiver. It reads due deliveries on its own read-only
+// connection and hands every attempt's record to the daemon's single writer (CONVENTIONS.md:
+// exactly one connection writes); failures are retried on the receiver's schedule; pending and
+// in-flight deliveries of a stopped or killed daemon are sent after it starts again, under the
+// same webhook-id.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,6 +15,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "notify/outbox.hpp"
@@ -40,27 +44,66 @@ std::string receiver_fingerprint(const settings::WebhookSettings& receiver);
 
 class Sender {
  public:
-  Sender(const settings::Settings& settings, const Clock& clock);
+  // How the sender writes: `write` runs on the writer's thread inside its transaction, with the
+  // writer's connection; `done` runs once that transaction committed (no failure) or failed (why),
+  // on the writer's thread (it must be quick).
+  using Write = std::function<void(store::Database& db)>;
+  using WriteDone = std::function<void(std::optional<std::string> failure)>;
+  using SubmitWrite = std::function<void(Write write, WriteDone done)>;
+
+  // The writer behind `submit` must run from start() until stop() returns: stop() waits for the
+  // last records to be written, and the statements the sender prepared on the writer's connection
+  // are finalised there.
+  Sender(const settings::Settings& settings, const Clock& clock, SubmitWrite submit);
   ~Sender();
+  // Enables the receivers whose configuration changed since a 410 (through the writer, waiting
+  // for it), then starts the thread. Throws when that cannot be written.
   void start();
   // New deliveries were committed: look now rather than at the next poll.
   void wake();
-  // Lets in-flight requests finish (each bounded by its timeout), then joins the thread.
+  // Lets in-flight requests finish (each bounded by its timeout), hands their records to the
+  // writer, then joins the thread.
   void stop();
   SenderStats stats() const;
 
  private:
   struct Transfer;
+  // What one attempt, or a delivery set aside without one, changes in the outbox.
+  struct Record {
+    std::int64_t delivery_id = 0;
+    std::optional<store::AttemptRow> attempt;
+    std::string state;
+    int attempts = 0;
+    std::optional<std::int64_t> next_attempt_at;
+    int last_status = 0;
+    std::string reason, at;
+    std::optional<std::string> disable_fingerprint;  // a 410: the receiver is disabled
+    std::string receiver;
+  };
+  // The outbox as the writer's connection sees it: made on the writer's thread at the first write,
+  // used only there.
+  struct WriterSide;
+  WriterSide& writer_side(store::Database& db);
   void run();
   void start_due_transfers();
   void finish(Transfer& t, int curl_code);
+  // Hands the records gathered since the last call to the writer, in one write (one commit); their
+  // deliveries are not picked again until it is done.
+  void flush_records();
+  bool being_recorded(std::int64_t delivery_id) const;
   std::int64_t now() const;
 
   const settings::Settings& settings_;
   const Clock& clock_;
-  std::unique_ptr<store::Database> db_;
+  SubmitWrite submit_;
+  std::unique_ptr<store::Database> db_;  // read-only
   std::unique_ptr<store::DeliveryStore> store_;
-  std::unique_ptr<Outbox> outbox_;  // re-notifications
+  std::unique_ptr<WriterSide> writer_side_;
+  std::vector<Record> records_;  // not yet handed to the writer
+  mutable std::mutex recording_mutex_;
+  std::set<std::int64_t> recording_;  // handed to the writer, not yet committed
+  // Committed since the last look at the outbox began: that look may have read them before.
+  std::set<std::int64_t> settled_;
   std::int64_t next_renotify_check_ = 0;
   void* multi_ = nullptr;                                        // CURLM*
   std::map<std::int64_t, std::unique_ptr<Transfer>> in_flight_;  // by delivery id

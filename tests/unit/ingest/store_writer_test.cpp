@@ -1,9 +1,13 @@
 // The writer's bookkeeping after each group commit: what /metrics and /readyz read.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
 
 #include "core/clock.hpp"
 #include "hl7/hl7_builders.hpp"
@@ -135,5 +139,51 @@ TEST_CASE("writer: a batch's completions go to the dispatch after the commit, in
   handed_parts[2]();  // parts may run in any order; each answers its own messages in order
   handed_parts[1]();
   CHECK(answered == std::vector<std::string>{"task", "D-3", "D-4", "D-1", "D-2"});
+  writer.stop();
+}
+
+TEST_CASE("writer: another part's write commits with the batch, answered on the writer's thread",
+          "[writer]") {
+  test::TempDir dir;
+  auto s = test::utc_settings();
+  s.storage.path = (dir.path() / "w.db").string();
+  SystemClock clock;
+  ingest::StoreWriter writer(s, clock);
+  std::atomic<int> dispatched{0};  // never run: the event loop of markerwatchd may not run
+  writer.set_completion_dispatch([&](std::function<void()>) { ++dispatched; }, 2);
+  writer.start();
+  struct Answer {
+    std::optional<std::string> failure;
+    std::thread::id thread;
+  };
+  auto write = [&](ingest::StoreWriter::Write w) {
+    std::promise<Answer> answered;
+    writer.submit_write(std::move(w), "test", [&](std::optional<std::string> failure) {
+      answered.set_value({std::move(failure), std::this_thread::get_id()});
+    });
+    return answered.get_future().get();
+  };
+  const auto ok = write([](store::Database& db) {
+    db.exec("CREATE TABLE side(x INTEGER); INSERT INTO side VALUES (1)");
+  });
+  CHECK_FALSE(ok.failure);
+  CHECK(ok.thread != std::this_thread::get_id());
+  const auto refused = write([](store::Database& db) {
+    db.exec("INSERT INTO side VALUES (2)");
+    throw std::runtime_error("no room for side 2");
+  });
+  REQUIRE(refused.failure);
+  CHECK(*refused.failure == "no room for side 2");
+  CHECK(dispatched == 0);
+
+  // Committed, the refused write rolled back alone; neither is counted as a message.
+  store::Database reader(s.storage.path, store::OpenOptions{});
+  auto rows = reader.prepare("SELECT group_concat(x) FROM side");
+  REQUIRE(rows.step());
+  CHECK(rows.text(0) == "1");
+  const auto stats = writer.stats();
+  CHECK(stats.messages == 0);
+  CHECK(stats.failures == 0);
+  CHECK(stats.commits == 2);
   writer.stop();
 }

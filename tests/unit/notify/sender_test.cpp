@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "ingest/store_writer.hpp"
 #include "notify/sender.hpp"
 #include "store/delivery_store.hpp"
 #include "store/migrations.hpp"
@@ -97,6 +98,15 @@ struct Outbox {
     r.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     r.retry_schedule = std::move(schedule);
     settings.webhooks.push_back(r);
+    writer.emplace(settings, clock);
+    writer->start();
+  }
+  // A sender that writes through the writer, as markerwatchd's does.
+  notify::Sender::SubmitWrite submit_write() {
+    return [this](notify::Sender::Write write, notify::Sender::WriteDone done) {
+      ++writes;
+      writer->submit_write(std::move(write), "notify", std::move(done));
+    };
   }
   void queue(const std::string& webhook_id) {
     deliveries.enqueue(
@@ -109,6 +119,8 @@ struct Outbox {
   store::MigrationReport migrated = store::migrate(db);  // before the store prepares statements
   store::DeliveryStore deliveries{db};
   ManualClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(t0))};
+  std::atomic<int> writes{0};
+  std::optional<ingest::StoreWriter> writer;  // after the settings: it keeps a reference
 };
 
 }  // namespace
@@ -121,7 +133,7 @@ TEST_CASE("sender: retries on the schedule of the injected clock, then delivers 
   const auto t0 = Outbox::t0;
   o.queue("mw_1_team");
 
-  notify::Sender sender(o.settings, clock);
+  notify::Sender sender(o.settings, clock, o.submit_write());
   sender.start();
   auto row = wait_for_attempts(deliveries, 1);
   CHECK(row.attempt_log[0].http_status == 500);
@@ -153,7 +165,7 @@ TEST_CASE("sender: a schedule run out is dead; a 400 is dead at once") {
   ScriptedServer failing({500});
   Outbox o(failing.port(), {0, 0});
   o.queue("mw_1_team");
-  notify::Sender sender(o.settings, o.clock);
+  notify::Sender sender(o.settings, o.clock, o.submit_write());
   sender.start();
   auto row = wait_for_attempts(o.deliveries, 2);
   sender.stop();
@@ -163,7 +175,7 @@ TEST_CASE("sender: a schedule run out is dead; a 400 is dead at once") {
   ScriptedServer refusing({400});
   o.settings.webhooks[0].url = "http://127.0.0.1:" + std::to_string(refusing.port()) + "/hook";
   o.queue("mw_2_team");
-  notify::Sender again(o.settings, o.clock);
+  notify::Sender again(o.settings, o.clock, o.submit_write());
   again.start();
   row = wait_for_attempts(o.deliveries, 1);  // newest first: mw_2_team
   again.stop();
@@ -171,4 +183,69 @@ TEST_CASE("sender: a schedule run out is dead; a 400 is dead at once") {
   CHECK(row.state == "dead");
   CHECK(row.attempts == 1);
   CHECK(refusing.requests() == 1);
+}
+
+TEST_CASE(
+    "sender: records through the writer; a delivery is not sent again while its record waits") {
+  ScriptedServer server({200});
+  Outbox o(server.port(), {0, 60});
+  o.queue("mw_1_team");
+  // The first write (start()'s) goes through at once; later ones wait until let go.
+  struct HeldWrites {
+    std::mutex mutex;
+    std::vector<std::pair<notify::Sender::Write, notify::Sender::WriteDone>> held;
+    bool holding = false;
+    notify::Sender::SubmitWrite forward;
+    void submit(notify::Sender::Write write, notify::Sender::WriteDone done) {
+      std::unique_lock lock(mutex);
+      if (holding) {
+        held.emplace_back(std::move(write), std::move(done));
+        return;
+      }
+      holding = true;
+      lock.unlock();
+      forward(std::move(write), std::move(done));
+    }
+    std::size_t let_go() {
+      std::lock_guard lock(mutex);
+      const auto n = held.size();
+      for (auto& [write, done] : held) forward(std::move(write), std::move(done));
+      held.clear();
+      holding = false;
+      return n;
+    }
+  } writes{{}, {}, false, o.submit_write()};
+  notify::Sender sender(o.settings, o.clock,
+                        [&](notify::Sender::Write write, notify::Sender::WriteDone done) {
+                          writes.submit(std::move(write), std::move(done));
+                        });
+  // Whatever fails below, the sender's stop() must get its writes through.
+  struct LetGo {
+    HeldWrites& writes;
+    ~LetGo() { writes.let_go(); }
+  } let_go_at_end{writes};
+  sender.start();
+  for (int i = 0; i < 3000 && server.requests() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(server.requests() == 1);
+  // Answered 200, but not yet recorded: the outbox still holds it as due. Looking again must not
+  // send it a second time.
+  for (int i = 0; i < 5; ++i) {
+    sender.wake();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(server.requests() == 1);
+  auto rows = o.deliveries.list({});
+  REQUIRE(rows.size() == 1);
+  CHECK(rows.front().state == "pending");
+  CHECK(rows.front().attempt_log.empty());  // the sender wrote nothing on its own
+  CHECK(writes.let_go() == 1);
+  auto row = wait_for_attempts(o.deliveries, 1);
+  CHECK(row.state == "delivered");
+  CHECK(row.attempt_log[0].http_status == 200);
+  sender.wake();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(server.requests() == 1);
+  sender.stop();
+  CHECK(sender.stats().delivered == 1);
 }
