@@ -24,9 +24,12 @@ struct WriterFixture {
   settings::Settings s;
   SystemClock clock;
   std::unique_ptr<ingest::StoreWriter> writer;
-  WriterFixture() : s(test::utc_settings()) {
+  // `dispatch`, when given, is where the writer's completions go.
+  explicit WriterFixture(ingest::StoreWriter::Dispatch dispatch = {}, unsigned parts = 1)
+      : s(test::utc_settings()) {
     s.storage.path = (dir.path() / "w.db").string();
     writer = std::make_unique<ingest::StoreWriter>(s, clock);
+    if (dispatch) writer->set_completion_dispatch(std::move(dispatch), parts);
     writer->start();
   }
   ~WriterFixture() { writer->stop(); }
@@ -78,22 +81,18 @@ TEST_CASE("writer: a failed commit is reported until the next one succeeds", "[w
 
 TEST_CASE("writer: a batch's completions go to the dispatch after the commit, in parts in order",
           "[writer]") {
-  test::TempDir dir;
-  auto s = test::utc_settings();
-  s.storage.path = (dir.path() / "w.db").string();
-  SystemClock clock;
-  ingest::StoreWriter writer(s, clock);
   std::mutex mutex;
   std::condition_variable handed;
   std::vector<std::function<void()>> parts;
-  writer.set_completion_dispatch(
+  WriterFixture f(
       [&](std::function<void()> part) {
         std::lock_guard lock(mutex);
         parts.push_back(std::move(part));
         handed.notify_all();
       },
       2);
-  writer.start();
+  auto& writer = *f.writer;
+  const auto& s = f.s;
   auto parts_handed = [&](std::size_t n) {
     std::unique_lock lock(mutex);
     return handed.wait_for(lock, std::chrono::seconds(20), [&] { return parts.size() >= n; });
@@ -144,14 +143,10 @@ TEST_CASE("writer: a batch's completions go to the dispatch after the commit, in
 
 TEST_CASE("writer: another part's write commits with the batch, answered on the writer's thread",
           "[writer]") {
-  test::TempDir dir;
-  auto s = test::utc_settings();
-  s.storage.path = (dir.path() / "w.db").string();
-  SystemClock clock;
-  ingest::StoreWriter writer(s, clock);
   std::atomic<int> dispatched{0};  // never run: the event loop of markerwatchd may not run
-  writer.set_completion_dispatch([&](std::function<void()>) { ++dispatched; }, 2);
-  writer.start();
+  WriterFixture f([&](std::function<void()>) { ++dispatched; }, 2);
+  auto& writer = *f.writer;
+  const auto& s = f.s;
   struct Answer {
     std::optional<std::string> failure;
     std::thread::id thread;
