@@ -282,7 +282,8 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
     PatientKey key;
     bool valid = false;  // one of its rows in the stretch is
   };
-  struct Stretch {
+  // A stretch as its thread reads it; what stays of it is a FileRows::Stretch.
+  struct StretchRead {
     StretchStart start;
     std::vector<FileRow> rows;
     std::vector<std::uint32_t> patient_of_row;  // 1 + index in `patients`, 0: it does not read
@@ -291,7 +292,7 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
     std::vector<std::string> reasons;
     std::optional<std::string> malformed;
   };
-  std::vector<Stretch> stretches;
+  std::vector<StretchRead> stretches;
   for (const auto& start : stretches_of(after_header, threads_))
     stretches.push_back({start, {}, {}, {}, {}, {}, {}});
   run_tasks(stretches.size(), [&](std::size_t s) {
