@@ -290,6 +290,29 @@ def main(a, tmp):
         h.check(sorted(answered) == sorted(r["webhook_id"] for r in held),
                 "the same webhook-ids, each answered once")
 
+        # 4c. SIGTERM with requests in flight: the daemon waits for their answers (the receiver
+        # holds each for 5 s), records them through its writer, then closes the database.
+        toml = ("[notify]\nmax_age_days = 0\n" +
+                receiver_toml("term", recv.url("/slow"),
+                              'events = ["new"]\ntimeout_s = 30\nretry_schedule = [0, 1, 1, 1]\n'))
+        d, config = start_daemon(a, tmp, "sigterm", toml)
+        before = len(recv.requests("/slow"))
+        send_seed(a, d, config, seed)
+        deadline = time.time() + 20
+        while len([r for r in recv.requests("/slow")[before:] if r["id"].endswith("_term")]) < 3:
+            if time.time() > deadline:
+                raise h.Failure("the held requests did not arrive")
+            time.sleep(0.2)
+        stopping = time.time()
+        h.check(d.stop() == 0, "SIGTERM with requests in flight: clean stop")
+        h.check(time.time() - stopping >= 2, "the stop waited for the requests in flight")
+        term = deliveries(a, d.db, config, "--receiver", "term")
+        h.check(len(term) == 3 and all(r["state"] == "delivered" and r["attempts"] == 1
+                                       for r in term),
+                "in flight at SIGTERM: answered, and recorded before the database closed")
+        sent = [r["id"] for r in recv.requests("/slow")[before:] if r["id"].endswith("_term")]
+        h.check(sorted(sent) == sorted(r["webhook_id"] for r in term), "each sent once")
+
         # 5. renotify_after: an open high-severity alert is sent again while nobody resolves it.
         toml = ('[notify]\nmax_age_days = 0\nrenotify_after = "2s"\n' +
                 receiver_toml("pager", recv.url("/ok"), 'events = ["new"]\n'))
