@@ -62,6 +62,25 @@ def deliveries(a, db, config, *argv):
                             "json", *argv).stdout)
 
 
+def start_with_held_requests(a, tmp, recv, seed, receiver):
+    """A daemon whose receiver holds the first request of each webhook-id for 5 s (/slow), with
+    the seed case sent: returns once the three alert.new requests are in flight, with the
+    receiver's request count before them."""
+    toml = ("[notify]\nmax_age_days = 0\n" +
+            receiver_toml(receiver, recv.url("/slow"),
+                          'events = ["new"]\ntimeout_s = 30\nretry_schedule = [0, 1, 1, 1]\n'))
+    d, config = start_daemon(a, tmp, receiver, toml)
+    before = len(recv.requests("/slow"))
+    send_seed(a, d, config, seed)
+    deadline = time.time() + 20
+    suffix = "_" + receiver
+    while len([r for r in recv.requests("/slow")[before:] if r["id"].endswith(suffix)]) < 3:
+        if time.time() > deadline:
+            raise h.Failure("the held requests did not arrive")
+        time.sleep(0.2)
+    return d, config, before
+
+
 def wait_settled(a, db, config, timeout=40, allow_pending=()):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -263,17 +282,7 @@ def main(a, tmp):
             later.stop()
         # 4b. kill -9 with requests in flight (the receiver holds the first request of each id):
         # after restart each is sent again under the same id and answered once.
-        toml = ("[notify]\nmax_age_days = 0\n" +
-                receiver_toml("held", recv.url("/slow"),
-                              'events = ["new"]\ntimeout_s = 30\nretry_schedule = [0, 1, 1, 1]\n'))
-        d, config = start_daemon(a, tmp, "inflight", toml)
-        before = len(recv.requests("/slow"))
-        send_seed(a, d, config, seed)
-        deadline = time.time() + 20
-        while len([r for r in recv.requests("/slow")[before:] if r["id"].endswith("_held")]) < 3:
-            if time.time() > deadline:
-                raise h.Failure("the held requests did not arrive")
-            time.sleep(0.2)
+        d, config, before = start_with_held_requests(a, tmp, recv, seed, "held")
         held = deliveries(a, d.db, config, "--receiver", "held")
         h.check(all(r["state"] == "pending" and r["attempts"] == 0 for r in held),
                 "three requests in flight, none recorded yet")
@@ -292,17 +301,7 @@ def main(a, tmp):
 
         # 4c. SIGTERM with requests in flight: the daemon waits for their answers (the receiver
         # holds each for 5 s), records them through its writer, then closes the database.
-        toml = ("[notify]\nmax_age_days = 0\n" +
-                receiver_toml("term", recv.url("/slow"),
-                              'events = ["new"]\ntimeout_s = 30\nretry_schedule = [0, 1, 1, 1]\n'))
-        d, config = start_daemon(a, tmp, "sigterm", toml)
-        before = len(recv.requests("/slow"))
-        send_seed(a, d, config, seed)
-        deadline = time.time() + 20
-        while len([r for r in recv.requests("/slow")[before:] if r["id"].endswith("_term")]) < 3:
-            if time.time() > deadline:
-                raise h.Failure("the held requests did not arrive")
-            time.sleep(0.2)
+        d, config, before = start_with_held_requests(a, tmp, recv, seed, "term")
         stopping = time.time()
         h.check(d.stop() == 0, "SIGTERM with requests in flight: clean stop")
         h.check(time.time() - stopping >= 2, "the stop waited for the requests in flight")
