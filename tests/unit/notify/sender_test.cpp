@@ -104,7 +104,6 @@ struct Outbox {
   // A sender that writes through the writer, as markerwatchd's does.
   notify::Sender::SubmitWrite submit_write() {
     return [this](notify::Sender::Write write, notify::Sender::WriteDone done) {
-      ++writes;
       writer->submit_write(std::move(write), "notify", std::move(done));
     };
   }
@@ -119,7 +118,6 @@ struct Outbox {
   store::MigrationReport migrated = store::migrate(db);  // before the store prepares statements
   store::DeliveryStore deliveries{db};
   ManualClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(t0))};
-  std::atomic<int> writes{0};
   std::optional<ingest::StoreWriter> writer;  // after the settings: it keeps a reference
 };
 
