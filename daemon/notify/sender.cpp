@@ -261,15 +261,24 @@ void Sender::start_due_transfers() {
     if (in_flight_.count(d.id) || being_recorded(d.id)) continue;
     const auto* receiver = settings::find_webhook(settings_, d.receiver);
     if (!receiver) {
-      records_.push_back({d.id, std::nullopt, "dead", d.attempts, std::nullopt, 0,
-                          "receiver '" + d.receiver + "' is no longer configured", format_utc(t),
-                          std::nullopt, d.receiver});
+      records_.push_back({.delivery_id = d.id,
+                          .state = "dead",
+                          .attempts = d.attempts,
+                          .reason = "receiver '" + d.receiver + "' is no longer configured",
+                          .at = format_utc(t),
+                          .receiver = d.receiver});
       continue;
     }
     if (disabled_.count(receiver->name)) {
-      records_.push_back({d.id, std::nullopt, "pending", d.attempts, t + kDisabledRecheckS, 410,
-                          "receiver disabled after 410 Gone; change its configuration to resume",
-                          format_utc(t), std::nullopt, d.receiver});
+      records_.push_back(
+          {.delivery_id = d.id,
+           .state = "pending",
+           .attempts = d.attempts,
+           .next_attempt_at = t + kDisabledRecheckS,
+           .last_status = 410,
+           .reason = "receiver disabled after 410 Gone; change its configuration to resume",
+           .at = format_utc(t),
+           .receiver = d.receiver});
       continue;
     }
     if (per_receiver_[receiver->name] >= settings_.notify.max_in_flight) continue;
@@ -327,13 +336,19 @@ void Sender::finish(Transfer& tr, int curl_code) {
       next = t + kDisabledRecheckS;
       break;
   }
-  records_.push_back(
-      {tr.delivery_id,
-       store::AttemptRow{tr.started_at, http_status, latency, error,
-                         text::printable(tr.response, kResponseKept)},
-       state, attempts, next, http_status, reason, format_utc(t),
-       http_status == 410 ? std::optional(receiver_fingerprint(*receiver)) : std::nullopt,
-       tr.receiver});
+  records_.push_back({.delivery_id = tr.delivery_id,
+                      .attempt = store::AttemptRow{tr.started_at, http_status, latency, error,
+                                                   text::printable(tr.response, kResponseKept)},
+                      .state = state,
+                      .attempts = attempts,
+                      .next_attempt_at = next,
+                      .last_status = http_status,
+                      .reason = reason,
+                      .at = format_utc(t),
+                      .disable_fingerprint = http_status == 410
+                                                 ? std::optional(receiver_fingerprint(*receiver))
+                                                 : std::nullopt,
+                      .receiver = tr.receiver});
   if (http_status == 410) {
     disabled_.insert(tr.receiver);
     log()->warn(

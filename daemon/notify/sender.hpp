@@ -71,13 +71,13 @@ class Sender {
   // What one attempt, or a delivery set aside without one, changes in the outbox.
   struct Record {
     std::int64_t delivery_id = 0;
-    std::optional<store::AttemptRow> attempt;
+    std::optional<store::AttemptRow> attempt = std::nullopt;  // none: set aside without one
     std::string state;
     int attempts = 0;
-    std::optional<std::int64_t> next_attempt_at;
+    std::optional<std::int64_t> next_attempt_at = std::nullopt;
     int last_status = 0;
     std::string reason, at;
-    std::optional<std::string> disable_fingerprint;  // a 410: the receiver is disabled
+    std::optional<std::string> disable_fingerprint = std::nullopt;  // a 410: disable the receiver
     std::string receiver;
   };
   // The outbox as the writer's connection sees it: made on the writer's thread at the first write,
