@@ -117,12 +117,27 @@ void StoreWriter::submit_write(Write write, std::string peer, WriteDone done) {
 }
 
 void StoreWriter::enqueue(Job job) {
+  bool taken = false;
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back(std::move(job));
-    queued_.store(queue_.size(), std::memory_order_relaxed);
+    if (!finished_) {
+      queue_.push_back(std::move(job));
+      queued_.store(queue_.size(), std::memory_order_relaxed);
+      taken = true;
+    }
   }
-  wake_.notify_one();
+  if (taken)
+    wake_.notify_one();
+  else
+    refuse(job);
+}
+
+// Nobody would ever answer a job the thread does not take: a part that waits for its answer (the
+// webhook sender's stop()) would wait forever. Answered on the caller's thread, as not stored.
+void StoreWriter::refuse(Job& job) {
+  WriteOutcome refused;
+  refused.error = "the store writer has stopped";
+  job.done(std::move(refused));
 }
 
 // Measured at one connection (bench/README.md): a writer that slept between messages answered
@@ -150,6 +165,15 @@ void StoreWriter::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Jobs are left only when the thread never ran (start-up failed after they were submitted).
+  std::deque<Job> left;
+  {
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    left.swap(queue_);
+    queued_.store(0, std::memory_order_relaxed);
+  }
+  for (auto& job : left) refuse(job);
 }
 
 WriterStats StoreWriter::stats() const {
@@ -180,7 +204,10 @@ void StoreWriter::run() {
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) return;
+      if (queue_.empty() && stopping_) {
+        finished_ = true;
+        return;
+      }
       // Everything that queued up during the previous commit goes into this one.
       while (!queue_.empty() && batch.size() < batch_max) {
         batch.push_back(std::move(queue_.front()));

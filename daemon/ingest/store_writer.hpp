@@ -90,7 +90,8 @@ class StoreWriter {
   using Write = std::function<void(store::Database&)>;
   using WriteDone = std::function<void(std::optional<std::string> failure)>;
   void submit_write(Write write, std::string peer, WriteDone done);
-  // Finishes everything queued, then joins the thread.
+  // Finishes everything queued, then joins the thread. What is submitted after that is answered
+  // at once, on the submitting thread, as not stored ("the store writer has stopped").
   void stop();
   WriterStats stats() const;
   // For the pure preparation steps (parsing, mapping) on the caller's thread.
@@ -116,6 +117,7 @@ class StoreWriter {
   static void run_completions(std::vector<Delivery>& deliveries);
   void deliver(std::vector<Delivery> deliveries);
   void enqueue(Job job);
+  static void refuse(Job& job);
   // Waits a little, awake, for a job before the writer goes to sleep on the condition variable.
   void spin_for_work() const;
   void run();
@@ -134,6 +136,7 @@ class StoreWriter {
   std::deque<Job> queue_;
   std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the mutex
   bool stopping_ = false;
+  bool finished_ = false;  // the thread has drained the queue and ended: nothing is taken any more
   WriterStats stats_;
   Histogram batch_sizes_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
   Histogram ack_latency_{

@@ -22,6 +22,7 @@ namespace {
 constexpr std::size_t kResponseKept = 512;
 constexpr int kPollMs = 1000;
 constexpr int kDisabledRecheckS = 60;
+constexpr int kUnrecordedHoldS = 60;
 
 std::shared_ptr<spdlog::logger> log() {
   static auto logger = spdlog::default_logger()->clone("notify");
@@ -216,11 +217,18 @@ void Sender::stop() {
   // The writer runs the writes in the order they came, so once this one is done every record
   // before it is written (or failed) and answered; the statements prepared on the writer's
   // connection are finalised on its thread.
-  std::promise<void> released;
+  std::promise<std::optional<std::string>> released;
   try {
     submit_([this](store::Database&) { writer_side_.reset(); },
-            [&released](std::optional<std::string>) { released.set_value(); });
-    released.get_future().wait();
+            [&released](std::optional<std::string> failure) {
+              released.set_value(std::move(failure));
+            });
+    if (auto failure = released.get_future().get()) {
+      // The writer stopped first (records flushed above were refused and logged): its thread is
+      // gone, so nobody else uses these statements any more.
+      log()->warn("event=sender_stopped_after_writer error=\"{}\"", text::printable(*failure, 200));
+      writer_side_.reset();
+    }
   } catch (const std::exception& e) {
     log()->error("event=sender_stop_failed error=\"{}\"", text::printable(e.what(), 200));
   }
@@ -254,11 +262,12 @@ void Sender::start_due_transfers() {
     // may not be, so it is still set aside in this round (settled_).
     std::lock_guard lock(recording_mutex_);
     settled_.clear();
-    unrecorded = recording_.size();
+    std::erase_if(unrecorded_until_, [t](const auto& held) { return held.second <= t; });
+    unrecorded = recording_.size() + unrecorded_until_.size();
   }
   const auto limit = static_cast<int>(in_flight_.size() + unrecorded + capacity);
   for (const auto& d : store_->due(t, limit)) {
-    if (in_flight_.count(d.id) || being_recorded(d.id)) continue;
+    if (in_flight_.count(d.id) || set_aside(d.id, t)) continue;
     const auto* receiver = settings::find_webhook(settings_, d.receiver);
     if (!receiver) {
       records_.push_back({.delivery_id = d.id,
@@ -364,22 +373,29 @@ void Sender::finish(Transfer& tr, int curl_code) {
   stats_.dead += state == "dead";
 }
 
-bool Sender::being_recorded(std::int64_t delivery_id) const {
+bool Sender::set_aside(std::int64_t delivery_id, std::int64_t t) const {
   std::lock_guard lock(recording_mutex_);
-  return recording_.count(delivery_id) > 0 || settled_.count(delivery_id) > 0;
+  if (recording_.count(delivery_id) > 0 || settled_.count(delivery_id) > 0) return true;
+  const auto held = unrecorded_until_.find(delivery_id);
+  return held != unrecorded_until_.end() && held->second > t;
 }
 
 void Sender::flush_records() {
   if (records_.empty()) return;
-  auto records = std::make_shared<std::vector<Record>>(std::move(records_));
+  struct Handed {
+    std::vector<Record> records;
+    std::vector<std::int64_t> failed;  // recorded alone and refused (the batch still committed)
+  };
+  auto handed = std::make_shared<Handed>();
+  handed->records = std::move(records_);
   records_.clear();
   {
     std::lock_guard lock(recording_mutex_);
-    for (const auto& r : *records) recording_.insert(r.delivery_id);
+    for (const auto& r : handed->records) recording_.insert(r.delivery_id);
   }
-  const auto write = [this, records](store::Database& db) {
+  const auto write = [this, handed](store::Database& db) {
     auto& deliveries = writer_side(db).deliveries;
-    for (const auto& r : *records) {
+    for (const auto& r : handed->records) {
       try {
         store::Savepoint sp(db);
         if (r.attempt) deliveries.record_attempt(r.delivery_id, *r.attempt);
@@ -389,25 +405,32 @@ void Sender::flush_records() {
                           r.reason, r.at);
         sp.release();
       } catch (const std::exception& e) {
-        // Not recorded: the delivery stays pending and is sent again (at least once).
+        handed->failed.push_back(r.delivery_id);
         log()->error("event=delivery_record_failed delivery_id={} error=\"{}\"", r.delivery_id,
                      text::printable(e.what(), 200));
       }
     }
   };
-  const auto done = [this, records](std::optional<std::string> failure) {
-    if (failure)
-      // Not recorded: those deliveries stay pending and are sent again (at least once).
-      log()->error("event=delivery_record_failed deliveries={} error=\"{}\"", records->size(),
-                   text::printable(*failure, 200));
+  const auto done = [this, handed](std::optional<std::string> failure) {
+    if (failure) {
+      log()->error("event=delivery_record_failed deliveries={} error=\"{}\"",
+                   handed->records.size(), text::printable(*failure, 200));
+      handed->failed.clear();
+      for (const auto& r : handed->records) handed->failed.push_back(r.delivery_id);
+    }
     {
+      // Not recorded: those deliveries stay pending in the outbox and are sent again (at least
+      // once), but not before kUnrecordedHoldS, or a store that keeps refusing would have the
+      // sender send them again as fast as the receiver answers.
+      const auto hold_until = now() + kUnrecordedHoldS;
       std::lock_guard lock(recording_mutex_);
-      for (const auto& r : *records) {
+      for (const auto& r : handed->records) {
         recording_.erase(r.delivery_id);
         settled_.insert(r.delivery_id);
       }
+      for (const auto id : handed->failed) unrecorded_until_[id] = hold_until;
     }
-    wake();  // their next attempts may be due already
+    if (handed->failed.size() < handed->records.size()) wake();  // next attempts may be due
   };
   try {
     submit_(write, done);

@@ -90,7 +90,9 @@ class Sender {
   // Hands the records gathered since the last call to the writer, in one write (one commit); their
   // deliveries are not picked again until it is done.
   void flush_records();
-  bool being_recorded(std::int64_t delivery_id) const;
+  // Not to be picked at time t: its record is on its way to the writer, just committed, or was
+  // refused a little while ago.
+  bool set_aside(std::int64_t delivery_id, std::int64_t t) const;
   std::int64_t now() const;
 
   const settings::Settings& settings_;
@@ -104,6 +106,8 @@ class Sender {
   std::set<std::int64_t> recording_;  // handed to the writer, not yet committed
   // Committed since the last look at the outbox began: that look may have read them before.
   std::set<std::int64_t> settled_;
+  // Records the store refused, by delivery id: not sent again before this time (unix seconds).
+  std::map<std::int64_t, std::int64_t> unrecorded_until_;
   std::int64_t next_renotify_check_ = 0;
   void* multi_ = nullptr;                                        // CURLM*
   std::map<std::int64_t, std::unique_ptr<Transfer>> in_flight_;  // by delivery id

@@ -182,3 +182,30 @@ TEST_CASE("writer: another part's write commits with the batch, answered on the 
   CHECK(stats.commits == 2);
   writer.stop();
 }
+
+TEST_CASE("writer: what is submitted after stop() is answered at once, as not stored", "[writer]") {
+  WriterFixture f;
+  auto& writer = *f.writer;
+  writer.stop();
+
+  std::optional<std::string> write_failure;
+  bool wrote = false;
+  writer.submit_write([&](store::Database&) { wrote = true; }, "test",
+                      [&](std::optional<std::string> failure) { write_failure = failure; });
+  REQUIRE(write_failure);  // answered before submit_write returned, on this thread
+  CHECK(*write_failure == "the store writer has stopped");
+  CHECK_FALSE(wrote);
+
+  std::optional<ingest::WriteOutcome> message;
+  writer.submit_hl7(test::oru({test::afp_obx("12")}, "MSG-AFTER-STOP"), "test",
+                    [&](ingest::WriteOutcome o) { message = std::move(o); });
+  REQUIRE(message);
+  CHECK_FALSE(message->committed);  // no ACK for it: the sender will send it again
+  CHECK(message->error == "the store writer has stopped");
+
+  store::Database reader(f.s.storage.path, store::OpenOptions{});
+  auto rows = reader.prepare("SELECT count(*) FROM messages");
+  REQUIRE(rows.step());
+  CHECK(rows.int64(0) == 0);
+  CHECK(writer.stats().messages == 0);
+}

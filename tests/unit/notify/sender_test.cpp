@@ -247,3 +247,48 @@ TEST_CASE(
   sender.stop();
   CHECK(sender.stats().delivered == 1);
 }
+
+TEST_CASE("sender: with the writer stopped first it cannot start, and it stops without waiting") {
+  ScriptedServer server({200});
+  Outbox o(server.port(), {0, 60});
+  o.writer->stop();
+  notify::Sender refused(o.settings, o.clock, o.submit_write());
+  CHECK_THROWS_WITH(refused.start(),
+                    "cannot enable the webhook receivers: the store writer has stopped");
+
+  // Started, then the writer stops under it (a store that refuses every write, or the wrong order
+  // at shutdown): the answered request cannot be recorded, so the delivery stays pending and is
+  // sent again (at least once), but only after a minute of the injected clock, not in a loop as
+  // fast as the receiver answers; and stop() returns instead of waiting for the writer forever.
+  o.writer.emplace(o.settings, o.clock);
+  o.writer->start();
+  notify::Sender sender(o.settings, o.clock, o.submit_write());
+  sender.start();
+  o.writer->stop();
+  o.queue("mw_1_team");
+  sender.wake();
+  const auto wait_for_requests = [&](int n) {
+    for (int i = 0; i < 3000 && server.requests() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  wait_for_requests(1);
+  REQUIRE(server.requests() == 1);
+  for (int i = 0; i < 5; ++i) {
+    sender.wake();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  o.clock.advance(std::chrono::seconds(59));
+  sender.wake();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(server.requests() == 1);
+  o.clock.advance(std::chrono::seconds(1));
+  sender.wake();
+  wait_for_requests(2);
+  CHECK(server.requests() == 2);
+  sender.stop();
+  const auto rows = o.deliveries.list({});
+  REQUIRE(rows.size() == 1);
+  CHECK(rows.front().state == "pending");
+  CHECK(rows.front().attempt_log.empty());
+  CHECK(sender.stats().delivered == 2);
+}
