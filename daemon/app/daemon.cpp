@@ -162,6 +162,10 @@ int run_daemon(const settings::Settings& settings) {
     counters["markerwatch_webhook_attempts_total"] = sent.attempts;
     counters["markerwatch_webhook_delivered_total"] = sent.delivered;
     counters["markerwatch_webhook_dead_total"] = sent.dead;
+    counters["markerwatch_accept_failures_total{listener=\"mllp\"}"] = mllp.accept_failures();
+    if (http_server)
+      counters["markerwatch_accept_failures_total{listener=\"http\"}"] =
+          http_server->accept_failures();
     for (const auto& [key, n] : stored.messages_by_outcome)
       counters["markerwatch_messages_total{transport=\"" + key.first + "\",outcome=\"" +
                key.second + "\"}"] = n;

@@ -197,7 +197,7 @@ class HttpSessionOf final : public HttpSession,
 };
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler& handler)
-    : io_(io), options_(std::move(options)), handler_(handler), acceptor_(io) {
+    : options_(std::move(options)), handler_(handler), accept_(io, log()) {
   if (options_.cert_file.empty()) return;
   // TLS 1.2 and later only; the certificate file may hold the chain.
   tls_ = std::make_unique<ssl::context>(ssl::context::tls_server);
@@ -217,30 +217,19 @@ HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHand
 HttpServer::~HttpServer() = default;
 
 void HttpServer::start() {
-  bound_port_ = bind_and_listen(acceptor_, options_.host, options_.port);
+  bound_port_ = accept_.listen(options_.host, options_.port);
   log()->info("event=listening address={} port={} tls={}", options_.host, bound_port_,
               tls_ ? "on" : "off");
-  accept_next();
-}
-
-void HttpServer::accept_next() {
-  acceptor_.async_accept(
-      asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
-        if (ec) {
-          if (ec == asio::error::operation_aborted || stopping_) return;
-          log()->warn("event=accept_failed error=\"{}\"", ec.message());
-        } else {
-          // Over the limit the connection still gets a 503 saying why, then closes.
-          const bool over_limit = sessions_.count() >= options_.max_connections;
-          if (tls_)
-            sessions_.open(std::make_shared<HttpSessionOf<beast::ssl_stream<beast::tcp_stream>>>(
-                *this, std::move(socket), over_limit, *tls_));
-          else
-            sessions_.open(std::make_shared<HttpSessionOf<beast::tcp_stream>>(
-                *this, std::move(socket), over_limit));
-        }
-        if (!stopping_) accept_next();
-      });
+  accept_.start([this](tcp::socket socket) {
+    // Over the limit the connection still gets a 503 saying why, then closes.
+    const bool over_limit = sessions_.count() >= options_.max_connections;
+    if (tls_)
+      sessions_.open(std::make_shared<HttpSessionOf<beast::ssl_stream<beast::tcp_stream>>>(
+          *this, std::move(socket), over_limit, *tls_));
+    else
+      sessions_.open(
+          std::make_shared<HttpSessionOf<beast::tcp_stream>>(*this, std::move(socket), over_limit));
+  });
 }
 
 void HttpServer::forget(const std::shared_ptr<HttpSession>& s) {
@@ -248,8 +237,8 @@ void HttpServer::forget(const std::shared_ptr<HttpSession>& s) {
 }
 
 void HttpServer::stop() {
-  stopping_ = true;
-  stop_listening(acceptor_, sessions_);
+  accept_.stop();
+  sessions_.shutdown_all();
 }
 
 }  // namespace markerwatch::net

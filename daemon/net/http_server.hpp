@@ -70,20 +70,18 @@ class HttpServer {
   void stop();
   std::uint16_t port() const { return bound_port_; }
   int active_connections() const { return sessions_.count(); }
+  std::uint64_t accept_failures() const { return accept_.failures(); }
 
  private:
   template <typename Stream>
   friend class HttpSessionOf;
-  void accept_next();
   void forget(const std::shared_ptr<HttpSession>& s);
 
-  boost::asio::io_context& io_;
   HttpServerOptions options_;
   HttpHandler& handler_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  AcceptLoop accept_;
   std::unique_ptr<boost::asio::ssl::context> tls_;  // set when cert_file is
   std::uint16_t bound_port_ = 0;
-  std::atomic<bool> stopping_{false};
   SessionSet<HttpSession> sessions_;
 };
 

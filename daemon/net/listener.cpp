@@ -24,4 +24,52 @@ std::string peer_of(const tcp::socket& socket) {
   return ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
+AcceptLoop::AcceptLoop(asio::io_context& io, std::shared_ptr<spdlog::logger> log,
+                       std::chrono::milliseconds pause_after_failure)
+    : io_(io),
+      log_(std::move(log)),
+      pause_after_failure_(pause_after_failure),
+      acceptor_(asio::make_strand(io)),
+      pause_(acceptor_.get_executor()) {}
+
+std::uint16_t AcceptLoop::listen(const std::string& host, std::uint16_t port) {
+  return bind_and_listen(acceptor_, host, port);
+}
+
+void AcceptLoop::start(OnAccept on_accept) {
+  on_accept_ = std::move(on_accept);
+  asio::post(acceptor_.get_executor(), [this] { accept_next(); });
+}
+
+void AcceptLoop::accept_next() {
+  acceptor_.async_accept(asio::make_strand(io_),
+                         [this](boost::system::error_code ec, tcp::socket socket) {
+                           accepted(ec, std::move(socket));
+                         });
+}
+
+void AcceptLoop::accepted(boost::system::error_code ec, tcp::socket socket) {
+  if (stopping_ || ec == asio::error::operation_aborted) return;
+  if (!ec) {
+    on_accept_(std::move(socket));
+    return accept_next();
+  }
+  ++failures_;
+  log_->warn("event=accept_failed error=\"{}\" retry_in_ms={}", ec.message(),
+             pause_after_failure_.count());
+  pause_.expires_after(pause_after_failure_);
+  pause_.async_wait([this](boost::system::error_code waited) {
+    if (!waited && !stopping_) accept_next();
+  });
+}
+
+void AcceptLoop::stop() {
+  stopping_ = true;
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    pause_.cancel();
+  });
+}
+
 }  // namespace markerwatch::net

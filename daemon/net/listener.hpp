@@ -1,11 +1,15 @@
 #pragma once
-// What the MLLP and HTTP listeners share: binding the acceptor, naming a peer, and the set of
-// open sessions that stop() asks to finish.
+// What the MLLP and HTTP listeners share: the accept loop, naming a peer, and the set of open
+// sessions that stop() asks to finish.
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
+
+#include <spdlog/logger.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -60,15 +64,38 @@ class SessionSet {
   bool stopping_ = false;  // guarded by mutex_
 };
 
-// stop() of a listener: the acceptor closes on its own executor (no new connections), and every
-// open session is asked to finish.
-template <typename Session>
-void stop_listening(boost::asio::ip::tcp::acceptor& acceptor, SessionSet<Session>& sessions) {
-  boost::asio::post(acceptor.get_executor(), [&acceptor] {
-    boost::system::error_code ignored;
-    acceptor.close(ignored);
-  });
-  sessions.shutdown_all();
-}
+// The accept loop of a listener, on a strand of its own; each accepted socket gets a strand too.
+// A failed accept (EMFILE or ENFILE: the process or the system is out of file descriptors;
+// ENOBUFS, ENOMEM) leaves the connection waiting in the backlog, so accepting again at once fails
+// again at once: the loop would take a core and write a log line per try. It pauses instead, and
+// logs once per pause.
+class AcceptLoop {
+ public:
+  using OnAccept = std::function<void(boost::asio::ip::tcp::socket)>;
+  static constexpr std::chrono::milliseconds kPauseAfterFailure{500};
+
+  AcceptLoop(boost::asio::io_context& io, std::shared_ptr<spdlog::logger> log,
+             std::chrono::milliseconds pause_after_failure = kPauseAfterFailure);
+  // Binds and listens (bind_and_listen); returns the bound port.
+  std::uint16_t listen(const std::string& host, std::uint16_t port);
+  void start(OnAccept on_accept);
+  // Closes the acceptor and ends a pause, on the loop's strand: no accept completes after that.
+  void stop();
+  // Failed accepts so far.
+  std::uint64_t failures() const { return failures_.load(); }
+
+ private:
+  void accept_next();
+  void accepted(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& io_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::chrono::milliseconds pause_after_failure_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer pause_;  // on the acceptor's strand
+  OnAccept on_accept_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> failures_{0};
+};
 
 }  // namespace markerwatch::net

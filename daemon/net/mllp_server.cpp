@@ -234,32 +234,23 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
 };
 
 MllpServer::MllpServer(asio::io_context& io, MllpServerOptions options, FrameHandler& handler)
-    : io_(io), options_(std::move(options)), handler_(handler), acceptor_(asio::make_strand(io)) {}
+    : io_(io), options_(std::move(options)), handler_(handler), accept_(io, log()) {}
 
 MllpServer::~MllpServer() = default;
 
 void MllpServer::start() {
-  bound_port_ = bind_and_listen(acceptor_, options_.host, options_.port);
+  bound_port_ = accept_.listen(options_.host, options_.port);
   log()->info("event=listening address={} port={}", options_.host, bound_port_);
-  accept_next();
-}
-
-void MllpServer::accept_next() {
-  acceptor_.async_accept(
-      asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
-        if (ec) {
-          if (ec == asio::error::operation_aborted || stopping_) return;
-          log()->warn("event=accept_failed error=\"{}\"", ec.message());
-        } else if (sessions_.count() >= options_.max_connections) {
-          log()->warn("event=connection_refused reason=max_connections limit={} peer={}",
-                      options_.max_connections, peer_of(socket));
-          boost::system::error_code ignored;
-          socket.close(ignored);
-        } else {
-          sessions_.open(std::make_shared<MllpSession>(*this, std::move(socket)));
-        }
-        if (!stopping_) accept_next();
-      });
+  accept_.start([this](tcp::socket socket) {
+    if (sessions_.count() >= options_.max_connections) {
+      log()->warn("event=connection_refused reason=max_connections limit={} peer={}",
+                  options_.max_connections, peer_of(socket));
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+    sessions_.open(std::make_shared<MllpSession>(*this, std::move(socket)));
+  });
 }
 
 void MllpServer::forget(const std::shared_ptr<MllpSession>& s) {
@@ -267,8 +258,8 @@ void MllpServer::forget(const std::shared_ptr<MllpSession>& s) {
 }
 
 void MllpServer::stop() {
-  stopping_ = true;
-  stop_listening(acceptor_, sessions_);
+  accept_.stop();
+  sessions_.shutdown_all();
 }
 
 }  // namespace markerwatch::net

@@ -55,18 +55,17 @@ class MllpServer {
   void stop();
   std::uint16_t port() const { return bound_port_; }
   int active_connections() const { return sessions_.count(); }
+  std::uint64_t accept_failures() const { return accept_.failures(); }
 
  private:
   friend class MllpSession;
-  void accept_next();
   void forget(const std::shared_ptr<MllpSession>& s);
 
   boost::asio::io_context& io_;
   MllpServerOptions options_;
   FrameHandler& handler_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  AcceptLoop accept_;
   std::uint16_t bound_port_ = 0;
-  std::atomic<bool> stopping_{false};
   SessionSet<MllpSession> sessions_;
 };
 

@@ -102,6 +102,8 @@ def main(a, tmp):
     for line in ['markerwatch_mllp_messages_total{ack="AA"} 2', "markerwatch_store_messages_total 2",
                  "# TYPE markerwatch_store_commits_total counter", "markerwatch_build_info{version=",
                  "markerwatch_http_connections 1", 'markerwatch_http_responses_total{code="401"} 5',
+                 'markerwatch_accept_failures_total{listener="mllp"} 0',
+                 'markerwatch_accept_failures_total{listener="http"} 0',
                  'markerwatch_messages_total{transport="mllp",outcome="accepted"} 2',
                  'markerwatch_results_stored_total{transport="mllp"} 2',
                  "# TYPE markerwatch_mllp_ack_latency_seconds histogram",

@@ -2,6 +2,7 @@
 raw sockets for the framing edge cases."""
 import os
 import re
+import resource
 import socket
 import time
 
@@ -165,6 +166,42 @@ def limits(a, tmp):
         h.check(d.stop() == 0, "clean stop")
 
 
+def out_of_file_descriptors(a, tmp):
+    """The daemon's descriptor limit lowered under it (prlimit): connections wait in the backlog,
+    the listener pauses 500 ms between tries instead of spinning on EMFILE, and once descriptors
+    are free the waiting connection is served."""
+    d = h.Daemon(a.bin, tmp, db_name="fds.db")
+    d.start()
+    pid = d.proc.pid
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    hogs = []
+    try:
+        code, _, _ = h.exchange(d.port, h.oru("BEFORE", "p-1", [h.afp_obx(1, "5")]))
+        h.check(code == "AA", "served before the limit is lowered")
+        # No descriptor above the highest in use; open connections until one is left waiting.
+        highest = max(int(fd) for fd in os.listdir("/proc/%d/fd" % pid))
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (highest + 1, hard))
+        for _ in range(8):
+            hogs.append(h.connect(d.port))
+        h.check(h.wait_until(lambda: d.log_count("event=accept_failed") >= 1, timeout=10),
+                "the failed accept is logged")
+        first = d.log_count("event=accept_failed")
+        time.sleep(2)
+        failed = d.log_count("event=accept_failed") - first
+        # About four in two seconds; retrying at once wrote tens of thousands of lines a second.
+        h.check(failed <= 6, "the listener pauses between tries (%d more in 2 s)" % failed)
+        h.check("Too many open files" in d.log_text(), "the log says why")
+    finally:
+        for s in hogs:
+            s.close()
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        code, _, _ = h.exchange(d.port, h.oru("AFTER", "p-1", [h.afp_obx(1, "5")]))
+        h.check(code == "AA", "served again once descriptors are free")
+    finally:
+        h.check(d.stop() == 0, "clean stop")
+
+
 def shutdown_finishes_in_flight(a, tmp):
     """SIGTERM with work in flight. Eight connections send a message each; a ninth pipelines 300,
     and the signal comes as soon as the first of those is answered, while the daemon holds the
@@ -247,7 +284,8 @@ def systemd_notify(a, tmp):
 
 
 def main(a, tmp):
-    for test in (samples_over_mllp, afp_batches, limits, shutdown_finishes_in_flight, systemd_notify):
+    for test in (samples_over_mllp, afp_batches, limits, out_of_file_descriptors,
+                 shutdown_finishes_in_flight, systemd_notify):
         sub = os.path.join(tmp, test.__name__)
         os.mkdir(sub)
         print("#", test.__name__)
