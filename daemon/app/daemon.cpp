@@ -217,11 +217,15 @@ int run_daemon(const settings::Settings& settings) {
   // Measured: the 32-connection p99 ACK latency fell from 26-30 ms to 20-22 ms (bench/README.md).
   store::Checkpointer checkpointer(
       settings.storage.path, std::chrono::milliseconds(100),
-      [path = settings.storage.path](store::Checkpointer::Failure what, std::string_view error) {
-        if (what == store::Checkpointer::Failure::open)
+      [path = settings.storage.path](store::Checkpointer::Event what, std::string_view error,
+                                     std::uint64_t failures) {
+        using Event = store::Checkpointer::Event;
+        if (what == Event::open_failed)
           spdlog::error("event=checkpointer_failed path={} error=\"{}\"", path, error);
+        else if (what == Event::checkpoint_failed)
+          spdlog::warn("event=checkpoint_failed failures={} error=\"{}\"", failures, error);
         else
-          spdlog::warn("event=checkpoint_failed error=\"{}\"", error);
+          spdlog::info("event=checkpoint_recovered failures={}", failures);
       });
   checkpointer.start();
 

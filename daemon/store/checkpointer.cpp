@@ -7,9 +7,12 @@
 
 namespace markerwatch::store {
 
-Checkpointer::Checkpointer(std::string path, std::chrono::milliseconds interval,
-                           ErrorHandler on_error)
-    : path_(std::move(path)), interval_(interval), on_error_(std::move(on_error)) {}
+Checkpointer::Checkpointer(std::string path, std::chrono::milliseconds interval, Reporter report,
+                           std::chrono::milliseconds report_every)
+    : path_(std::move(path)),
+      interval_(interval),
+      report_(std::move(report)),
+      report_every_(report_every) {}
 
 Checkpointer::~Checkpointer() {
   stop();
@@ -35,16 +38,21 @@ std::uint64_t Checkpointer::frames_copied() const {
 }
 
 void Checkpointer::run(std::stop_token stop) {
+  const auto report = [this](Event what, std::string_view error, std::uint64_t failures) {
+    if (report_) report_(what, error, failures);
+  };
   std::optional<Database> db;
   try {
     OpenOptions options;
     options.wal_autocheckpoint = 0;  // this connection never writes
     db.emplace(path_, options);
   } catch (const std::exception& e) {
-    if (on_error_) on_error_(Failure::open, e.what());
+    report(Event::open_failed, e.what(), 1);
     return;
   }
   auto checkpoint = db->prepare("PRAGMA wal_checkpoint(PASSIVE)");
+  std::uint64_t failures_in_run = 0, unreported = 0;
+  std::chrono::steady_clock::time_point reported;
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mutex_);
@@ -58,10 +66,19 @@ void Checkpointer::run(std::stop_token stop) {
         frames_copied_ = static_cast<std::uint64_t>(checkpoint.int64(2));
       }
       checkpoint.reset();
+      if (failures_in_run > 0) report(Event::checkpoint_recovered, {}, failures_in_run);
+      failures_in_run = unreported = 0;
     } catch (const std::exception& e) {
       // A busy database or a full disk: the writer's own checkpoint still runs.
       checkpoint.reset();
-      if (on_error_) on_error_(Failure::checkpoint, e.what());
+      ++failures_in_run;
+      ++unreported;
+      const auto now = std::chrono::steady_clock::now();
+      if (failures_in_run == 1 || now - reported >= report_every_) {
+        report(Event::checkpoint_failed, e.what(), unreported);
+        unreported = 0;
+        reported = now;
+      }
     }
   }
 }

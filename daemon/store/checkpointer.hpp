@@ -17,12 +17,17 @@ namespace markerwatch::store {
 
 class Checkpointer {
  public:
-  // Opening its connection failed (it stops), or one checkpoint did (it carries on, since the
-  // writer's own checkpoint still copies the frames).
-  enum class Failure { open, checkpoint };
-  using ErrorHandler = std::function<void(Failure what, std::string_view error)>;
+  // Opening its connection failed (it stops); checkpoints fail (it carries on, since the writer's
+  // own checkpoint still copies the frames); they succeed again after failing.
+  enum class Event { open_failed, checkpoint_failed, checkpoint_recovered };
+  // `failures`: for checkpoint_failed, the failures since the last report: the first of a run is
+  // reported at once, then one report per `report_every` while they go on (a full disk fails
+  // every try, ten a second); for checkpoint_recovered, all the failures of the run that ended.
+  using Reporter = std::function<void(Event what, std::string_view error, std::uint64_t failures)>;
+  static constexpr std::chrono::seconds kReportEvery{60};
 
-  Checkpointer(std::string path, std::chrono::milliseconds interval, ErrorHandler on_error = {});
+  Checkpointer(std::string path, std::chrono::milliseconds interval, Reporter report = {},
+               std::chrono::milliseconds report_every = kReportEvery);
   ~Checkpointer();  // stops and joins
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
@@ -36,7 +41,8 @@ class Checkpointer {
 
   std::string path_;
   std::chrono::milliseconds interval_;
-  ErrorHandler on_error_;
+  Reporter report_;
+  std::chrono::milliseconds report_every_;
   mutable std::mutex mutex_;
   std::condition_variable_any wake_;
   std::uint64_t frames_copied_ = 0;
