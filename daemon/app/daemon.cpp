@@ -258,13 +258,31 @@ int run_daemon(const settings::Settings& settings) {
   };
   wait_for_signal();
 
-  // Kicks the systemd watchdog from the event loop, so a stalled loop stops the kicks.
+  // Kicks the systemd watchdog from the event loop, so a stalled loop stops the kicks; and only
+  // while the writer is not stuck in one batch for longer than a kick's interval (a writer that
+  // hangs answers no message, while the loop still runs): systemd then restarts the service
+  // (WatchdogSec) unless the batch finishes first.
   std::uint64_t watchdog_usec = 0;
   std::function<void()> kick_watchdog;
+  bool kick_withheld = false;
+  std::chrono::milliseconds longest_busy{0};  // while kicks are withheld
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
     const auto interval = std::chrono::microseconds(watchdog_usec / 2);
     kick_watchdog = [&, interval] {
-      notify("WATCHDOG=1");
+      const auto busy = std::chrono::duration_cast<std::chrono::milliseconds>(writer.busy_for());
+      if (busy < interval) {
+        if (kick_withheld)
+          spdlog::warn("event=watchdog_resumed writer_busy_ms_at_least={}", longest_busy.count());
+        kick_withheld = false;
+        longest_busy = {};
+        notify("WATCHDOG=1");
+      } else {
+        if (!kick_withheld)
+          spdlog::error("event=watchdog_withheld reason=writer_stalled writer_busy_ms={}",
+                        busy.count());
+        kick_withheld = true;
+        longest_busy = std::max(longest_busy, busy);
+      }
       watchdog.expires_after(interval);
       watchdog.async_wait([&](boost::system::error_code ec) {
         if (!ec && !stopping) kick_watchdog();

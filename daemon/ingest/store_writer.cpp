@@ -219,9 +219,21 @@ void StoreWriter::run() {
   }
 }
 
+std::chrono::steady_clock::duration StoreWriter::busy_for() const {
+  const auto since = busy_since_.load(std::memory_order_relaxed);
+  if (since == 0) return {};
+  return std::chrono::steady_clock::now().time_since_epoch() -
+         std::chrono::steady_clock::duration(since);
+}
+
 void StoreWriter::process(std::deque<Job>& batch) {
   using SteadyClock = std::chrono::steady_clock;
   const auto started = SteadyClock::now();
+  busy_since_.store(started.time_since_epoch().count(), std::memory_order_relaxed);
+  struct Idle {
+    std::atomic<SteadyClock::rep>& since;
+    ~Idle() { since.store(0, std::memory_order_relaxed); }
+  } idle_after{busy_since_};
   auto stored_at = started;
   std::vector<WriteOutcome> outcomes(batch.size());
   bool committed = false;

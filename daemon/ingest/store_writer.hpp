@@ -94,6 +94,10 @@ class StoreWriter {
   // at once, on the submitting thread, as not stored ("the store writer has stopped").
   void stop();
   WriterStats stats() const;
+  // How long the batch being stored has run so far; zero while the writer waits for work.
+  // markerwatchd stops kicking the systemd watchdog while it is long: a writer that hangs answers
+  // nobody, while the event loop would still look alive.
+  std::chrono::steady_clock::duration busy_for() const;
   // For the pure preparation steps (parsing, mapping) on the caller's thread.
   const Pipeline& pipeline() const { return *pipeline_; }
   int schema_version() const { return schema_version_; }
@@ -135,6 +139,8 @@ class StoreWriter {
   std::condition_variable wake_;
   std::deque<Job> queue_;
   std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the mutex
+  // When the batch being stored began (steady clock ticks); 0 while waiting for work.
+  std::atomic<std::chrono::steady_clock::rep> busy_since_{0};
   bool stopping_ = false;
   bool finished_ = false;  // the thread has drained the queue and ended: nothing is taken any more
   WriterStats stats_;

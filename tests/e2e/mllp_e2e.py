@@ -4,6 +4,7 @@ import os
 import re
 import resource
 import socket
+import sqlite3
 import time
 
 import harness as h
@@ -253,7 +254,8 @@ def shutdown_finishes_in_flight(a, tmp):
 
 
 def systemd_notify(a, tmp):
-    """READY=1 only once listening, WATCHDOG=1 from the event loop, STOPPING=1 on SIGTERM."""
+    """READY=1 only once listening, WATCHDOG=1 from the event loop while the writer is not stuck,
+    STOPPING=1 on SIGTERM."""
     path = os.path.join(tmp, "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(path)
@@ -272,6 +274,40 @@ def systemd_notify(a, tmp):
     h.check(h.wait_until(lambda: "event=sighup_ignored" in d.log_text()), "SIGHUP is logged")
     code, _, _ = h.exchange(d.port, h.oru("N2", "p", [h.afp_obx(1, "6")]))
     h.check(code == "AA" and d.proc.poll() is None, "and does not stop the daemon")
+
+    # A writer stuck in one batch (here: another process holds the database's write lock, and the
+    # writer waits up to its 5 s busy timeout) stops the kicks, so systemd would restart a writer
+    # that hangs; they resume once the batch is done.
+    lock = sqlite3.connect(d.db, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    stuck = h.connect(d.port)
+    stuck.sendall(h.frame(h.oru("N3", "p", [h.afp_obx(1, "7")])))
+    h.check(h.wait_until(lambda: "event=watchdog_withheld" in d.log_text(), timeout=4),
+            "the withheld kick is logged")
+    sock.setblocking(False)
+    try:
+        while True:  # what was sent before the writer got stuck
+            sock.recv(4096)
+    except BlockingIOError:
+        pass
+    sock.settimeout(0.2)
+    during = []
+    deadline = time.time() + 1
+    while time.time() < deadline:
+        try:
+            during.append(sock.recv(4096).decode())
+        except socket.timeout:
+            pass
+    h.check(during.count("WATCHDOG=1") == 0, "no WATCHDOG=1 while the writer is stuck (%d)"
+            % during.count("WATCHDOG=1"))
+    lock.rollback()
+    lock.close()
+    code, ctl, _ = h.parse_ack(h.read_frame(stuck))
+    stuck.close()
+    h.check((code, ctl) == ("AA", "N3"), "the message waiting for the lock is stored and answered")
+    sock.settimeout(5)
+    h.check(sock.recv(4096).decode() == "WATCHDOG=1", "WATCHDOG=1 again after the batch")
+    h.check(h.wait_until(lambda: "event=watchdog_resumed" in d.log_text()), "the resumption is logged")
     h.check(d.stop() == 0, "clean stop")
     rest = []
     sock.settimeout(1)

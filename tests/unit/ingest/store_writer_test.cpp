@@ -209,3 +209,25 @@ TEST_CASE("writer: what is submitted after stop() is answered at once, as not st
   CHECK(rows.int64(0) == 0);
   CHECK(writer.stats().messages == 0);
 }
+
+TEST_CASE("writer: how long the batch being stored has run, zero while it waits", "[writer]") {
+  WriterFixture f;
+  auto& writer = *f.writer;
+  CHECK(writer.busy_for() == std::chrono::steady_clock::duration::zero());
+  std::promise<void> let_go;
+  std::promise<ingest::WriteOutcome> done;
+  writer.submit_task(
+      [released = let_go.get_future().share()](ingest::Pipeline&) {
+        released.wait();  // a writer stuck in its batch
+        return ingest::TaskReport{};
+      },
+      "test", [&](ingest::WriteOutcome o) { done.set_value(std::move(o)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(writer.busy_for() >= std::chrono::milliseconds(250));
+  let_go.set_value();
+  CHECK(done.get_future().get().committed);
+  // The answer goes out before the batch ends; the writer is idle again right after.
+  for (int i = 0; i < 500 && writer.busy_for() != std::chrono::steady_clock::duration::zero(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(writer.busy_for() == std::chrono::steady_clock::duration::zero());
+}
