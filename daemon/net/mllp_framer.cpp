@@ -19,6 +19,12 @@ void MllpFramer::feed(std::string_view data, std::vector<FrameEvent>& out) {
       auto start = data.find(kStartBlock, i);
       if (start == std::string_view::npos) {
         garbage_ += data.size() - i;
+        if (garbage_ > max_) {
+          // A sender that streams no frame at all would keep the connection busy for ever.
+          out.push_back({FrameEvent::Kind::garbage_limit, {}, garbage_});
+          garbage_ = 0;
+          failed_ = true;
+        }
         break;
       }
       garbage_ += start - i;
@@ -63,10 +69,13 @@ void MllpFramer::feed(std::string_view data, std::vector<FrameEvent>& out) {
       if (i < data.size()) continue;
     }
   }
-  if (!in_frame_) flush_garbage();
 }
 
 void MllpFramer::finish(std::vector<FrameEvent>& out) {
+  if (garbage_ > 0) {
+    out.push_back({FrameEvent::Kind::garbage, {}, garbage_});
+    garbage_ = 0;
+  }
   if (in_frame_ && saw_end_block_) {
     out.push_back({FrameEvent::Kind::frame, std::move(buffer_), 0});
     buffer_.clear();

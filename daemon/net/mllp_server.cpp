@@ -125,6 +125,11 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
         case FrameEvent::Kind::garbage:
           log()->warn("event=garbage_skipped peer={} bytes={}", peer_, e.bytes);
           break;
+        case FrameEvent::Kind::garbage_limit:
+          // Closed once what came before is answered (maybe_close).
+          log()->warn("event=garbage_limit peer={} bytes={} limit_bytes={} action=close", peer_,
+                      e.bytes, server_.options_.max_message_bytes);
+          break;
         case FrameEvent::Kind::restarted:
           log()->warn("event=frame_restarted peer={} dropped_bytes={}", peer_, e.bytes);
           break;
@@ -200,7 +205,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
   // Closes once nothing received is left unanswered and either side is done.
   void maybe_close() {
     if (busy_ || !queue_.empty() || oversized_head_) return;
-    if (stopping_ || peer_done_) close();
+    if (stopping_ || peer_done_ || framer_.failed()) close();
   }
 
   void close() {

@@ -127,6 +127,24 @@ def limits(a, tmp):
             h.check(s.recv(10) == b"", "connection closed after an oversized frame")
         h.check(h.query(d.db, "SELECT count(*) FROM results")[0][0] == 0, "nothing of it stored")
 
+        # A sender that streams bytes but never a frame is closed once the run passes the frame
+        # limit (it would otherwise never fall idle), with one log line for the run.
+        with h.connect(d.port) as noise:
+            noise.settimeout(5)
+            for _ in range(5):
+                noise.sendall(b"x" * 1000)
+                time.sleep(0.05)
+            sent = time.time()
+            try:
+                got = noise.recv(10)
+            except ConnectionResetError:
+                got = b""
+            h.check(got == b"", "a connection streaming no frame is closed")
+            h.check(time.time() - sent < 0.5, "at once, not after the idle timeout (1 s)")
+        h.check(h.wait_until(lambda: d.log_count("event=garbage_limit") == 1),
+                "the run is logged once, when it passes the limit")
+        h.check(d.log_count("event=garbage_skipped") == 0, "not one line per read")
+
         with h.connect(d.port) as idle:
             idle.settimeout(5)
             start = time.time()

@@ -48,6 +48,35 @@ TEST_CASE("garbage before the start byte is skipped and reported") {
   CHECK(ev[1].payload == "A");
 }
 
+TEST_CASE("a run of garbage is reported once: when the next frame starts, or at the end") {
+  MllpFramer f(1000);
+  auto ev = feed_all(f, {"he", "l", "lo", MllpFramer::frame("A") + "\n", "\r\n"});
+  REQUIRE(ev.size() == 2);  // not one report per read
+  CHECK(ev[0].kind == Kind::garbage);
+  CHECK(ev[0].bytes == 5);
+  CHECK(ev[1].payload == "A");
+  f.finish(ev);
+  REQUIRE(ev.size() == 3);
+  CHECK(ev[2].kind == Kind::garbage);
+  CHECK(ev[2].bytes == 3);  // the line ends after the frame
+  CHECK_FALSE(f.failed());
+}
+
+TEST_CASE("a run of garbage longer than the frame limit stops the framer") {
+  MllpFramer f(100);
+  auto ev = feed_all(f, {std::string(60, 'x'), std::string(40, 'x'), MllpFramer::frame("in time")});
+  REQUIRE(ev.size() == 2);  // 100 bytes: at the limit, a frame is still welcome
+  CHECK(ev[0].bytes == 100);
+  CHECK(ev[1].payload == "in time");
+  CHECK_FALSE(f.failed());
+  MllpFramer g(100);
+  ev = feed_all(g, {std::string(60, 'x'), std::string(41, 'x'), MllpFramer::frame("late")});
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].kind == Kind::garbage_limit);
+  CHECK(ev[0].bytes == 101);
+  CHECK(g.failed());
+}
+
 TEST_CASE("a start byte inside a frame restarts it") {
   MllpFramer f(1000);
   auto ev = feed_all(f, {"\x0bpartial\x0bwhole\x1c\x0d"});
