@@ -202,7 +202,8 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     read();
   }
 
-  // Closes once nothing received is left unanswered and either side is done.
+  // Closes once nothing received is left unanswered and either side is done (or the framer gave
+  // up on the stream: an oversized frame, a run of garbage past the limit).
   void maybe_close() {
     if (busy_ || !queue_.empty() || oversized_head_) return;
     if (stopping_ || peer_done_ || framer_.failed()) close();
