@@ -189,6 +189,11 @@ def out_of_file_descriptors(a, tmp):
     """The daemon's descriptor limit lowered under it (prlimit): connections wait in the backlog,
     the listener pauses 500 ms between tries instead of spinning on EMFILE, and once descriptors
     are free the waiting connection is served."""
+    if "UBSAN_OPTIONS" in os.environ:
+        # The sanitizer build's daemon: UBSan's vptr check reads memory through a pipe, which it
+        # cannot open with no descriptor left, and then stops the process on a false report.
+        print("# skipped under the sanitizers")
+        return
     d = h.Daemon(a.bin, tmp, db_name="fds.db")
     d.start()
     pid = d.proc.pid

@@ -24,6 +24,9 @@ using namespace markerwatch;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+// Not in the sanitizer build: UBSan's vptr check reads memory through a pipe, which it cannot
+// open with no descriptor left, and then reports every type it has not seen yet as invalid.
+#if !defined(__SANITIZE_ADDRESS__)
 namespace {
 
 // Lowers this process's descriptor limit and takes every descriptor left under it, until
@@ -99,3 +102,4 @@ TEST_CASE("accept loop: out of file descriptors it pauses between tries, then ac
   runner.join();  // the pending accept and pause end with the stop, so run() returns
   ::close(client);
 }
+#endif
