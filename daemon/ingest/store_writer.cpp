@@ -188,11 +188,14 @@ WriterStats StoreWriter::stats() const {
 }
 
 // Deliveries are queued with alert events, or by a person's action (a task). Waking the webhook
-// sender after every commit cost each MLLP message a context switch on the sender's thread.
+// sender after every commit cost each MLLP message a context switch on the sender's thread. Other
+// parts' writes (submit_write: the sender's own records) wake nobody: their writer is told by
+// their answer.
 bool StoreWriter::may_have_queued_deliveries(const std::deque<Job>& batch,
                                              const std::vector<WriteOutcome>& outcomes) {
   for (std::size_t i = 0; i < batch.size(); ++i)
-    if (batch[i].task || !outcomes[i].hl7.alert_events.empty()) return true;
+    if ((batch[i].task && !batch[i].done_on_writer) || !outcomes[i].hl7.alert_events.empty())
+      return true;
   return false;
 }
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <future>
+#include <memory>
 #include <stdexcept>
 
 #include "core/text.hpp"
@@ -245,14 +246,17 @@ void Sender::start_due_transfers() {
       settings_.webhooks.size() * static_cast<std::size_t>(settings_.notify.max_in_flight);
   if (settings_.notify.renotify_after_s > 0 && t >= next_renotify_check_) {
     next_renotify_check_ = t + std::min(60, settings_.notify.renotify_after_s);
+    auto queued = std::make_shared<int>(0);
     submit_(
-        [this, t](store::Database& db) {
-          if (const int n = writer_side(db).outbox.queue_renotifications(t); n > 0)
-            log()->info("event=renotify_queued deliveries={}", n);
+        [this, t, queued](store::Database& db) {
+          *queued = writer_side(db).outbox.queue_renotifications(t);
+          if (*queued > 0) log()->info("event=renotify_queued deliveries={}", *queued);
         },
-        [](std::optional<std::string> failure) {
+        [this, queued](std::optional<std::string> failure) {
           if (failure)
             log()->error("event=renotify_failed error=\"{}\"", text::printable(*failure, 200));
+          else if (*queued > 0)
+            wake();  // committed: send them now rather than at the next poll
         });
   }
   if (in_flight_.size() >= capacity) return;  // every receiver is busy: no need to look

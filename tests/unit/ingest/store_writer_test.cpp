@@ -231,3 +231,25 @@ TEST_CASE("writer: how long the batch being stored has run, zero while it waits"
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(writer.busy_for() == std::chrono::steady_clock::duration::zero());
 }
+
+TEST_CASE("writer: the commit hook runs after a task, not after another part's write", "[writer]") {
+  test::TempDir dir;
+  auto s = test::utc_settings();
+  s.storage.path = (dir.path() / "hook.db").string();
+  SystemClock clock;
+  ingest::StoreWriter writer(s, clock);
+  std::atomic<int> hooked{0};
+  writer.set_on_commit([&] { ++hooked; });  // markerwatchd: the webhook sender's wake-up
+  writer.start();
+  std::promise<void> written;
+  writer.submit_write([](store::Database&) {}, "notify",
+                      [&](std::optional<std::string>) { written.set_value(); });
+  written.get_future().get();
+  CHECK(hooked == 0);  // the sender's own records: it learns of them from their answer
+  std::promise<void> tasked;
+  writer.submit_task([](ingest::Pipeline&) { return ingest::TaskReport{}; }, "api",
+                     [&](ingest::WriteOutcome) { tasked.set_value(); });
+  tasked.get_future().get();
+  CHECK(hooked == 1);  // a person's action may queue deliveries
+  writer.stop();
+}
