@@ -5,19 +5,6 @@ namespace markerwatch::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-std::uint16_t bind_and_listen(tcp::acceptor& acceptor, const std::string& host,
-                              std::uint16_t port) {
-  tcp::resolver resolver(acceptor.get_executor());
-  auto endpoints = resolver.resolve(host, std::to_string(port),
-                                    tcp::resolver::passive | tcp::resolver::numeric_service);
-  const tcp::endpoint ep = endpoints.begin()->endpoint();
-  acceptor.open(ep.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  acceptor.bind(ep);
-  acceptor.listen(asio::socket_base::max_listen_connections);
-  return acceptor.local_endpoint().port();
-}
-
 std::string peer_of(const tcp::socket& socket) {
   boost::system::error_code ec;
   const auto ep = socket.remote_endpoint(ec);
@@ -33,7 +20,15 @@ AcceptLoop::AcceptLoop(asio::io_context& io, std::shared_ptr<spdlog::logger> log
       pause_(acceptor_.get_executor()) {}
 
 std::uint16_t AcceptLoop::listen(const std::string& host, std::uint16_t port) {
-  return bind_and_listen(acceptor_, host, port);
+  tcp::resolver resolver(acceptor_.get_executor());
+  auto endpoints = resolver.resolve(host, std::to_string(port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service);
+  const tcp::endpoint ep = endpoints.begin()->endpoint();
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  return acceptor_.local_endpoint().port();
 }
 
 void AcceptLoop::start(OnAccept on_accept) {

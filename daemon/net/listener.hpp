@@ -17,11 +17,6 @@
 
 namespace markerwatch::net {
 
-// Resolves host:port (numeric), binds with SO_REUSEADDR and listens; returns the bound port (the
-// one chosen when `port` is 0). Throws std::system_error when the address cannot be bound.
-std::uint16_t bind_and_listen(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host,
-                              std::uint16_t port);
-
 // "address:port" of the socket's peer, or "unknown".
 std::string peer_of(const boost::asio::ip::tcp::socket& socket);
 
@@ -76,7 +71,8 @@ class AcceptLoop {
 
   AcceptLoop(boost::asio::io_context& io, std::shared_ptr<spdlog::logger> log,
              std::chrono::milliseconds pause_after_failure = kPauseAfterFailure);
-  // Binds and listens (bind_and_listen); returns the bound port.
+  // Resolves host:port (numeric), binds with SO_REUSEADDR and listens; returns the bound port (the
+  // one chosen when `port` is 0). Throws std::system_error when the address cannot be bound.
   std::uint16_t listen(const std::string& host, std::uint16_t port);
   void start(OnAccept on_accept);
   // Closes the acceptor and ends a pause, on the loop's strand: no accept completes after that.
