@@ -225,9 +225,9 @@ void Sender::stop() {
               released.set_value(std::move(failure));
             });
     if (auto failure = released.get_future().get()) {
-      // The writer stopped first (records flushed above were refused and logged): its thread is
-      // gone, so nobody else uses these statements any more.
-      log()->warn("event=sender_stopped_after_writer error=\"{}\"", text::printable(*failure, 200));
+      // Refused (the writer stopped first: its thread is gone) or not committed (the reset ran
+      // on the writer's thread already): either way nobody else uses these statements now.
+      log()->warn("event=sender_final_write_failed error=\"{}\"", text::printable(*failure, 200));
       writer_side_.reset();
     }
   } catch (const std::exception& e) {
