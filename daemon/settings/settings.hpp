@@ -35,8 +35,9 @@ struct StorageSettings {
   // The daemon's writer checkpoints (and so resets) the WAL once it holds this many pages.
   int wal_autocheckpoint_pages = 25000;
   // Room for the values of the series the writer keeps between evaluations (store::SeriesCache);
-  // 0: none kept.
-  int series_cache_values = 131072;
+  // 0: none kept. None by default since schema 6 made reading a series one index range: in a
+  // steady state the cache's misses and clears cost more than its hits saved (bench/README.md).
+  int series_cache_values = 0;
 };
 
 struct MllpSettings {

@@ -68,15 +68,16 @@ constexpr const char* kEventColumns =
 
 }  // namespace
 
+std::string AlertStore::values_query(bool one_marker) {
+  return std::string("SELECT ") + kValueColumns + " FROM results WHERE patient_id = ?1 AND " +
+         (one_marker ? "marker = ?2 AND " : "") + "effective = 1 AND value IS NOT NULL";
+}
+
 AlertStore::AlertStore(Database& db, SeriesCache* series)
     : db_(db),
       series_(series),
-      select_values_(db.prepare(std::string("SELECT ") + kValueColumns +
-                                " FROM results WHERE patient_id = ?1 AND effective = 1 AND "
-                                "value IS NOT NULL")),
-      select_series_values_(db.prepare(std::string("SELECT ") + kValueColumns +
-                                       " FROM results WHERE patient_id = ?1 AND marker = ?2 AND "
-                                       "effective = 1 AND value IS NOT NULL")),
+      select_values_(db.prepare(values_query(false))),
+      select_series_values_(db.prepare(values_query(true))),
       select_milestones_(
           db.prepare("SELECT kind, date, end_date, markers FROM milestones WHERE patient_id = ?1 "
                      "ORDER BY date, id")),

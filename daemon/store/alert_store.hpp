@@ -54,6 +54,11 @@ class AlertStore {
   // `series`, when given, answers history's reads of series it keeps, and keeps those it reads.
   explicit AlertStore(Database& db, SeriesCache* series = nullptr);
 
+  // What history() runs to read the values of one series (`one_marker`) or of every marker of a
+  // patient: named here so a test can hold them to the plan schema 6 gives them (the series
+  // index alone, no table row per value).
+  static std::string values_query(bool one_marker);
+
   // The patient's effective values that count (E3) and milestones, for the engine. With
   // `new_rows` (a patient created in this transaction), the values are taken from them. Values
   // read from the database are those of `markers` only (every marker when empty), one index range

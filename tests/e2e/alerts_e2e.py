@@ -106,13 +106,14 @@ def main(a, tmp):
             news = h.query(db, "SELECT count(*) FROM alert_events WHERE event = 'new'")[0][0]
             h.check(news == 3, "file order over MLLP: exactly three NEW events in the alert log")
 
-    # (d) A correction imported by another process while the daemon runs: the daemon's writer
-    # keeps case-001's AFP series in memory between messages (its series cache), so its next
-    # evaluation must see the corrected value. With 45985 still counting on 2016-12-15, the
-    # residual alert that the correction retracted would be raised again by the next message.
+    # (d) A correction imported by another process while the daemon runs: the daemon's writer,
+    # with its series cache on (off by default), keeps case-001's AFP series in memory between
+    # messages, so its next evaluation must see the corrected value. With 45985 still counting on
+    # 2016-12-15, the residual alert that the correction retracted would be raised again by the
+    # next message.
     workdir = os.path.join(tmp, "correction")
     os.mkdir(workdir)
-    d = h.Daemon(a.bin, workdir, CONFIG).start()
+    d = h.Daemon(a.bin, workdir, CONFIG, storage_extra="series_cache_values = 131072\n").start()
     try:
         h.cli(a.bin, "import", "--config", config, "--db", d.db, milestones)
         path = os.path.join(workdir, "results.mllp")

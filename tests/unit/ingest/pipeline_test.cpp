@@ -492,6 +492,7 @@ TEST_CASE(
     const auto without = run(rows, "[storage]\nseries_cache_values = 0\n");
     CHECK(without.size() > 3);
     CHECK(run(rows, "") == without);
+    CHECK(run(rows, "[storage]\nseries_cache_values = 131072\n") == without);
     CHECK(run(rows, "[storage]\nseries_cache_values = 8\n") == without);
     std::shuffle(rows.begin(), rows.end(), random);
   }
