@@ -1,5 +1,7 @@
 #include "net/listener.hpp"
 
+#include <cerrno>
+
 namespace markerwatch::net {
 
 namespace asio = boost::asio;
@@ -43,6 +45,27 @@ void AcceptLoop::accept_next() {
                          });
 }
 
+bool accept_error_persists(const boost::system::error_code& ec) {
+  if (ec.category() != boost::system::system_category()) return true;
+  switch (ec.value()) {
+    // Asio itself tries again after ECONNABORTED and EPROTO; the rest are the network errors
+    // accept(2) may pass on from the new connection ("treat them like EAGAIN by retrying").
+    case ECONNABORTED:
+    case EPROTO:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+    case EPERM:  // a firewall rule refused this connection
+      return false;
+    default:
+      return true;
+  }
+}
+
 void AcceptLoop::accepted(boost::system::error_code ec, tcp::socket socket) {
   if (stopping_ || ec == asio::error::operation_aborted) return;
   if (!ec) {
@@ -50,6 +73,10 @@ void AcceptLoop::accepted(boost::system::error_code ec, tcp::socket socket) {
     return accept_next();
   }
   ++failures_;
+  if (!accept_error_persists(ec)) {
+    log_->warn("event=accept_failed error=\"{}\" retry_in_ms=0", ec.message());
+    return accept_next();
+  }
   log_->warn("event=accept_failed error=\"{}\" retry_in_ms={}", ec.message(),
              pause_after_failure_.count());
   pause_.expires_after(pause_after_failure_);

@@ -59,11 +59,18 @@ class SessionSet {
   bool stopping_ = false;  // guarded by mutex_
 };
 
+// Whether a failed accept leaves the listener unable to accept for a while, so that trying again
+// at once would fail again at once: false only for the errors of one connection that Linux
+// reports through accept(2) (man accept: a network error already pending on the new
+// connection), which leave the next connection in the backlog unaffected.
+bool accept_error_persists(const boost::system::error_code& ec);
+
 // The accept loop of a listener, on a strand of its own; each accepted socket gets a strand too.
 // A failed accept (EMFILE or ENFILE: the process or the system is out of file descriptors;
 // ENOBUFS, ENOMEM) leaves the connection waiting in the backlog, so accepting again at once fails
 // again at once: the loop would take a core and write a log line per try. It pauses instead, and
-// logs once per pause.
+// logs once per pause. An error of one connection only (accept_error_persists) is logged and the
+// next connection accepted at once.
 class AcceptLoop {
  public:
   using OnAccept = std::function<void(boost::asio::ip::tcp::socket)>;

@@ -103,3 +103,21 @@ TEST_CASE("accept loop: out of file descriptors it pauses between tries, then ac
   ::close(client);
 }
 #endif
+
+TEST_CASE("accept loop: a network error of one connection is no reason to pause") {
+  using boost::system::error_code;
+  using boost::system::system_category;
+  // The listener cannot accept for a while: the next try would fail the same way.
+  for (const int persisting : {EMFILE, ENFILE, ENOBUFS, ENOMEM, EBADF, EINVAL}) {
+    INFO(persisting);
+    CHECK(net::accept_error_persists(error_code(persisting, system_category())));
+  }
+  // One connection failed before it was accepted; the next one in the backlog is unaffected.
+  for (const int passing : {ECONNABORTED, EPROTO, ENETDOWN, ENETUNREACH, EHOSTUNREACH, EHOSTDOWN,
+                            ENONET, ENOPROTOOPT, EOPNOTSUPP, EPERM}) {
+    INFO(passing);
+    CHECK_FALSE(net::accept_error_persists(error_code(passing, system_category())));
+  }
+  // An error that is not the system's own is not known to pass.
+  CHECK(net::accept_error_persists(asio::error::make_error_code(asio::error::eof)));
+}
