@@ -87,8 +87,8 @@ class StoreWriter {
   // connection, inside the next group commit in its own savepoint. `done` gets the failure, none
   // when committed; it runs on the writer thread right after the commit, never through the
   // completion dispatch, so it works while the event loop does not run (start-up, shutdown).
-  using Write = std::function<void(store::Database&)>;
-  using WriteDone = std::function<void(std::optional<std::string> failure)>;
+  using Write = store::Write;
+  using WriteDone = store::WriteDone;
   void submit_write(Write write, std::string peer, WriteDone done);
   // Finishes everything queued, then joins the thread. What is submitted after that is answered
   // at once, on the submitting thread, as not stored ("the store writer has stopped").

@@ -47,8 +47,8 @@ class Sender {
   // How the sender writes: `write` runs on the writer's thread inside its transaction, with the
   // writer's connection; `done` runs once that transaction committed (no failure) or failed (why),
   // on the writer's thread (it must be quick).
-  using Write = std::function<void(store::Database& db)>;
-  using WriteDone = std::function<void(std::optional<std::string> failure)>;
+  using Write = store::Write;
+  using WriteDone = store::WriteDone;
   using SubmitWrite = std::function<void(Write write, WriteDone done)>;
 
   // The writer behind `submit` must run from start() until stop() returns: stop() waits for the

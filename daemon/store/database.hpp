@@ -2,6 +2,7 @@
 // RAII over sqlite3: a connection and prepared statements that are bound, stepped and reset.
 // The only place in markerwatch that includes sqlite3.h.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -155,5 +156,11 @@ class Savepoint {
   Database& db_;
   bool done_ = false;
 };
+
+// A write another part of the daemon hands to the thread that owns the writing connection (the
+// store writer): it runs there with that connection inside its transaction, and `WriteDone` gets
+// the outcome once the transaction ended: no failure when it committed, else why not.
+using Write = std::function<void(Database&)>;
+using WriteDone = std::function<void(std::optional<std::string> failure)>;
 
 }  // namespace markerwatch::store
