@@ -129,7 +129,16 @@ void notify(const char* state) {
 int run_daemon(const settings::Settings& settings) {
   SystemClock clock;
   spdlog::info("event=starting version={} {}", MARKERWATCH_VERSION, settings::describe(settings));
-  ingest::StoreWriter writer(settings, clock);
+  // A schema upgrade can rebuild an index over every stored result (schema 6: ~1.6 s per million
+  // here): systemd, which waits 90 s for READY=1 by default, is told every second to wait 10 s
+  // more, so a large database is not killed (and rolled back) mid-upgrade again and again.
+  bool upgrade_logged = false;
+  ingest::StoreWriter writer(settings, clock, [&] {
+    if (!std::exchange(upgrade_logged, true))
+      spdlog::info("event=schema_upgrading path={} start_timeout_extended_s=10",
+                   settings.storage.path);
+    notify("EXTEND_TIMEOUT_USEC=10000000");
+  });
   spdlog::info("event=database_ready path={} schema_version={}", settings.storage.path,
                writer.schema_version());
 

@@ -37,7 +37,8 @@ void log_alert_events(const std::vector<engine::Event>& events) {
 }
 }  // namespace
 
-StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock)
+StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock,
+                         std::function<void()> upgrading)
     : settings_(settings), clock_(clock) {
   store::OpenOptions options;
   options.synchronous =
@@ -54,7 +55,8 @@ StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock)
   // The log's frames in writes of up to 124 KiB, not two per frame (store/batched_log_vfs.hpp).
   options.batched_log_writes = true;
   db_ = std::make_unique<store::Database>(settings.storage.path, options);
-  auto report = store::migrate(*db_);
+  auto report =
+      store::migrate(*db_, store::embedded_schema(), {.still_working = std::move(upgrading)});
   schema_version_ = report.to_version;
   if (report.to_version != report.from_version)
     log()->info("event=schema_migrated from={} to={} path={}", report.from_version,

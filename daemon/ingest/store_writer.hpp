@@ -59,8 +59,10 @@ class StoreWriter {
   using Completion = std::function<void(WriteOutcome)>;
 
   // Opens the database and applies migrations in the caller's thread, so start-up errors surface
-  // before the daemon reports ready.
-  StoreWriter(const settings::Settings& settings, const Clock& clock);
+  // before the daemon reports ready; `upgrading` is called about once a second while a schema file
+  // runs.
+  StoreWriter(const settings::Settings& settings, const Clock& clock,
+              std::function<void()> upgrading = {});
   ~StoreWriter();
 
   // Called on the writer thread after a commit that may have queued webhook deliveries (one

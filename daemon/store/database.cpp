@@ -182,6 +182,30 @@ void Database::sync_log() {
     throw StoreError("cannot sync the write-ahead log of " + path_ + ": " + sqlite3_errstr(rc));
 }
 
+void Database::on_progress(std::function<void()> tick, std::chrono::milliseconds every) {
+  if (!tick) {
+    sqlite3_progress_handler(db_.get(), 0, nullptr, nullptr);
+    progress_.reset();
+    return;
+  }
+  progress_ = std::make_unique<Progress>(
+      Progress{std::move(tick), every, std::chrono::steady_clock::now()});
+  // Every 100,000 virtual machine instructions: well under a millisecond, so the clock is read
+  // often enough and rarely enough.
+  sqlite3_progress_handler(
+      db_.get(), 100000,
+      [](void* p) {
+        auto& progress = *static_cast<Progress*>(p);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - progress.last >= progress.every) {
+          progress.last = now;
+          progress.tick();
+        }
+        return 0;  // carry on
+      },
+      progress_.get());
+}
+
 void Database::exec(std::string_view sql) {
   char* err = nullptr;
   std::string copy(sql);

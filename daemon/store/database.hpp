@@ -1,6 +1,7 @@
 #pragma once
 // RAII over sqlite3: a connection and prepared statements that are bound, stepped and reset.
 // The only place in markerwatch that includes sqlite3.h.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -105,6 +106,11 @@ class Database {
   // Whether a Transaction is open on this connection (a Savepoint alone does not count).
   bool in_transaction() const { return open_transactions_ > 0; }
 
+  // While statements of this connection run, calls `tick` once `every` has passed since the last
+  // call (or since this one), from SQLite's progress handler: for a caller that must tell someone
+  // it is still alive during a long statement. An empty `tick` removes it.
+  void on_progress(std::function<void()> tick, std::chrono::milliseconds every);
+
  private:
   friend class Transaction;
   friend class Savepoint;
@@ -126,6 +132,13 @@ class Database {
   std::string path_;
   std::vector<std::pair<std::string, Statement>> cached_;
   std::unique_ptr<Watch> watch_;
+  // On the heap: SQLite's progress handler holds its address.
+  struct Progress {
+    std::function<void()> tick;
+    std::chrono::steady_clock::duration every;
+    std::chrono::steady_clock::time_point last;
+  };
+  std::unique_ptr<Progress> progress_;
   int open_transactions_ = 0;
 };
 

@@ -39,7 +39,21 @@ void check_schema_version(Database& db, const std::vector<SchemaFile>& files) {
                      ", newer than this markerwatch knows (" + std::to_string(known) + ")");
 }
 
-MigrationReport migrate(Database& db, const std::vector<SchemaFile>& files) {
+MigrationReport migrate(Database& db, const std::vector<SchemaFile>& files,
+                        const MigrationProgress& progress) {
+  // Removed however the upgrade ends: nothing of it is called after.
+  class Ticking {
+   public:
+    Ticking(Database& db, const MigrationProgress& progress) : db_(db) {
+      if (progress.still_working) db_.on_progress(progress.still_working, progress.every);
+    }
+    ~Ticking() { db_.on_progress({}, {}); }
+    Ticking(const Ticking&) = delete;
+    Ticking& operator=(const Ticking&) = delete;
+
+   private:
+    Database& db_;
+  } ticking(db, progress);
   Transaction txn(db);
   MigrationReport report;
   report.from_version = schema_version(db);

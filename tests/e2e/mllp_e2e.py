@@ -342,9 +342,51 @@ def systemd_notify(a, tmp):
     h.check("STOPPING=1" in rest, "STOPPING=1 sent on SIGTERM")
 
 
+def schema_upgrade_extends_start_timeout(a, tmp):
+    """A database of the schema before (5) with 2,000,000 results: the upgrade rebuilds the series
+    index over all of them, which takes seconds, and the daemon tells systemd every second to
+    extend its start timeout (EXTEND_TIMEOUT_USEC) before READY=1; the results are all kept."""
+    d = h.Daemon(a.bin, tmp, "", db_name="upgrade.db").start()
+    h.check(d.stop() == 0, "a database of the current schema created")
+    db = sqlite3.connect(d.db, isolation_level=None)
+    db.execute("BEGIN")
+    db.execute("DROP INDEX results_by_series")
+    db.execute("CREATE INDEX results_by_series ON results (patient_id, marker, collected_date)")
+    db.execute("DELETE FROM schema_migrations WHERE version = 6")
+    db.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+               "INSERT INTO patients (id, identifier, authority, created_at) "
+               "SELECT i, 'UP-' || i, '', '2026-01-01T00:00:00Z' FROM n")
+    db.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000) "
+               "INSERT INTO results (patient_id, marker, collected_at, collected_date, value, unit, "
+               "status, source, effective, stored_at) SELECT 1 + i % 5000, 'AFP', "
+               "'2020-01-01T00:00:00Z', date('2000-01-01', '+' || (i / 5000) || ' days'), i % 97, "
+               "'ng/mL', 'final', 'csv', 1, '2026-01-01T00:00:00Z' FROM n")
+    db.execute("COMMIT")
+    db.close()
+
+    path = os.path.join(tmp, "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(60)
+    env = dict(os.environ, NOTIFY_SOCKET=path)
+    d.start(env=env, timeout=120)
+    got = []
+    while "READY=1" not in got:
+        got.append(sock.recv(4096).decode())
+    extends = [m for m in got if m.startswith("EXTEND_TIMEOUT_USEC=")]
+    h.check(len(extends) >= 1 and set(extends) == {"EXTEND_TIMEOUT_USEC=10000000"},
+            "the start timeout extended before READY=1 (%d times)" % len(extends))
+    h.check(d.stop() == 0, "clean stop")  # the log is complete once the daemon is gone
+    h.check("event=schema_upgrading" in d.log_text(), "the upgrade is logged as it begins")
+    h.check("event=schema_migrated from=5 to=6" in d.log_text(), "and when it is done")
+    index = h.query(d.db, "SELECT sql FROM sqlite_master WHERE name = 'results_by_series'")[0][0]
+    h.check("obs_id" in index, "the series index is the one of schema 6")
+    h.check(h.query(d.db, "SELECT count(*) FROM results")[0][0] == 2000000, "every result kept")
+
+
 def main(a, tmp):
     for test in (samples_over_mllp, afp_batches, limits, out_of_file_descriptors,
-                 shutdown_finishes_in_flight, systemd_notify):
+                 shutdown_finishes_in_flight, systemd_notify, schema_upgrade_extends_start_timeout):
         sub = os.path.join(tmp, test.__name__)
         os.mkdir(sub)
         print("#", test.__name__)

@@ -359,3 +359,22 @@ TEST_CASE("a series is read from the series index alone, in arrival order within
   for (const auto& v : alerts.history(id, nullptr, {"AFP"}).values) values.push_back(v.value);
   CHECK(values == std::vector<double>{50, 5, 500, 900});
 }
+
+TEST_CASE("a long schema upgrade reports that it is still working, and only while it runs") {
+  Database db(":memory:", {});
+  std::vector<SchemaFile> files = embedded_schema();
+  // Long enough for many ticks at `every` = 0: a table filled from a recursive query.
+  files.push_back(
+      {files.back().version + 1, "slow.sql",
+       "CREATE TABLE filler (x); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+       "FROM c WHERE x < 300000) INSERT INTO filler SELECT x FROM c;"});
+  int ticks = 0;
+  migrate(db, files, {.still_working = [&] { ++ticks; }, .every = std::chrono::milliseconds(0)});
+  CHECK(ticks > 1);
+  const int after_upgrade = ticks;
+  db.exec("SELECT count(*) FROM filler a, (SELECT 1 UNION SELECT 2) b");
+  CHECK(ticks == after_upgrade);  // the handler went with the upgrade
+  // Nothing to apply: no tick either way.
+  migrate(db, files, {.still_working = [&] { ++ticks; }, .every = std::chrono::milliseconds(0)});
+  CHECK(ticks == after_upgrade);
+}
