@@ -68,9 +68,12 @@ constexpr const char* kEventColumns =
 
 }  // namespace
 
+// The order is the series index's (schema 6), so SQLite reads it in order and sorts nothing; it is
+// spelled out so that it does not depend on which index the planner picks.
 std::string AlertStore::values_query(bool one_marker) {
   return std::string("SELECT ") + kValueColumns + " FROM results WHERE patient_id = ?1 AND " +
-         (one_marker ? "marker = ?2 AND " : "") + "effective = 1 AND value IS NOT NULL";
+         (one_marker ? "marker = ?2 AND " : "") +
+         "effective = 1 AND value IS NOT NULL ORDER BY marker, collected_date, id";
 }
 
 AlertStore::AlertStore(Database& db, SeriesCache* series)

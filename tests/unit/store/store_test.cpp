@@ -346,7 +346,7 @@ TEST_CASE("a series is read from the series index alone, in arrival order within
     while (plan.step()) steps += plan.text(3) + ";";
     INFO(steps);
     CHECK(steps.find("USING COVERING INDEX results_by_series") != std::string::npos);
-    CHECK(steps.find("TEMP B-TREE") == std::string::npos);  // no sort of its own
+    CHECK(steps.find("TEMP B-TREE") == std::string::npos);  // its order is the index's
   }
   ResultStore s(db);
   put(s, afp("2016-03-01", 900));
