@@ -44,15 +44,19 @@ MigrationReport migrate(Database& db, const std::vector<SchemaFile>& files,
   // Removed however the upgrade ends: nothing of it is called after.
   class Ticking {
    public:
-    Ticking(Database& db, const MigrationProgress& progress) : db_(db) {
-      if (progress.still_working) db_.on_progress(progress.still_working, progress.every);
+    Ticking(Database& db, const MigrationProgress& progress)
+        : db_(db), installed_(static_cast<bool>(progress.still_working)) {
+      if (installed_) db_.on_progress(progress.still_working, progress.every);
     }
-    ~Ticking() { db_.on_progress({}, {}); }
+    ~Ticking() {
+      if (installed_) db_.on_progress({}, {});
+    }
     Ticking(const Ticking&) = delete;
     Ticking& operator=(const Ticking&) = delete;
 
    private:
     Database& db_;
+    bool installed_;
   } ticking(db, progress);
   Transaction txn(db);
   MigrationReport report;

@@ -373,6 +373,7 @@ def schema_upgrade_extends_start_timeout(a, tmp):
     got = []
     while "READY=1" not in got:
         got.append(sock.recv(4096).decode())
+    sock.close()
     extends = [m for m in got if m.startswith("EXTEND_TIMEOUT_USEC=")]
     h.check(len(extends) >= 1 and set(extends) == {"EXTEND_TIMEOUT_USEC=10000000"},
             "the start timeout extended before READY=1 (%d times)" % len(extends))
