@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "cli/output.hpp"
 #include "core/clock.hpp"
@@ -33,7 +34,13 @@ std::unique_ptr<store::Database> open_database(const settings::Settings& s, bool
   options.wal_autocheckpoint = wal_autocheckpoint;
   options.batched_log_writes = true;  // an import's frames in few writes
   auto db = std::make_unique<store::Database>(s.storage.path, options);
-  store::migrate(*db);
+  // A schema upgrade may rebuild an index over every stored result: say why nothing happens yet.
+  bool told = false;
+  store::migrate(*db, store::embedded_schema(), {.still_working = [&] {
+    if (!std::exchange(told, true))
+      std::cerr << "markerwatch: upgrading the schema of " << s.storage.path
+                << " (once; for a large database this takes a while)\n";
+  }});
   return db;
 }
 

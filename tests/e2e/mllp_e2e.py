@@ -342,27 +342,36 @@ def systemd_notify(a, tmp):
     h.check("STOPPING=1" in rest, "STOPPING=1 sent on SIGTERM")
 
 
-def schema_upgrade_extends_start_timeout(a, tmp):
-    """A database of the schema before (5) with 2,000,000 results: the upgrade rebuilds the series
-    index over all of them, which takes seconds, and the daemon tells systemd every second to
-    extend its start timeout (EXTEND_TIMEOUT_USEC) before READY=1; the results are all kept."""
-    d = h.Daemon(a.bin, tmp, "", db_name="upgrade.db").start()
-    h.check(d.stop() == 0, "a database of the current schema created")
-    db = sqlite3.connect(d.db, isolation_level=None)
+def as_schema_5_with_results(db_path, results):
+    """Turns a database of schema 6 back into one of schema 5 holding `results` AFP values of 5,000
+    patients: what an upgrade from the version before finds."""
+    db = sqlite3.connect(db_path, isolation_level=None)
     db.execute("BEGIN")
     db.execute("DROP INDEX results_by_series")
     db.execute("CREATE INDEX results_by_series ON results (patient_id, marker, collected_date)")
     db.execute("DELETE FROM schema_migrations WHERE version = 6")
+    db.execute("DELETE FROM results")
+    db.execute("DELETE FROM patients")
     db.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
                "INSERT INTO patients (id, identifier, authority, created_at) "
                "SELECT i, 'UP-' || i, '', '2026-01-01T00:00:00Z' FROM n")
-    db.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000) "
+    db.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
                "INSERT INTO results (patient_id, marker, collected_at, collected_date, value, unit, "
                "status, source, effective, stored_at) SELECT 1 + i % 5000, 'AFP', "
                "'2020-01-01T00:00:00Z', date('2000-01-01', '+' || (i / 5000) || ' days'), i % 97, "
-               "'ng/mL', 'final', 'csv', 1, '2026-01-01T00:00:00Z' FROM n")
+               "'ng/mL', 'final', 'csv', 1, '2026-01-01T00:00:00Z' FROM n", (results,))
     db.execute("COMMIT")
     db.close()
+
+
+def schema_upgrade_extends_start_timeout(a, tmp):
+    """A database of the schema before (5) with 2,000,000 results: the upgrade rebuilds the series
+    index over all of them, which takes seconds, and the daemon tells systemd every second to
+    extend its start timeout (EXTEND_TIMEOUT_USEC) before READY=1; the results are all kept. The
+    CLI upgrades such a database too, and says so while it works."""
+    d = h.Daemon(a.bin, tmp, "", db_name="upgrade.db").start()
+    h.check(d.stop() == 0, "a database of the current schema created")
+    as_schema_5_with_results(d.db, 2000000)
 
     path = os.path.join(tmp, "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -383,6 +392,16 @@ def schema_upgrade_extends_start_timeout(a, tmp):
     index = h.query(d.db, "SELECT sql FROM sqlite_master WHERE name = 'results_by_series'")[0][0]
     h.check("obs_id" in index, "the series index is the one of schema 6")
     h.check(h.query(d.db, "SELECT count(*) FROM results")[0][0] == 2000000, "every result kept")
+
+    as_schema_5_with_results(d.db, 2000000)
+    cli = h.cli(a.bin, "alerts", "--db", d.db)
+    h.check(b"markerwatch: upgrading the schema of" in cli.stderr,
+            "the CLI says it is upgrading the database: %r" % cli.stderr[-200:])
+    h.check(h.query(d.db, "SELECT max(version) FROM schema_migrations")[0][0] == 6,
+            "and leaves it at schema 6")
+    h.check(h.query(d.db, "SELECT count(*) FROM results")[0][0] == 2000000, "every result kept")
+    h.check(b"upgrading" not in h.cli(a.bin, "alerts", "--db", d.db).stderr,
+            "a database already upgraded: not a word")
 
 
 def main(a, tmp):
