@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -73,6 +74,12 @@ TEST_CASE("accept loop: out of file descriptors it pauses between tries, then ac
   loop.start([&](tcp::socket) { ++accepted; });
   auto work = asio::make_work_guard(io);
   std::thread runner([&] { io.run(); });
+  // The loop's thread is running before the descriptors are taken: a thread that starts while
+  // they are taken may open and close one of its own, and leave a free one behind (CI once saw
+  // the connection accepted with every descriptor taken).
+  std::promise<void> running;
+  asio::post(io, [&] { running.set_value(); });
+  running.get_future().wait();
 
   // The client's socket is made first; connecting needs no other descriptor (the kernel completes
   // the handshake into the listener's backlog).
