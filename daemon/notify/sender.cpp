@@ -247,17 +247,17 @@ void Sender::start_due_transfers() {
   if (settings_.notify.renotify_after_s > 0 && t >= next_renotify_check_) {
     next_renotify_check_ = t + std::min(60, settings_.notify.renotify_after_s);
     auto queued = std::make_shared<int>(0);
-    submit_(
-        [this, t, queued](store::Database& db) {
-          *queued = writer_side(db).outbox.queue_renotifications(t);
-          if (*queued > 0) log()->info("event=renotify_queued deliveries={}", *queued);
-        },
-        [this, queued](std::optional<std::string> failure) {
-          if (failure)
-            log()->error("event=renotify_failed error=\"{}\"", text::printable(*failure, 200));
-          else if (*queued > 0)
-            wake();  // committed: send them now rather than at the next poll
-        });
+    submit_([this, t, queued](
+                store::Database& db) { *queued = writer_side(db).outbox.queue_renotifications(t); },
+            [this, queued](std::optional<std::string> failure) {
+              if (failure) {
+                log()->error("event=renotify_failed error=\"{}\"", text::printable(*failure, 200));
+              } else if (*queued > 0) {
+                // Logged once committed: a rolled-back batch queued nothing.
+                log()->info("event=renotify_queued deliveries={}", *queued);
+                wake();  // send them now rather than at the next poll
+              }
+            });
   }
   if (in_flight_.size() >= capacity) return;  // every receiver is busy: no need to look
   std::size_t unrecorded = 0;

@@ -6,6 +6,7 @@ import base64
 import csv
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -343,6 +344,8 @@ def main(a, tmp):
                 "renotify: the open high alert is sent again: %s" % types)
         h.check(all(p["data"]["severity"] == "high" and p["data"]["state"] == "open"
                     for p in pager), "renotify carries the alert's current state")
+        h.check(re.search(r"event=renotify_queued deliveries=[1-9]", d.log_text()) is not None,
+                "the committed re-notification is logged")
     finally:
         recv.stop()
 
