@@ -110,7 +110,7 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
       s,
       [&](const ingest::ReplayedEvent& e) {
         if (json)
-          json_lines->write(e.rendered);
+          for (const auto piece : e.rendered) json_lines->write(piece);
         else
           table.push_back(event_cells(e));
       },

@@ -1,7 +1,9 @@
 #include "ingest/replay.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <charconv>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -125,9 +127,11 @@ void Replayer::deliver(Outcome& outcome) {
   // Numbered already: rendered with the ids they are printed with.
   ReplayedEvent printed;
   printed.patient = outcome.patient;
+  std::string text;
   for (const auto& e : outcome.events) {
-    printed.rendered.clear();
-    render_(e, outcome.patient, printed.rendered);
+    text.clear();
+    render_(e, outcome.patient, text);
+    printed.rendered = {text, {}, {}};
     printed.event.type = e.type;
     printed.event.alert_id = e.alert_id;
     sink_(printed);
@@ -136,18 +140,24 @@ void Replayer::deliver(Outcome& outcome) {
 
 void Replayer::print_rendered(ReplayedEvent& printed, std::string_view text, std::size_t id_at,
                               std::size_t id_size, engine::EventType type, std::int64_t alert_id) {
-  auto& out = printed.rendered;
-  out.clear();
+  std::array<char, 24> id;
   if (id_size > 0) {
-    out.append(text.substr(0, id_at));
-    out.append(std::to_string(alert_id));
-    out.append(text.substr(id_at + id_size));
+    const auto end = std::to_chars(id.data(), id.data() + id.size(), alert_id).ptr;
+    printed.rendered = {text.substr(0, id_at),
+                        {id.data(), static_cast<std::size_t>(end - id.data())},
+                        text.substr(id_at + id_size)};
   } else {
-    out.append(text);
+    printed.rendered = {text, {}, {}};
   }
   printed.event.type = type;
   printed.event.alert_id = alert_id;
   sink_(printed);
+}
+
+std::string ReplayedEvent::rendered_text() const {
+  std::string text;
+  for (const auto piece : rendered) text.append(piece);
+  return text;
 }
 
 bool Replayer::add(const Record& record) {

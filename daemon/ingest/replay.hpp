@@ -9,6 +9,7 @@
 // slower core does fewer of them (the two cores of a virtual machine can run at different speeds;
 // bench/README.md). The sink still sees every event on the caller's thread in arrival order, with
 // alert ids numbered in that order: the output is the same for any number of threads.
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -29,8 +30,12 @@ namespace markerwatch::ingest {
 
 struct ReplayedEvent {
   std::string patient;
-  engine::Event event;   // with a Render function, only its type and alert_id
-  std::string rendered;  // the Render function's text, when one is given
+  engine::Event event;  // with a Render function, only its type and alert_id
+  // The Render function's text, when one is given, in pieces to be written one after the other:
+  // the printed alert id between the rendered text around it (hundreds of MB of JSON lines were
+  // copied twice on the one thread that prints them in order). Valid during the sink's call.
+  std::array<std::string_view, 3> rendered;
+  std::string rendered_text() const;  // the pieces joined
 };
 
 // Where in an event's text the renderer wrote the event's alert_id, counted from the text's start.
@@ -125,8 +130,8 @@ class Replayer {
   void number(std::size_t shard, Outcome& outcome);
   // To the sink, rendered when a Render function is given. Numbered before.
   void deliver(Outcome& outcome);
-  // A rendered event's text to the sink, with the printed alert id written where the renderer
-  // put the shard's; `printed` lends its text's room to every call.
+  // A rendered event's text to the sink, with the printed alert id where the renderer put the
+  // shard's.
   void print_rendered(ReplayedEvent& printed, std::string_view text, std::size_t id_at,
                       std::size_t id_size, engine::EventType type, std::int64_t alert_id);
   bool add(const Record& record);

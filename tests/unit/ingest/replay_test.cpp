@@ -73,8 +73,8 @@ Replayed replay(const ManyPatients& input, unsigned threads, bool last_input = f
   const auto settings = test::utc_settings();
   Replayed out;
   ingest::Replayer replayer(
-      settings, [&](const ingest::ReplayedEvent& e) { out.lines.push_back(e.rendered); }, threads,
-      render_json);
+      settings, [&](const ingest::ReplayedEvent& e) { out.lines.push_back(e.rendered_text()); },
+      threads, render_json);
   replayer.feed_csv(input.milestones, "m.csv");
   replayer.feed_csv(input.results, "r.csv", last_input);
   out.rejections = replayer.rejections();
@@ -143,8 +143,8 @@ TEST_CASE("replay deals thousands of patients to its shards and prints what one 
   auto run = [&](unsigned threads) {
     std::vector<std::string> lines;
     ingest::Replayer replayer(
-        settings, [&](const ingest::ReplayedEvent& e) { lines.push_back(e.rendered); }, threads,
-        render_json);
+        settings, [&](const ingest::ReplayedEvent& e) { lines.push_back(e.rendered_text()); },
+        threads, render_json);
     replayer.feed_csv(milestones, "m.csv");
     replayer.feed_csv(first, "r1.csv");
     replayer.feed_csv(second, "r2.csv", true);
