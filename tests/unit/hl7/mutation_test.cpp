@@ -1,11 +1,15 @@
 // Deterministic mutation testing of the input paths: thousands of damaged copies of the public
 // samples (bit flips, truncations, stray delimiters, junk bytes) go through parse, map and ACK.
 // Each must end in an orderly outcome: a ParseError, or a mapping whose ACK parses again and
-// echoes the right control id. Under the ASan/UBSan preset this doubles as a memory-safety check.
+// echoes the right control id. FHIR bodies also get every node replaced by values of the wrong
+// type or shape. Under the ASan/UBSan preset this doubles as a memory-safety check.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <limits>
 #include <random>
 
+#include "fhir/fhir_fixture.hpp"
 #include "hl7/ack.hpp"
 #include "hl7/oru_mapper.hpp"
 #include "ingest/csv_reader.hpp"
@@ -117,4 +121,161 @@ TEST_CASE("damaged CSV files are read or rejected row by row, never crash") {
   }
   CHECK(rows > 10000);
   CHECK(errors > 100);
+}
+
+namespace {
+
+using test::Json;
+
+// Every node below the root, as JSON pointers.
+void collect_nodes(const Json& node, const Json::json_pointer& at,
+                   std::vector<Json::json_pointer>& out) {
+  if (!at.empty()) out.push_back(at);
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) collect_nodes(value, at / key, out);
+  } else if (node.is_array()) {
+    for (std::size_t i = 0; i < node.size(); ++i) collect_nodes(node[i], at / i, out);
+  }
+}
+
+void remove_node(Json& doc, const Json::json_pointer& at) {
+  auto& parent = doc[at.parent_pointer()];
+  if (parent.is_object())
+    parent.erase(at.back());
+  else
+    parent.erase(static_cast<std::size_t>(std::stoul(at.back())));
+}
+
+// What a sender could put where the mapper expects something else.
+std::vector<Json> hostile_values() {
+  Json deep = Json::array();
+  for (int i = 0; i < 80; ++i) deep = Json::array({deep});
+  return {nullptr,
+          0,
+          -1,
+          1.5e308,
+          4.9e-324,
+          std::numeric_limits<std::uint64_t>::max(),
+          true,
+          "",
+          std::string("P\0\n\x1b[2J", 7),
+          std::string(5000, 'x'),
+          "9999-99-99T99:99:99Z",
+          "'; DROP TABLE results; --",
+          Json::array(),
+          Json::object(),
+          Json::array({nullptr}),
+          Json{{"resourceType", "Observation"}},
+          deep};
+}
+
+// The documents the FHIR endpoint takes: the public samples, an AFP Observation (stored), Bundles
+// of them (transaction: all or nothing; batch: per entry), a Procedure and a MedicationStatement
+// (milestones).
+std::vector<std::pair<std::string, Json>> fhir_documents() {
+  std::vector<std::pair<std::string, Json>> docs;
+  for (const auto& entry : std::filesystem::directory_iterator(test::shared_dir() / "samples/fhir"))
+    if (entry.path().extension() == ".json")
+      docs.emplace_back(entry.path().filename().string(),
+                        test::sample(entry.path().filename().string()));
+  std::sort(docs.begin(), docs.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  const Json procedure = {
+      {"resourceType", "Procedure"},
+      {"status", "completed"},
+      {"code", {{"coding", {{{"system", "http://snomed.info/sct"}, {"code", "16099007"}}}}}},
+      {"subject", {{"identifier", {{"value", "P-1"}}}}},
+      {"performedDateTime", "2016-03-10"}};
+  const Json medication = {
+      {"resourceType", "MedicationStatement"},
+      {"status", "completed"},
+      {"medicationCodeableConcept",
+       {{"coding",
+         {{{"system", "http://www.nlm.nih.gov/research/umls/rxnorm"}, {"code", "495881"}}}}}},
+      {"subject", {{"identifier", {{"value", "P-1"}}}}},
+      {"effectivePeriod", {{"start", "2010-09-08"}, {"end", "2012-01-15"}}}};
+  docs.emplace_back("afp", test::afp_observation("m1", 10));
+  docs.emplace_back(
+      "transaction",
+      test::bundle("transaction", {test::entry(test::afp_observation("t1", 10, "2013-04-02")),
+                                   test::entry(test::afp_observation("t2", 12, "2013-06-02"))}));
+  docs.emplace_back("batch", test::bundle("batch", {test::entry(test::afp_observation("b1", 9)),
+                                                    test::entry(procedure)}));
+  docs.emplace_back("procedure", procedure);
+  docs.emplace_back("medication", medication);
+  return docs;
+}
+
+constexpr const char* kFhirMilestones =
+    "[fhir]\nprocedures = { \"http://snomed.info/sct|16099007\" = \"resection\" }\n"
+    "medications = { \"http://www.nlm.nih.gov/research/umls/rxnorm|495881\" = "
+    "\"systemic_start\" }\n";
+
+struct FhirTally {
+  int answered = 0;
+  int refused = 0;
+};
+
+// One post of a damaged body: answered below 500, and a refusal says why and changes nothing.
+void post_damaged(test::FhirFixture& f, const std::string& body, FhirTally& tally) {
+  INFO(body.substr(0, 300));
+  const auto before = f.state();
+  ingest::FhirOutcome out;
+  REQUIRE_NOTHROW(out = f.post(body));
+  REQUIRE(out.reply.status >= 200);
+  REQUIRE(out.reply.status < 500);
+  if (out.reply.status >= 400) {
+    REQUIRE(out.reply.body.value("resourceType", "") == "OperationOutcome");
+    REQUIRE_FALSE(out.reply.body["issue"][0].value("diagnostics", "").empty());
+    REQUIRE(out.outcome == "rejected");
+    REQUIRE(f.state() == before);
+    ++tally.refused;
+  } else {
+    ++tally.answered;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("FHIR bodies with any node of the wrong type or removed are answered, never crash",
+          "[fhir][bad-input]") {
+  constexpr std::size_t kNodesPerDocument = 60;
+  std::mt19937 rng(20160310);
+  const auto values = hostile_values();
+  FhirTally tally;
+  for (const auto& [name, original] : fhir_documents()) {
+    INFO(name);
+    test::FhirFixture f(kFhirMilestones);
+    std::vector<Json::json_pointer> nodes;
+    collect_nodes(original, Json::json_pointer(), nodes);
+    std::shuffle(nodes.begin(), nodes.end(), rng);
+    nodes.resize(std::min(nodes.size(), kNodesPerDocument));
+    for (const auto& at : nodes) {
+      INFO(at.to_string());
+      for (const auto& value : values) {
+        auto damaged = original;
+        damaged[at] = value;
+        post_damaged(f, damaged.dump(), tally);
+      }
+      auto without = original;
+      remove_node(without, at);
+      post_damaged(f, without.dump(), tally);
+    }
+  }
+  // Both kinds of outcome occur: the mutations reach the mapper's checks and its happy paths.
+  CHECK(tally.refused > 2000);
+  CHECK(tally.answered > 500);
+}
+
+TEST_CASE("damaged FHIR text is refused as JSON or answered, never crashes", "[fhir][bad-input]") {
+  std::mt19937 rng(20130402);
+  FhirTally tally;
+  for (const auto& [name, original] : fhir_documents()) {
+    INFO(name);
+    test::FhirFixture f(kFhirMilestones);
+    const auto text = original.dump(1);
+    for (int i = 0; i < 150; ++i) post_damaged(f, mutate(text, rng), tally);
+  }
+  CHECK(tally.refused > 1000);
+  CHECK(tally.answered > 50);
 }
