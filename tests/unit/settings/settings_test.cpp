@@ -1,11 +1,59 @@
 #include <date/tz.h>
+#include <toml++/toml.h>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <sstream>
 
 #include "test_support.hpp"
 
 using namespace markerwatch;
 using settings::ConfigError;
+
+namespace {
+
+// A value in a TOML text: the dotted key it sits under (an array's elements under the array's)
+// and where it is written.
+struct TomlValue {
+  std::string key;
+  toml::source_region where;
+};
+
+std::string dotted(const std::string& parent, std::string_view key) {
+  const bool bare =
+      !key.empty() && key.find_first_not_of(
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                          "abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos;
+  const auto part = bare ? std::string(key) : "\"" + std::string(key) + "\"";
+  return parent.empty() ? part : parent + "." + part;
+}
+
+// Every value of a parsed document: scalars, and empty arrays and inline tables as a whole.
+void collect_values(const toml::node& node, const std::string& key, std::vector<TomlValue>& out) {
+  if (const auto* table = node.as_table()) {
+    if (table->empty() && table->is_inline()) out.push_back({key, node.source()});
+    for (auto&& [name, child] : *table) collect_values(child, dotted(key, name.str()), out);
+  } else if (const auto* array = node.as_array()) {
+    if (array->empty()) out.push_back({key, node.source()});
+    for (const auto& element : *array) collect_values(element, key, out);
+  } else {
+    out.push_back({key, node.source()});
+  }
+}
+
+// `text` with the value written at `where` (on one line) replaced by `replacement`.
+std::string replace_value(const std::string& text, const toml::source_region& where,
+                          const std::string& replacement) {
+  std::istringstream in(text);
+  std::string out, line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (number == where.begin.line)
+      line.replace(where.begin.column - 1, where.end.column - where.begin.column, replacement);
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace
 
 TEST_CASE("every file in config/ and tests/fixtures/toml loads") {
   int loaded = 0;
@@ -165,6 +213,24 @@ TEST_CASE("config errors name the key and its line") {
       CHECK_NOTHROW(test::settings_from(c.toml));  // a partial table keeps the other values
     else
       CHECK_THROWS_WITH(test::settings_from(c.toml), Catch::Contains(c.message));
+  }
+}
+
+TEST_CASE(
+    "a value of a type no key takes, at any key of the reference config, names that key and line") {
+  const auto reference = test::read_file(test::source_dir() / "config/markerwatch.toml");
+  std::vector<TomlValue> values;
+  collect_values(toml::parse(std::string_view(reference), std::string_view("test.toml")), "",
+                 values);
+  REQUIRE(values.size() > 100);
+  for (const auto& v : values) {
+    REQUIRE(v.where.begin.line == v.where.end.line);
+    // A date-time: no key of markerwatch's configuration takes one.
+    const auto broken = replace_value(reference, v.where, "1979-05-27T07:32:00Z");
+    INFO(v.key << " at line " << v.where.begin.line << ":\n" << broken);
+    CHECK_THROWS_WITH(test::settings_from(broken),
+                      Catch::StartsWith("test.toml:" + std::to_string(v.where.begin.line) + ":") &&
+                          Catch::Contains(v.key + ": "));
   }
 }
 
