@@ -1,8 +1,9 @@
 // Deterministic mutation testing of the input paths: thousands of damaged copies of the public
 // samples (bit flips, truncations, stray delimiters, junk bytes) go through parse, map and ACK.
 // Each must end in an orderly outcome: a ParseError, or a mapping whose ACK parses again and
-// echoes the right control id. FHIR bodies also get every node replaced by values of the wrong
-// type or shape. Under the ASan/UBSan preset this doubles as a memory-safety check.
+// echoes the right control id. FHIR bodies and the JSON API's rows also get every node replaced by
+// values of the wrong type or shape, or removed: each is answered, and a refusal changes nothing.
+// Under the ASan/UBSan preset this doubles as a memory-safety check.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -278,4 +279,58 @@ TEST_CASE("damaged FHIR text is refused as JSON or answered, never crashes", "[f
   }
   CHECK(tally.refused > 1000);
   CHECK(tally.answered > 50);
+}
+
+TEST_CASE("JSON API rows with any node of the wrong type or removed are stored or refused whole",
+          "[json-rows][bad-input]") {
+  const Json results = Json::parse(R"([
+    {"patient_id": "P-1", "marker": "AFP", "collected_at": "2016-02-01T08:30:00+01:00",
+     "value": 250, "unit": "ng/mL", "status": "final", "obs_id": "o-1",
+     "received_at": "2016-02-01T12:00:00Z", "method": "", "reference_range": "<7"},
+    {"patient_id": "P-1", "marker": "AFP", "collected_at": "2016-04-01", "value": ">35000",
+     "unit": "ng/mL"}])");
+  const Json milestones = Json::parse(R"([
+    {"patient_id": "P-1", "kind": "resection", "date": "2016-03-10", "note": "right hepatectomy"},
+    {"patient_id": "P-1", "kind": "systemic_start", "date": "2016-05-01",
+     "end_date": "2016-09-01", "markers": "AFP;PIVKA-II"}])");
+  const auto values = hostile_values();
+  int stored = 0, refused = 0;
+  for (const auto& [body, kind] : {std::pair{results, ingest::FileKind::results_csv},
+                                   std::pair{milestones, ingest::FileKind::milestones_csv}}) {
+    test::PipelineFixture f;
+    const auto state = [&f] {
+      return std::to_string(f.count("SELECT count(*) FROM results")) + "/" +
+             std::to_string(f.count("SELECT count(*) FROM milestones"));
+    };
+    std::vector<Json::json_pointer> nodes;
+    collect_nodes(body, Json::json_pointer(), nodes);
+    auto post = [&](const Json& damaged) {
+      INFO(damaged.dump());
+      const auto before = state();
+      ingest::RowsOutcome out;
+      REQUIRE_NOTHROW(out = f.post_rows(damaged.dump(), kind));
+      if (out.outcome == "accepted") {
+        ++stored;
+        return;
+      }
+      REQUIRE(out.outcome == "rejected");
+      REQUIRE((out.refusal || !out.rejected.empty()));
+      for (const auto& row : out.rejected) REQUIRE_FALSE(row.reason.empty());
+      REQUIRE(state() == before);
+      ++refused;
+    };
+    for (const auto& at : nodes) {
+      INFO(at.to_string());
+      for (const auto& value : values) {
+        auto damaged = body;
+        damaged[at] = value;
+        post(damaged);
+      }
+      auto without = body;
+      remove_node(without, at);
+      post(without);
+    }
+  }
+  CHECK(refused > 300);
+  CHECK(stored > 20);
 }

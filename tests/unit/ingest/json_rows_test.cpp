@@ -2,36 +2,17 @@
 // none.
 #include <catch2/catch.hpp>
 
-#include "core/clock.hpp"
-#include "ingest/pipeline.hpp"
 #include "ingest/pipeline_fixture.hpp"
-#include "store/migrations.hpp"
 
 using namespace markerwatch;
 
-namespace {
-
-struct RowsFixture : test::PipelineFixture {
-  ingest::RowsOutcome post(const std::string& body,
-                           ingest::FileKind kind = ingest::FileKind::results_csv) {
-    store::Transaction txn(db);
-    store::Savepoint sp(db);  // as the writer runs a task
-    auto out = pipeline->store_rows(pipeline->prepare_rows(body, kind), "api:test", "peer");
-    sp.release();
-    txn.commit();
-    return out;
-  }
-};
-
-}  // namespace
-
 TEST_CASE("json rows: results and milestones with the CSV fields", "[json-rows]") {
-  RowsFixture f;
-  auto m = f.post(R"([{"patient_id": "case-001", "kind": "resection", "date": "2016-03-10"}])",
-                  ingest::FileKind::milestones_csv);
+  test::PipelineFixture f;
+  auto m = f.post_rows(R"([{"patient_id": "case-001", "kind": "resection", "date": "2016-03-10"}])",
+                       ingest::FileKind::milestones_csv);
   CHECK(m.outcome == "accepted");
   CHECK(m.stored == 1);
-  auto r = f.post(R"([
+  auto r = f.post_rows(R"([
     {"patient_id": "case-001", "marker": "AFP", "collected_at": "2016-02-01", "value": 250, "unit": "ng/mL"},
     {"patient_id": "case-001", "marker": "AFP", "collected_at": "2016-04-01", "value": ">35000",
      "unit": "ng/mL", "status": "final", "obs_id": "o-2", "reference_range": "<7", "method": null}
@@ -43,27 +24,27 @@ TEST_CASE("json rows: results and milestones with the CSV fields", "[json-rows]"
           "SELECT count(*) FROM results WHERE source = 'api' AND collected_date < '2016-05-01'") ==
       2);
   CHECK(f.count("SELECT count(*) FROM results WHERE comparator = '>' AND uln = 7") == 1);
-  auto precise = f.post(
+  auto precise = f.post_rows(
       R"([{"patient_id": "case-001", "marker": "AFP", "collected_at": "2016-05-01", "value": 2.30, "unit": "ng/mL"}])");
   CHECK(precise.stored == 1);
   CHECK(f.count("SELECT count(*) FROM results WHERE value_raw = '2.30'") == 1);
   CHECK(f.count("SELECT count(*) FROM milestones WHERE source = 'api'") == 1);
   // The same rows again: stored once.
-  auto again = f.post(
+  auto again = f.post_rows(
       R"([{"patient_id": "case-001", "marker": "AFP", "collected_at": "2016-02-01", "value": 250, "unit": "ng/mL"}])");
   CHECK(again.stored == 0);
   CHECK(again.unchanged == 1);
 }
 
 TEST_CASE("json rows: bad bodies and rows change nothing", "[json-rows][bad-input]") {
-  RowsFixture f;
-  f.post(
+  test::PipelineFixture f;
+  f.post_rows(
       R"([{"patient_id": "p", "marker": "AFP", "collected_at": "2016-02-01", "value": 5, "unit": "ng/mL"}])");
   const auto before = f.count("SELECT count(*) FROM results");
   for (const std::string& body :
        std::vector<std::string>{"", "{", "{}", "\"x\"", std::string(100, '['), "[1, 2]"}) {
     INFO(body);
-    auto out = f.post(body);
+    auto out = f.post_rows(body);
     CHECK(out.outcome == "rejected");
     CHECK((out.refusal || !out.rejected.empty()));
   }
@@ -89,7 +70,7 @@ TEST_CASE("json rows: bad bodies and rows change nothing", "[json-rows][bad-inpu
   for (const auto& c : cases) {
     INFO(c.row);
     // A good row first: it is not stored either.
-    auto out = f.post(
+    auto out = f.post_rows(
         R"([{"patient_id": "q", "marker": "AFP", "collected_at": "2016-03-01", "value": 6, "unit": "ng/mL"}, )" +
         c.row + "]");
     CHECK(out.outcome == "rejected");
@@ -100,11 +81,11 @@ TEST_CASE("json rows: bad bodies and rows change nothing", "[json-rows][bad-inpu
   }
   // A row the store refuses (a correction without obs_id matching two values that day): the
   // rows before it are undone, the message is kept as rejected with the reason.
-  f.post(
+  f.post_rows(
       R"([{"patient_id": "amb", "marker": "AFP", "collected_at": "2016-02-01", "value": 5, "unit": "ng/mL"},
              {"patient_id": "amb", "marker": "AFP", "collected_at": "2016-02-01T10:00", "value": 6, "unit": "ng/mL"}])");
   const auto stored_before = f.count("SELECT count(*) FROM results");
-  auto ambiguous = f.post(
+  auto ambiguous = f.post_rows(
       R"([{"patient_id": "q2", "marker": "AFP", "collected_at": "2016-03-01", "value": 6, "unit": "ng/mL"},
           {"patient_id": "amb", "marker": "AFP", "collected_at": "2016-02-01", "value": 7, "unit": "ng/mL", "status": "corrected"}])");
   CHECK(ambiguous.outcome == "rejected");

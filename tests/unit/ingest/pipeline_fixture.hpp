@@ -30,6 +30,17 @@ struct PipelineFixture {
     txn.commit();
     return out;
   }
+  // A JSON API body (POST /api/v1/results or /milestones) stored as the writer runs it: a task in
+  // its own savepoint.
+  ingest::RowsOutcome post_rows(const std::string& body,
+                                ingest::FileKind kind = ingest::FileKind::results_csv) {
+    store::Transaction txn(db);
+    store::Savepoint sp(db);
+    auto out = pipeline->store_rows(pipeline->prepare_rows(body, kind), "api:test", "peer");
+    sp.release();
+    txn.commit();
+    return out;
+  }
   std::int64_t count(const std::string& sql) {
     auto q = db.prepare(sql);
     q.step();
