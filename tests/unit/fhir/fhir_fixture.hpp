@@ -79,4 +79,32 @@ inline Json bundle(const std::string& type, const std::vector<Json>& entries) {
   return {{"resourceType", "Bundle"}, {"type", type}, {"entry", entries}};
 }
 
+// [fhir] settings that map the two resources below to milestones.
+inline const char* const kMilestoneCodes =
+    "[fhir]\nprocedures = { \"http://snomed.info/sct|16099007\" = \"resection\" }\n"
+    "medications = { \"http://www.nlm.nih.gov/research/umls/rxnorm|495881\" = "
+    "\"systemic_start\" }\n";
+
+// A hepatectomy of patient P-1 on 2016-03-10: a resection under kMilestoneCodes.
+inline Json resection_procedure() {
+  return {{"resourceType", "Procedure"},
+          {"status", "completed"},
+          {"code",
+           {{"coding", {{{"system", "http://snomed.info/sct"}, {"code", "16099007"}}}},
+            {"text", "hepatectomy"}}},
+          {"subject", {{"identifier", {{"value", "P-1"}}}}},
+          {"performedDateTime", "2016-03-10"}};
+}
+
+// Systemic therapy of P-1 from 2010-09-08 to 2012-01-15 under kMilestoneCodes.
+inline Json systemic_medication() {
+  return {{"resourceType", "MedicationStatement"},
+          {"status", "completed"},
+          {"medicationCodeableConcept",
+           {{"coding",
+             {{{"system", "http://www.nlm.nih.gov/research/umls/rxnorm"}, {"code", "495881"}}}}}},
+          {"subject", {{"identifier", {{"value", "P-1"}}}}},
+          {"effectivePeriod", {{"start", "2010-09-08"}, {"end", "2012-01-15"}}}};
+}
+
 }  // namespace markerwatch::test

@@ -344,17 +344,8 @@ TEST_CASE("fhir: corrections, removals and re-posting", "[fhir]") {
 }
 
 TEST_CASE("fhir: Procedures and medications become milestones", "[fhir]") {
-  FhirFixture f(
-      "[fhir]\nprocedures = { \"http://snomed.info/sct|16099007\" = \"resection\" }\n"
-      "medications = { \"http://www.nlm.nih.gov/research/umls/rxnorm|495881\" = "
-      "\"systemic_start\" }\n");
-  Json procedure = {{"resourceType", "Procedure"},
-                    {"status", "completed"},
-                    {"code",
-                     {{"coding", {{{"system", "http://snomed.info/sct"}, {"code", "16099007"}}}},
-                      {"text", "hepatectomy"}}},
-                    {"subject", {{"identifier", {{"value", "P-1"}}}}},
-                    {"performedDateTime", "2016-03-10"}};
+  FhirFixture f(test::kMilestoneCodes);
+  auto procedure = test::resection_procedure();
   REQUIRE(f.post(procedure).reply.status == 201);
   auto q = f.db.prepare("SELECT kind, date, note, source FROM milestones");
   REQUIRE(q.step());
@@ -363,14 +354,7 @@ TEST_CASE("fhir: Procedures and medications become milestones", "[fhir]") {
   CHECK(q.text(2) == "hepatectomy");
   CHECK(q.text(3) == "fhir");
 
-  Json medication = {
-      {"resourceType", "MedicationStatement"},
-      {"status", "completed"},
-      {"medicationCodeableConcept",
-       {{"coding",
-         {{{"system", "http://www.nlm.nih.gov/research/umls/rxnorm"}, {"code", "495881"}}}}}},
-      {"subject", {{"identifier", {{"value", "P-1"}}}}},
-      {"effectivePeriod", {{"start", "2010-09-08"}, {"end", "2012-01-15"}}}};
+  const auto medication = test::systemic_medication();
   REQUIRE(f.post(medication).reply.status == 201);
   CHECK(f.count("SELECT count(*) FROM milestones WHERE kind = 'systemic_start' AND date = "
                 "'2010-09-08'") == 1);

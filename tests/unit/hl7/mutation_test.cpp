@@ -181,20 +181,7 @@ std::vector<std::pair<std::string, Json>> fhir_documents() {
                         test::sample(entry.path().filename().string()));
   std::sort(docs.begin(), docs.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  const Json procedure = {
-      {"resourceType", "Procedure"},
-      {"status", "completed"},
-      {"code", {{"coding", {{{"system", "http://snomed.info/sct"}, {"code", "16099007"}}}}}},
-      {"subject", {{"identifier", {{"value", "P-1"}}}}},
-      {"performedDateTime", "2016-03-10"}};
-  const Json medication = {
-      {"resourceType", "MedicationStatement"},
-      {"status", "completed"},
-      {"medicationCodeableConcept",
-       {{"coding",
-         {{{"system", "http://www.nlm.nih.gov/research/umls/rxnorm"}, {"code", "495881"}}}}}},
-      {"subject", {{"identifier", {{"value", "P-1"}}}}},
-      {"effectivePeriod", {{"start", "2010-09-08"}, {"end", "2012-01-15"}}}};
+  const auto procedure = test::resection_procedure();
   docs.emplace_back("afp", test::afp_observation("m1", 10));
   docs.emplace_back(
       "transaction",
@@ -203,14 +190,9 @@ std::vector<std::pair<std::string, Json>> fhir_documents() {
   docs.emplace_back("batch", test::bundle("batch", {test::entry(test::afp_observation("b1", 9)),
                                                     test::entry(procedure)}));
   docs.emplace_back("procedure", procedure);
-  docs.emplace_back("medication", medication);
+  docs.emplace_back("medication", test::systemic_medication());
   return docs;
 }
-
-constexpr const char* kFhirMilestones =
-    "[fhir]\nprocedures = { \"http://snomed.info/sct|16099007\" = \"resection\" }\n"
-    "medications = { \"http://www.nlm.nih.gov/research/umls/rxnorm|495881\" = "
-    "\"systemic_start\" }\n";
 
 struct FhirTally {
   int answered = 0;
@@ -246,7 +228,7 @@ TEST_CASE("FHIR bodies with any node of the wrong type or removed are answered, 
   FhirTally tally;
   for (const auto& [name, original] : fhir_documents()) {
     INFO(name);
-    test::FhirFixture f(kFhirMilestones);
+    test::FhirFixture f(test::kMilestoneCodes);
     std::vector<Json::json_pointer> nodes;
     collect_nodes(original, Json::json_pointer(), nodes);
     std::shuffle(nodes.begin(), nodes.end(), rng);
@@ -273,7 +255,7 @@ TEST_CASE("damaged FHIR text is refused as JSON or answered, never crashes", "[f
   FhirTally tally;
   for (const auto& [name, original] : fhir_documents()) {
     INFO(name);
-    test::FhirFixture f(kFhirMilestones);
+    test::FhirFixture f(test::kMilestoneCodes);
     const auto text = original.dump(1);
     for (int i = 0; i < 150; ++i) post_damaged(f, mutate(text, rng), tally);
   }
