@@ -1,8 +1,10 @@
 // Deterministic mutation testing of the input paths: thousands of damaged copies of the public
 // samples (bit flips, truncations, stray delimiters, junk bytes) go through parse, map and ACK.
 // Each must end in an orderly outcome: a ParseError, or a mapping whose ACK parses again and
-// echoes the right control id. FHIR bodies and the JSON API's rows also get every node replaced by
-// values of the wrong type or shape, or removed: each is answered, and a refusal changes nothing.
+// echoes the right control id. Every field of every HL7 segment is also replaced by hostile content
+// (70,000 digits, escape sequences, runs of delimiters, bytes that are not UTF-8, impossible
+// dates). FHIR bodies and the JSON API's rows get every node replaced by values of the wrong type
+// or shape, or removed: each is answered, and a refusal changes nothing.
 // Under the ASan/UBSan preset this doubles as a memory-safety check.
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -12,6 +14,7 @@
 
 #include "fhir/fhir_fixture.hpp"
 #include "hl7/ack.hpp"
+#include "hl7/hl7_builders.hpp"
 #include "hl7/oru_mapper.hpp"
 #include "ingest/csv_reader.hpp"
 #include "ingest/csv_records.hpp"
@@ -53,45 +56,130 @@ std::string mutate(std::string s, std::mt19937& rng) {
 
 }  // namespace
 
+namespace {
+
+// The mapping the public samples are tested with (their local codes mapped to markers).
+struct SampleMapping {
+  settings::Settings settings =
+      settings::load_settings_file(test::source_dir() / "tests/fixtures/toml/samples.toml");
+  hl7::MappingOptions options() const {
+    hl7::MappingOptions o;
+    o.markers = &settings.markers;
+    o.default_zone = settings.zone.get();
+    o.accepted_processing_ids = settings.ingest.accept_processing_ids;
+    return o;
+  }
+};
+
+struct Hl7Tally {
+  int parsed = 0;
+  int rejected = 0;
+  int results = 0;
+};
+
+// Parse, map and acknowledge `message`: a ParseError, or a mapping whose ACK parses again and
+// whose results are whole.
+void expect_orderly_outcome(const std::string& message, const hl7::MappingOptions& o,
+                            Hl7Tally& tally) {
+  try {
+    auto msg = hl7::Message::parse(message);
+    auto mapped = hl7::map_oru(msg, o);
+    hl7::AckRequest req;
+    req.header = mapped.header;
+    req.code =
+        mapped.disposition == hl7::Disposition::accepted ? hl7::AckCode::AA : hl7::AckCode::AE;
+    req.issues = mapped.issues;
+    req.control_id = "MW1";
+    req.timestamp = "20261127000000+0000";
+    auto ack = hl7::Message::parse(hl7::build_ack(req));
+    REQUIRE(ack.first("MSA"));
+    for (const auto& r : mapped.results) {
+      REQUIRE_FALSE(r.marker.empty());
+      REQUIRE(r.collected_date.size() == 10);
+      REQUIRE((r.value.has_value() || removes_value(r.status)));
+    }
+    ++tally.parsed;
+    tally.results += static_cast<int>(mapped.results.size());
+  } catch (const hl7::ParseError&) {
+    ++tally.rejected;
+  }
+}
+
+std::vector<std::filesystem::path> hl7_samples() {
+  std::vector<std::filesystem::path> paths;
+  for (const auto& entry : std::filesystem::directory_iterator(test::shared_dir() / "samples/hl7"))
+    if (entry.path().extension() == ".hl7") paths.push_back(entry.path());
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+}  // namespace
+
 TEST_CASE("damaged HL7 messages always end in an orderly outcome") {
-  auto s = settings::load_settings_file(test::source_dir() / "tests/fixtures/toml/samples.toml");
-  hl7::MappingOptions o;
-  o.markers = &s.markers;
-  o.default_zone = s.zone.get();
-  o.accepted_processing_ids = s.ingest.accept_processing_ids;
+  const SampleMapping mapping;
+  const auto o = mapping.options();
   std::mt19937 rng(20161215);
-  int parsed = 0, rejected = 0;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(test::shared_dir() / "samples/hl7")) {
-    if (entry.path().extension() != ".hl7") continue;
-    const auto original = test::read_file(entry.path());
-    for (int i = 0; i < 400; ++i) {
-      const auto damaged = mutate(original, rng);
-      try {
-        auto msg = hl7::Message::parse(damaged);
-        auto mapped = hl7::map_oru(msg, o);
-        hl7::AckRequest req;
-        req.header = mapped.header;
-        req.code =
-            mapped.disposition == hl7::Disposition::accepted ? hl7::AckCode::AA : hl7::AckCode::AE;
-        req.issues = mapped.issues;
-        req.control_id = "MW1";
-        req.timestamp = "20261127000000+0000";
-        auto ack = hl7::Message::parse(hl7::build_ack(req));
-        REQUIRE(ack.first("MSA"));
-        for (const auto& r : mapped.results) {
-          REQUIRE_FALSE(r.marker.empty());
-          REQUIRE(r.collected_date.size() == 10);
-          REQUIRE((r.value.has_value() || removes_value(r.status)));
+  Hl7Tally tally;
+  for (const auto& path : hl7_samples()) {
+    const auto original = test::read_file(path);
+    for (int i = 0; i < 400; ++i) expect_orderly_outcome(mutate(original, rng), o, tally);
+  }
+  CHECK(tally.parsed > 1000);
+  CHECK(tally.rejected > 100);
+}
+
+TEST_CASE("every field of every HL7 segment replaced by hostile content ends in an orderly outcome",
+          "[hl7][bad-input]") {
+  const SampleMapping mapping;
+  const auto o = mapping.options();
+  const std::vector<std::string> hostile = {
+      "",
+      std::string(70000, '9'),
+      ">35000",
+      "<=-0.0",
+      "1e309",
+      "NaN",
+      "\\X00\\\\X0D\\",
+      "\\.br\\\\Zfoo\\\\H\\\\",
+      "\\",
+      std::string(3000, '^'),
+      std::string(3000, '~'),
+      std::string(3000, '&'),
+      "a\xff\xfe\xc3(b",
+      "20161315250000+9900",
+      "'; DROP TABLE results; --",
+  };
+  Hl7Tally tally;
+  // The public samples, and an AFP result that maps (the samples' markers are mostly others).
+  std::vector<std::string> messages;
+  for (const auto& path : hl7_samples()) messages.push_back(test::read_file(path));
+  messages.push_back(test::oru({test::afp_obx("45985")}));
+  for (const auto& original : messages) {
+    // Segments as written (any line ending), fields split at the sample's own separator.
+    const auto msh = original.find("MSH");
+    REQUIRE(msh != std::string::npos);
+    const char separator = original.at(msh + 3);
+    std::size_t start = 0;
+    while (start < original.size()) {
+      const auto end = std::min(original.find_first_of("\r\n", start), original.size());
+      for (std::size_t field = start, index = 0; field < end; ++index) {
+        const auto next = std::min(original.find(separator, field), end);
+        if (index > 0) {  // the segment's name stays
+          for (const auto& value : hostile) {
+            const auto damaged = original.substr(0, field) + value + original.substr(next);
+            INFO(original.substr(start, end - start)
+                 << "\nfield " << index << " = " << value.substr(0, 40));
+            expect_orderly_outcome(damaged, o, tally);
+          }
         }
-        ++parsed;
-      } catch (const hl7::ParseError&) {
-        ++rejected;
+        field = next + 1;
       }
+      start = end + 1;
     }
   }
-  CHECK(parsed > 1000);
-  CHECK(rejected > 100);
+  CHECK(tally.parsed > 5000);
+  CHECK(tally.rejected > 100);
+  CHECK(tally.results > 1000);
 }
 
 TEST_CASE("damaged CSV files are read or rejected row by row, never crash") {
