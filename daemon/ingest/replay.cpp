@@ -154,12 +154,6 @@ void Replayer::print_rendered(ReplayedEvent& printed, std::string_view text, std
   sink_(printed);
 }
 
-std::string ReplayedEvent::rendered_text() const {
-  std::string text;
-  for (const auto piece : rendered) text.append(piece);
-  return text;
-}
-
 bool Replayer::add(const Record& record) {
   if (released_) throw std::logic_error("replay: an input after the one said to be the last");
   const auto slot = slot_of(patient_text(patient_of(record)));

@@ -35,7 +35,6 @@ struct ReplayedEvent {
   // the printed alert id between the rendered text around it (hundreds of MB of JSON lines were
   // copied twice on the one thread that prints them in order). Valid during the sink's call.
   std::array<std::string_view, 3> rendered;
-  std::string rendered_text() const;  // the pieces joined
 };
 
 // Where in an event's text the renderer wrote the event's alert_id, counted from the text's start.

@@ -17,6 +17,13 @@ using namespace markerwatch;
 
 namespace {
 
+// The event's rendered line: its pieces joined, as the CLI writes them.
+std::string rendered_line(const ingest::ReplayedEvent& e) {
+  std::string line;
+  for (const auto piece : e.rendered) line.append(piece);
+  return line;
+}
+
 std::vector<std::string> data_lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -73,7 +80,7 @@ Replayed replay(const ManyPatients& input, unsigned threads, bool last_input = f
   const auto settings = test::utc_settings();
   Replayed out;
   ingest::Replayer replayer(
-      settings, [&](const ingest::ReplayedEvent& e) { out.lines.push_back(e.rendered_text()); },
+      settings, [&](const ingest::ReplayedEvent& e) { out.lines.push_back(rendered_line(e)); },
       threads, render_json);
   replayer.feed_csv(input.milestones, "m.csv");
   replayer.feed_csv(input.results, "r.csv", last_input);
@@ -143,7 +150,7 @@ TEST_CASE("replay deals thousands of patients to its shards and prints what one 
   auto run = [&](unsigned threads) {
     std::vector<std::string> lines;
     ingest::Replayer replayer(
-        settings, [&](const ingest::ReplayedEvent& e) { lines.push_back(e.rendered_text()); },
+        settings, [&](const ingest::ReplayedEvent& e) { lines.push_back(rendered_line(e)); },
         threads, render_json);
     replayer.feed_csv(milestones, "m.csv");
     replayer.feed_csv(first, "r1.csv");
