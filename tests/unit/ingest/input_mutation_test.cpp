@@ -1,11 +1,11 @@
-// Deterministic mutation testing of the input paths: thousands of damaged copies of the public
-// samples (bit flips, truncations, stray delimiters, junk bytes) go through parse, map and ACK.
-// Each must end in an orderly outcome: a ParseError, or a mapping whose ACK parses again and
-// echoes the right control id. Every field of every HL7 segment is also replaced by hostile content
-// (70,000 digits, escape sequences, runs of delimiters, bytes that are not UTF-8, impossible
-// dates). FHIR bodies and the JSON API's rows get every node replaced by values of the wrong type
-// or shape, or removed: each is answered, and a refusal changes nothing.
-// Under the ASan/UBSan preset this doubles as a memory-safety check.
+// Deterministic mutation testing of every input path: HL7 v2, CSV files, FHIR bodies and the JSON
+// API's rows. Damaged copies of the public samples (bit flips, truncations, stray delimiters, junk
+// bytes), every HL7 field replaced by hostile content (70,000 digits, escape sequences, runs of
+// delimiters, bytes that are not UTF-8, impossible dates), every node of a JSON body replaced by a
+// value of the wrong type or shape, or removed. Each must end in an orderly outcome: an HL7
+// ParseError or a mapping whose ACK parses again; a CSV row read or rejected with a reason; a JSON
+// body answered, its refusal changing nothing. Under the ASan/UBSan preset this doubles as a
+// memory-safety check.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
