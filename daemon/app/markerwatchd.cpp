@@ -1,6 +1,7 @@
 // markerwatchd: the daemon. Foreground process; systemd does the daemonising.
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 
 #include "app/daemon.hpp"
@@ -16,6 +17,10 @@ int main(int argc, char** argv) {
   cli.add_flag("--check-config", check_only, "validate the configuration and exit");
   cli.set_version_flag("--version", MARKERWATCH_VERSION);
   CLI11_PARSE(cli, argc, argv);
+  // A write past a file size limit (systemd's LimitFSIZE=, ulimit -f) would otherwise kill the
+  // process with every message in flight; ignored, it fails like a full disk: the commit fails,
+  // nothing is acknowledged, and the daemon serves again once the write fits.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   settings::Settings s;
   try {

@@ -90,14 +90,17 @@ int cmd_import(const Common& c, const std::vector<std::string>& files) {
   ingest::Pipeline pipeline(*db, s, clock);
   bool any_rejected = false;
   for (const auto& path : files) {
+    int chunks_committed = 0;
     try {
       const auto content = read_input_file(path);
       auto txn = std::make_unique<store::Transaction>(*db);
       auto report = pipeline.ingest_file(content, path, [&] {
         txn->commit();
+        ++chunks_committed;
         txn = std::make_unique<store::Transaction>(*db);
       });
       txn->commit();
+      ++chunks_committed;
       if (sync_per_file) db->sync_log();
       for (const auto& r : report.rejections)
         std::cerr << path << ":" << r.line << ": " << r.reason << "\n";
@@ -120,6 +123,14 @@ int cmd_import(const Common& c, const std::vector<std::string>& files) {
       if (sync_per_file) db->sync_log();
       std::cerr << path << ": " << e.what() << "\n";
       any_rejected = true;
+    } catch (const store::StoreError& e) {
+      // The database refused a write (a full disk, an I/O error): the files after this one are
+      // not tried. The person needs to know which file, and whether any of it is stored.
+      throw store::StoreError(path + ": " + e.what() +
+                              (chunks_committed == 0
+                                   ? "; nothing of this file was stored"
+                                   : "; part of this file was stored: import it again to store "
+                                     "the rest (rows already stored stay unchanged)"));
     }
   }
   checkpointer.stop();

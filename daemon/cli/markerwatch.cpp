@@ -1,6 +1,7 @@
 // markerwatch: the companion CLI. Works on the same database as the daemon (SQLite WAL lets it run
 // beside it) and never needs the daemon running.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -11,6 +12,9 @@
 
 int main(int argc, char** argv) {
   using namespace markerwatch;
+  // Past a file size limit (ulimit -f), a write fails with an error the command reports, instead
+  // of the process being killed halfway with no word of what it had done.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"markerwatch - tumor-marker trend monitoring: import, review, check"};
   app.require_subcommand(1);
   app.set_version_flag("--version", MARKERWATCH_VERSION);

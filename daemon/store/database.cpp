@@ -153,18 +153,24 @@ Database::Database(const std::string& path, const OpenOptions& options) : path_(
   if (rc != SQLITE_OK) fail(raw, "cannot open database " + path);
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
-  exec("PRAGMA foreign_keys = ON");
-  if (!options.read_only) {
-    if (path != ":memory:") {
-      auto mode = prepare("PRAGMA journal_mode = WAL");
-      if (!mode.step() || mode.text(0) != "wal")
-        throw StoreError("cannot switch " + path + " to WAL journal mode");
+  try {
+    exec("PRAGMA foreign_keys = ON");
+    if (!options.read_only) {
+      if (path != ":memory:") {
+        auto mode = prepare("PRAGMA journal_mode = WAL");
+        if (!mode.step() || mode.text(0) != "wal")
+          throw StoreError("cannot switch to WAL journal mode");
+      }
+      set_synchronous(options.synchronous);
+      // 64 MiB of page cache keeps the hot index pages of a busy day in memory.
+      exec("PRAGMA cache_size = -65536");
+      exec("PRAGMA temp_store = MEMORY");
+      exec("PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint));
     }
-    set_synchronous(options.synchronous);
-    // 64 MiB of page cache keeps the hot index pages of a busy day in memory.
-    exec("PRAGMA cache_size = -65536");
-    exec("PRAGMA temp_store = MEMORY");
-    exec("PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint));
+  } catch (const StoreError& e) {
+    // These are the first reads and writes of the file: a full disk, a file that is not a
+    // database or one without permission to its folder (for the -wal and -shm files) shows here.
+    throw StoreError("cannot open database " + path + ": " + e.what());
   }
 }
 

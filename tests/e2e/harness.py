@@ -199,9 +199,9 @@ def milestones_then_mllp(a, workdir, daemon_config, cli_config, milestones, mess
     return codes, alerts, d.db
 
 
-def cli(bin_dir, *argv, check_rc=True):
+def cli(bin_dir, *argv, check_rc=True, preexec_fn=None):
     p = subprocess.run([os.path.join(bin_dir, "markerwatch"), *argv], capture_output=True,
-                       timeout=120)
+                       timeout=120, preexec_fn=preexec_fn)
     if check_rc and p.returncode != 0:
         raise Failure("markerwatch %s failed (%d): %s" % (" ".join(argv), p.returncode,
                                                          p.stderr.decode()))

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <map>
 
 #include "core/errors.hpp"
@@ -71,6 +72,16 @@ TEST_CASE("a database newer than the binary is refused with a clear message") {
   Database db(path, {});
   CHECK_THROWS_WITH(migrate(db),
                     Catch::Contains("has schema version 9999, newer than this markerwatch knows"));
+}
+
+TEST_CASE("a file that is not a database is refused with its path, and left as it was") {
+  test::TempDir dir;
+  const auto path = (dir.path() / "notes.db").string();
+  const std::string text = "patient notes, not a database\n";
+  std::ofstream(path) << text;
+  CHECK_THROWS_WITH(Database(path, {}), Catch::StartsWith("cannot open database " + path + ": ") &&
+                                            Catch::EndsWith("file is not a database"));
+  CHECK(test::read_file(path) == text);
 }
 
 TEST_CASE("a failing schema file leaves the database as it was") {

@@ -1,0 +1,214 @@
+"""The file system refuses writes under the running daemon and the CLI: a full disk, or one
+remounted read-only after an error. Simulated by lowering the processes' file size limit to 0
+(RLIMIT_FSIZE: every write to a file then fails; markerwatchd and markerwatch ignore SIGXFSZ, so
+the write fails as on a full disk instead of the signal killing them). While it lasts, no MLLP
+message is acknowledged (the connection closes without an ACK, so the interface engine keeps the
+message and sends it again), HTTP writes answer 503, /readyz says why, reads still answer, a CLI
+import fails with one line that names its file, and nothing already stored changes. Once writes
+fit again, the same messages are each stored once, and the seed case gives its three alerts."""
+import csv
+import json
+import os
+import resource
+import socket
+import sqlite3
+
+import harness as h
+from alerts_e2e import EXPECTED, key
+from http_e2e import problem, request, token_lines
+from seed_e2e import CONFIG, stored, to_oru
+
+
+def everything(db):
+    """Every row of every table, in rowid order."""
+    tables = [t for (t,) in h.query(db, "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                        "ORDER BY name")]
+    return {t: h.query(db, 'SELECT * FROM "%s" ORDER BY rowid' % t) for t in tables}
+
+
+def refused_without_ack(port, message):
+    """Sends one framed message on a new connection; True when the daemon closed the connection
+    without answering."""
+    with h.connect(port) as s:
+        s.sendall(h.frame(message))
+        try:
+            return h.read_frame(s, timeout=30) == b""
+        except (ConnectionResetError, socket.timeout):
+            return False
+
+
+def no_writes(limit=0):
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+
+def readiness(port):
+    r, data = request(port, "GET", "/readyz")
+    return r.status, json.loads(data)
+
+
+def daemon_and_cli_refused(a, tmp):
+    """The daemon under the seed case's messages, its HTTP API and a CLI import beside it."""
+    seed = os.path.join(a.shared, "seed")
+    config = os.path.join(tmp, "cli.toml")
+    with open(config, "w") as f:
+        f.write(CONFIG)
+    reference = os.path.join(tmp, "reference.db")
+    h.cli(a.bin, "import", "--config", config, "--db", reference,
+          os.path.join(seed, "results.csv"), os.path.join(seed, "milestones.csv"))
+
+    rows = list(csv.DictReader(open(os.path.join(seed, "results.csv"))))
+    messages = [to_oru(i, r) for i, r in enumerate(rows)]
+    # The refusal covers the result that fires the first alert and the one before it: a refused
+    # transaction must not leave half an evaluation behind.
+    fires = [r["collected_at"] for r in rows].index(EXPECTED[0][4])
+    refused = range(fires - 1, fires + 2)
+
+    ingest_token, ingest_cfg = token_lines(a, "lab-feed", "ingest")
+    read_token, read_cfg = token_lines(a, "viewer", "read")
+    d = h.Daemon(a.bin, tmp, CONFIG + ingest_cfg + "\n" + read_cfg + "\n").start()
+    pid, port = d.proc.pid, d.http_port
+    later = os.path.join(tmp, "later.csv")
+    with open(later, "w") as f:
+        f.write("patient_id,marker,collected_at,value,unit\n")
+        f.writelines("late-%d,AFP,2020-01-%02d,%d,ng/mL\n" % (i % 7, i % 28 + 1, i + 3)
+                     for i in range(200))
+    h.cli(a.bin, "import", "--config", config, "--db", d.db, os.path.join(seed, "milestones.csv"))
+    first = os.path.join(tmp, "first.mllp")
+    with open(first, "wb") as f:
+        f.write(b"".join(h.frame(m) for m in messages[:refused.start]))
+    h.check([c for c, _, _ in h.mllp_send(d.port, first)] == ["AA"] * refused.start,
+            "%d messages acknowledged before the disk refuses writes" % refused.start)
+    before = everything(d.db)
+
+    _, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (0, hard))
+    try:
+        for i in refused:
+            h.check(refused_without_ack(d.port, messages[i]),
+                    "message %d: the connection closes without an ACK" % i)
+        h.check(h.wait_until(lambda: d.log_count("event=message_not_stored") >= len(refused)
+                             and d.log_count("action=close_without_ack") >= len(refused)),
+                "each refusal is logged with what was done")
+        h.check(d.proc.poll() is None, "the daemon is still running")
+
+        status, body = readiness(port)
+        h.check(status == 503 and "the latest write failed" in body.get("detail", ""),
+                "/readyz: 503 with the reason (%r)" % body)
+        obs = {"resourceType": "Observation", "status": "final",
+               "code": {"coding": [{"system": "http://loinc.org", "code": "1834-1"}]},
+               "subject": {"identifier": {"value": "fhir-1"}},
+               "effectiveDateTime": "2020-01-02", "valueQuantity": {"value": 9, "unit": "ng/mL"}}
+        r, data = request(port, "POST", "/fhir/Observation", ingest_token, json.dumps(obs).encode(),
+                          {"Content-Type": "application/fhir+json"})
+        outcome = json.loads(data)
+        h.check(r.status == 503 and outcome["resourceType"] == "OperationOutcome"
+                and "not stored" in json.dumps(outcome),
+                "FHIR: 503 OperationOutcome, not stored (%d %r)" % (r.status, data[:200]))
+        r, data = request(port, "POST", "/api/v1/results", ingest_token,
+                          json.dumps([{"patient_id": "api-1", "marker": "AFP",
+                                       "collected_at": "2020-01-03", "value": "4",
+                                       "unit": "ng/mL"}]).encode(),
+                          {"Content-Type": "application/json"})
+        h.check("not stored" in problem(r, data, 503)["detail"], "JSON API: 503, not stored")
+        r, data = request(port, "GET", "/api/v1/alerts?state=all", read_token)
+        h.check(r.status == 200 and len(json.loads(data)["alerts"]) == len(before["alerts"]),
+                "reads still answer (%d)" % r.status)
+        h.check([request(port, "GET", path)[0].status for path in ("/healthz", "/")] == [200, 200],
+                "/healthz and the review page still answer")
+
+        p = h.cli(a.bin, "import", "--config", config, "--db", d.db, later, check_rc=False,
+                  preexec_fn=no_writes)
+        err = p.stderr.decode().strip()
+        h.check(p.returncode == 2 and "\n" not in err and err.startswith("markerwatch: ")
+                and later + ": " in err and "nothing of this file was stored" in err,
+                "the CLI import: exit 2, one line naming the file (%d %r)" % (p.returncode, err))
+        h.check(everything(d.db) == before, "nothing stored before changed, nothing was added")
+    finally:
+        if d.proc.poll() is None:
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
+
+    rest = os.path.join(tmp, "rest.mllp")
+    with open(rest, "wb") as f:
+        f.write(b"".join(h.frame(m) for m in messages[refused.start:]))
+    acks = [c for c, _, _ in h.mllp_send(d.port, rest)]
+    h.check(acks == ["AA"] * (len(messages) - refused.start),
+            "once writes fit again, the refused messages and the rest are acknowledged")
+    h.check(readiness(port)[0] == 200, "/readyz: ready again after a write succeeded")
+    out = h.cli(a.bin, "import", "--config", config, "--db", d.db, later).stdout
+    h.check(b"200 stored" in out, "the CLI import stores the file once writes fit (%r)" % out)
+    h.check(d.stop() == 0, "clean stop")
+
+    h.check(stored(a, d.db, config) == stored(a, reference, config),
+            "the stored results equal the seed case imported on a healthy disk")
+    counts = h.query(d.db, "SELECT control_id, count(*) FROM messages WHERE transport = 'mllp' "
+                           "GROUP BY control_id")
+    h.check(sorted(counts) == [("SEED-%03d" % i, 1) for i in range(len(messages))],
+            "each message is in the message log once")
+    alerts = json.loads(h.cli(a.bin, "alerts", "--config", config, "--db", d.db, "--state", "all",
+                              "--patient", "case-001", "--format", "json").stdout)
+    h.check(sorted(key(x) for x in alerts if x["state"] != "retracted") == sorted(EXPECTED),
+            "exactly the seed case's three alerts")
+    new_events = h.query(d.db, "SELECT count(*) FROM alert_events e JOIN patients p ON "
+                               "p.id = e.patient_id WHERE p.identifier = 'case-001' AND "
+                               "e.event = 'new'")[0][0]
+    h.check(new_events == 3, "three NEW events in the alert log (%d)" % new_events)
+    h.check(h.query(d.db, "PRAGMA integrity_check") == [("ok",)], "the database is intact")
+
+
+def import_stopped_midway(a, tmp):
+    """A large CSV import whose file system fills after its first chunk of whole patients has
+    committed: the command says that part of the file is stored, the first chunk stays, and
+    importing the file again stores the rest. A read transaction held open keeps the log from
+    being checkpointed and reused, so the log grows by what each chunk writes, the same in the
+    measuring run and the real one."""
+    chunk = 50000  # Pipeline::kCommitEvery: a commit after each 50,000 rows (of whole patients)
+    path = os.path.join(tmp, "large.csv")
+    with open(path, "w") as f:
+        f.write("patient_id,marker,collected_at,value,unit\n")
+        # 25,000 patients of 10 rows: every chunk is exactly 5,000 patients.
+        for p in range(25000):
+            f.writelines("big-%05d,AFP,2019-%02d-%02d,5.%d,ng/mL\n" % (p, k + 1, p % 28 + 1, p % 10)
+                         for k in range(10))
+
+    def import_under(db, limit):
+        h.cli(a.bin, "import", "--db", db, os.path.join(a.shared, "seed", "milestones.csv"))
+        reader = sqlite3.connect(db, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM results").fetchall()
+        try:
+            p = h.cli(a.bin, "import", "--db", db, path, check_rc=False,
+                      preexec_fn=(lambda: no_writes(limit)) if limit else None)
+            return p, os.path.getsize(db + "-wal")
+        finally:
+            reader.close()
+
+    measured, wal = import_under(os.path.join(tmp, "measure.db"), None)
+    h.check(measured.returncode == 0, "the measuring import stores the file (%r)" % measured.stderr)
+    # The first chunk writes a fifth of the rows and the file's copy in the message log: half of
+    # the whole file's log leaves room for it, and not for all five.
+    db = os.path.join(tmp, "full.db")
+    p, _ = import_under(db, wal // 2)
+    err = p.stderr.decode().strip()
+    h.check(p.returncode == 2 and "\n" not in err and path + ": " in err
+            and "part of this file was stored: import it again" in err,
+            "stopped midway: exit 2, one line that says part of the file is stored (%r)" % err)
+    kept = h.query(db, "SELECT count(*) FROM results")[0][0]
+    h.check(0 < kept < 250000 and kept % chunk == 0,
+            "the chunks committed before the failure stay stored (%d rows)" % kept)
+    again = h.cli(a.bin, "import", "--db", db, path).stdout
+    report = "results: %d stored, %d unchanged, 0 rejected" % (250000 - kept, kept)
+    h.check(report.encode() in again,
+            "imported again, the rest is stored (%r)" % again)
+    h.check(h.query(db, "SELECT count(*) FROM results")[0][0] == 250000, "all 250,000 rows stored")
+
+
+def main(a, tmp):
+    for test in (daemon_and_cli_refused, import_stopped_midway):
+        sub = os.path.join(tmp, test.__name__)
+        os.mkdir(sub)
+        print("#", test.__name__)
+        test(a, sub)
+
+
+if __name__ == "__main__":
+    h.run(main)
