@@ -5,6 +5,7 @@ import re
 import resource
 import socket
 import sqlite3
+import subprocess
 import time
 
 import harness as h
@@ -226,6 +227,32 @@ def out_of_file_descriptors(a, tmp):
         h.check(d.stop() == 0, "clean stop")
 
 
+def address_in_use(a, tmp):
+    """Another process holds the MLLP or the HTTP address: markerwatchd does not start half-way
+    (exit 1, no READY) and its log names the listener, the address and why."""
+    for listener in ("mllp", "http"):
+        holder = socket.socket()
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        addresses = {"mllp": "127.0.0.1:0", "http": "127.0.0.1:0", listener: "127.0.0.1:%d" % port}
+        config = os.path.join(tmp, "%s.toml" % listener)
+        with open(config, "w") as f:
+            f.write('[storage]\npath = "%s"\n[mllp]\nlisten = "%s"\n[http]\nlisten = "%s"\n'
+                    % (os.path.join(tmp, "in-use.db"), addresses["mllp"], addresses["http"]))
+        try:
+            p = subprocess.run([os.path.join(a.bin, "markerwatchd"), "--config", config],
+                               capture_output=True, timeout=60)
+            out = p.stdout.decode()
+            h.check(p.returncode == 1 and "READY" not in out
+                    and re.search(r"event=listen_failed listener=%s address=127\.0\.0\.1:%d "
+                                  r'error="bind: Address already in use"' % (listener, port), out),
+                    "%s address in use: exit 1, no READY, the address in the log (%d)"
+                    % (listener, p.returncode))
+        finally:
+            holder.close()
+
+
 def shutdown_finishes_in_flight(a, tmp):
     """SIGTERM with work in flight. Eight connections send a message each; a ninth pipelines 300,
     and the signal comes as soon as the first of those is answered, while the daemon holds the
@@ -405,7 +432,7 @@ def schema_upgrade_extends_start_timeout(a, tmp):
 
 
 def main(a, tmp):
-    for test in (samples_over_mllp, afp_batches, limits, out_of_file_descriptors,
+    for test in (samples_over_mllp, afp_batches, limits, out_of_file_descriptors, address_in_use,
                  shutdown_finishes_in_flight, systemd_notify, schema_upgrade_extends_start_timeout):
         sub = os.path.join(tmp, test.__name__)
         os.mkdir(sub)
