@@ -258,6 +258,15 @@ def partial_seed(shared, tmp, before, patient):
     return results, milestones
 
 
+def run_each(a, tmp, tests):
+    """Runs each test function in a folder of its own under tmp, named after it."""
+    for test in tests:
+        sub = os.path.join(tmp, test.__name__)
+        os.mkdir(sub)
+        print("#", test.__name__)
+        test(a, sub)
+
+
 def run(main):
     a = args()
     tmp = tempfile.mkdtemp(prefix="mw-e2e-")

@@ -432,12 +432,9 @@ def schema_upgrade_extends_start_timeout(a, tmp):
 
 
 def main(a, tmp):
-    for test in (samples_over_mllp, afp_batches, limits, out_of_file_descriptors, address_in_use,
-                 shutdown_finishes_in_flight, systemd_notify, schema_upgrade_extends_start_timeout):
-        sub = os.path.join(tmp, test.__name__)
-        os.mkdir(sub)
-        print("#", test.__name__)
-        test(a, sub)
+    h.run_each(a, tmp, (samples_over_mllp, afp_batches, limits, out_of_file_descriptors,
+                        address_in_use, shutdown_finishes_in_flight, systemd_notify,
+                        schema_upgrade_extends_start_timeout))
 
 
 if __name__ == "__main__":

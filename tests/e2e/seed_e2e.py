@@ -32,14 +32,23 @@ def stored(a, db, config):
     return sorted(rows)
 
 
-def main(a, tmp):
+def import_seed(a, tmp, db_name):
+    """The seed case's results and milestones imported with the CLI into tmp/db_name, under the
+    CLI config CONFIG (written to tmp/cli.toml). Returns (config path, database path, the
+    import's output)."""
     seed = os.path.join(a.shared, "seed")
     config = os.path.join(tmp, "cli.toml")
     with open(config, "w") as f:
         f.write(CONFIG)
-    imported_db = os.path.join(tmp, "imported.db")
-    out = h.cli(a.bin, "import", "--config", config, "--db", imported_db,
+    db = os.path.join(tmp, db_name)
+    out = h.cli(a.bin, "import", "--config", config, "--db", db,
                 os.path.join(seed, "results.csv"), os.path.join(seed, "milestones.csv"))
+    return config, db, out
+
+
+def main(a, tmp):
+    seed = os.path.join(a.shared, "seed")
+    config, imported_db, out = import_seed(a, tmp, "imported.db")
     h.check(b"results: 34 stored, 0 unchanged, 0 rejected" in out.stdout, "34 results imported")
     h.check(b"milestones: 11 stored" in out.stdout, "11 milestones imported")
     again = h.cli(a.bin, "import", "--config", config, "--db", imported_db, os.path.join(seed, "results.csv"))

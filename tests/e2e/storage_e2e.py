@@ -16,7 +16,7 @@ import sqlite3
 import harness as h
 from alerts_e2e import EXPECTED, key
 from http_e2e import problem, request, token_lines
-from seed_e2e import CONFIG, stored, to_oru
+from seed_e2e import CONFIG, import_seed, stored, to_oru
 
 
 def everything(db):
@@ -49,12 +49,7 @@ def readiness(port):
 def daemon_and_cli_refused(a, tmp):
     """The daemon under the seed case's messages, its HTTP API and a CLI import beside it."""
     seed = os.path.join(a.shared, "seed")
-    config = os.path.join(tmp, "cli.toml")
-    with open(config, "w") as f:
-        f.write(CONFIG)
-    reference = os.path.join(tmp, "reference.db")
-    h.cli(a.bin, "import", "--config", config, "--db", reference,
-          os.path.join(seed, "results.csv"), os.path.join(seed, "milestones.csv"))
+    config, reference, _ = import_seed(a, tmp, "reference.db")
 
     rows = list(csv.DictReader(open(os.path.join(seed, "results.csv"))))
     messages = [to_oru(i, r) for i, r in enumerate(rows)]
@@ -203,11 +198,7 @@ def import_stopped_midway(a, tmp):
 
 
 def main(a, tmp):
-    for test in (daemon_and_cli_refused, import_stopped_midway):
-        sub = os.path.join(tmp, test.__name__)
-        os.mkdir(sub)
-        print("#", test.__name__)
-        test(a, sub)
+    h.run_each(a, tmp, (daemon_and_cli_refused, import_stopped_midway))
 
 
 if __name__ == "__main__":
