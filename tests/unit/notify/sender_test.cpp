@@ -248,6 +248,54 @@ TEST_CASE(
   CHECK(sender.stats().delivered == 1);
 }
 
+TEST_CASE(
+    "sender: an attempt the store cannot record stays pending, and is sent again a minute later, "
+    "not before") {
+  ScriptedServer server({200});
+  Outbox o(server.port(), {0, 60});
+  o.queue("mw_1_team");
+  // The first write (start()'s) goes through; later ones fail in the writer, as on a full disk,
+  // until the test lets them through.
+  std::atomic<int> writes{0};
+  std::atomic<bool> refusing{true};
+  auto forward = o.submit_write();
+  notify::Sender sender(o.settings, o.clock,
+                        [&](notify::Sender::Write write, notify::Sender::WriteDone done) {
+                          if (writes++ > 0 && refusing)
+                            write = [](store::Database&) {
+                              throw store::StoreError("statement failed: disk I/O error");
+                            };
+                          forward(std::move(write), std::move(done));
+                        });
+  sender.start();
+  for (int i = 0; i < 3000 && writes < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(writes == 2);  // the attempt's record, refused
+  CHECK(server.requests() == 1);
+  refusing = false;
+  auto rows = o.deliveries.list({});
+  REQUIRE(rows.size() == 1);
+  CHECK(rows.front().state == "pending");
+  CHECK(rows.front().attempt_log.empty());
+  // Due again by its row, but held: neither at once nor a second short of the minute.
+  for (int i = 0; i < 3; ++i) {
+    sender.wake();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  o.clock.advance(std::chrono::seconds(59));
+  sender.wake();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(server.requests() == 1);
+  o.clock.advance(std::chrono::seconds(1));
+  sender.wake();
+  const auto row = wait_for_attempts(o.deliveries, 1);
+  CHECK(server.requests() == 2);
+  CHECK(row.webhook_id == "mw_1_team");  // the same delivery: receivers drop the repeat by id
+  CHECK(row.state == "delivered");
+  CHECK(row.attempt_log[0].http_status == 200);
+  sender.stop();
+}
+
 TEST_CASE("sender: with the writer stopped first it cannot start, and it stops without waiting") {
   ScriptedServer server({200});
   Outbox o(server.port(), {0, 60});
