@@ -5,13 +5,15 @@ the write fails as on a full disk instead of the signal killing them). While it 
 message is acknowledged (the connection closes without an ACK, so the interface engine keeps the
 message and sends it again), HTTP writes answer 503, /readyz says why, reads still answer, a CLI
 import fails with one line that names its file, and nothing already stored changes. Once writes
-fit again, the same messages are each stored once, and the seed case gives its three alerts."""
+fit again, the same messages are each stored once, and the seed case gives its three alerts.
+Started on such a disk, the daemon exits before it is ready and names the database."""
 import csv
 import json
 import os
 import resource
 import socket
 import sqlite3
+import subprocess
 
 import harness as h
 from alerts_e2e import EXPECTED, key
@@ -148,6 +150,18 @@ def daemon_and_cli_refused(a, tmp):
                                "e.event = 'new'")[0][0]
     h.check(new_events == 3, "three NEW events in the alert log (%d)" % new_events)
     h.check(h.query(d.db, "PRAGMA integrity_check") == [("ok",)], "the database is intact")
+
+    # Started on a disk that refuses writes (after a reboot, say): it does not get ready, and says
+    # which database it could not open.
+    before = everything(d.db)
+    p = subprocess.run([os.path.join(a.bin, "markerwatchd"), "--config", d.config],
+                       capture_output=True, timeout=60, preexec_fn=no_writes)
+    out = p.stdout.decode()
+    h.check(p.returncode == 1 and "READY" not in out
+            and "event=fatal error=\"cannot open database %s: " % d.db in out,
+            "started on a disk that refuses writes: exit 1, the database named (%d %r)"
+            % (p.returncode, out[-300:]))
+    h.check(everything(d.db) == before, "and nothing stored changed")
 
 
 def import_stopped_midway(a, tmp):
