@@ -48,6 +48,18 @@ const store::MessageOutcome kUndecided = [] {
   return o;
 }();
 
+// A CSV file in the message log while its import runs: the row becomes visible with the first
+// chunk's commit, and stays as written here when the import stops before the end of the file (a
+// full disk, a crash); a finished import settles it.
+const store::MessageOutcome kImportUnfinished = [] {
+  store::MessageOutcome o;
+  o.outcome = "partial";
+  o.error =
+      "the import stopped before the end of the file: the rows committed until then are stored; "
+      "importing the file again stores the rest";
+  return o;
+}();
+
 // Splits an HL7 file into messages: each starts at a line beginning with "MSH". Returns the
 // 1-based line of each message with its text.
 std::vector<std::pair<std::size_t, std::string_view>> split_messages(std::string_view content) {
@@ -373,7 +385,7 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
     return report;
   }
   if (!text::is_valid_utf8(content)) throw InputError("file is not valid UTF-8");
-  const auto message_id = store_.insert_message(entry, kUndecided);
+  const auto message_id = store_.insert_message(entry, kImportUnfinished);
 
   if (header_problem) throw InputError(*header_problem);
 
@@ -410,7 +422,7 @@ FileReport Pipeline::ingest_csv_file(std::string_view content, const std::string
     outcome.error = std::to_string(report.rejected) + " row(s) rejected; first: line " +
                     std::to_string(report.rejections.front().line) + ": " +
                     report.rejections.front().reason;
-  store_.settle_outcome(message_id, kUndecided, outcome);
+  store_.settle_outcome(message_id, kImportUnfinished, outcome);
   return report;
 }
 

@@ -204,11 +204,18 @@ def import_stopped_midway(a, tmp):
     kept = h.query(db, "SELECT count(*) FROM results")[0][0]
     h.check(0 < kept < 250000 and kept % chunk == 0,
             "the chunks committed before the failure stay stored (%d rows)" % kept)
+    logged = "SELECT outcome, error FROM messages WHERE transport = 'file' AND peer = ? ORDER BY id"
+    unfinished = h.query(db, logged, (path,))
+    h.check(len(unfinished) == 1 and unfinished[0][0] == "partial"
+            and unfinished[0][1].startswith("the import stopped before the end of the file"),
+            "the message log holds the file as partial, and why (%r)" % unfinished)
     again = h.cli(a.bin, "import", "--db", db, path).stdout
     report = "results: %d stored, %d unchanged, 0 rejected" % (250000 - kept, kept)
     h.check(report.encode() in again,
             "imported again, the rest is stored (%r)" % again)
     h.check(h.query(db, "SELECT count(*) FROM results")[0][0] == 250000, "all 250,000 rows stored")
+    h.check([o for o, _ in h.query(db, logged, (path,))] == ["partial", "accepted"],
+            "and the second import is in the log as accepted")
 
 
 def main(a, tmp):
