@@ -90,17 +90,22 @@ int cmd_import(const Common& c, const std::vector<std::string>& files) {
   ingest::Pipeline pipeline(*db, s, clock);
   bool any_rejected = false;
   for (const auto& path : files) {
-    int chunks_committed = 0;
+    // What a database error at this point leaves of the file, in the words the person gets.
+    const char* kept = "nothing of this file was stored";
     try {
       const auto content = read_input_file(path);
       auto txn = std::make_unique<store::Transaction>(*db);
       auto report = pipeline.ingest_file(content, path, [&] {
         txn->commit();
-        ++chunks_committed;
+        kept =
+            "part of this file was stored: import it again to store the rest (rows already "
+            "stored stay unchanged)";
         txn = std::make_unique<store::Transaction>(*db);
       });
       txn->commit();
-      ++chunks_committed;
+      kept =
+          "this file was stored but not synced to disk: import it again to be sure it is kept "
+          "(rows already stored stay unchanged)";
       if (sync_per_file) db->sync_log();
       for (const auto& r : report.rejections)
         std::cerr << path << ":" << r.line << ": " << r.reason << "\n";
@@ -126,11 +131,7 @@ int cmd_import(const Common& c, const std::vector<std::string>& files) {
     } catch (const store::StoreError& e) {
       // The database refused a write (a full disk, an I/O error): the files after this one are
       // not tried. The person needs to know which file, and whether any of it is stored.
-      throw store::StoreError(path + ": " + e.what() +
-                              (chunks_committed == 0
-                                   ? "; nothing of this file was stored"
-                                   : "; part of this file was stored: import it again to store "
-                                     "the rest (rows already stored stay unchanged)"));
+      throw store::StoreError(path + ": " + e.what() + "; " + kept);
     }
   }
   checkpointer.stop();
