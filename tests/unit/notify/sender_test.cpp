@@ -276,21 +276,27 @@ TEST_CASE(
   o.queue("mw_1_team");
   // The first write (start()'s) goes through; later ones fail in the writer, as on a full disk,
   // until the test lets them through.
-  std::atomic<int> writes{0};
+  std::atomic<int> writes{0}, refusals_answered{0};
   std::atomic<bool> refusing{true};
   auto forward = o.submit_write();
-  notify::Sender sender(o.settings, o.clock,
-                        [&](notify::Sender::Write write, notify::Sender::WriteDone done) {
-                          if (writes++ > 0 && refusing)
-                            write = [](store::Database&) {
-                              throw store::StoreError("statement failed: disk I/O error");
-                            };
-                          forward(std::move(write), std::move(done));
-                        });
+  notify::Sender sender(
+      o.settings, o.clock, [&](notify::Sender::Write write, notify::Sender::WriteDone done) {
+        if (writes++ > 0 && refusing) {
+          write = [](store::Database&) {
+            throw store::StoreError("statement failed: disk I/O error");
+          };
+          done = [done = std::move(done), &refusals_answered](std::optional<std::string> failure) {
+            done(std::move(failure));
+            ++refusals_answered;
+          };
+        }
+        forward(std::move(write), std::move(done));
+      });
   sender.start();
-  for (int i = 0; i < 3000 && writes < 2; ++i)
+  // The sender has then been told (and holds the delivery from the clock's time of then).
+  for (int i = 0; i < 3000 && refusals_answered < 1; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(writes == 2);  // the attempt's record, refused
+  REQUIRE(refusals_answered == 1);  // the attempt's record, refused
   refusing = false;
   auto rows = o.deliveries.list({});
   REQUIRE(rows.size() == 1);
