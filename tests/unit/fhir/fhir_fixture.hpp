@@ -25,15 +25,6 @@ struct FhirFixture : PipelineFixture {
   ingest::FhirOutcome post(const Json& body, std::string_view endpoint = "") {
     return post(body.dump(), endpoint);
   }
-  // Everything a refused request must leave as it was.
-  std::string state() {
-    auto q = db.prepare(
-        "SELECT (SELECT count(*) FROM results) || '/' || (SELECT count(*) FROM milestones) || '/' "
-        "|| (SELECT count(*) FROM alerts) || '/' || (SELECT coalesce(group_concat(value_raw), '') "
-        "FROM results WHERE effective = 1)");
-    q.step();
-    return q.text(0);
-  }
   std::string last_outcome() {
     auto q = db.prepare("SELECT outcome FROM messages ORDER BY id DESC LIMIT 1");
     q.step();

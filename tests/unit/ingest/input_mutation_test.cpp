@@ -54,10 +54,6 @@ std::string mutate(std::string s, std::mt19937& rng) {
   return s;
 }
 
-}  // namespace
-
-namespace {
-
 // The mapping the public samples are tested with (their local codes mapped to markers).
 struct SampleMapping {
   settings::Settings settings =
@@ -368,15 +364,11 @@ TEST_CASE("JSON API rows with any node of the wrong type or removed are stored o
   for (const auto& [body, kind] : {std::pair{results, ingest::FileKind::results_csv},
                                    std::pair{milestones, ingest::FileKind::milestones_csv}}) {
     test::PipelineFixture f;
-    const auto state = [&f] {
-      return std::to_string(f.count("SELECT count(*) FROM results")) + "/" +
-             std::to_string(f.count("SELECT count(*) FROM milestones"));
-    };
     std::vector<Json::json_pointer> nodes;
     collect_nodes(body, Json::json_pointer(), nodes);
     auto post = [&](const Json& damaged) {
       INFO(damaged.dump());
-      const auto before = state();
+      const auto before = f.state();
       ingest::RowsOutcome out;
       REQUIRE_NOTHROW(out = f.post_rows(damaged.dump(), kind));
       if (out.outcome == "accepted") {
@@ -386,7 +378,7 @@ TEST_CASE("JSON API rows with any node of the wrong type or removed are stored o
       REQUIRE(out.outcome == "rejected");
       REQUIRE((out.refusal || !out.rejected.empty()));
       for (const auto& row : out.rejected) REQUIRE_FALSE(row.reason.empty());
-      REQUIRE(state() == before);
+      REQUIRE(f.state() == before);
       ++refused;
     };
     for (const auto& at : nodes) {

@@ -41,6 +41,15 @@ struct PipelineFixture {
     txn.commit();
     return out;
   }
+  // Everything a refused request must leave as it was.
+  std::string state() {
+    auto q = db.prepare(
+        "SELECT (SELECT count(*) FROM results) || '/' || (SELECT count(*) FROM milestones) || '/' "
+        "|| (SELECT count(*) FROM alerts) || '/' || (SELECT coalesce(group_concat(value_raw), '') "
+        "FROM results WHERE effective = 1)");
+    q.step();
+    return q.text(0);
+  }
   std::int64_t count(const std::string& sql) {
     auto q = db.prepare(sql);
     q.step();
