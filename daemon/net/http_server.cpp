@@ -139,6 +139,9 @@ class HttpSessionOf final : public HttpSession,
   }
 
   void write(HttpResponse response) {
+    if (response.result() == http::status::service_unavailable &&
+        response.find(http::field::retry_after) == response.end())
+      response.set(http::field::retry_after, std::to_string(server_.options_.retry_after.count()));
     response.prepare_payload();
     if (head_) {
       // HEAD: the GET response's headers, Content-Length included, and no body.

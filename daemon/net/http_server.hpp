@@ -45,6 +45,10 @@ struct HttpServerOptions {
   std::uint32_t max_header_bytes = 16 * 1024;
   std::chrono::seconds read_timeout{30};
   int max_connections = 64;
+  // Sent as Retry-After with every 503 that does not carry its own: a FHIR client or interface
+  // engine told "unavailable" (too many connections, stopping, a write that failed) then waits
+  // that long instead of retrying at once or giving up (RFC 9110 section 10.2.3).
+  std::chrono::seconds retry_after{5};
   std::string cert_file;  // PEM certificate (chain); empty: plain HTTP
   std::string key_file;   // PEM private key
 };

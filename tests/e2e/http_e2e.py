@@ -265,6 +265,7 @@ def main(a, tmp):
     out = raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
     h.check(out.startswith(b"HTTP/1.1 503") and b"too many connections" in out,
             "over max_connections: 503 saying why: %r" % out[:120])
+    h.check(b"\r\nRetry-After: 5\r\n" in out, "the 503 says when to try again: %r" % out[:300])
     for s in idle:
         s.close()
     # The server notices the closes on its own time; until then it may still answer 503.

@@ -50,6 +50,12 @@ def readiness(port):
     return r.status, json.loads(data)
 
 
+def retry_after(r):
+    """A 503 tells the client when to try again (the server's default, 5 seconds)."""
+    h.check(r.getheader("Retry-After") == "5",
+            "%d with Retry-After: 5 (got %r)" % (r.status, r.getheader("Retry-After")))
+
+
 def daemon_and_cli_refused(a, tmp):
     """The daemon under the seed case's messages, its HTTP API and a CLI import beside it."""
     seed = os.path.join(a.shared, "seed")
@@ -103,12 +109,14 @@ def daemon_and_cli_refused(a, tmp):
         h.check(r.status == 503 and outcome["resourceType"] == "OperationOutcome"
                 and "not stored" in json.dumps(outcome),
                 "FHIR: 503 OperationOutcome, not stored (%d %r)" % (r.status, data[:200]))
+        retry_after(r)
         r, data = request(port, "POST", "/api/v1/results", ingest_token,
                           json.dumps([{"patient_id": "api-1", "marker": "AFP",
                                        "collected_at": "2020-01-03", "value": "4",
                                        "unit": "ng/mL"}]).encode(),
                           {"Content-Type": "application/json"})
         h.check("not stored" in problem(r, data, 503)["detail"], "JSON API: 503, not stored")
+        retry_after(r)
         r, data = request(port, "GET", "/api/v1/alerts?state=all", read_token)
         h.check(r.status == 200 and len(json.loads(data)["alerts"]) == len(before["alerts"]),
                 "reads still answer (%d)" % r.status)
