@@ -1,7 +1,12 @@
 #include "notify/policy.hpp"
 
+#include <curl/curl.h>
+
 #include <algorithm>
 #include <charconv>
+#include <limits>
+
+#include "core/text.hpp"
 
 namespace markerwatch::notify {
 
@@ -48,13 +53,23 @@ std::optional<std::int64_t> next_attempt(const std::vector<int>& schedule, int a
   return now + delay;
 }
 
-std::optional<int> parse_retry_after(const std::string& value) {
-  int seconds = 0;
-  const auto* begin = value.data();
-  while (begin < value.data() + value.size() && *begin == ' ') ++begin;
-  auto [end, ec] = std::from_chars(begin, value.data() + value.size(), seconds);
-  if (ec != std::errc() || seconds < 0 || begin == end) return std::nullopt;
-  return seconds;
+std::optional<int> parse_retry_after(std::string_view value, std::int64_t now) {
+  value = text::trim(value);
+  if (value.empty()) return std::nullopt;
+  constexpr auto kLongest = std::numeric_limits<int>::max();
+  if (value.front() >= '0' && value.front() <= '9') {
+    std::int64_t seconds = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (end != value.data() + value.size()) return std::nullopt;  // "30s", "1.5"
+    if (ec == std::errc::result_out_of_range) return kLongest;    // capped by next_attempt
+    return static_cast<int>(std::min<std::int64_t>(seconds, kLongest));
+  }
+  // An HTTP date starts with the day's name; libcurl parses all three of its formats.
+  if (const char c = text::ascii_lower(value.front()); c < 'a' || c > 'z') return std::nullopt;
+  const auto at = curl_getdate(std::string(value).c_str(), nullptr);
+  if (at == -1) return std::nullopt;
+  return static_cast<int>(
+      std::clamp<std::int64_t>(static_cast<std::int64_t>(at) - now, 0, kLongest));
 }
 
 }  // namespace markerwatch::notify

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "settings/settings.hpp"
@@ -36,7 +37,9 @@ AttemptVerdict classify(int http_status);
 std::optional<std::int64_t> next_attempt(const std::vector<int>& schedule, int attempts_made,
                                          std::int64_t now, std::optional<int> retry_after_s);
 
-// "Retry-After" as seconds (delta-seconds only; an HTTP date is ignored).
-std::optional<int> parse_retry_after(const std::string& value);
+// A "Retry-After" value (RFC 9110 section 10.2.3) as seconds from `now` (unix time):
+// delay-seconds, or an HTTP date in any of the three formats HTTP allows (a date already past:
+// 0). Nullopt for anything else.
+std::optional<int> parse_retry_after(std::string_view value, std::int64_t now);
 
 }  // namespace markerwatch::notify

@@ -46,11 +46,12 @@ size_t keep_response(char* data, size_t size, size_t count, void* user) {
 }
 
 size_t read_header(char* data, size_t size, size_t count, void* user) {
-  auto* retry_after = static_cast<std::optional<int>*>(user);
+  auto* retry_after = static_cast<std::string*>(user);
   const std::string_view line(data, size * count);
   const auto colon = line.find(':');
+  // Kept as received: an HTTP date is turned into a delay when the attempt is recorded.
   if (colon != std::string_view::npos && text::iequals(line.substr(0, colon), "retry-after"))
-    *retry_after = parse_retry_after(std::string(text::trim(line.substr(colon + 1))));
+    *retry_after = text::trim(line.substr(colon + 1));
   return size * count;
 }
 
@@ -65,7 +66,7 @@ struct Sender::Transfer {
   std::string started_at;
   std::chrono::steady_clock::time_point started;
   std::string response;
-  std::optional<int> retry_after;
+  std::string retry_after;  // the header as received, "" without one
   curl_slist* headers = nullptr;
   CURL* easy = nullptr;
   ~Transfer() {
@@ -86,7 +87,7 @@ namespace {
 // Prepares an easy handle for one signed POST. `headers` receives the list to free.
 CURL* make_request(const settings::WebhookSettings& r, const std::string& webhook_id,
                    const std::string& body, std::int64_t timestamp, curl_slist*& headers,
-                   std::string* response, std::optional<int>* retry_after) {
+                   std::string* response, std::string* retry_after) {
   CURL* easy = curl_easy_init();
   if (!easy) return nullptr;
   headers = curl_slist_append(headers, "content-type: application/json");
@@ -126,7 +127,7 @@ PostResult post_signed(const settings::WebhookSettings& r, const std::string& we
   curl_slist* headers = nullptr;
   const auto started = std::chrono::steady_clock::now();
   CURL* easy =
-      make_request(r, webhook_id, body, timestamp, headers, &out.response, &out.retry_after_s);
+      make_request(r, webhook_id, body, timestamp, headers, &out.response, &out.retry_after);
   if (!easy) {
     out.error = "cannot create a request";
     return out;
@@ -332,7 +333,8 @@ void Sender::finish(Transfer& tr, int curl_code) {
       state = "delivered";
       break;
     case AttemptVerdict::retry:
-      next = next_attempt(receiver->retry_schedule, attempts, t, tr.retry_after);
+      next =
+          next_attempt(receiver->retry_schedule, attempts, t, parse_retry_after(tr.retry_after, t));
       if (!next) {
         state = "dead";
         reason = "retry schedule exhausted after " + std::to_string(attempts) + " attempts" +

@@ -30,10 +30,10 @@ struct SenderStats {
 
 // One HTTP POST as the sender makes it (also used by `markerwatch webhook test`).
 struct PostResult {
-  int http_status = 0;   // 0: no HTTP answer
-  std::string error;     // transport error or ""
-  std::string response;  // the first bytes of the answer
-  std::optional<int> retry_after_s;
+  int http_status = 0;      // 0: no HTTP answer
+  std::string error;        // transport error or ""
+  std::string response;     // the first bytes of the answer
+  std::string retry_after;  // the Retry-After header as received, "" without one
   std::int64_t latency_ms = 0;
 };
 PostResult post_signed(const settings::WebhookSettings& receiver, const std::string& webhook_id,

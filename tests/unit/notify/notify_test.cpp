@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include "engine/alert_json.hpp"
 #include "notify/payload.hpp"
 #include "notify/policy.hpp"
@@ -64,8 +66,21 @@ TEST_CASE("the retry schedule, Retry-After and exhaustion") {
   CHECK(next_attempt(schedule, 2, 1000, 10) == 1300);          // a shorter one does not
   CHECK(next_attempt(schedule, 1, 1000, 999999) == 87400);     // capped at a day
   CHECK_FALSE(next_attempt(schedule, 4, 1000, std::nullopt));  // exhausted: dead
-  CHECK(parse_retry_after(" 30") == 30);
-  CHECK_FALSE(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"));
+}
+
+TEST_CASE("Retry-After: delay-seconds or an HTTP date, in seconds from now") {
+  constexpr std::int64_t now = 1'445'412'480;  // Wed, 21 Oct 2015 07:28:00 GMT
+  CHECK(parse_retry_after(" 30", now) == 30);
+  CHECK(parse_retry_after("0", now) == 0);
+  CHECK(parse_retry_after("99999999999999999999", now) == std::numeric_limits<int>::max());
+  // The three date formats of RFC 9110 section 5.6.7.
+  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:30:00 GMT", now) == 120);
+  CHECK(parse_retry_after("Wednesday, 21-Oct-15 07:30:00 GMT", now) == 120);
+  CHECK(parse_retry_after("Wed Oct 21 07:30:00 2015", now) == 120);
+  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now) == 0);
+  CHECK(parse_retry_after("Tue, 20 Oct 2015 07:28:00 GMT", now) == 0);  // past: at once
+  for (const char* bad : {"", "  ", "-5", "30s", "1.5", "+30", "soon", "\x01\x02", "30, 40"})
+    CHECK_FALSE(parse_retry_after(bad, now));
 }
 
 TEST_CASE("routing: events, markers, severity and the backfill age") {

@@ -22,7 +22,9 @@ namespace {
 // Answers each request with the next status of `script` (the last one repeats).
 class ScriptedServer {
  public:
-  explicit ScriptedServer(std::vector<int> script) : script_(std::move(script)) {
+  // `header`: one more header line sent with every answer (e.g. "Retry-After: 120").
+  explicit ScriptedServer(std::vector<int> script, std::string header = "")
+      : script_(std::move(script)), header_(std::move(header)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -63,13 +65,15 @@ class ScriptedServer {
       }
       const int status = script_[std::min<std::size_t>(requests_, script_.size() - 1)];
       ++requests_;
-      const std::string reply = "HTTP/1.1 " + std::to_string(status) +
-                                " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+      const std::string reply = "HTTP/1.1 " + std::to_string(status) + " X\r\n" +
+                                (header_.empty() ? "" : header_ + "\r\n") +
+                                "Content-Length: 2\r\nConnection: close\r\n\r\nok";
       ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
       ::close(c);
     }
   }
   std::vector<int> script_;
+  std::string header_;
   int fd_ = -1, port_ = 0;
   std::atomic<int> requests_{0};
   std::atomic<bool> stop_{false};
@@ -177,6 +181,26 @@ TEST_CASE("sender: retries on the schedule of the injected clock, then delivers 
   sender.stop();
   CHECK(server.requests() == 3);
   CHECK(sender.stats().delivered == 1);
+}
+
+TEST_CASE("sender: a receiver's Retry-After, in seconds or as an HTTP date, delays the next try") {
+  // The schedule says 60 s; each receiver asks for longer, one in seconds, one by date (t0 is
+  // Fri, 15 Jan 2027 08:00:00 GMT). A shorter wish is covered in notify_test.cpp.
+  for (const auto& [header, expected_delay] :
+       {std::pair<std::string, int>{"Retry-After: 120", 120},
+        {"retry-after: Fri, 15 Jan 2027 08:15:00 GMT", 900}}) {
+    CAPTURE(header);
+    ScriptedServer server({503}, header);
+    Outbox o(server.port(), {0, 60, 600});
+    o.queue("mw_1_team");
+    notify::Sender sender(o.settings, o.clock, o.submit_write());
+    sender.start();
+    const auto row = wait_for_attempts(o.deliveries, 1);
+    sender.stop();
+    CHECK(row.attempt_log[0].http_status == 503);
+    CHECK(row.state == "pending");
+    CHECK(row.next_attempt_at == Outbox::t0 + expected_delay);
+  }
 }
 
 TEST_CASE("sender: a schedule run out is dead; a 400 is dead at once") {
