@@ -22,6 +22,8 @@ def args():
     p.add_argument("--shared", required=True)
     p.add_argument("--source", required=True)
     p.add_argument("--bench", help="where the benchmark tools are built (bench_load_e2e)")
+    p.add_argument("--failing-log-sync",
+                   help="a library to preload: syncs of the write-ahead log fail (storage_e2e)")
     return p.parse_args()
 
 
@@ -199,9 +201,9 @@ def milestones_then_mllp(a, workdir, daemon_config, cli_config, milestones, mess
     return codes, alerts, d.db
 
 
-def cli(bin_dir, *argv, check_rc=True, preexec_fn=None):
+def cli(bin_dir, *argv, check_rc=True, preexec_fn=None, env=None):
     p = subprocess.run([os.path.join(bin_dir, "markerwatch"), *argv], capture_output=True,
-                       timeout=120, preexec_fn=preexec_fn)
+                       timeout=120, preexec_fn=preexec_fn, env=env)
     if check_rc and p.returncode != 0:
         raise Failure("markerwatch %s failed (%d): %s" % (" ".join(argv), p.returncode,
                                                          p.stderr.decode()))

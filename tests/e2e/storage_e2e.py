@@ -6,7 +6,9 @@ message is acknowledged (the connection closes without an ACK, so the interface 
 message and sends it again), HTTP writes answer 503, /readyz says why, reads still answer, a CLI
 import fails with one line that names its file, and nothing already stored changes. Once writes
 fit again, the same messages are each stored once, and the seed case gives its three alerts.
-Started on such a disk, the daemon exits before it is ready and names the database."""
+Started on such a disk, the daemon exits before it is ready and names the database. And a disk
+whose syncs fail (a preloaded fdatasync that returns EIO): an import says its file is stored but
+not synced."""
 import csv
 import json
 import os
@@ -228,8 +230,65 @@ def import_stopped_midway(a, tmp):
             "and the second import is in the log as accepted")
 
 
+def import_not_synced(a, tmp):
+    """Imports on a disk whose syncs fail (fdatasync of the write-ahead log returns EIO, as on a
+    disk that reports lost writes). When SQLite itself syncs, on the first write to a new log,
+    nothing of the file is stored. When only the import's own sync at the end of the file fails,
+    the rows are committed but might not survive a power loss: the command says so. Either way
+    one line, exit 2, and importing the file again completes it without storing anything twice."""
+    seed = os.path.join(a.shared, "seed")
+    db = os.path.join(tmp, "unsynced.db")
+    milestones, results = (os.path.join(seed, f) for f in ("milestones.csv", "results.csv"))
+    # An ASan build's runtime must otherwise be the first library loaded.
+    failing = dict(os.environ, LD_PRELOAD=a.failing_log_sync, MW_TEST_FAIL_LOG_SYNC="1",
+                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+    prefix = ("markerwatch: database error: %s: cannot sync the write-ahead log of %s: "
+              % (results, db))
+
+    def import_failing(says):
+        p = h.cli(a.bin, "import", "--db", db, results, check_rc=False, env=failing)
+        err = p.stderr.decode().strip()
+        h.check(p.returncode == 2 and "\n" not in err and err.endswith(says),
+                "a failed sync: exit 2, one line that ends %r (%d %r)" % (says, p.returncode, err))
+        return err
+
+    def stored():
+        return h.query(db, "SELECT count(*) FROM results")[0][0]
+
+    h.cli(a.bin, "import", "--db", db, milestones)
+    before = everything(db)
+    err = import_failing("nothing of this file was stored")
+    h.check(err.startswith("markerwatch: database error: %s: " % results)
+            and "disk I/O error" in err, "the line names the file and the error (%r)" % err)
+    h.check(everything(db) == before, "a new log's sync fails: nothing changed")
+
+    # A reader that reads the database file keeps checkpoints from copying the log back, so the
+    # log another import writes stays, and the next import appends to it without starting a new
+    # one (which SQLite would sync): its rows commit, and its own sync of the file is what fails.
+    reader = sqlite3.connect(db, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM results").fetchall()
+        h.cli(a.bin, "import", "--db", db, milestones)  # unchanged, and logged as received
+        err = import_failing("this file was stored but not synced to disk: import it again to "
+                             "be sure it is kept (rows already stored stay unchanged)")
+        h.check(err.startswith(prefix), "the line names the file and the database (%r)" % err)
+    finally:
+        reader.close()
+    kept = stored()
+    h.check(kept > 0, "the file's rows are committed (%d)" % kept)
+    # Its last chunk marked the file imported: the same file again is one unchanged file, synced.
+    again = h.cli(a.bin, "import", "--db", db, results).stdout
+    h.check(b"results: 0 stored, 1 unchanged, 0 rejected" in again and stored() == kept,
+            "imported again, nothing is stored twice (%r)" % again)
+    h.check([o for o, in h.query(db, "SELECT outcome FROM messages WHERE peer = ? ORDER BY id",
+                                 (results,))] == ["accepted", "duplicate"],
+            "the message log holds the file once accepted, then as a duplicate")
+    h.check(h.query(db, "PRAGMA integrity_check") == [("ok",)], "the database is intact")
+
+
 def main(a, tmp):
-    h.run_each(a, tmp, (daemon_and_cli_refused, import_stopped_midway))
+    h.run_each(a, tmp, (daemon_and_cli_refused, import_stopped_midway, import_not_synced))
 
 
 if __name__ == "__main__":
