@@ -7,8 +7,8 @@ message and sends it again), HTTP writes answer 503, /readyz says why, reads sti
 import fails with one line that names its file, and nothing already stored changes. Once writes
 fit again, the same messages are each stored once, and the seed case gives its three alerts.
 Started on such a disk, the daemon exits before it is ready and names the database. And a disk
-whose syncs fail (a preloaded fdatasync that returns EIO): an import says its file is stored but
-not synced."""
+whose syncs fail (a preloaded fdatasync that returns EIO) under the daemon, which acknowledges
+nothing it could not sync, and under an import, which says whether its file is stored."""
 import csv
 import json
 import os
@@ -47,6 +47,14 @@ def no_writes(limit=0):
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
 
 
+def syncs_fail_while(a, flag):
+    """The environment of a process whose syncs of the write-ahead log fail while `flag` exists
+    (tests/e2e/failing_log_sync.cpp)."""
+    # An ASan build's runtime must otherwise be the first library loaded.
+    return dict(os.environ, LD_PRELOAD=a.failing_log_sync, MW_TEST_FAIL_LOG_SYNC=flag,
+                ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+
+
 def readiness(port):
     r, data = request(port, "GET", "/readyz")
     return r.status, json.loads(data)
@@ -58,17 +66,40 @@ def retry_after(r):
             "%d with Retry-After: 5 (got %r)" % (r.status, r.getheader("Retry-After")))
 
 
+def seed_messages(a):
+    """The seed case's results as ORU^R01 messages in file order, and the ones a failure is to
+    refuse: the result that fires the first alert, the one before it and the one after (a refused
+    transaction must not leave half an evaluation behind)."""
+    rows = list(csv.DictReader(open(os.path.join(a.shared, "seed", "results.csv"))))
+    fires = [r["collected_at"] for r in rows].index(EXPECTED[0][4])
+    return [to_oru(i, r) for i, r in enumerate(rows)], range(fires - 1, fires + 2)
+
+
+def seed_case_stored_once(a, db, config, reference, messages):
+    """After the failure passed and every message was sent again: what a healthy disk holds."""
+    h.check(stored(a, db, config) == stored(a, reference, config),
+            "the stored results equal the seed case imported on a healthy disk")
+    counts = h.query(db, "SELECT control_id, count(*) FROM messages WHERE transport = 'mllp' "
+                         "GROUP BY control_id")
+    h.check(sorted(counts) == [("SEED-%03d" % i, 1) for i in range(messages)],
+            "each message is in the message log once")
+    alerts = json.loads(h.cli(a.bin, "alerts", "--config", config, "--db", db, "--state", "all",
+                              "--patient", "case-001", "--format", "json").stdout)
+    h.check(sorted(key(x) for x in alerts if x["state"] != "retracted") == sorted(EXPECTED),
+            "exactly the seed case's three alerts")
+    new_events = h.query(db, "SELECT count(*) FROM alert_events e JOIN patients p ON "
+                             "p.id = e.patient_id WHERE p.identifier = 'case-001' AND "
+                             "e.event = 'new'")[0][0]
+    h.check(new_events == 3, "three NEW events in the alert log (%d)" % new_events)
+    h.check(h.query(db, "PRAGMA integrity_check") == [("ok",)], "the database is intact")
+
+
 def daemon_and_cli_refused(a, tmp):
     """The daemon under the seed case's messages, its HTTP API and a CLI import beside it."""
     seed = os.path.join(a.shared, "seed")
     config, reference, _ = import_seed(a, tmp, "reference.db")
 
-    rows = list(csv.DictReader(open(os.path.join(seed, "results.csv"))))
-    messages = [to_oru(i, r) for i, r in enumerate(rows)]
-    # The refusal covers the result that fires the first alert, the one before it and the one
-    # after: a refused transaction must not leave half an evaluation behind.
-    fires = [r["collected_at"] for r in rows].index(EXPECTED[0][4])
-    refused = range(fires - 1, fires + 2)
+    messages, refused = seed_messages(a)
 
     ingest_token, ingest_cfg = token_lines(a, "lab-feed", "ingest")
     read_token, read_cfg = token_lines(a, "viewer", "read")
@@ -146,22 +177,7 @@ def daemon_and_cli_refused(a, tmp):
     out = h.cli(a.bin, "import", "--config", config, "--db", d.db, later).stdout
     h.check(b"200 stored" in out, "the CLI import stores the file once writes fit (%r)" % out)
     h.check(d.stop() == 0, "clean stop")
-
-    h.check(stored(a, d.db, config) == stored(a, reference, config),
-            "the stored results equal the seed case imported on a healthy disk")
-    counts = h.query(d.db, "SELECT control_id, count(*) FROM messages WHERE transport = 'mllp' "
-                           "GROUP BY control_id")
-    h.check(sorted(counts) == [("SEED-%03d" % i, 1) for i in range(len(messages))],
-            "each message is in the message log once")
-    alerts = json.loads(h.cli(a.bin, "alerts", "--config", config, "--db", d.db, "--state", "all",
-                              "--patient", "case-001", "--format", "json").stdout)
-    h.check(sorted(key(x) for x in alerts if x["state"] != "retracted") == sorted(EXPECTED),
-            "exactly the seed case's three alerts")
-    new_events = h.query(d.db, "SELECT count(*) FROM alert_events e JOIN patients p ON "
-                               "p.id = e.patient_id WHERE p.identifier = 'case-001' AND "
-                               "e.event = 'new'")[0][0]
-    h.check(new_events == 3, "three NEW events in the alert log (%d)" % new_events)
-    h.check(h.query(d.db, "PRAGMA integrity_check") == [("ok",)], "the database is intact")
+    seed_case_stored_once(a, d.db, config, reference, len(messages))
 
     # Started on a disk that refuses writes (after a reboot, say): it does not get ready, and says
     # which database it could not open.
@@ -239,9 +255,9 @@ def import_not_synced(a, tmp):
     seed = os.path.join(a.shared, "seed")
     db = os.path.join(tmp, "unsynced.db")
     milestones, results = (os.path.join(seed, f) for f in ("milestones.csv", "results.csv"))
-    # An ASan build's runtime must otherwise be the first library loaded.
-    failing = dict(os.environ, LD_PRELOAD=a.failing_log_sync, MW_TEST_FAIL_LOG_SYNC="1",
-                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+    flag = os.path.join(tmp, "syncs-fail")
+    open(flag, "w").close()
+    failing = syncs_fail_while(a, flag)
     prefix = ("markerwatch: database error: %s: cannot sync the write-ahead log of %s: "
               % (results, db))
 
@@ -287,8 +303,52 @@ def import_not_synced(a, tmp):
     h.check(h.query(db, "PRAGMA integrity_check") == [("ok",)], "the database is intact")
 
 
+def daemon_syncs_fail(a, tmp):
+    """The disk reports lost writes under the running daemon, then recovers: fdatasync of the
+    write-ahead log fails while a flag file exists. A message whose commit cannot be synced is not
+    acknowledged (its connection closes), nothing of it is visible, and /readyz says why; once
+    syncs succeed, the same messages are each stored once and the seed case gives its alerts."""
+    seed = os.path.join(a.shared, "seed")
+    config, reference, _ = import_seed(a, tmp, "reference.db")
+    messages, refused = seed_messages(a)
+    flag = os.path.join(tmp, "syncs-fail")
+    d = h.Daemon(a.bin, tmp, CONFIG).start(env=syncs_fail_while(a, flag))
+    h.cli(a.bin, "import", "--config", config, "--db", d.db, os.path.join(seed, "milestones.csv"))
+    first = os.path.join(tmp, "first.mllp")
+    with open(first, "wb") as f:
+        f.write(b"".join(h.frame(m) for m in messages[:refused.start]))
+    h.check([c for c, _, _ in h.mllp_send(d.port, first)] == ["AA"] * refused.start,
+            "%d messages acknowledged before syncs fail" % refused.start)
+    before = everything(d.db)
+
+    open(flag, "w").close()
+    try:
+        for i in refused:
+            h.check(refused_without_ack(d.port, messages[i]),
+                    "message %d: the connection closes without an ACK" % i)
+        h.check(h.wait_until(lambda: d.log_count("event=message_not_stored") >= len(refused)),
+                "each refusal is logged")
+        status, body = readiness(d.http_port)
+        h.check(status == 503 and "the latest write failed" in body.get("detail", ""),
+                "/readyz: 503 with the reason (%r)" % body)
+        h.check(everything(d.db) == before, "nothing of the refused messages is visible")
+    finally:
+        os.remove(flag)
+
+    rest = os.path.join(tmp, "rest.mllp")
+    with open(rest, "wb") as f:
+        f.write(b"".join(h.frame(m) for m in messages[refused.start:]))
+    acks = [c for c, _, _ in h.mllp_send(d.port, rest)]
+    h.check(acks == ["AA"] * (len(messages) - refused.start),
+            "once syncs succeed, the refused messages and the rest are acknowledged")
+    h.check(readiness(d.http_port)[0] == 200, "/readyz: ready again")
+    h.check(d.stop() == 0, "clean stop")
+    seed_case_stored_once(a, d.db, config, reference, len(messages))
+
+
 def main(a, tmp):
-    h.run_each(a, tmp, (daemon_and_cli_refused, import_stopped_midway, import_not_synced))
+    h.run_each(a, tmp, (daemon_and_cli_refused, daemon_syncs_fail, import_stopped_midway,
+                        import_not_synced))
 
 
 if __name__ == "__main__":
