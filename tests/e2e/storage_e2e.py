@@ -75,6 +75,24 @@ def seed_messages(a):
     return [to_oru(i, r) for i, r in enumerate(rows)], range(fires - 1, fires + 2)
 
 
+def send_acknowledged(d, tmp, name, messages, what):
+    """Sends the messages on one connection (python3-hl7's mllp_send): each is answered AA."""
+    path = os.path.join(tmp, name + ".mllp")
+    with open(path, "wb") as f:
+        f.write(b"".join(h.frame(m) for m in messages))
+    acks = [c for c, _, _ in h.mllp_send(d.port, path)]
+    h.check(acks == ["AA"] * len(messages), "%s: %d messages acknowledged" % (what, len(messages)))
+
+
+def seed_until_refused(a, tmp, d, config, messages, refused):
+    """The seed case's milestones and its messages before the refused ones, stored; what the
+    database then holds."""
+    seed = os.path.join(a.shared, "seed")
+    h.cli(a.bin, "import", "--config", config, "--db", d.db, os.path.join(seed, "milestones.csv"))
+    send_acknowledged(d, tmp, "first", messages[:refused.start], "before the failure")
+    return everything(d.db)
+
+
 def seed_case_stored_once(a, db, config, reference, messages):
     """After the failure passed and every message was sent again: what a healthy disk holds."""
     h.check(stored(a, db, config) == stored(a, reference, config),
@@ -96,9 +114,7 @@ def seed_case_stored_once(a, db, config, reference, messages):
 
 def daemon_and_cli_refused(a, tmp):
     """The daemon under the seed case's messages, its HTTP API and a CLI import beside it."""
-    seed = os.path.join(a.shared, "seed")
     config, reference, _ = import_seed(a, tmp, "reference.db")
-
     messages, refused = seed_messages(a)
 
     ingest_token, ingest_cfg = token_lines(a, "lab-feed", "ingest")
@@ -110,13 +126,7 @@ def daemon_and_cli_refused(a, tmp):
         f.write("patient_id,marker,collected_at,value,unit\n")
         f.writelines("late-%d,AFP,2020-01-%02d,%d,ng/mL\n" % (i % 7, i % 28 + 1, i + 3)
                      for i in range(200))
-    h.cli(a.bin, "import", "--config", config, "--db", d.db, os.path.join(seed, "milestones.csv"))
-    first = os.path.join(tmp, "first.mllp")
-    with open(first, "wb") as f:
-        f.write(b"".join(h.frame(m) for m in messages[:refused.start]))
-    h.check([c for c, _, _ in h.mllp_send(d.port, first)] == ["AA"] * refused.start,
-            "%d messages acknowledged before the disk refuses writes" % refused.start)
-    before = everything(d.db)
+    before = seed_until_refused(a, tmp, d, config, messages, refused)
 
     _, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
     resource.prlimit(pid, resource.RLIMIT_FSIZE, (0, hard))
@@ -167,12 +177,8 @@ def daemon_and_cli_refused(a, tmp):
         if d.proc.poll() is None:
             resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
 
-    rest = os.path.join(tmp, "rest.mllp")
-    with open(rest, "wb") as f:
-        f.write(b"".join(h.frame(m) for m in messages[refused.start:]))
-    acks = [c for c, _, _ in h.mllp_send(d.port, rest)]
-    h.check(acks == ["AA"] * (len(messages) - refused.start),
-            "once writes fit again, the refused messages and the rest are acknowledged")
+    send_acknowledged(d, tmp, "rest", messages[refused.start:],
+                      "once writes fit again, the refused messages and the rest")
     h.check(readiness(port)[0] == 200, "/readyz: ready again after a write succeeded")
     out = h.cli(a.bin, "import", "--config", config, "--db", d.db, later).stdout
     h.check(b"200 stored" in out, "the CLI import stores the file once writes fit (%r)" % out)
@@ -308,18 +314,11 @@ def daemon_syncs_fail(a, tmp):
     write-ahead log fails while a flag file exists. A message whose commit cannot be synced is not
     acknowledged (its connection closes), nothing of it is visible, and /readyz says why; once
     syncs succeed, the same messages are each stored once and the seed case gives its alerts."""
-    seed = os.path.join(a.shared, "seed")
     config, reference, _ = import_seed(a, tmp, "reference.db")
     messages, refused = seed_messages(a)
     flag = os.path.join(tmp, "syncs-fail")
     d = h.Daemon(a.bin, tmp, CONFIG).start(env=syncs_fail_while(a, flag))
-    h.cli(a.bin, "import", "--config", config, "--db", d.db, os.path.join(seed, "milestones.csv"))
-    first = os.path.join(tmp, "first.mllp")
-    with open(first, "wb") as f:
-        f.write(b"".join(h.frame(m) for m in messages[:refused.start]))
-    h.check([c for c, _, _ in h.mllp_send(d.port, first)] == ["AA"] * refused.start,
-            "%d messages acknowledged before syncs fail" % refused.start)
-    before = everything(d.db)
+    before = seed_until_refused(a, tmp, d, config, messages, refused)
 
     open(flag, "w").close()
     try:
@@ -335,12 +334,8 @@ def daemon_syncs_fail(a, tmp):
     finally:
         os.remove(flag)
 
-    rest = os.path.join(tmp, "rest.mllp")
-    with open(rest, "wb") as f:
-        f.write(b"".join(h.frame(m) for m in messages[refused.start:]))
-    acks = [c for c, _, _ in h.mllp_send(d.port, rest)]
-    h.check(acks == ["AA"] * (len(messages) - refused.start),
-            "once syncs succeed, the refused messages and the rest are acknowledged")
+    send_acknowledged(d, tmp, "rest", messages[refused.start:],
+                      "once syncs succeed, the refused messages and the rest")
     h.check(readiness(d.http_port)[0] == 200, "/readyz: ready again")
     h.check(d.stop() == 0, "clean stop")
     seed_case_stored_once(a, d.db, config, reference, len(messages))
