@@ -182,13 +182,14 @@ std::vector<engine::TrackedAlert> Replayer::alerts_of(const std::string& patient
   return alerts;
 }
 
-void Replayer::run_tasks(std::size_t count, const std::function<void(std::size_t)>& work) const {
+void Replayer::run_tasks(std::size_t count,
+                         const std::function<void(std::size_t, std::size_t)>& work) const {
   std::vector<std::exception_ptr> failures(count);
   std::atomic<std::size_t> next_task{0};
-  auto take_tasks = [&] {
+  auto take_tasks = [&](std::size_t worker) {
     for (auto task = next_task++; task < count; task = next_task++) {
       try {
-        work(task);
+        work(task, worker);
       } catch (...) {
         failures[task] = std::current_exception();
       }
@@ -197,7 +198,7 @@ void Replayer::run_tasks(std::size_t count, const std::function<void(std::size_t
   {
     std::vector<std::jthread> helpers;
     for (std::size_t t = 0; t < std::min<std::size_t>(threads_, count); ++t)
-      helpers.emplace_back(take_tasks);
+      helpers.emplace_back(take_tasks, t);
   }
   for (auto& f : failures)
     if (f) std::rethrow_exception(f);
@@ -250,6 +251,87 @@ struct Replayer::FileRows {
   std::optional<std::string> malformed;  // the quoting broke: the rows after it were not read
 };
 
+// The rendered texts of the events a thread holds, back to back in large blocks, without an
+// allocation of their own. One per thread, shared by the shards it evaluates: only a thread's last
+// block has room left unused. (Blocks per shard left that room in every shard's last block: 1.1 GB
+// resident instead of 0.8 on 16 threads, or a copy of each last block to give it back; bench/
+// README.md, thirteenth session.)
+struct Replayer::HeldTexts {
+  static constexpr std::size_t kBlock = 4 << 20;
+  // A text is written into the last block while the block has this much room left (a longer one
+  // grows the block).
+  static constexpr std::size_t kRoom = 64 << 10;
+
+  std::string& room() {
+    if (blocks.empty() || blocks.back().capacity() - blocks.back().size() < kRoom) {
+      blocks.emplace_back();
+      blocks.back().reserve(kBlock);
+    }
+    return blocks.back();
+  }
+  std::vector<std::string> blocks;
+};
+
+// What a shard's rows left to print, held until every patient of the file is evaluated: a large
+// file's JSON lines (~700 bytes per event) are most of a replay's memory. A rendered event is a
+// 32-byte record here and its text in its thread's HeldTexts, without an Outcome of its own.
+struct Replayer::HeldOutcomes {
+  struct Row {
+    std::uint32_t first = 0, count = 0;  // its rendered events in `events`
+    std::uint32_t full = 0;              // or 1 + index in `full`: events not rendered, an error
+  };
+  struct Event {
+    std::int64_t alert_id = 0;  // the shard's; printed_id gives the printed one
+    std::uint32_t block = 0, at = 0, size = 0;
+    std::uint32_t id_at = 0, id_size = 0;  // where the text holds alert_id (AlertIdAt)
+    engine::EventType type = engine::EventType::info;
+  };
+
+  // Returns 1 + the row's index in `rows`. With `render`, its events are written into `texts` as
+  // they are held.
+  std::uint32_t hold(Outcome&& outcome, const Render& render) {
+    Row row;
+    if (!render || !outcome.error.empty()) {
+      full.push_back(std::move(outcome));
+      row.full = static_cast<std::uint32_t>(full.size());
+    } else {
+      row.first = static_cast<std::uint32_t>(events.size());
+      row.count = static_cast<std::uint32_t>(outcome.events.size());
+      for (const auto& e : outcome.events) events.push_back(keep(e, outcome.patient, render));
+    }
+    rows.push_back(row);
+    return static_cast<std::uint32_t>(rows.size());
+  }
+  std::string_view text(const Event& e) const {
+    return {texts->blocks[e.block].data() + e.at, e.size};
+  }
+
+  HeldTexts* texts = nullptr;  // those of the thread that evaluated the shard
+  std::vector<Row> rows;
+  std::vector<Event> events;
+  std::vector<Outcome> full;
+
+ private:
+  Event keep(const engine::Event& event, const std::string& patient, const Render& render) {
+    auto& block = texts->room();
+    Event e;
+    e.alert_id = event.alert_id;
+    e.block = static_cast<std::uint32_t>(texts->blocks.size() - 1);
+    e.at = static_cast<std::uint32_t>(block.size());
+    const auto id = render(event, patient, block);
+    e.size = static_cast<std::uint32_t>(block.size() - e.at);
+    e.id_at = static_cast<std::uint32_t>(id.at);
+    e.id_size = static_cast<std::uint32_t>(id.size);
+    e.type = event.type;
+    return e;
+  }
+};
+
+struct Replayer::Held {
+  std::vector<HeldTexts> texts;        // one per thread: the outcomes point into them
+  std::vector<HeldOutcomes> outcomes;  // one per shard
+};
+
 void Replayer::feed_csv(std::string_view content, const std::string& path, bool last_input) {
   if (released_) throw std::logic_error("replay: an input after the one said to be the last");
   const auto kind = detect_file_kind(content);
@@ -274,9 +356,9 @@ void Replayer::feed_csv(std::string_view content, const std::string& path, bool 
                      {&settings_.markers, &settings_.milestone_kinds, settings_.zone.get()}};
   patients_.next_file();
   auto read = read_rows(file, reader);
-  auto outcomes = evaluate_by_patient(file, read, last_input);
+  auto held = evaluate_by_patient(file, read, last_input);
   released_ = last_input;
-  print_in_order(file, read, outcomes);
+  print_in_order(file, read, held);
 }
 
 Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& after_header) {
@@ -299,7 +381,7 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
   std::vector<StretchRead> stretches;
   for (const auto& start : stretches_of(after_header, threads_))
     stretches.push_back({start, {}, {}, {}, {}, {}, {}});
-  run_tasks(stretches.size(), [&](std::size_t s) {
+  run_tasks(stretches.size(), [&](std::size_t s, std::size_t) {
     auto& stretch = stretches[s];
     stretch.rows.reserve(stretch.start.lines);
     stretch.patient_of_row.reserve(stretch.start.lines);
@@ -382,7 +464,7 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
     }
   }
   // Each stretch's rows then learn their patient's name on the thread that read them.
-  run_tasks(read_stretches, [&](std::size_t s) {
+  run_tasks(read_stretches, [&](std::size_t s, std::size_t) {
     auto& stretch = stretches[s];
     CsvReader reader(file.content);
     for (std::size_t i = 0; i < stretch.rows.size(); ++i) {
@@ -415,73 +497,11 @@ Replayer::FileRows Replayer::read_rows(const CsvFile& file, const CsvReader& aft
   return read;
 }
 
-// What a shard's rows left to print, held until every patient of the file is evaluated: a large
-// file's JSON lines (~700 bytes per event) are most of a replay's memory. Rendered events keep
-// their texts back to back in large blocks, without an allocation and an Outcome of their own.
-struct Replayer::HeldOutcomes {
-  struct Row {
-    std::uint32_t first = 0, count = 0;  // its rendered events in `events`
-    std::uint32_t full = 0;              // or 1 + index in `full`: events not rendered, an error
-  };
-  struct Event {
-    std::int64_t alert_id = 0;  // the shard's; printed_id gives the printed one
-    std::uint32_t block = 0, at = 0, size = 0;
-    std::uint32_t id_at = 0, id_size = 0;  // where the text holds alert_id (AlertIdAt)
-    engine::EventType type = engine::EventType::info;
-  };
-  static constexpr std::size_t kBlock = 4 << 20;
-
-  // Returns 1 + the row's index in `rows`. With `render`, its events are written into the blocks
-  // as they are held.
-  std::uint32_t hold(Outcome&& outcome, const Render& render) {
-    Row row;
-    if (!render || !outcome.error.empty()) {
-      full.push_back(std::move(outcome));
-      row.full = static_cast<std::uint32_t>(full.size());
-    } else {
-      row.first = static_cast<std::uint32_t>(events.size());
-      row.count = static_cast<std::uint32_t>(outcome.events.size());
-      for (const auto& e : outcome.events) events.push_back(keep(e, outcome.patient, render));
-    }
-    rows.push_back(row);
-    return static_cast<std::uint32_t>(rows.size());
-  }
-  std::string_view text(const Event& e) const { return {blocks[e.block].data() + e.at, e.size}; }
-
-  std::vector<Row> rows;
-  std::vector<Event> events;
-  std::vector<std::string> blocks;
-  std::vector<Outcome> full;
-
- private:
-  // A text is written into the last block while the block has this much room left (a longer
-  // one grows the block).
-  static constexpr std::size_t kRoom = 64 << 10;
-  Event keep(const engine::Event& event, const std::string& patient, const Render& render) {
-    if (blocks.empty() || blocks.back().capacity() - blocks.back().size() < kRoom) {
-      blocks.emplace_back();
-      blocks.back().reserve(kBlock);
-    }
-    auto& block = blocks.back();
-    Event e;
-    e.alert_id = event.alert_id;
-    e.block = static_cast<std::uint32_t>(blocks.size() - 1);
-    e.at = static_cast<std::uint32_t>(block.size());
-    const auto id = render(event, patient, block);
-    e.size = static_cast<std::uint32_t>(block.size() - e.at);
-    e.id_at = static_cast<std::uint32_t>(id.at);
-    e.id_size = static_cast<std::uint32_t>(id.size);
-    e.type = event.type;
-    return e;
-  }
-};
-
 // Each shard evaluates its patients one after the other, each patient's rows in file order.
 // Patients never influence each other, so the events are those of file order; and a patient's
 // state is touched while it is in the cache, not once per row among every other patient's
 // (bench/README.md: a third less CPU on a large file).
-std::vector<Replayer::HeldOutcomes> Replayer::evaluate_by_patient(const CsvFile& file,
-                                                                  FileRows& read, bool last_input) {
+Replayer::Held Replayer::evaluate_by_patient(const CsvFile& file, FileRows& read, bool last_input) {
   // The rows grouped by patient slot, each group in file order: slot k's rows are
   // order[first[k]] .. order[first[k + 1] - 1].
   std::vector<std::uint32_t> first(slots_.size() + 1, 0);
@@ -496,12 +516,15 @@ std::vector<Replayer::HeldOutcomes> Replayer::evaluate_by_patient(const CsvFile&
       for (auto& row : stretch.rows)
         if (!row.rejected) order[next[row.slot]++] = &row;
   }
-  std::vector<HeldOutcomes> outcomes(shards_.size());
-  run_tasks(shards_.size(), [&](std::size_t s) {
+  Held held;
+  held.texts.resize(threads_);
+  held.outcomes.resize(shards_.size());
+  run_tasks(shards_.size(), [&](std::size_t s, std::size_t worker) {
     auto& shard = shards_[s];
     CsvReader reader(file.content);
     CsvRow csv_row;
-    auto& done = outcomes[s];
+    auto& done = held.outcomes[s];
+    done.texts = &held.texts[worker];
     const auto runs_apart = kRun * shards_.size();
     for (auto run = s * kRun; run < slots_.size(); run += runs_apart) {
       for (auto slot = run; slot < std::min(run + kRun, slots_.size()); ++slot) {
@@ -528,16 +551,12 @@ std::vector<Replayer::HeldOutcomes> Replayer::evaluate_by_patient(const CsvFile&
         if (last_input) shard.patients[local].history = engine::PatientLedger{};
       }
     }
-    // The shard's last block is mostly empty: its room goes back to the heap for the shards still
-    // to come (with many threads, their unused room would add up to gigabytes).
-    if (!done.blocks.empty()) done.blocks.back().shrink_to_fit();
   });
-  return outcomes;
+  return held;
 }
 
 // Alerts are numbered, and the events and rejections handed on, in file order.
-void Replayer::print_in_order(const CsvFile& file, FileRows& read,
-                              std::vector<HeldOutcomes>& outcomes) {
+void Replayer::print_in_order(const CsvFile& file, FileRows& read, Held& held) {
   ReplayedEvent printed;  // its text's room serves every event
   for (auto& stretch : read.stretches) {
     for (const auto& row : stretch.rows) {
@@ -547,10 +566,10 @@ void Replayer::print_in_order(const CsvFile& file, FileRows& read,
       }
       if (!row.outcome) continue;
       const auto shard = shard_of(row.slot);
-      auto& held = outcomes[shard];
-      const auto& held_row = held.rows[row.outcome - 1];
+      auto& outcomes = held.outcomes[shard];
+      const auto& held_row = outcomes.rows[row.outcome - 1];
       if (held_row.full) {
-        auto& outcome = held.full[held_row.full - 1];
+        auto& outcome = outcomes.full[held_row.full - 1];
         if (!outcome.error.empty()) {
           rejections_.push_back(file.path + ":" + std::to_string(row.line) + ": " + outcome.error);
         } else {
@@ -562,8 +581,8 @@ void Replayer::print_in_order(const CsvFile& file, FileRows& read,
       }
       printed.patient = patients_.key(row.number).id;
       for (auto k = held_row.first; k < held_row.first + held_row.count; ++k) {
-        const auto& e = held.events[k];
-        print_rendered(printed, held.text(e), e.id_at, e.id_size, e.type,
+        const auto& e = outcomes.events[k];
+        print_rendered(printed, outcomes.text(e), e.id_at, e.id_size, e.type,
                        printed_id(shard, e.alert_id));
       }
     }

@@ -113,17 +113,20 @@ class Replayer {
   struct CsvFile;
   struct FileRow;
   struct FileRows;
+  struct HeldTexts;
   struct HeldOutcomes;
+  struct Held;
   // feed_csv's steps. The rows read and mapped on every thread, their patients named in file
   // order on this one, then each row given its patient's name on the thread that read it.
   FileRows read_rows(const CsvFile& file, const CsvReader& after_header);
   // Every row evaluated, patient by patient; the outcomes of each shard's rows.
-  std::vector<HeldOutcomes> evaluate_by_patient(const CsvFile& file, FileRows& read,
-                                                bool last_input);
-  void print_in_order(const CsvFile& file, FileRows& read, std::vector<HeldOutcomes>& outcomes);
-  // `work(task)` for every task in [0, count), on up to threads_ threads, each taking the next task
-  // when it is done with one; then rethrows the failure of the lowest-numbered task that failed.
-  void run_tasks(std::size_t count, const std::function<void(std::size_t)>& work) const;
+  Held evaluate_by_patient(const CsvFile& file, FileRows& read, bool last_input);
+  void print_in_order(const CsvFile& file, FileRows& read, Held& held);
+  // `work(task, worker)` for every task in [0, count), on up to threads_ threads (`worker`: which
+  // one, from 0), each taking the next task when it is done with one; then rethrows the failure of
+  // the lowest-numbered task that failed.
+  void run_tasks(std::size_t count,
+                 const std::function<void(std::size_t, std::size_t)>& work) const;
   // On the caller's thread, in arrival order: the printed alert ids.
   std::int64_t printed_id(std::size_t shard, std::int64_t shard_alert_id);
   void number(std::size_t shard, Outcome& outcome);
