@@ -60,12 +60,21 @@ void Checkpointer::run(std::stop_token stop) {
       if (stop.stop_requested()) break;
     }
     try {
-      // Columns: busy, frames in the WAL, frames copied back so far.
-      if (checkpoint.step()) {
-        std::lock_guard lock(mutex_);
-        frames_copied_ = static_cast<std::uint64_t>(checkpoint.int64(2));
-      }
+      // Columns: busy, frames in the WAL, frames copied back so far (-1 when busy).
+      const bool done = checkpoint.step();
+      const bool busy = done && checkpoint.int64(0) != 0;
+      const auto frames = done ? checkpoint.int64(1) : 0, copied = done ? checkpoint.int64(2) : 0;
       checkpoint.reset();
+      if (busy) continue;  // the writer's own checkpoint runs: nothing was tried here
+      {
+        std::lock_guard lock(mutex_);
+        frames_copied_ = static_cast<std::uint64_t>(copied);
+      }
+      // SQLite syncs the database file only once a checkpoint has copied the whole log back: one
+      // that copied part of it (a reader's snapshot keeps the rest) has not synced, proves the
+      // disk well again no more than a busy one, and the run of failures goes on. (A commit
+      // during the copy can still keep the sync from a checkpoint that reports the log copied.)
+      if (copied < frames) continue;
       if (failures_in_run > 0) report(Event::checkpoint_recovered, {}, failures_in_run);
       failures_in_run = unreported = 0;
     } catch (const std::exception& e) {

@@ -22,8 +22,8 @@ def args():
     p.add_argument("--shared", required=True)
     p.add_argument("--source", required=True)
     p.add_argument("--bench", help="where the benchmark tools are built (bench_load_e2e)")
-    p.add_argument("--failing-log-sync",
-                   help="a library to preload: syncs of the write-ahead log fail (storage_e2e)")
+    p.add_argument("--failing-sync",
+                   help="a library to preload: syncs of the log or the database fail (storage_e2e)")
     return p.parse_args()
 
 

@@ -16,6 +16,7 @@ import resource
 import socket
 import sqlite3
 import subprocess
+import time
 
 import harness as h
 from alerts_e2e import EXPECTED, key
@@ -47,11 +48,13 @@ def no_writes(limit=0):
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
 
 
-def syncs_fail_while(a, flag):
-    """The environment of a process whose syncs of the write-ahead log fail while `flag` exists
-    (tests/e2e/failing_log_sync.cpp)."""
+def syncs_fail_while(a, log_flag="", database_flag=""):
+    """The environment of a process whose syncs of the write-ahead log fail while `log_flag`
+    exists, and syncs of the database file while `database_flag` exists
+    (tests/e2e/failing_sync.cpp)."""
     # An ASan build's runtime must otherwise be the first library loaded.
-    return dict(os.environ, LD_PRELOAD=a.failing_log_sync, MW_TEST_FAIL_LOG_SYNC=flag,
+    return dict(os.environ, LD_PRELOAD=a.failing_sync, MW_TEST_FAIL_LOG_SYNC=log_flag,
+                MW_TEST_FAIL_DATABASE_SYNC=database_flag,
                 ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
 
 
@@ -341,9 +344,53 @@ def daemon_syncs_fail(a, tmp):
     seed_case_stored_once(a, d.db, config, reference, len(messages))
 
 
+def database_syncs_fail(a, tmp):
+    """The disk reports lost writes when the database file is synced, which only checkpoints do
+    (after copying the write-ahead log back into it). Each commit synced the log, so every
+    message is acknowledged and every import stored; the checkpoint thread warns once for the
+    run of failures. A stop keeps the log that could not be copied back, and a restart on a
+    healthy disk finds everything in it, once, and copies it back."""
+    config, reference, _ = import_seed(a, tmp, "reference.db")
+    messages, _ = seed_messages(a)
+    flag = os.path.join(tmp, "database-syncs-fail")
+    failing = syncs_fail_while(a, database_flag=flag)
+    d = h.Daemon(a.bin, tmp, CONFIG).start(env=failing)
+    seed = os.path.join(a.shared, "seed")
+    h.cli(a.bin, "import", "--config", config, "--db", d.db, os.path.join(seed, "milestones.csv"))
+
+    open(flag, "w").close()
+    send_acknowledged(d, tmp, "all", messages, "while the database file's syncs fail")
+    h.check(h.wait_until(lambda: d.log_count("event=checkpoint_failed") == 1),
+            "the checkpoint thread warns (event=checkpoint_failed)")
+    time.sleep(1)  # ten more checkpoints, each of which fails
+    h.check(d.log_count("event=checkpoint_failed") == 1
+            and d.log_count("event=checkpoint_recovered") == 0,
+            "once for the run of failures, and no recovery while they go on")
+    h.check(readiness(d.http_port)[0] == 200, "/readyz: ready, as every write is in the log")
+    later = os.path.join(tmp, "later.csv")
+    with open(later, "w") as f:
+        f.write("patient_id,marker,collected_at,value,unit\n")
+        f.writelines("late-%d,AFP,2020-01-%02d,%d,ng/mL\n" % (i % 7, i % 28 + 1, i + 3)
+                     for i in range(200))
+    out = h.cli(a.bin, "import", "--config", config, "--db", d.db, later, env=failing).stdout
+    h.check(b"200 stored" in out, "an import stores its file (%r)" % out)
+    h.check(d.stop() == 0, "clean stop")
+    h.check(os.path.getsize(d.db + "-wal") > 0, "the log that could not be copied back is kept")
+
+    os.remove(flag)
+    d.start()
+    h.check(readiness(d.http_port)[0] == 200, "restarted on a healthy disk: ready")
+    h.check(h.query(d.db, "SELECT count(*) FROM results r JOIN patients p ON p.id = r.patient_id "
+                          "WHERE p.identifier LIKE 'late-%'")[0][0] == 200,
+            "the import's 200 results are there")
+    h.check(d.stop() == 0, "clean stop")
+    h.check(not os.path.exists(d.db + "-wal"), "the log is copied back and removed at the stop")
+    seed_case_stored_once(a, d.db, config, reference, len(messages))
+
+
 def main(a, tmp):
-    h.run_each(a, tmp, (daemon_and_cli_refused, daemon_syncs_fail, import_stopped_midway,
-                        import_not_synced))
+    h.run_each(a, tmp, (daemon_and_cli_refused, daemon_syncs_fail, database_syncs_fail,
+                        import_stopped_midway, import_not_synced))
 
 
 if __name__ == "__main__":

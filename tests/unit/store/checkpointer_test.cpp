@@ -1,4 +1,6 @@
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -6,9 +8,11 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "store/checkpointer.hpp"
@@ -17,34 +21,151 @@
 
 using namespace markerwatch;
 
-TEST_CASE("the checkpointer copies committed WAL frames into the database file") {
-  test::TempDir dir;
-  const auto path = (dir.path() / "c.db").string();
-  store::OpenOptions options;
-  options.wal_autocheckpoint = 0;  // only the checkpointer copies frames back
-  store::Database db(path, options);
-  db.exec("CREATE TABLE t (x TEXT)");
-  {
-    store::Transaction txn(db);
-    auto insert = db.prepare("INSERT INTO t VALUES (?)");
-    const std::string payload(1000, 'x');
-    for (int i = 0; i < 500; ++i) insert.bind(1, payload).run();
-    txn.commit();
+namespace {
+
+// What the checkpointer reports, gathered from its thread.
+struct Report {
+  store::Checkpointer::Event what;
+  std::string error;
+  std::uint64_t failures;
+};
+
+class Reports {
+ public:
+  store::Checkpointer::Reporter reporter() {
+    return [this](store::Checkpointer::Event what, std::string_view error, std::uint64_t failures) {
+      std::lock_guard lock(mutex_);
+      reports_.push_back({what, std::string(error), failures});
+    };
   }
-  const auto size_before = std::filesystem::file_size(path);
-  store::Checkpointer checkpointer(path, std::chrono::milliseconds(5));
+  std::vector<Report> all() const {
+    std::lock_guard lock(mutex_);
+    return reports_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Report> reports_;
+};
+
+// A full disk, as far as a write can tell: no file of this process may grow past the database
+// file's present size (RLIMIT_FSIZE), until lifted.
+class DiskFull {
+ public:
+  explicit DiskFull(const std::string& database) {
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved_) == 0);
+    std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
+    rlimit capped = saved_;
+    capped.rlim_cur = static_cast<rlim_t>(std::filesystem::file_size(database));
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &capped) == 0);
+  }
+  ~DiskFull() { lift(); }
+  DiskFull(const DiskFull&) = delete;
+  DiskFull& operator=(const DiskFull&) = delete;
+  void lift() { ::setrlimit(RLIMIT_FSIZE, &saved_); }
+
+ private:
+  rlimit saved_{};
+};
+
+void insert_rows(store::Database& db, int n) {
+  store::Transaction txn(db);
+  auto insert = db.prepare("INSERT INTO t VALUES (?)");
+  const std::string payload(1000, 'x');
+  for (int i = 0; i < n; ++i) insert.bind(1, payload).run();
+  txn.commit();
+}
+
+// SQLite's checkpoint lock, held as a checkpoint in another process would hold it: byte 121 of
+// the shared-memory index (120 + WAL_CKPT_LOCK). An open-file-description lock conflicts with
+// SQLite's own fcntl locks in this process too. Waits for a checkpoint in progress to end.
+class CheckpointLock {
+ public:
+  explicit CheckpointLock(const std::string& database)
+      : fd_(::open((database + "-shm").c_str(), O_RDWR)) {
+    REQUIRE(fd_ >= 0);
+    REQUIRE(lock(F_WRLCK) == 0);
+  }
+  ~CheckpointLock() { release(); }
+  CheckpointLock(const CheckpointLock&) = delete;
+  CheckpointLock& operator=(const CheckpointLock&) = delete;
+  void release() {
+    if (fd_ < 0) return;
+    lock(F_UNLCK);
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int lock(short type) {
+    struct flock byte {};
+    byte.l_type = type;
+    byte.l_whence = SEEK_SET;
+    byte.l_start = 121;
+    byte.l_len = 1;
+    return ::fcntl(fd_, F_OFD_SETLKW, &byte);
+  }
+  int fd_;
+};
+
+// A database whose WAL holds `rows` rows of ~1 KB in table t, which only a checkpointer copies
+// back into the database file.
+struct LoggedDatabase {
+  explicit LoggedDatabase(int rows) : path((dir.path() / "t.db").string()), db(path, options()) {
+    db.exec("CREATE TABLE t (x TEXT)");
+    insert_rows(db, rows);
+  }
+  static store::OpenOptions options() {
+    store::OpenOptions o;
+    o.wal_autocheckpoint = 0;
+    return o;
+  }
+  test::TempDir dir;
+  std::string path;
+  store::Database db;
+};
+
+template <typename Condition>
+void wait_for(Condition done) {  // the test's timeout fails it if `done` never comes
+  while (!done()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+// 2,000 rows (~2 MB) copied back by a checkpointer that reports each run of failures once, then
+// 100 more on a full disk: the checkpoints of those fail, and one failure has been reported.
+struct FailingCheckpoints {
+  FailingCheckpoints() {
+    checkpointer.start();
+    wait_for([&] { return checkpointer.frames_copied() >= 400; });
+    // The next rows go to the start of the WAL (reset, as every frame was copied back), but every
+    // checkpoint fails to write them past the database file's end.
+    full.emplace(logged.path);
+    insert_rows(logged.db, 100);
+    wait_for([&] { return !reports.all().empty(); });
+  }
+  LoggedDatabase logged{2000};
+  Reports reports;
+  store::Checkpointer checkpointer{logged.path, std::chrono::milliseconds(5), reports.reporter(),
+                                   std::chrono::hours(1)};
+  std::optional<DiskFull> full;
+};
+
+}  // namespace
+
+TEST_CASE("the checkpointer copies committed WAL frames into the database file") {
+  LoggedDatabase logged(500);
+  const auto size_before = std::filesystem::file_size(logged.path);
+  store::Checkpointer checkpointer(logged.path, std::chrono::milliseconds(5));
   checkpointer.start();
   // Waits for the outcome, not for a time: the test fails by its timeout if nothing is copied.
-  while (checkpointer.frames_copied() == 0)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  wait_for([&] { return checkpointer.frames_copied() > 0; });
   checkpointer.stop();
   CHECK(checkpointer.frames_copied() > 100);  // ~500 KB of rows in 4 KiB pages
-  CHECK(std::filesystem::file_size(path) > size_before + 400 * 1000);
+  CHECK(std::filesystem::file_size(logged.path) > size_before + 400 * 1000);
   // The data is intact and the writer carries on.
-  auto count = db.prepare("SELECT count(*) FROM t");
+  auto count = logged.db.prepare("SELECT count(*) FROM t");
   REQUIRE(count.step());
   CHECK(count.int64(0) == 500);
-  db.exec("INSERT INTO t VALUES ('after')");
+  logged.db.exec("INSERT INTO t VALUES ('after')");
 }
 
 TEST_CASE("the checkpointer stops promptly, and gives up on a database it cannot open") {
@@ -61,69 +182,70 @@ TEST_CASE("the checkpointer stops promptly, and gives up on a database it cannot
   CHECK(checkpointer.frames_copied() == 0);
 }
 
-TEST_CASE("the checkpointer reports a run of failures once, then its end") {
-  test::TempDir dir;
-  const auto path = (dir.path() / "f.db").string();
-  store::OpenOptions options;
-  options.wal_autocheckpoint = 0;
-  store::Database db(path, options);
-  const auto insert_rows = [&db](int n) {
-    store::Transaction txn(db);
-    auto insert = db.prepare("INSERT INTO t VALUES (?)");
-    const std::string payload(1000, 'x');
-    for (int i = 0; i < n; ++i) insert.bind(1, payload).run();
-    txn.commit();
-  };
-  db.exec("CREATE TABLE t (x TEXT)");
-  insert_rows(2000);  // ~2 MB
-  struct Report {
-    store::Checkpointer::Event what;
-    std::string error;
-    std::uint64_t failures;
-  };
-  std::mutex mutex;
-  std::vector<Report> reports;
-  const auto reported = [&] {
-    std::lock_guard lock(mutex);
-    return reports;
-  };
-  store::Checkpointer checkpointer(
-      path, std::chrono::milliseconds(5),
-      [&](store::Checkpointer::Event what, std::string_view error, std::uint64_t failures) {
-        std::lock_guard lock(mutex);
-        reports.push_back({what, std::string(error), failures});
-      },
-      std::chrono::hours(1));
-  checkpointer.start();
-  while (checkpointer.frames_copied() < 400)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-
-  // The database file may not grow any more (a full disk, as far as a write can tell): the next
-  // rows go to the start of the WAL (reset, as every frame was copied back), but every checkpoint
-  // fails to write them past the file's end.
-  rlimit saved{};
-  REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
-  std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
-  rlimit capped = saved;
-  capped.rlim_cur = static_cast<rlim_t>(std::filesystem::file_size(path));
-  REQUIRE(::setrlimit(RLIMIT_FSIZE, &capped) == 0);
-  insert_rows(100);
-  while (reported().empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+TEST_CASE_METHOD(FailingCheckpoints,
+                 "the checkpointer reports a run of failures once, then its end") {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ~60 more tries at 5 ms
-  const auto during = reported();
-  ::setrlimit(RLIMIT_FSIZE, &saved);
+  const auto during = reports.all();
+  full->lift();
   REQUIRE(during.size() == 1);  // one report for the whole run, not one per try
   CHECK(during[0].what == store::Checkpointer::Event::checkpoint_failed);
   CHECK(during[0].failures == 1);
   CHECK_FALSE(during[0].error.empty());
 
-  while (reported().size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  wait_for([&] { return reports.all().size() >= 2; });
   checkpointer.stop();
-  const auto after = reported();
+  const auto after = reports.all();
   REQUIRE(after.size() == 2);
   CHECK(after[1].what == store::Checkpointer::Event::checkpoint_recovered);
   CHECK(after[1].failures > 10);  // every failed try is counted
-  auto count = db.prepare("SELECT count(*) FROM t");
+  auto count = logged.db.prepare("SELECT count(*) FROM t");
   REQUIRE(count.step());
   CHECK(count.int64(0) == 2100);
+}
+
+TEST_CASE("a checkpoint another connection holds busy copies nothing and reports nothing") {
+  LoggedDatabase logged(500);
+  CheckpointLock held(logged.path);
+  Reports reports;
+  store::Checkpointer checkpointer(logged.path, std::chrono::milliseconds(5), reports.reporter());
+  checkpointer.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // ~20 tries, each busy
+  CHECK(checkpointer.frames_copied() == 0);  // not the -1 SQLite answers for "busy"
+  CHECK(reports.all().empty());              // neither a failure nor a recovery
+  held.release();
+  wait_for([&] { return checkpointer.frames_copied() > 100; });
+  checkpointer.stop();
+  CHECK(reports.all().empty());
+}
+
+TEST_CASE_METHOD(FailingCheckpoints,
+                 "after failures, only a checkpoint of the whole log counts as recovered") {
+  // A reader keeps its snapshot: once the disk has room again, checkpoints may copy the log only
+  // up to that snapshot, not the rows written after it. Such a checkpoint succeeds, but it has
+  // not synced the database file.
+  store::Database reader(logged.path, LoggedDatabase::options());
+  reader.exec("BEGIN");
+  auto count = reader.prepare("SELECT count(*) FROM t");
+  REQUIRE(count.step());
+  CHECK(count.int64(0) == 2100);
+  count.reset();
+  // Written while no checkpoint runs: one that began before these rows would not see them, and
+  // would take the log as wholly copied.
+  CheckpointLock between(logged.path);
+  insert_rows(logged.db, 10);
+  const auto before = checkpointer.frames_copied();
+  full->lift();
+  between.release();
+  wait_for([&] { return checkpointer.frames_copied() != before; });  // part of the log copied
+  const auto partly = reports.all();
+  REQUIRE(partly.size() == 1);
+  CHECK(partly[0].what == store::Checkpointer::Event::checkpoint_failed);
+
+  reader.exec("COMMIT");
+  wait_for([&] { return reports.all().size() >= 2; });
+  checkpointer.stop();
+  const auto after = reports.all();
+  REQUIRE(after.size() == 2);
+  CHECK(after[1].what == store::Checkpointer::Event::checkpoint_recovered);
+  CHECK(after[1].failures >= 1);
 }
