@@ -1,18 +1,21 @@
 #include "store/checkpointer.hpp"
 
 #include <pthread.h>
+
 #include <optional>
 
+#include "store/backoff.hpp"
 #include "store/database.hpp"
 
 namespace markerwatch::store {
 
 Checkpointer::Checkpointer(std::string path, std::chrono::milliseconds interval, Reporter report,
-                           std::chrono::milliseconds report_every)
+                           std::chrono::milliseconds report_every, std::chrono::milliseconds quiet)
     : path_(std::move(path)),
       interval_(interval),
       report_(std::move(report)),
-      report_every_(report_every) {}
+      report_every_(report_every),
+      quiet_(quiet) {}
 
 Checkpointer::~Checkpointer() {
   stop();
@@ -52,11 +55,14 @@ void Checkpointer::run(std::stop_token stop) {
   }
   auto checkpoint = db->prepare("PRAGMA wal_checkpoint(PASSIVE)");
   std::uint64_t failures_in_run = 0, unreported = 0;
-  std::chrono::steady_clock::time_point reported;
+  std::chrono::steady_clock::time_point reported, last_failure;
+  // A failed checkpoint advanced nothing, so the next try copies the whole log again (hundreds of
+  // megabytes once it has grown): while they fail, the tries back off.
+  Backoff waits(interval_, 2 * interval_, kLongestBackoff);
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mutex_);
-      if (wake_.wait_for(lock, stop, interval_, [] { return false; })) break;
+      if (wake_.wait_for(lock, stop, waits.wait(), [] { return false; })) break;
       if (stop.stop_requested()) break;
     }
     try {
@@ -72,17 +78,24 @@ void Checkpointer::run(std::stop_token stop) {
       }
       // SQLite syncs the database file only once a checkpoint has copied the whole log back: one
       // that copied part of it (a reader's snapshot keeps the rest) has not synced, proves the
-      // disk well again no more than a busy one, and the run of failures goes on. (A commit
-      // during the copy can still keep the sync from a checkpoint that reports the log copied.)
+      // disk well again no more than a busy one, and the run of failures goes on.
       if (copied < frames) continue;
-      if (failures_in_run > 0) report(Event::checkpoint_recovered, {}, failures_in_run);
-      failures_in_run = unreported = 0;
+      waits.succeeded();
+      // A commit during the copy keeps the sync from a checkpoint that still reports the log
+      // copied as it was when it began (under a steady load, one in a few on a disk whose syncs
+      // fail): a run of failures ends once none has failed for `quiet_`.
+      if (failures_in_run > 0 && std::chrono::steady_clock::now() - last_failure >= quiet_) {
+        report(Event::checkpoint_recovered, {}, failures_in_run);
+        failures_in_run = unreported = 0;
+      }
     } catch (const std::exception& e) {
       // A busy database or a full disk: the writer's own checkpoint still runs.
       checkpoint.reset();
       ++failures_in_run;
       ++unreported;
+      waits.failed();
       const auto now = std::chrono::steady_clock::now();
+      last_failure = now;
       if (failures_in_run == 1 || now - reported >= report_every_) {
         report(Event::checkpoint_failed, e.what(), unreported);
         unreported = 0;

@@ -165,13 +165,39 @@ Database::Database(const std::string& path, const OpenOptions& options) : path_(
       // 64 MiB of page cache keeps the hot index pages of a busy day in memory.
       exec("PRAGMA cache_size = -65536");
       exec("PRAGMA temp_store = MEMORY");
-      exec("PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint));
+      // In place of SQLite's own (PRAGMA wal_autocheckpoint), which the hook replaces.
+      if (options.wal_autocheckpoint > 0) {
+        auto_checkpoint_ = std::make_unique<AutoCheckpoint>(
+            AutoCheckpoint{options.wal_autocheckpoint,
+                           Backoff(Backoff::Duration::zero(), kAutoCheckpointFirstBackoff,
+                                   kAutoCheckpointLongestBackoff),
+                           {},
+                           0});
+        sqlite3_wal_hook(raw, &Database::committed_to_log, auto_checkpoint_.get());
+      } else {
+        sqlite3_wal_hook(raw, nullptr, nullptr);
+      }
     }
   } catch (const StoreError& e) {
     // These are the first reads and writes of the file: a full disk, a file that is not a
     // database or one without permission to its folder (for the -wal and -shm files) shows here.
     throw StoreError("cannot open database " + path + ": " + e.what());
   }
+}
+
+int Database::committed_to_log(void* auto_checkpoint, sqlite3* db, const char* schema, int pages) {
+  auto& a = *static_cast<AutoCheckpoint*>(auto_checkpoint);
+  if (pages < a.pages) return SQLITE_OK;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < a.next_try) return SQLITE_OK;
+  const int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (rc == SQLITE_OK)
+    a.tries.succeeded();
+  else if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) {  // else: not tried
+    a.next_try = now + a.tries.failed();
+    ++a.failures;
+  }
+  return SQLITE_OK;  // the commit stands, whatever its checkpoint did (as with SQLite's own)
 }
 
 void Database::set_synchronous(Synchronous level) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/errors.hpp"
+#include "store/backoff.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -68,7 +69,8 @@ enum class Synchronous { full, normal };
 struct OpenOptions {
   bool read_only = false;
   // Checkpoints run from the committing connection every N WAL pages; 0 = never (for
-  // connections that do not write).
+  // connections that do not write). While they fail, the tries back off
+  // (kAutoCheckpointFirstBackoff).
   int wal_autocheckpoint = 1000;
   Synchronous synchronous = Synchronous::full;
   int busy_timeout_ms = 5000;
@@ -103,6 +105,10 @@ class Database {
   // what the table holds while the count stays there. One table per connection.
   void watch_table(const std::string& table);
   std::uint64_t watched_changes() const { return watch_ ? watch_->changes : 0; }
+  // How many of this connection's automatic checkpoints failed (OpenOptions::wal_autocheckpoint).
+  std::uint64_t failed_auto_checkpoints() const {
+    return auto_checkpoint_ ? auto_checkpoint_->failures : 0;
+  }
   // Whether a Transaction is open on this connection (a Savepoint alone does not count).
   bool in_transaction() const { return open_transactions_ > 0; }
 
@@ -139,8 +145,24 @@ class Database {
     std::chrono::steady_clock::time_point last;
   };
   std::unique_ptr<Progress> progress_;
+  // SQLite's automatic checkpoint, but one that backs off while checkpoints fail: each failed
+  // try copied the whole log again, after every commit (on a disk whose syncs of the database
+  // file fail, the writer's CPU per message rose ten-fold). On the heap: SQLite's WAL hook holds
+  // its address.
+  struct AutoCheckpoint {
+    int pages;
+    Backoff tries;
+    std::chrono::steady_clock::time_point next_try;
+    std::uint64_t failures = 0;
+  };
+  static int committed_to_log(void* auto_checkpoint, sqlite3* db, const char* schema, int pages);
+  std::unique_ptr<AutoCheckpoint> auto_checkpoint_;
   int open_transactions_ = 0;
 };
+
+// The automatic checkpoint's first wait after a failure, and its longest.
+inline constexpr std::chrono::milliseconds kAutoCheckpointFirstBackoff{100};
+inline constexpr std::chrono::seconds kAutoCheckpointLongestBackoff{5};
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back when destroyed without commit().
 class Transaction {
