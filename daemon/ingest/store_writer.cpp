@@ -308,6 +308,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
     stats_.commits += committed ? 1 : 0;
     stats_.failures += committed ? 0 : messages;
     stats_.last_commit_error = committed ? std::string() : commit_error;
+    stats_.failed_checkpoints = db_->failed_auto_checkpoints();
     for (std::size_t i = 0; committed && i < batch.size(); ++i) {
       const auto& o = outcomes[i];
       if (!o.committed) continue;

@@ -44,7 +44,8 @@ struct WriterStats {
   std::uint64_t messages = 0;  // messages and tasks: not other parts' writes (submit_write)
   std::uint64_t commits = 0;
   std::uint64_t failures = 0;
-  std::string last_commit_error;  // empty when the latest group commit succeeded
+  std::uint64_t failed_checkpoints = 0;  // the writer's automatic checkpoints that failed
+  std::string last_commit_error;         // empty when the latest group commit succeeded
   // Committed only: (transport, outcome) -> messages; transport -> results stored; event type ->
   // alert-log entries.
   std::map<std::pair<std::string, std::string>, std::uint64_t> messages_by_outcome;

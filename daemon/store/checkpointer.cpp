@@ -40,6 +40,11 @@ std::uint64_t Checkpointer::frames_copied() const {
   return frames_copied_;
 }
 
+std::uint64_t Checkpointer::failures() const {
+  std::lock_guard lock(mutex_);
+  return failures_;
+}
+
 void Checkpointer::run(std::stop_token stop) {
   const auto report = [this](Event what, std::string_view error, std::uint64_t failures) {
     if (report_) report_(what, error, failures);
@@ -91,6 +96,10 @@ void Checkpointer::run(std::stop_token stop) {
     } catch (const std::exception& e) {
       // A busy database or a full disk: the writer's own checkpoint still runs.
       checkpoint.reset();
+      {
+        std::lock_guard lock(mutex_);
+        ++failures_;
+      }
       ++failures_in_run;
       ++unreported;
       waits.failed();

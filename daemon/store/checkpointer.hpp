@@ -42,6 +42,7 @@ class Checkpointer {
   void start();
   void stop();
   std::uint64_t frames_copied() const;
+  std::uint64_t failures() const;  // failed tries since start()
 
  private:
   void run(std::stop_token stop);
@@ -54,6 +55,7 @@ class Checkpointer {
   mutable std::mutex mutex_;
   std::condition_variable_any wake_;
   std::uint64_t frames_copied_ = 0;
+  std::uint64_t failures_ = 0;
   std::jthread thread_;
 };
 

@@ -115,6 +115,16 @@ def seed_case_stored_once(a, db, config, reference, messages):
     h.check(h.query(db, "PRAGMA integrity_check") == [("ok",)], "the database is intact")
 
 
+def late_results(tmp):
+    """A CSV file of 200 results for 7 patients named late-N, none of them in the seed case."""
+    path = os.path.join(tmp, "later.csv")
+    with open(path, "w") as f:
+        f.write("patient_id,marker,collected_at,value,unit\n")
+        f.writelines("late-%d,AFP,2020-01-%02d,%d,ng/mL\n" % (i % 7, i % 28 + 1, i + 3)
+                     for i in range(200))
+    return path
+
+
 def daemon_and_cli_refused(a, tmp):
     """The daemon under the seed case's messages, its HTTP API and a CLI import beside it."""
     config, reference, _ = import_seed(a, tmp, "reference.db")
@@ -124,11 +134,7 @@ def daemon_and_cli_refused(a, tmp):
     read_token, read_cfg = token_lines(a, "viewer", "read")
     d = h.Daemon(a.bin, tmp, CONFIG + ingest_cfg + "\n" + read_cfg + "\n").start()
     pid, port = d.proc.pid, d.http_port
-    later = os.path.join(tmp, "later.csv")
-    with open(later, "w") as f:
-        f.write("patient_id,marker,collected_at,value,unit\n")
-        f.writelines("late-%d,AFP,2020-01-%02d,%d,ng/mL\n" % (i % 7, i % 28 + 1, i + 3)
-                     for i in range(200))
+    later = late_results(tmp)
     before = seed_until_refused(a, tmp, d, config, messages, refused)
 
     _, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
@@ -354,7 +360,8 @@ def database_syncs_fail(a, tmp):
     messages, _ = seed_messages(a)
     flag = os.path.join(tmp, "database-syncs-fail")
     failing = syncs_fail_while(a, database_flag=flag)
-    d = h.Daemon(a.bin, tmp, CONFIG).start(env=failing)
+    read_token, read_cfg = token_lines(a, "monitoring", "read")
+    d = h.Daemon(a.bin, tmp, CONFIG + read_cfg + "\n").start(env=failing)
     seed = os.path.join(a.shared, "seed")
     h.cli(a.bin, "import", "--config", config, "--db", d.db, os.path.join(seed, "milestones.csv"))
 
@@ -362,16 +369,19 @@ def database_syncs_fail(a, tmp):
     send_acknowledged(d, tmp, "all", messages, "while the database file's syncs fail")
     h.check(h.wait_until(lambda: d.log_count("event=checkpoint_failed") == 1),
             "the checkpoint thread warns (event=checkpoint_failed)")
-    time.sleep(1)  # ten more checkpoints, each of which fails
+    time.sleep(1)  # more checkpoints (backing off: 200, 400 ms...), each of which fails
     h.check(d.log_count("event=checkpoint_failed") == 1
             and d.log_count("event=checkpoint_recovered") == 0,
             "once for the run of failures, and no recovery while they go on")
     h.check(readiness(d.http_port)[0] == 200, "/readyz: ready, as every write is in the log")
-    later = os.path.join(tmp, "later.csv")
-    with open(later, "w") as f:
-        f.write("patient_id,marker,collected_at,value,unit\n")
-        f.writelines("late-%d,AFP,2020-01-%02d,%d,ng/mL\n" % (i % 7, i % 28 + 1, i + 3)
-                     for i in range(200))
+    r, data = request(d.http_port, "GET", "/metrics", read_token)
+    failed = dict(line.rsplit(" ", 1) for line in data.decode().splitlines()
+                  if line.startswith("markerwatch_checkpoint_failures_total"))
+    h.check(r.status == 200
+            and int(failed['markerwatch_checkpoint_failures_total{checkpoint="background"}']) >= 2
+            and failed['markerwatch_checkpoint_failures_total{checkpoint="writer"}'] == "0",
+            "/metrics counts the checkpoint thread's failed tries (%r)" % failed)
+    later = late_results(tmp)
     out = h.cli(a.bin, "import", "--config", config, "--db", d.db, later, env=failing).stdout
     h.check(b"200 stored" in out, "an import stores its file (%r)" % out)
     h.check(d.stop() == 0, "clean stop")

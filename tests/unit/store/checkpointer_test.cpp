@@ -207,6 +207,7 @@ TEST_CASE_METHOD(FailingCheckpoints,
   // Every failed try is counted: the first, and those of the back-off until the disk had room.
   CHECK(after[1].failures >= 2);
   CHECK(after[1].failures <= 8);
+  CHECK(checkpointer.failures() == after[1].failures);  // the total, for /metrics
   auto count = logged.db.prepare("SELECT count(*) FROM t");
   REQUIRE(count.step());
   CHECK(count.int64(0) == 2100);
