@@ -145,6 +145,15 @@ struct FailingCheckpoints {
     insert_rows(logged.db, 100);
     wait_for([&] { return !reports.all().empty(); });
   }
+  // Waits for the report that ends the run of failures, and stops the checkpointer.
+  Report recovery() {
+    wait_for([&] { return reports.all().size() >= 2; });
+    checkpointer.stop();
+    const auto all = reports.all();
+    REQUIRE(all.size() == 2);
+    CHECK(all[1].what == store::Checkpointer::Event::checkpoint_recovered);
+    return all[1];
+  }
   LoggedDatabase logged{2000};
   Reports reports;
   store::Checkpointer checkpointer;
@@ -199,15 +208,11 @@ TEST_CASE_METHOD(FailingCheckpoints,
   CHECK(during[0].failures == 1);
   CHECK_FALSE(during[0].error.empty());
 
-  wait_for([&] { return reports.all().size() >= 2; });
-  checkpointer.stop();
-  const auto after = reports.all();
-  REQUIRE(after.size() == 2);
-  CHECK(after[1].what == store::Checkpointer::Event::checkpoint_recovered);
+  const auto recovered = recovery();
   // Every failed try is counted: the first, and those of the back-off until the disk had room.
-  CHECK(after[1].failures >= 2);
-  CHECK(after[1].failures <= 8);
-  CHECK(checkpointer.failures() == after[1].failures);  // the total, for /metrics
+  CHECK(recovered.failures >= 2);
+  CHECK(recovered.failures <= 8);
+  CHECK(checkpointer.failures() == recovered.failures);  // the total, for /metrics
   auto count = logged.db.prepare("SELECT count(*) FROM t");
   REQUIRE(count.step());
   CHECK(count.int64(0) == 2100);
@@ -252,12 +257,7 @@ TEST_CASE_METHOD(FailingCheckpoints,
   CHECK(partly[0].what == store::Checkpointer::Event::checkpoint_failed);
 
   reader.exec("COMMIT");
-  wait_for([&] { return reports.all().size() >= 2; });
-  checkpointer.stop();
-  const auto after = reports.all();
-  REQUIRE(after.size() == 2);
-  CHECK(after[1].what == store::Checkpointer::Event::checkpoint_recovered);
-  CHECK(after[1].failures >= 1);
+  CHECK(recovery().failures >= 1);
 }
 
 TEST_CASE_METHOD(FailingCheckpointsQuietForASecond,
@@ -266,12 +266,8 @@ TEST_CASE_METHOD(FailingCheckpointsQuietForASecond,
   // having synced, between failures of the others.
   const auto lifted = std::chrono::steady_clock::now();
   full->lift();
-  wait_for([&] { return reports.all().size() >= 2; });
+  recovery();
   const auto waited = std::chrono::steady_clock::now() - lifted;
-  checkpointer.stop();
-  const auto after = reports.all();
-  REQUIRE(after.size() == 2);
-  CHECK(after[1].what == store::Checkpointer::Event::checkpoint_recovered);
   // Without the quiet second: at the first try after the lift (10 ms later here).
   CHECK(waited >= std::chrono::milliseconds(900));
 }
