@@ -87,8 +87,8 @@ void Checkpointer::run(std::stop_token stop) {
       if (copied < frames) continue;
       waits.succeeded();
       // A commit during the copy keeps the sync from a checkpoint that still reports the log
-      // copied as it was when it began (under a steady load, one in a few on a disk whose syncs
-      // fail): a run of failures ends once none has failed for `quiet_`.
+      // copied as it was when it began (under a steady load on a disk whose syncs fail, every few
+      // seconds: bench/README.md): a run of failures ends once none has failed for `quiet_`.
       if (failures_in_run > 0 && std::chrono::steady_clock::now() - last_failure >= quiet_) {
         report(Event::checkpoint_recovered, {}, failures_in_run);
         failures_in_run = unreported = 0;
