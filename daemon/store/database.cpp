@@ -168,11 +168,9 @@ Database::Database(const std::string& path, const OpenOptions& options) : path_(
       // In place of SQLite's own (PRAGMA wal_autocheckpoint), which the hook replaces.
       if (options.wal_autocheckpoint > 0) {
         auto_checkpoint_ = std::make_unique<AutoCheckpoint>(
-            AutoCheckpoint{options.wal_autocheckpoint,
-                           Backoff(Backoff::Duration::zero(), kAutoCheckpointFirstBackoff,
-                                   kAutoCheckpointLongestBackoff),
-                           {},
-                           0});
+            AutoCheckpoint{.pages = options.wal_autocheckpoint,
+                           .tries = Backoff(Backoff::Duration::zero(), kAutoCheckpointFirstBackoff,
+                                            kAutoCheckpointLongestBackoff)});
         sqlite3_wal_hook(raw, &Database::committed_to_log, auto_checkpoint_.get());
       } else {
         sqlite3_wal_hook(raw, nullptr, nullptr);
