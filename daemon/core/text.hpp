@@ -23,6 +23,8 @@ std::vector<std::string_view> split(std::string_view s, char sep);
 // split(s, sep)[index] without building the parts; nullopt when there are fewer parts.
 std::optional<std::string_view> nth_part(std::string_view s, char sep, std::size_t index);
 bool is_valid_utf8(std::string_view s);
+// The length of the UTF-8 sequence that starts at s[i] (i < s.size()), or 0 where none does.
+std::size_t utf8_sequence_at(std::string_view s, std::size_t i);
 // Lowercase hex of bytes; the value of one hex digit (either case), or -1.
 std::string to_hex(std::string_view bytes);
 int hex_value(char c);

@@ -40,8 +40,8 @@ std::vector<AnchorGroup> anchors_for(const PatientHistory& h, const std::string&
     const auto [params, profile_kind] = rules.params_for(marker, list);
     // Display order: the profile-defining kind first, then curative kinds, then the rest.
     if (list.size() > 1) {
-      auto rank = [&](const std::string& k) {
-        if (k == profile_kind) return 0;
+      auto rank = [&, &profile = profile_kind](const std::string& k) {
+        if (k == profile) return 0;
         return kinds.role(k) == MilestoneRole::curative_anchor ? 1 : 2;
       };
       std::stable_sort(list.begin(), list.end(), [&](const auto& a, const auto& b) {

@@ -78,8 +78,8 @@ std::vector<Event> reconcile(const std::vector<TrackedAlert>& live, const Evalua
     }
     const TrackedAlert& t = *it->second;
     const bool content_changed = !same_state(*a, t.alert, true);
-    auto update = [&](AlertState state) {
-      auto e = alert_event(EventType::update, t.id, *a, state);
+    auto update = [&, &wanted_alert = *a](AlertState state) {
+      auto e = alert_event(EventType::update, t.id, wanted_alert, state);
       e.previous_severity = t.alert.severity;
       events.push_back(std::move(e));
     };

@@ -37,14 +37,25 @@ std::string_view error_text(int code) {
   }
 }
 
-// Header fields are copied only when they are plain text in the standard delimiters, so a
-// hostile value cannot inject segments or fields into our ACK.
+// Header fields are copied without what could inject segments or fields into our ACK (line
+// breaks, '|', control characters) and without bytes that are not UTF-8 (a message refused for
+// its encoding still gets an ACK, which must not carry them on), at most 200 bytes of them and
+// never part of a character.
 std::string safe_field(std::string_view raw) {
+  constexpr std::size_t kMaxBytes = 200;
   std::string out;
-  for (char c : raw.substr(0, 200)) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '\r' || c == '\n' || c == '|' || u < 0x20) continue;
-    out.push_back(c);
+  for (std::size_t i = 0; i < raw.size();) {
+    const auto len = text::utf8_sequence_at(raw, i);
+    if (len == 0) {
+      ++i;
+      continue;
+    }
+    const auto c = static_cast<unsigned char>(raw[i]);
+    if (len > 1 || (c >= 0x20 && raw[i] != '|')) {
+      if (out.size() + len > kMaxBytes) break;
+      out.append(raw.substr(i, len));
+    }
+    i += len;
   }
   return out;
 }

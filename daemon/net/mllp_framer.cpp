@@ -17,17 +17,17 @@ void MllpFramer::feed(std::string_view data, std::vector<FrameEvent>& out) {
   while (i < data.size() && !failed_) {
     if (!in_frame_) {
       auto start = data.find(kStartBlock, i);
-      if (start == std::string_view::npos) {
-        garbage_ += data.size() - i;
-        if (garbage_ > max_) {
-          // A sender that streams no frame at all would keep the connection busy for ever.
-          out.push_back({FrameEvent::Kind::garbage_limit, {}, garbage_});
-          garbage_ = 0;
-          failed_ = true;
-        }
+      garbage_ += (start == std::string_view::npos ? data.size() : start) - i;
+      if (garbage_ > max_) {
+        // A sender that streams no frame at all would keep the connection busy for ever. Checked
+        // whether or not the next frame starts in the same read, so that where TCP cut the
+        // stream does not decide whether the connection stays.
+        out.push_back({FrameEvent::Kind::garbage_limit, {}, garbage_});
+        garbage_ = 0;
+        failed_ = true;
         break;
       }
-      garbage_ += start - i;
+      if (start == std::string_view::npos) break;
       flush_garbage();
       in_frame_ = true;
       saw_end_block_ = false;

@@ -35,8 +35,13 @@ bool NewPatientRows::admit(ResultRecord&& r, std::optional<std::int64_t> message
     const auto number = v.content.stored.row_id;
     rows_[static_cast<std::size_t>(number - 1)].effective = is_effective(*resolution, number);
   }
-  auto& row = rows_.emplace_back(static_cast<std::int64_t>(rows_.size()) + 1, std::move(r),
-                                 message_id, is_effective(*resolution, kArrivingRow));
+  // Filled in place: an aggregate's parenthesised initialisation (P0960) is beyond clang 14,
+  // which builds the fuzz targets.
+  auto& row = rows_.emplace_back();
+  row.number = static_cast<std::int64_t>(rows_.size());
+  row.record = std::move(r);
+  row.message_id = message_id;
+  row.effective = is_effective(*resolution, kArrivingRow);
   by_series_date_.emplace(std::tuple<std::string_view, std::string_view, std::string_view>(
                               row.record.collected_date, row.record.marker, row.record.method),
                           &row);

@@ -12,6 +12,11 @@ TEST_CASE("UTF-8 validation rejects overlongs, surrogates and truncation") {
   CHECK_FALSE(text::is_valid_utf8("\xE2\x82"));      // truncated
   CHECK_FALSE(text::is_valid_utf8("\xFF"));
   CHECK_FALSE(text::is_valid_utf8("\xF4\x90\x80\x80"));  // beyond U+10FFFF
+  const std::string_view mixed = "a\xC3\xBC\xFF\xE2\x82";
+  CHECK(text::utf8_sequence_at(mixed, 0) == 1);
+  CHECK(text::utf8_sequence_at(mixed, 1) == 2);
+  CHECK(text::utf8_sequence_at(mixed, 3) == 0);  // not a lead byte
+  CHECK(text::utf8_sequence_at(mixed, 4) == 0);  // truncated at the end
 }
 
 TEST_CASE("log helpers: printable text and no quoted values") {

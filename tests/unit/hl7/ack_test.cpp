@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "core/text.hpp"
 #include "hl7/ack.hpp"
 #include "hl7/message.hpp"
 
@@ -52,6 +53,29 @@ TEST_CASE("hostile header values cannot inject segments into the ACK") {
   auto parsed = hl7::Message::parse(ack);
   CHECK(parsed.segments().size() == 3);  // MSH, MSA, ERR
   CHECK(parsed.value(parsed.first("MSA")->field(1)) == "AR");
+}
+
+TEST_CASE("the ACK carries no byte of the header that is not UTF-8, nor part of a character") {
+  // Found by tests/fuzz/hl7_message_fuzz.cpp: a message refused for its encoding (not UTF-8, no
+  // MSH-18) was answered with its header's bytes copied into the ACK, which then was not UTF-8.
+  const std::string latin1 =
+      "MSH|^~\\&|LAB|H\xd4PITAL\x9d|MW|ONC|20161215||ORU^R01|C\xe9|P|2.5.1\r";
+  hl7::AckRequest req;
+  req.header = hl7::salvage_header(latin1);
+  req.control_id = "MW1";
+  req.timestamp = "20261127120000+0000";
+  req.code = hl7::AckCode::AE;
+  const auto ack = hl7::build_ack(req);
+  CHECK(text::is_valid_utf8(ack));
+  const auto parsed = hl7::Message::parse(ack);
+  CHECK(parsed.value(parsed.msh().field(6)) == "HPITAL");
+  CHECK(parsed.value(parsed.first("MSA")->field(2)) == "C");
+  // UTF-8 is kept whole; 200 bytes at most, never cutting a character in two.
+  req.header.sending_facility = "H\xC3\xB4pital";
+  req.header.control_id = std::string(199, 'x') + "\xC3\xA9";
+  const auto whole = hl7::Message::parse(hl7::build_ack(req));
+  CHECK(whole.value(whole.msh().field(6)) == "H\xC3\xB4pital");
+  CHECK(whole.value(whole.first("MSA")->field(2)) == std::string(199, 'x'));
 }
 
 TEST_CASE("the header of an unparseable message is salvaged for the ACK") {

@@ -75,6 +75,15 @@ TEST_CASE("a run of garbage longer than the frame limit stops the framer") {
   CHECK(ev[0].kind == Kind::garbage_limit);
   CHECK(ev[0].bytes == 101);
   CHECK(g.failed());
+  // The same when the frame starts in the read that carries the run past the limit (found by
+  // tests/fuzz/mllp_framer_fuzz.cpp: such a run was let through, so where TCP cut the stream
+  // decided whether the connection stayed).
+  MllpFramer h(100);
+  ev = feed_all(h, {std::string(101, 'x') + MllpFramer::frame("late")});
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].kind == Kind::garbage_limit);
+  CHECK(ev[0].bytes == 101);
+  CHECK(h.failed());
 }
 
 TEST_CASE("a start byte inside a frame restarts it") {
