@@ -85,6 +85,33 @@ std::vector<std::pair<std::size_t, std::string_view>> split_messages(std::string
 
 }  // namespace
 
+hl7::MappingOptions hl7_mapping(const settings::Settings& settings) {
+  hl7::MappingOptions o;
+  o.markers = &settings.markers;
+  o.default_zone = settings.zone.get();
+  o.accepted_processing_ids = settings.ingest.accept_processing_ids;
+  o.patient_id_type = settings.ingest.patient_id_type;
+  o.patient_id_authority = settings.ingest.patient_id_authority;
+  return o;
+}
+
+fhir::MapperOptions fhir_mapping(const settings::Settings& settings) {
+  fhir::MapperOptions o;
+  o.markers = &settings.markers;
+  o.kinds = &settings.milestone_kinds;
+  o.zone = settings.zone.get();
+  o.patient_identifier_system = settings.fhir.patient_identifier_system;
+  o.reference_identifier_system = settings.fhir.reference_identifier_system;
+  o.authorities = settings.fhir.authorities;
+  o.procedures = settings.fhir.procedures;
+  o.medications = settings.fhir.medications;
+  return o;
+}
+
+RecordContext record_context(const settings::Settings& settings) {
+  return {&settings.markers, &settings.milestone_kinds, settings.zone.get()};
+}
+
 Pipeline::Pipeline(store::Database& db, const settings::Settings& settings, const Clock& clock)
     : db_(db),
       settings_(settings),
@@ -95,20 +122,9 @@ Pipeline::Pipeline(store::Database& db, const settings::Settings& settings, cons
                   : nullptr),
       store_(db, series_.get()),
       alerts_(db, settings, clock, series_.get()) {
-  mapping_.markers = &settings_.markers;
-  mapping_.default_zone = settings_.zone.get();
-  mapping_.accepted_processing_ids = settings_.ingest.accept_processing_ids;
-  mapping_.patient_id_type = settings_.ingest.patient_id_type;
-  mapping_.patient_id_authority = settings_.ingest.patient_id_authority;
-  records_ = {&settings_.markers, &settings_.milestone_kinds, settings_.zone.get()};
-  fhir_mapping_.markers = &settings_.markers;
-  fhir_mapping_.kinds = &settings_.milestone_kinds;
-  fhir_mapping_.zone = settings_.zone.get();
-  fhir_mapping_.patient_identifier_system = settings_.fhir.patient_identifier_system;
-  fhir_mapping_.reference_identifier_system = settings_.fhir.reference_identifier_system;
-  fhir_mapping_.authorities = settings_.fhir.authorities;
-  fhir_mapping_.procedures = settings_.fhir.procedures;
-  fhir_mapping_.medications = settings_.fhir.medications;
+  mapping_ = hl7_mapping(settings_);
+  fhir_mapping_ = fhir_mapping(settings_);
+  records_ = record_context(settings_);
 }
 
 std::string Pipeline::now_utc() const {

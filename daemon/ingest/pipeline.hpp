@@ -99,6 +99,11 @@ struct RowsOutcome {
 
 struct CsvPatientGroup;
 
+// How each transport maps with these settings (also what the fuzz targets map with).
+hl7::MappingOptions hl7_mapping(const settings::Settings& settings);
+fhir::MapperOptions fhir_mapping(const settings::Settings& settings);
+RecordContext record_context(const settings::Settings& settings);
+
 class Pipeline {
  public:
   Pipeline(store::Database& db, const settings::Settings& settings, const Clock& clock);
