@@ -1,20 +1,18 @@
 #include "fuzz_support.hpp"
 
 #include <cmath>
+#include <cstdlib>
 
+#include "core/calendar.hpp"
 #include "core/records.hpp"
+#include "core/timestamp.hpp"
 
 namespace markerwatch::fuzz {
 
 namespace {
 
 bool is_date(const std::string& d) {
-  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
-  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-    if (d[i] < '0' || d[i] > '9') return false;
-  const int month = (d[5] - '0') * 10 + (d[6] - '0');
-  const int day = (d[8] - '0') * 10 + (d[9] - '0');
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+  return day_number(d).has_value();
 }
 
 }  // namespace
@@ -29,7 +27,13 @@ void require_whole(const ResultRecord& r) {
   require(!r.patient.id.empty(), "a result without a patient");
   require(!r.marker.empty(), "a result without a marker");
   require(is_date(r.collected_date), "a result whose collection date is no date");
-  require(!r.collected_at.empty(), "a result without a collection time");
+  require(parse_iso_timestamp(r.collected_at).has_value(),
+          "a result whose collection time is no ISO 8601 time");
+  // The clinical date is the sender's local date of the UTC instant: a day apart at most.
+  const auto local = day_number(r.collected_date);
+  const auto utc = day_number(r.collected_at.substr(0, 10));
+  require(utc && std::abs(*utc - *local) <= 1,
+          "a result whose collection date is more than a day from its UTC time");
   require(r.value.has_value() || removes_value(r.status), "a result without a value");
   require(!r.value || std::isfinite(*r.value), "a result whose value is not finite");
   require(!r.uln || std::isfinite(*r.uln), "a result whose upper limit is not finite");
@@ -40,6 +44,8 @@ void require_whole(const MilestoneRecord& m) {
   require(!m.kind.empty(), "a milestone without a kind");
   require(is_date(m.date), "a milestone whose date is no date");
   require(m.end_date.empty() || is_date(m.end_date), "a milestone whose end date is no date");
+  require(m.end_date.empty() || *day_number(m.end_date) >= *day_number(m.date),
+          "a milestone that ends before it starts");
 }
 
 }  // namespace markerwatch::fuzz
