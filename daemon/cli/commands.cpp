@@ -182,9 +182,8 @@ int cmd_results(const Common& c, const std::string& patient, const std::string& 
 
 int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
   auto s = load_settings(c);
-  ingest::RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
-  auto record =
-      ingest::make_milestone(a.patient, a.kind, a.date, a.end_date, a.note, a.markers, ctx);
+  auto record = ingest::make_milestone(a.patient, a.kind, a.date, a.end_date, a.note, a.markers,
+                                       ingest::record_context(s));
   auto db = open_database(s);
   store::ResultStore store(*db);
   const auto now = format_utc(unix_seconds(SystemClock()));

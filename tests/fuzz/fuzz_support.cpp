@@ -4,18 +4,9 @@
 #include <cstdlib>
 
 #include "core/calendar.hpp"
-#include "core/records.hpp"
 #include "core/timestamp.hpp"
 
 namespace markerwatch::fuzz {
-
-namespace {
-
-bool is_date(const std::string& d) {
-  return day_number(d).has_value();
-}
-
-}  // namespace
 
 const settings::Settings& sample_settings() {
   static const settings::Settings settings =
@@ -26,11 +17,11 @@ const settings::Settings& sample_settings() {
 void require_whole(const ResultRecord& r) {
   require(!r.patient.id.empty(), "a result without a patient");
   require(!r.marker.empty(), "a result without a marker");
-  require(is_date(r.collected_date), "a result whose collection date is no date");
+  const auto local = day_number(r.collected_date);
+  require(local.has_value(), "a result whose collection date is no date");
   require(parse_iso_timestamp(r.collected_at).has_value(),
           "a result whose collection time is no ISO 8601 time");
   // The clinical date is the sender's local date of the UTC instant: a day apart at most.
-  const auto local = day_number(r.collected_date);
   const auto utc = day_number(r.collected_at.substr(0, 10));
   require(utc && std::abs(*utc - *local) <= 1,
           "a result whose collection date is more than a day from its UTC time");
@@ -42,10 +33,12 @@ void require_whole(const ResultRecord& r) {
 void require_whole(const MilestoneRecord& m) {
   require(!m.patient.id.empty(), "a milestone without a patient");
   require(!m.kind.empty(), "a milestone without a kind");
-  require(is_date(m.date), "a milestone whose date is no date");
-  require(m.end_date.empty() || is_date(m.end_date), "a milestone whose end date is no date");
-  require(m.end_date.empty() || *day_number(m.end_date) >= *day_number(m.date),
-          "a milestone that ends before it starts");
+  const auto start = day_number(m.date);
+  require(start.has_value(), "a milestone whose date is no date");
+  if (m.end_date.empty()) return;
+  const auto end = day_number(m.end_date);
+  require(end.has_value(), "a milestone whose end date is no date");
+  require(*end >= *start, "a milestone that ends before it starts");
 }
 
 }  // namespace markerwatch::fuzz

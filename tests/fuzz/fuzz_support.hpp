@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "core/records.hpp"
 #include "settings/settings.hpp"
 
 namespace markerwatch::fuzz {
@@ -22,15 +23,6 @@ inline void require(bool holds, std::string_view what) {
 // The markers of tests/fixtures/toml/samples.toml (the analytes of the public HL7 samples, so
 // their observations map instead of being ignored) besides the built-in tumor markers.
 const settings::Settings& sample_settings();
-
-}  // namespace markerwatch::fuzz
-
-namespace markerwatch {
-struct ResultRecord;
-struct MilestoneRecord;
-}  // namespace markerwatch
-
-namespace markerwatch::fuzz {
 
 // What the store and the engine rely on in a record any transport hands them.
 void require_whole(const ResultRecord& r);

@@ -3,7 +3,8 @@
 // body. Properties:
 // - a body ends in a plan, rows, or an InputError (a 400 with the reason), nothing else;
 // - every result and milestone planned is whole (fuzz_support.hpp);
-// - the reply to a plan renders, and a refused single resource or transaction stores nothing.
+// - the reply to a plan renders with an HTTP status, never a success for a refused single
+//   resource or transaction.
 #include <array>
 #include <cstdint>
 #include <string>
