@@ -1,5 +1,6 @@
 #pragma once
 // Time enters the domain only through this interface, so logic is tested with a manual clock.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -24,14 +25,17 @@ class SystemClock final : public Clock {
   }
 };
 
+// Tests advance it on their thread while the service under test reads it on its own (the
+// webhook sender's): the time is an atomic.
 class ManualClock final : public Clock {
  public:
-  explicit ManualClock(std::chrono::system_clock::time_point t) : now_(t) {}
-  std::chrono::system_clock::time_point now() const override { return now_; }
-  void advance(std::chrono::system_clock::duration d) { now_ += d; }
+  using time_point = std::chrono::system_clock::time_point;
+  explicit ManualClock(time_point t) : ticks_(t.time_since_epoch().count()) {}
+  time_point now() const override { return time_point(time_point::duration(ticks_.load())); }
+  void advance(time_point::duration d) { ticks_.fetch_add(d.count()); }
 
  private:
-  std::chrono::system_clock::time_point now_;
+  std::atomic<time_point::rep> ticks_;
 };
 
 }  // namespace markerwatch
