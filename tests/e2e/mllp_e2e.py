@@ -414,11 +414,12 @@ def schema_upgrade_extends_start_timeout(a, tmp):
 
     # Read while the daemon starts: an unread socket holds ~10 datagrams (net.unix.max_dgram_qlen),
     # then sd_notify blocks, and an upgrade slower than ten seconds (ThreadSanitizer's) hung here.
-    listener = threading.Thread(target=listen)
+    listener = threading.Thread(target=listen, daemon=True)
     listener.start()
     d.start(env=env, timeout=300)
     listener.join(timeout=60)
     sock.close()
+    h.check(got[-1:] == ["READY=1"], "READY=1 sent (%r)" % got[-3:])
     extends = [m for m in got if m.startswith("EXTEND_TIMEOUT_USEC=")]
     h.check(len(extends) >= 1 and set(extends) == {"EXTEND_TIMEOUT_USEC=10000000"},
             "the start timeout extended before READY=1 (%d times)" % len(extends))
