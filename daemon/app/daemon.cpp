@@ -13,9 +13,12 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <optional>
 #include <thread>
 
+#include "app/config_reload.hpp"
 #include "app/http_api.hpp"
+#include "app/logging.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
 #include "ingest/store_writer.hpp"
@@ -126,7 +129,9 @@ void notify(const char* state) {
 
 }  // namespace
 
-int run_daemon(const settings::Settings& settings) {
+int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::string& config_path) {
+  // What a reload may not change (listeners, storage, webhooks) is read from these all along.
+  const settings::Settings& settings = *initial;
   SystemClock clock;
   spdlog::info("event=starting version={} {}", MARKERWATCH_VERSION, settings::describe(settings));
   // A schema upgrade can rebuild an index over every stored result (schema 6: ~1.6 s per million
@@ -218,7 +223,22 @@ int run_daemon(const settings::Settings& settings) {
         {"markerwatch_http_connections", http_server ? http_server->active_connections() : 0},
         {"markerwatch_database_bytes", database_bytes(settings.storage.path)}};
   };
-  ApiHandler api(settings, clock, writer, sources);
+  std::optional<ConfigReloader> reloader;
+  ApiHandler api(initial, clock, writer, sources,
+                 [&reloader](ConfigReloader::Done done) { reloader->reload(std::move(done)); });
+  // A reload takes effect in the writer first (mapping, rules; the one step that can fail), then
+  // in the HTTP API (tokens, markers) and the log level; systemd sees it as reloading meanwhile.
+  reloader.emplace(config_path, initial, [&](auto next, auto applied) {
+    notify("RELOADING=1");
+    writer.use_settings(next, [&api, next, applied = std::move(applied)](auto failure) {
+      if (!failure) {
+        api.use_settings(next);
+        set_log_level(next->log.level);
+      }
+      notify("READY=1");
+      applied(std::move(failure));
+    });
+  });
   net::HttpServerOptions http_options;
   http_options.host = settings.http.listen.host;
   http_options.port = settings.http.listen.port;
@@ -252,10 +272,8 @@ int run_daemon(const settings::Settings& settings) {
     signals.async_wait([&](boost::system::error_code ec, int signo) {
       if (ec) return;
       if (signo == SIGHUP) {
-        // Without a handler SIGHUP would end the process; settings are read at start only.
-        spdlog::warn(
-            "event=sighup_ignored reason=\"configuration is read at start; restart to apply "
-            "changes\"");
+        spdlog::info("event=reload_requested source=sighup");
+        reloader->reload([](bool, const std::string&) {});  // the reloader logs the outcome
         wait_for_signal();
         return;
       }

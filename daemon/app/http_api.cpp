@@ -17,6 +17,7 @@
 #include "core/patient_choice.hpp"
 #include "core/text.hpp"
 #include "ingest/alert_review.hpp"
+#include "logging/module_logger.hpp"
 #include "store/alert_store.hpp"
 #include "store/delivery_store.hpp"
 #include "store/migrations.hpp"
@@ -30,7 +31,7 @@ namespace http = boost::beast::http;
 namespace {
 
 std::shared_ptr<spdlog::logger> log() {
-  static auto logger = spdlog::default_logger()->clone("http");
+  static auto logger = logging::module_logger("api");
   return logger;
 }
 
@@ -214,9 +215,38 @@ net::HttpResponse problem(unsigned status, std::string_view detail,
   return r;
 }
 
-ApiHandler::ApiHandler(const settings::Settings& settings, const Clock& clock,
-                       ingest::StoreWriter& writer, StatusSources sources)
-    : settings_(settings), clock_(clock), writer_(writer), sources_(std::move(sources)) {}
+ApiHandler::ApiHandler(std::shared_ptr<const settings::Settings> settings, const Clock& clock,
+                       ingest::StoreWriter& writer, StatusSources sources, Reload reload)
+    : settings_(std::move(settings)),
+      reload_(std::move(reload)),
+      clock_(clock),
+      writer_(writer),
+      sources_(std::move(sources)) {}
+
+std::shared_ptr<const settings::Settings> ApiHandler::settings() const {
+  std::lock_guard lock(settings_mutex_);
+  return settings_;
+}
+
+void ApiHandler::use_settings(std::shared_ptr<const settings::Settings> next) {
+  std::lock_guard lock(settings_mutex_);
+  settings_ = std::move(next);
+}
+
+void ApiHandler::reload_config(const std::string& peer, const settings::HttpToken& token,
+                               const Respond& reply) {
+  log()->info("event=reload_requested peer={} token={}", peer, token.name);
+  if (!reload_) {
+    reply(problem(409, "this daemon cannot reload its configuration"));
+    return;
+  }
+  reload_([reply](bool applied, const std::string& detail) {
+    if (applied)
+      reply(json_response(200, {{"status", "reloaded"}, {"detail", detail}}));
+    else
+      reply(problem(409, detail));
+  });
+}
 
 net::HttpResponse ApiHandler::error_response(unsigned status, std::string_view detail,
                                              std::string_view target) {
@@ -265,7 +295,9 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
   auto refuse = [&](unsigned status, std::string_view detail) {
     return fhir_api ? fhir_error(status, detail) : problem(status, detail);
   };
-  const auto* token = authenticate(settings_.http, sv(request[http::field::authorization]));
+  // Held to the end of the request: `token` points into it.
+  const auto current = settings();
+  const auto* token = authenticate(current->http, sv(request[http::field::authorization]));
   if (!token) {
     log()->info("event=request_unauthorized peer={} target=\"{}\"", peer,
                 text::printable(path, 200));
@@ -288,6 +320,12 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
     if (auto denied = forbidden(settings::Role::ingest)) return *denied;
     if (request.method() != http::verb::post) return refuse(405, "only POST is allowed here");
     return ingest_fhir(request, endpoint, peer, *token, reply);
+  }
+  if (path == "/reload") {
+    if (auto denied = forbidden(settings::Role::admin)) return *denied;
+    if (request.method() != http::verb::post) return problem(405, "only POST is allowed here");
+    reload_config(peer, *token, reply);
+    return std::nullopt;
   }
   if (path == "/api/v1/results" || path == "/api/v1/milestones") {
     if (auto denied = forbidden(settings::Role::ingest)) return *denied;
@@ -378,8 +416,8 @@ std::optional<net::HttpResponse> ApiHandler::review_alert(
   log()->info("event=alert_review_requested peer={} token={} alert_id={} action={}", peer,
               token.name, id, action);
   writer_.submit_task(
-      [this, id, action, by, note, now](ingest::Pipeline& pipeline) {
-        ingest::AlertReview(pipeline.database(), settings_).act(id, action, by, note, now);
+      [settings = settings(), id, action, by, note, now](ingest::Pipeline& pipeline) {
+        ingest::AlertReview(pipeline.database(), *settings).act(id, action, by, note, now);
         return ingest::TaskReport{};
       },
       peer,
@@ -432,7 +470,7 @@ std::optional<net::HttpResponse> ApiHandler::ingest_fhir(const net::HttpRequest&
   if (media != "application/fhir+json" && media != "application/json")
     return fhir_error(415, "Content-Type must be application/fhir+json (or application/json)");
   auto prepared = std::make_shared<ingest::PreparedFhir>(
-      writer_.pipeline().prepare_fhir(request.body(), endpoint));
+      writer_.pipeline()->prepare_fhir(request.body(), endpoint));
   store_then_answer<ingest::FhirOutcome>(
       peer,
       [prepared, sender = "fhir:" + token.name, peer](ingest::Pipeline& pipeline,
@@ -456,8 +494,8 @@ std::optional<net::HttpResponse> ApiHandler::ingest_rows(const net::HttpRequest&
                                                          const Respond& reply) {
   if (media_type(request) != "application/json")
     return problem(415, "Content-Type must be application/json");
-  auto prepared =
-      std::make_shared<ingest::PreparedRows>(writer_.pipeline().prepare_rows(request.body(), kind));
+  auto prepared = std::make_shared<ingest::PreparedRows>(
+      writer_.pipeline()->prepare_rows(request.body(), kind));
   store_then_answer<ingest::RowsOutcome>(
       peer,
       [prepared, sender = "api:" + token.name, peer](ingest::Pipeline& pipeline,
@@ -494,12 +532,13 @@ net::HttpResponse ApiHandler::patient_chart_svg(const std::string& written,
   const auto patient = checked_patient(written, "the patient id");
   const auto it = query.find("marker");
   const std::string marker = it == query.end() ? "AFP" : it->second;
-  if (!settings_.markers.find(marker))
+  const auto current = settings();
+  if (!current->markers.find(marker))
     throw BadParameter("unknown marker '" + text::printable(marker, 40) + "'");
   std::string svg;
   try {
     std::lock_guard lock(db_mutex_);
-    svg = chart::render_svg(chart::load_chart(database(), settings_.markers, patient, marker));
+    svg = chart::render_svg(chart::load_chart(database(), current->markers, patient, marker));
   } catch (const chart::PatientNotFound& e) {
     return problem(404, e.what());
   }
@@ -516,7 +555,7 @@ store::Database& ApiHandler::database() {
   if (!db_) {
     store::OpenOptions options;
     options.read_only = true;
-    db_.emplace(settings_.storage.path, options);
+    db_.emplace(settings()->storage.path, options);
   }
   return *db_;
 }
@@ -546,7 +585,8 @@ net::HttpResponse ApiHandler::list_alerts(const std::map<std::string, std::strin
   if (!filter.severity.empty() && filter.severity != "high" && filter.severity != "standard")
     throw BadParameter("severity must be high or standard");
   if (const auto marker = get("marker"); !marker.empty()) {
-    const auto* def = settings_.markers.find(marker);
+    const auto current = settings();
+    const auto* def = current->markers.find(marker);
     if (!def) throw BadParameter("unknown marker '" + text::printable(marker, 40) + "'");
     filter.marker = def->name;
   }
@@ -584,7 +624,8 @@ net::HttpResponse ApiHandler::list_results(const std::string& written,
   const auto patient = checked_patient(written, "the patient id");
   std::string marker;
   if (auto it = query.find("marker"); it != query.end()) {
-    const auto* def = settings_.markers.find(it->second);
+    const auto current = settings();
+    const auto* def = current->markers.find(it->second);
     if (!def) throw BadParameter("unknown marker '" + text::printable(it->second, 40) + "'");
     marker = def->name;
   }

@@ -6,7 +6,8 @@
 // and GET /api/v1/alerts/{id} (evidence, events, deliveries), role `read`; POST
 // /api/v1/alerts/{id}/ack and /resolve with {"by", "note"}, role `review`, answered after the
 // writer's group commit; GET /api/v1/patients/{id}/results, role `read`; FHIR R4 ingest (POST
-// /fhir, /fhir/ and /fhir/Observation, role `ingest`), whose errors are OperationOutcomes.
+// /fhir, /fhir/ and /fhir/Observation, role `ingest`), whose errors are OperationOutcomes; POST
+// /reload (role `admin`), the same configuration reload as SIGHUP.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -49,14 +50,18 @@ struct StatusSources {
 
 class ApiHandler final : public net::HttpHandler {
  public:
-  ApiHandler(const settings::Settings& settings, const Clock& clock, ingest::StoreWriter& writer,
-             StatusSources sources);
+  // `reload` runs a configuration reload for POST /reload (ConfigReloader::reload).
+  using Reload = std::function<void(std::function<void(bool applied, std::string detail)>)>;
+  ApiHandler(std::shared_ptr<const settings::Settings> settings, const Clock& clock,
+             ingest::StoreWriter& writer, StatusSources sources, Reload reload = {});
 
   void on_request(net::HttpRequest request, const std::string& peer, Respond respond) override;
   net::HttpResponse error_response(unsigned status, std::string_view detail,
                                    std::string_view target) override;
   // /readyz answers 503 from now on.
   void set_stopping() { stopping_ = true; }
+  // Requests from now on see these settings (tokens, markers); those in flight keep theirs.
+  void use_settings(std::shared_ptr<const settings::Settings> next);
 
  private:
   // A response, or nullopt when `reply` will be called later (writes wait for their commit).
@@ -97,7 +102,14 @@ class ApiHandler final : public net::HttpHandler {
   store::Database& database();  // the read connection, opened on first use; hold db_mutex_
   void count(unsigned status);
 
-  const settings::Settings& settings_;
+  std::shared_ptr<const settings::Settings> settings() const;
+  // POST /reload: answered once the reload is applied or refused.
+  void reload_config(const std::string& peer, const settings::HttpToken& token,
+                     const Respond& reply);
+
+  mutable std::mutex settings_mutex_;
+  std::shared_ptr<const settings::Settings> settings_;
+  Reload reload_;
   const Clock& clock_;
   ingest::StoreWriter& writer_;
   StatusSources sources_;

@@ -16,4 +16,10 @@ void setup_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
+void set_log_level(const std::string& level) {
+  const auto threshold = spdlog::level::from_str(level);
+  spdlog::apply_all(
+      [threshold](const std::shared_ptr<spdlog::logger>& logger) { logger->set_level(threshold); });
+}
+
 }  // namespace markerwatch::app

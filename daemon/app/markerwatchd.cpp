@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   }
   app::setup_logging(s.log.level);
   try {
-    return app::run_daemon(s);
+    return app::run_daemon(std::make_shared<const settings::Settings>(std::move(s)), config_path);
   } catch (const std::exception& e) {
     spdlog::critical("event=fatal error=\"{}\"", e.what());
     std::fprintf(stderr, "markerwatchd: %s\n", e.what());

@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
   auto* token_new =
       token->add_subcommand("new", "print a fresh token and the configuration lines that admit it");
   token_new->add_option("name", token_name, "who uses it (e.g. lis-gateway)")->required();
-  token_new->add_option("--roles", token_roles, "any of ingest, read, review")
+  token_new->add_option("--roles", token_roles, "any of ingest, read, review, admin")
       ->delimiter(',')
       ->required();
 

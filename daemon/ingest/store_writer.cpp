@@ -10,20 +10,21 @@
 #include "core/text.hpp"
 #include "hl7/ack.hpp"
 #include "ingest/alert_review.hpp"
+#include "logging/module_logger.hpp"
 #include "store/migrations.hpp"
 
 namespace markerwatch::ingest {
 
 namespace {
 std::shared_ptr<spdlog::logger> log() {
-  static auto logger = spdlog::default_logger()->clone("store");
+  static auto logger = logging::module_logger("store");
   return logger;
 }
 
 // One line per committed alert event; identifiers only (the values and dates stay in the log
 // table, which is where people review them).
 void log_alert_events(const std::vector<engine::Event>& events) {
-  static auto logger = spdlog::default_logger()->clone("alerts");
+  static auto logger = logging::module_logger("alerts");
   for (const auto& e : events) {
     if (e.alert)
       logger->info("event=alert_{} alert_id={} marker={} class={} severity={} state={}",
@@ -62,7 +63,47 @@ StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock,
   if (report.to_version != report.from_version)
     log()->info("event=schema_migrated from={} to={} path={}", report.from_version,
                 report.to_version, settings.storage.path);
-  pipeline_ = std::make_unique<Pipeline>(*db_, settings_, clock_);
+  // The first generation refers to the caller's settings, which outlive the writer.
+  generation_ = std::make_unique<Generation>();
+  generation_->settings = std::shared_ptr<const settings::Settings>(&settings_, [](auto*) {});
+  generation_->pipeline = std::make_unique<Pipeline>(*db_, settings_, clock_);
+}
+
+std::shared_ptr<const Pipeline> StoreWriter::pipeline() const {
+  std::lock_guard lock(generation_mutex_);
+  auto* held = generation_.get();
+  held->leases.fetch_add(1, std::memory_order_relaxed);
+  return {held->pipeline.get(),
+          [held](const Pipeline*) { held->leases.fetch_sub(1, std::memory_order_release); }};
+}
+
+void StoreWriter::use_settings(std::shared_ptr<const settings::Settings> next,
+                               std::function<void(std::optional<std::string>)> done) {
+  auto made = std::make_shared<std::unique_ptr<Generation>>();
+  submit_write(
+      [this, next, made](store::Database& db) {
+        auto fresh = std::make_unique<Generation>();
+        fresh->settings = next;
+        fresh->pipeline = std::make_unique<Pipeline>(db, *next, clock_);
+        *made = std::move(fresh);
+      },
+      "reload",
+      [this, made, done = std::move(done)](std::optional<std::string> failure) {
+        // On the writer thread, after the batch that built it; the next batch stores with it.
+        if (!failure && *made) {
+          std::lock_guard lock(generation_mutex_);
+          retired_.push_back(std::exchange(generation_, std::move(*made)));
+        }
+        made->reset();
+        done(std::move(failure));
+      });
+}
+
+void StoreWriter::release_retired() {
+  // Leases are taken under the mutex, so none is taken after a generation was replaced; the
+  // acquire pairs with each lease's release, so its holder's reads are done before it is freed.
+  std::erase_if(retired_,
+                [](const auto& g) { return g->leases.load(std::memory_order_acquire) == 0; });
 }
 
 StoreWriter::~StoreWriter() {
@@ -79,7 +120,7 @@ void StoreWriter::start() {
 void StoreWriter::submit_hl7(std::string raw, std::string peer, Completion done) {
   std::optional<PreparedHl7> prepared;
   try {
-    prepared = pipeline_->prepare_hl7(std::move(raw));
+    prepared = pipeline()->prepare_hl7(std::move(raw));
   } catch (const std::exception& e) {
     // Parse errors are outcomes, not exceptions; this is resource exhaustion. Nothing is stored,
     // so the sender gets no ACK and retries.
@@ -240,6 +281,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
     std::atomic<SteadyClock::rep>& since;
     ~Idle() { since.store(0, std::memory_order_relaxed); }
   } idle_after{busy_since_};
+  release_retired();
   auto stored_at = started;
   std::vector<WriteOutcome> outcomes(batch.size());
   bool committed = false;
@@ -252,7 +294,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
         // A refused task rolls back its own savepoint only; the batch carries on.
         try {
           store::Savepoint sp(*db_);
-          outcomes[i].task = job.task(*pipeline_);
+          outcomes[i].task = job.task(*generation_->pipeline);
           sp.release();
         } catch (const AlertNotFound& e) {
           outcomes[i].refused = e.what();
@@ -271,10 +313,10 @@ void StoreWriter::process(std::deque<Job>& batch) {
       try {
         store::Savepoint sp(*db_);
         if (job.oversized_limit) {
-          outcomes[i].hl7 =
-              pipeline_->reject_oversized(job.raw, *job.oversized_limit, "mllp", job.peer);
+          outcomes[i].hl7 = generation_->pipeline->reject_oversized(job.raw, *job.oversized_limit,
+                                                                    "mllp", job.peer);
         } else {
-          outcomes[i].hl7 = pipeline_->store_hl7(*job.prepared, "mllp", job.peer);
+          outcomes[i].hl7 = generation_->pipeline->store_hl7(*job.prepared, "mllp", job.peer);
         }
         sp.release();
         outcomes[i].committed = true;

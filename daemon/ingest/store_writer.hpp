@@ -101,8 +101,16 @@ class StoreWriter {
   // markerwatchd stops kicking the systemd watchdog while it is long: a writer that hangs answers
   // nobody, while the event loop would still look alive.
   std::chrono::steady_clock::duration busy_for() const;
-  // For the pure preparation steps (parsing, mapping) on the caller's thread.
-  const Pipeline& pipeline() const { return *pipeline_; }
+  // For the pure preparation steps (parsing, mapping) on the caller's thread: the pipeline of the
+  // settings in force, kept alive while the caller holds it (a reload may replace it meanwhile).
+  std::shared_ptr<const Pipeline> pipeline() const;
+  // Replaces the settings that mapping and evaluation use (a configuration reload): a pipeline
+  // for `next` is built on the writer thread between two jobs, so every job is stored wholly
+  // under the old settings or wholly under the new. The storage settings stay those the writer
+  // was made with (settings::restart_only_changes). `done` runs on the writer thread, with the
+  // reason when the new pipeline could not be made (the old one then stays in force).
+  void use_settings(std::shared_ptr<const settings::Settings> next,
+                    std::function<void(std::optional<std::string>)> done);
   int schema_version() const { return schema_version_; }
 
  private:
@@ -132,10 +140,25 @@ class StoreWriter {
   static bool may_have_queued_deliveries(const std::deque<Job>& batch,
                                          const std::vector<WriteOutcome>& outcomes);
 
+  // A pipeline with the settings it was made for (it refers to them), and how many callers of
+  // pipeline() still hold it.
+  struct Generation {
+    std::shared_ptr<const settings::Settings> settings;
+    std::unique_ptr<Pipeline> pipeline;
+    std::atomic<int> leases{0};
+  };
+  // Frees the replaced generations that no other thread holds any more (writer thread): their
+  // statements are finalised on the thread that owns the connection (opened without SQLite's
+  // mutex).
+  void release_retired();
+
   const settings::Settings& settings_;
   const Clock& clock_;
   std::unique_ptr<store::Database> db_;
-  std::unique_ptr<Pipeline> pipeline_;
+  // Replaced on the writer thread only, under generation_mutex_; the writer reads it without.
+  std::unique_ptr<Generation> generation_;
+  mutable std::mutex generation_mutex_;
+  std::vector<std::unique_ptr<Generation>> retired_;  // writer thread only
   int schema_version_ = 0;
 
   mutable std::mutex mutex_;

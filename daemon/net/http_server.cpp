@@ -6,6 +6,8 @@
 #include <boost/beast/ssl.hpp>
 #include <optional>
 
+#include "logging/module_logger.hpp"
+
 namespace markerwatch::net {
 
 namespace asio = boost::asio;
@@ -16,7 +18,7 @@ namespace ssl = asio::ssl;
 
 namespace {
 std::shared_ptr<spdlog::logger> log() {
-  static auto logger = spdlog::default_logger()->clone("http");
+  static auto logger = logging::module_logger("http");
   return logger;
 }
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 
+#include "logging/module_logger.hpp"
 #include "net/mllp_framer.hpp"
 
 namespace markerwatch::net {
@@ -17,10 +18,7 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kMaxQueuedFrames = 256;  // pipelined frames waiting on one connection
 
 std::shared_ptr<spdlog::logger> log() {
-  static auto logger = [] {
-    auto l = spdlog::default_logger()->clone("mllp");
-    return l;
-  }();
+  static auto logger = logging::module_logger("mllp");
   return logger;
 }
 }  // namespace

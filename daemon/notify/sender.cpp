@@ -12,6 +12,7 @@
 
 #include "core/text.hpp"
 #include "core/timestamp.hpp"
+#include "logging/module_logger.hpp"
 #include "notify/policy.hpp"
 #include "notify/signature.hpp"
 #include "store/sha256.hpp"
@@ -26,7 +27,7 @@ constexpr int kDisabledRecheckS = 60;
 constexpr int kUnrecordedHoldS = 60;
 
 std::shared_ptr<spdlog::logger> log() {
-  static auto logger = spdlog::default_logger()->clone("notify");
+  static auto logger = logging::module_logger("notify");
   return logger;
 }
 

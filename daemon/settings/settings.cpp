@@ -189,7 +189,7 @@ void read_http(const Reader& r, const toml::table& t, HttpSettings& s) {
         }))
       r.fail(*hash, prefix + "sha256", "must be 64 lowercase hex digits (the token's SHA-256)");
     auto* roles = tt.get("roles");
-    if (!roles) r.fail(tt, prefix + "roles", "is required (any of ingest, read, review)");
+    if (!roles) r.fail(tt, prefix + "roles", "is required (any of ingest, read, review, admin)");
     for (const auto& role : r.strings(*roles, prefix + "roles")) {
       if (role == "ingest")
         token.roles |= static_cast<unsigned>(Role::ingest);
@@ -197,8 +197,10 @@ void read_http(const Reader& r, const toml::table& t, HttpSettings& s) {
         token.roles |= static_cast<unsigned>(Role::read);
       else if (role == "review")
         token.roles |= static_cast<unsigned>(Role::review);
+      else if (role == "admin")
+        token.roles |= static_cast<unsigned>(Role::admin);
       else
-        r.fail(*roles, prefix + "roles", "entries must be ingest, read or review");
+        r.fail(*roles, prefix + "roles", "entries must be ingest, read, review or admin");
     }
     if (token.roles == 0) r.fail(*roles, prefix + "roles", "must name at least one role");
     s.tokens.push_back(std::move(token));
@@ -702,6 +704,8 @@ std::string_view to_string(Role r) {
       return "read";
     case Role::review:
       return "review";
+    case Role::admin:
+      return "admin";
   }
   return "?";
 }
@@ -710,6 +714,36 @@ const WebhookSettings* find_webhook(const Settings& s, std::string_view name) {
   for (const auto& w : s.webhooks)
     if (w.name == name) return &w;
   return nullptr;
+}
+
+std::vector<std::string> restart_only_changes(const Settings& running, const Settings& next) {
+  std::vector<std::string> keys;
+  const auto note = [&keys](const char* key, bool differs) {
+    if (differs) keys.emplace_back(key);
+  };
+  const auto &a = running, &b = next;
+  note("storage.path", a.storage.path != b.storage.path);
+  note("storage.synchronous", a.storage.synchronous_full != b.storage.synchronous_full);
+  note("storage.commit_batch_max", a.storage.commit_batch_max != b.storage.commit_batch_max);
+  note("storage.wal_autocheckpoint_pages",
+       a.storage.wal_autocheckpoint_pages != b.storage.wal_autocheckpoint_pages);
+  note("storage.series_cache_values",
+       a.storage.series_cache_values != b.storage.series_cache_values);
+  note("mllp.listen", a.mllp.listen != b.mllp.listen);
+  note("mllp.max_message_bytes", a.mllp.max_message_bytes != b.mllp.max_message_bytes);
+  note("mllp.idle_timeout_s", a.mllp.idle_timeout_s != b.mllp.idle_timeout_s);
+  note("mllp.max_connections", a.mllp.max_connections != b.mllp.max_connections);
+  note("http.listen", a.http.listen != b.http.listen);
+  note("http.max_body_bytes", a.http.max_body_bytes != b.http.max_body_bytes);
+  note("http.max_header_bytes", a.http.max_header_bytes != b.http.max_header_bytes);
+  note("http.read_timeout_s", a.http.read_timeout_s != b.http.read_timeout_s);
+  note("http.max_connections", a.http.max_connections != b.http.max_connections);
+  note("http.cert_file", a.http.cert_file != b.http.cert_file);
+  note("http.key_file", a.http.key_file != b.http.key_file);
+  // The webhook sender holds its receivers' deliveries in flight, and what a 410 disabled.
+  note("notify", a.notify != b.notify);
+  note("webhooks", a.webhooks != b.webhooks);
+  return keys;
 }
 
 engine::EngineConfig engine_config(const Settings& s) {
@@ -794,7 +828,7 @@ std::string describe(const Settings& s) {
       << " mllp.listen=" << s.mllp.listen.host << ":" << s.mllp.listen.port
       << " http.listen=" << s.http.listen.host << ":" << s.http.listen.port
       << " http.tls=" << (s.http.cert_file.empty() ? "off" : "on")
-      << " http.tokens=" << s.http.tokens.size()
+      << " http.tokens=" << s.http.tokens.size() << " log.level=" << s.log.level
       << " ingest.default_timezone=" << (s.zone ? s.zone->name() : s.ingest.default_timezone)
       << " markers=" << s.markers.all().size() << " webhooks=" << s.webhooks.size();
   for (const auto& w : s.webhooks) {

@@ -24,6 +24,7 @@ class ConfigError : public Error {
 struct Endpoint {
   std::string host;
   std::uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
 };
 // "host:port" or "[v6]:port"; throws ConfigError naming `key`.
 Endpoint parse_endpoint(const std::string& text, const std::string& key);
@@ -38,6 +39,7 @@ struct StorageSettings {
   // 0: none kept. None by default since schema 6 made reading a series one index range: in a
   // steady state the cache's misses and clears cost more than its hits saved (bench/README.md).
   int series_cache_values = 0;
+  bool operator==(const StorageSettings&) const = default;
 };
 
 struct MllpSettings {
@@ -45,10 +47,12 @@ struct MllpSettings {
   std::int64_t max_message_bytes = 1024 * 1024;
   int idle_timeout_s = 300;
   int max_connections = 64;
+  bool operator==(const MllpSettings&) const = default;
 };
 
 // What a bearer token may do on the HTTP listener (issue #5).
-enum class Role : unsigned { ingest = 1, read = 2, review = 4 };
+// admin: may reload the configuration (POST /reload).
+enum class Role : unsigned { ingest = 1, read = 2, review = 4, admin = 8 };
 std::string_view to_string(Role r);
 // 1-64 letters, digits, '.', '-' and '_'.
 bool is_token_name(std::string_view name);
@@ -57,6 +61,7 @@ struct HttpToken {
   std::string name;
   std::string sha256;  // lowercase hex SHA-256 of the token
   unsigned roles = 0;  // Role bits
+  bool operator==(const HttpToken&) const = default;
 };
 
 struct HttpSettings {
@@ -116,6 +121,7 @@ struct WebhookSettings {
   PatientIdMode patient_id = PatientIdMode::id;
   bool tls_verify = true;
   std::string ca_file;
+  bool operator==(const WebhookSettings&) const = default;
 };
 
 struct NotifySettings {
@@ -123,6 +129,7 @@ struct NotifySettings {
   int renotify_after_s = 0;   // 0 = off
   std::string pseudonym_key;  // HMAC key for patient_id = "pseudonym"
   int max_in_flight = 4;      // concurrent requests per receiver
+  bool operator==(const NotifySettings&) const = default;
 };
 
 struct Settings {
@@ -145,6 +152,12 @@ struct Settings {
 const WebhookSettings* find_webhook(const Settings& s, std::string_view name);
 // What the engine reads from the settings.
 engine::EngineConfig engine_config(const Settings& s);
+
+// The keys whose values differ between `running` and `next` and that a running daemon cannot
+// take up (listeners, storage, webhook delivery): a reload with any of them is refused whole.
+// Empty when `next` may replace `running` (markers, rules, milestone kinds, [ingest], [fhir],
+// [log], the HTTP tokens).
+std::vector<std::string> restart_only_changes(const Settings& running, const Settings& next);
 
 Settings default_settings();
 // Throws ConfigError "<file>:<line>:<col>: <key>: <reason>".

@@ -306,7 +306,7 @@ def main(a, tmp):
     h.check(out.returncode != 0 and b"bad.toml:5" in out.stderr and b"http.tokens[0].sha256" in out.stderr,
             "a bad token hash names key and line: %r" % out.stderr)
     with open(bad, "w") as f:
-        f.write('[[http.tokens]]\nname = "x"\nsha256 = "%s"\nroles = ["admin"]\n' % ("a" * 64))
+        f.write('[[http.tokens]]\nname = "x"\nsha256 = "%s"\nroles = ["root"]\n' % ("a" * 64))
     out = h.cli(a.bin, "check-config", "--config", bad, check_rc=False)
     h.check(out.returncode != 0 and b"http.tokens[0].roles" in out.stderr,
             "an unknown role names the key: %r" % out.stderr)

@@ -321,8 +321,16 @@ def systemd_notify(a, tmp):
     h.check(got.count("WATCHDOG=1") >= 3, "WATCHDOG=1 sent periodically")
     code, _, _ = h.exchange(d.port, h.oru("N1", "p", [h.afp_obx(1, "5")]))
     h.check(code == "AA", "listener was bound when READY=1 came")
+    # SIGHUP reloads the configuration (reload_e2e): systemd is told RELOADING=1, then READY=1.
     d.proc.send_signal(1)
-    h.check(h.wait_until(lambda: "event=sighup_ignored" in d.log_text()), "SIGHUP is logged")
+    seen = []
+    deadline = time.time() + 10
+    while time.time() < deadline and "READY=1" not in seen:
+        message = sock.recv(4096).decode()
+        if message == "RELOADING=1" or (seen and message == "READY=1"):
+            seen.append(message)
+    h.check(seen == ["RELOADING=1", "READY=1"], "SIGHUP: RELOADING=1, then READY=1 (%r)" % seen)
+    h.check(h.wait_until(lambda: "event=config_reloaded" in d.log_text()), "the reload is logged")
     code, _, _ = h.exchange(d.port, h.oru("N2", "p", [h.afp_obx(1, "6")]))
     h.check(code == "AA" and d.proc.poll() is None, "and does not stop the daemon")
 

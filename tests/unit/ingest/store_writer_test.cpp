@@ -253,3 +253,47 @@ TEST_CASE("writer: the commit hook runs after a task, not after another part's w
   CHECK(hooked == 1);  // a person's action may queue deliveries
   writer.stop();
 }
+
+TEST_CASE("writer: new settings map the messages after them, not those before", "[writer]") {
+  WriterFixture f;
+  // A local lab code that the running settings do not know: the observation is ignored.
+  const auto local_obx = "OBX|1|NM|AFPX^AFP local^L||45985|ng/mL|0-10||||F|||20161215083000";
+  auto before = f.hl7(test::oru({local_obx}, "LOCAL-1"));
+  REQUIRE(before.committed);
+  CHECK(before.hl7.stored == 0);
+  CHECK(before.hl7.ignored == 1);
+  const auto held = f.writer->pipeline();  // a caller preparing with the old settings
+
+  auto next = std::make_shared<settings::Settings>(test::settings_from(
+      "[ingest]\ndefault_timezone = \"UTC\"\n[markers.AFP]\nlocal_codes = [\"L|AFPX\"]\n"));
+  next->storage = f.s.storage;
+  std::promise<std::optional<std::string>> swapped;
+  f.writer->use_settings(
+      next, [&](std::optional<std::string> failure) { swapped.set_value(std::move(failure)); });
+  CHECK_FALSE(swapped.get_future().get());
+
+  auto after = f.hl7(test::oru({local_obx}, "LOCAL-2"));
+  REQUIRE(after.committed);
+  CHECK(after.hl7.stored == 1);
+  CHECK(after.hl7.ignored == 0);
+  CHECK(f.writer->pipeline() != held);
+  // What was prepared before still maps as it did: the old pipeline lives while it is held.
+  CHECK(held->prepare_hl7(test::oru({local_obx}, "LOCAL-3")).mapped->results.empty());
+
+  store::Database reader(f.s.storage.path, store::OpenOptions{});
+  auto rows = reader.prepare("SELECT count(*) FROM results");
+  REQUIRE(rows.step());
+  CHECK(rows.int64(0) == 1);
+}
+
+TEST_CASE("writer: settings that arrive after it stopped are refused, the old ones stay",
+          "[writer]") {
+  WriterFixture f;
+  const auto held = f.writer->pipeline();
+  f.writer->stop();
+  std::optional<std::string> failure;
+  f.writer->use_settings(std::make_shared<settings::Settings>(f.s),
+                         [&](std::optional<std::string> why) { failure = std::move(why); });
+  CHECK(failure == "the store writer has stopped");
+  CHECK(f.writer->pipeline() == held);
+}

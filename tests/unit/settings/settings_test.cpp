@@ -87,6 +87,7 @@ TEST_CASE("the reference config is exactly the embedded defaults") {
   CHECK(ref.http.read_timeout_s == def.http.read_timeout_s);
   CHECK(ref.http.max_connections == def.http.max_connections);
   CHECK(ref.http.tokens.empty());
+  CHECK(settings::restart_only_changes(def, ref).empty());  // nothing that a reload refuses
   CHECK(ref.log.level == def.log.level);
   CHECK(ref.ingest.default_timezone == def.ingest.default_timezone);
   CHECK(ref.ingest.accept_processing_ids == def.ingest.accept_processing_ids);
@@ -197,7 +198,7 @@ TEST_CASE("config errors name the key and its line") {
        "http.tokens[0].roles: is required"},
       {"[[http.tokens]]\nname = \"a\"\nsha256 = "
        "\"0000000000000000000000000000000000000000000000000000000000000000\"\nroles = [\"root\"]\n",
-       "test.toml:4:9: http.tokens[0].roles: entries must be ingest, read or review"},
+       "test.toml:4:9: http.tokens[0].roles: entries must be ingest, read, review or admin"},
       {"[[http.tokens]]\nname = \"a\"\nsha256 = "
        "\"0000000000000000000000000000000000000000000000000000000000000000\"\nroles = []\n",
        "http.tokens[0].roles: must name at least one role"},
@@ -335,4 +336,36 @@ TEST_CASE("rule parameters, profiles and milestone kinds are configurable") {
   CHECK(transplant.rise->pct == 60);
   CHECK(s.rules.marker("PSA").profiles.at("radical_prostatectomy").fixed_uln == 0.2);
   CHECK(s.rules.marker("PSA").profiles.at("radical_prostatectomy").absolute->threshold == 0.2);
+}
+
+TEST_CASE(
+    "a reload may change markers, rules, tokens and the log level, not what needs a restart") {
+  const auto base = std::string("[ingest]\ndefault_timezone = \"UTC\"\n");
+  const auto running = test::settings_from(base);
+  CHECK(settings::restart_only_changes(running, test::settings_from(base)).empty());
+  const auto token = "[[http.tokens]]\nname = \"ops\"\nsha256 = \"" + std::string(64, 'a') +
+                     "\"\nroles = [\"admin\"]\n";
+  const auto may = test::settings_from(
+      base + "[log]\nlevel = \"debug\"\n[markers.AFP]\nlocal_codes = [\"AFPX\"]\n" + token);
+  CHECK(may.http.tokens.at(0).roles == static_cast<unsigned>(settings::Role::admin));
+  CHECK(settings::restart_only_changes(running, may).empty());
+
+  using Keys = std::vector<std::string>;
+  const std::vector<std::pair<std::string, Keys>> cases = {
+      {"[storage]\npath = \"elsewhere.db\"\n", {"storage.path"}},
+      {"[storage]\nsynchronous = \"normal\"\ncommit_batch_max = 64\n",
+       {"storage.synchronous", "storage.commit_batch_max"}},
+      {"[mllp]\nlisten = \"127.0.0.1:2576\"\n", {"mllp.listen"}},
+      {"[mllp]\nmax_message_bytes = 2048\nidle_timeout_s = 5\nmax_connections = 3\n",
+       {"mllp.max_message_bytes", "mllp.idle_timeout_s", "mllp.max_connections"}},
+      {"[http]\nlisten = \"127.0.0.1:8081\"\nread_timeout_s = 3\n",
+       {"http.listen", "http.read_timeout_s"}},
+      {"[notify]\nmax_in_flight = 1\n", {"notify"}},
+      {"[[webhooks]]\nname = \"chat\"\nurl = \"https://chat.example/hook\"\nformat = \"slack\"\n",
+       {"webhooks"}},
+  };
+  for (const auto& [extra, keys] : cases) {
+    INFO(extra);
+    CHECK(settings::restart_only_changes(running, test::settings_from(base + extra)) == keys);
+  }
 }
