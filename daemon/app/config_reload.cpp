@@ -29,10 +29,17 @@ std::shared_ptr<const settings::Settings> ConfigReloader::running() const {
   return running_;
 }
 
+ConfigReloader::Stats ConfigReloader::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
 void ConfigReloader::finish(bool applied, const std::string& detail, const Done& done) {
   {
     std::lock_guard lock(mutex_);
     in_progress_ = false;
+    ++(applied ? stats_.applied : stats_.refused);
+    stats_.last_applied = applied;
   }
   if (applied)
     log()->info("event=config_reloaded {}", detail);  // the effective settings, with their file
@@ -47,6 +54,8 @@ void ConfigReloader::reload(Done done) {
   {
     std::lock_guard lock(mutex_);
     if (in_progress_) {
+      // Counted, but the one in progress decides whether the latest reload was applied.
+      ++stats_.refused;
       log()->warn("event=config_reload_refused reason=\"a reload is in progress\"");
       done(false, "a reload is already in progress; try again when it is done");
       return;

@@ -4,6 +4,7 @@
 // restart can (settings::restart_only_changes), then hand it to the parts that use it. On any
 // refusal the running configuration stays in force, untouched, and the reason is logged and
 // answered.
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,14 @@ class ConfigReloader {
   void reload(Done done);
   std::shared_ptr<const settings::Settings> running() const;
 
+  // For /metrics: reloads applied and refused so far, and whether the latest one was applied
+  // (true before any), so that a file left with an error can be alerted on.
+  struct Stats {
+    std::uint64_t applied = 0, refused = 0;
+    bool last_applied = true;
+  };
+  Stats stats() const;
+
  private:
   void finish(bool applied, const std::string& detail, const Done& done);
 
@@ -38,6 +47,7 @@ class ConfigReloader {
   mutable std::mutex mutex_;
   std::shared_ptr<const settings::Settings> running_;
   bool in_progress_ = false;
+  Stats stats_;
 };
 
 }  // namespace markerwatch::app

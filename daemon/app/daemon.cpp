@@ -179,6 +179,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
       });
 
   net::HttpServer* http_server = nullptr;
+  std::optional<ConfigReloader> reloader;  // made once the HTTP API it updates exists
   StatusSources sources;
   sources.counters = [&] {
     auto counters = handler.counters();
@@ -198,6 +199,11 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
     if (http_server)
       counters["markerwatch_accept_failures_total{listener=\"http\"}"] =
           http_server->accept_failures();
+    if (reloader) {
+      const auto reloads = reloader->stats();
+      counters["markerwatch_config_reloads_total{outcome=\"applied\"}"] = reloads.applied;
+      counters["markerwatch_config_reloads_total{outcome=\"refused\"}"] = reloads.refused;
+    }
     for (const auto& [key, n] : stored.messages_by_outcome)
       counters["markerwatch_messages_total{transport=\"" + key.first + "\",outcome=\"" +
                key.second + "\"}"] = n;
@@ -221,9 +227,10 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
     return std::map<std::string, double>{
         {"markerwatch_mllp_connections", mllp.active_connections()},
         {"markerwatch_http_connections", http_server ? http_server->active_connections() : 0},
-        {"markerwatch_database_bytes", database_bytes(settings.storage.path)}};
+        {"markerwatch_database_bytes", database_bytes(settings.storage.path)},
+        {"markerwatch_config_last_reload_successful",
+         !reloader || reloader->stats().last_applied ? 1.0 : 0.0}};
   };
-  std::optional<ConfigReloader> reloader;
   ApiHandler api(initial, clock, writer, sources,
                  [&reloader](ConfigReloader::Done done) { reloader->reload(std::move(done)); });
   // A reload takes effect in the writer first (mapping, rules; the one step that can fail), then

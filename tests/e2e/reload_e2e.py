@@ -78,8 +78,12 @@ def main(a, tmp):
             "the refusal names the file, line and key: %r" % body["detail"])
     h.check(send_local(d, msg, "L3") == "AA" and results(d) == 2,
             "the local code still maps after the refused reload")
-    r, _ = request(d.http_port, "GET", "/metrics", token=late)
+    r, data = request(d.http_port, "GET", "/metrics", token=late)
     h.check(r.status == 200, "and the tokens are still those in force")
+    for line in ['markerwatch_config_reloads_total{outcome="applied"} 2',
+                 'markerwatch_config_reloads_total{outcome="refused"} 1',
+                 "markerwatch_config_last_reload_successful 0"]:
+        h.check(line in data.decode(), "metrics show %r" % line)
 
     # Broken bytes, then SIGHUP: logged, refused, the daemon keeps serving.
     with open(d.config, "wb") as f:

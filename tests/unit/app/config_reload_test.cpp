@@ -103,10 +103,15 @@ TEST_CASE("reload: when the parts cannot take it up, the running settings stay")
   CHECK_THAT(detail, Catch::Contains("the store writer has stopped"));
   CHECK(f.applies == 1);
   CHECK(f.reloader->running() == f.started);
+  CHECK_FALSE(f.reloader->stats().last_applied);
   // The next one may go through.
   f.apply_failure.reset();
   CHECK(f.reload().first);
   CHECK(f.reloader->running() != f.started);
+  const auto stats = f.reloader->stats();
+  CHECK(stats.applied == 1);
+  CHECK(stats.refused == 1);
+  CHECK(stats.last_applied);
 }
 
 TEST_CASE("reload: one at a time; one asked for meanwhile is refused") {
@@ -121,6 +126,8 @@ TEST_CASE("reload: one at a time; one asked for meanwhile is refused") {
   REQUIRE(f.held);
   f.held(std::nullopt);
   CHECK(first == true);
+  CHECK(f.reloader->stats().refused == 1);
+  CHECK(f.reloader->stats().last_applied);  // the one that was in progress decides
   f.hold = false;
   CHECK(f.reload().first);
   CHECK(f.applies == 2);
