@@ -236,9 +236,15 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   // A reload takes effect in the writer first (mapping, rules; the one step that can fail), then
   // in the HTTP API (tokens, markers) and the log level; systemd sees it as reloading meanwhile.
   reloader.emplace(config_path, initial, [&](auto next, auto applied) {
+    // The certificate and key are read again (renewed files); one that cannot be used refuses
+    // the reload (it throws) before anything else changes.
+    std::shared_ptr<net::TlsContext> tls;
+    if (!next->http.cert_file.empty())
+      tls = net::load_tls_context(next->http.cert_file, next->http.key_file);
     notify("RELOADING=1");
-    writer.use_settings(next, [&api, next, applied = std::move(applied)](auto failure) {
+    writer.use_settings(next, [&, next, tls, applied = std::move(applied)](auto failure) {
       if (!failure) {
+        if (tls) http_server->use_tls(tls);
         api.use_settings(next);
         set_log_level(next->log.level);
       }

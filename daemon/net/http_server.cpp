@@ -30,9 +30,13 @@ class HttpSessionOf final : public HttpSession,
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
  public:
-  template <typename... TlsContext>
-  HttpSessionOf(HttpServer& server, tcp::socket socket, bool over_limit, TlsContext&... tls)
-      : server_(server), stream_(std::move(socket), tls...), over_limit_(over_limit) {
+  // `tls`: the context this connection keeps for its life (TLS streams only).
+  HttpSessionOf(HttpServer& server, tcp::socket socket, bool over_limit,
+                std::shared_ptr<TlsContext> tls = nullptr)
+      : server_(server),
+        tls_(std::move(tls)),
+        stream_(make_stream(std::move(socket), tls_.get())),
+        over_limit_(over_limit) {
     peer_ = peer_of(tcp_layer().socket());
   }
 
@@ -67,6 +71,12 @@ class HttpSessionOf final : public HttpSession,
 
  private:
   beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+  static Stream make_stream(tcp::socket socket, TlsContext* tls) {
+    if constexpr (kTls)
+      return Stream(std::move(socket), *tls);
+    else
+      return Stream(std::move(socket));
+  }
 
   void begin() {
     if (over_limit_) {
@@ -192,6 +202,7 @@ class HttpSessionOf final : public HttpSession,
   }
 
   HttpServer& server_;
+  std::shared_ptr<TlsContext> tls_;  // before stream_, which refers to it
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -201,22 +212,38 @@ class HttpSessionOf final : public HttpSession,
        head_ = false;
 };
 
+std::shared_ptr<TlsContext> load_tls_context(const std::string& cert_file,
+                                             const std::string& key_file) {
+  // TLS 1.2 and later only; the certificate file may hold the chain.
+  auto tls = std::make_shared<TlsContext>(ssl::context::tls_server);
+  tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  tls->use_certificate_chain_file(cert_file, ec);
+  if (ec) throw std::runtime_error("http.cert_file " + cert_file + ": " + ec.message());
+  tls->use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("http.key_file " + key_file + ": " + ec.message());
+  if (SSL_CTX_check_private_key(tls->native_handle()) != 1)
+    throw std::runtime_error("http.key_file " + key_file + ": does not match the certificate in " +
+                             cert_file);
+  return tls;
+}
+
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler& handler)
     : options_(std::move(options)), handler_(handler), accept_(io, log()) {
-  if (options_.cert_file.empty()) return;
-  // TLS 1.2 and later only; the certificate file may hold the chain.
-  tls_ = std::make_unique<ssl::context>(ssl::context::tls_server);
-  tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                    ssl::context::single_dh_use);
-  boost::system::error_code ec;
-  tls_->use_certificate_chain_file(options_.cert_file, ec);
-  if (ec) throw std::runtime_error("http.cert_file " + options_.cert_file + ": " + ec.message());
-  tls_->use_private_key_file(options_.key_file, ssl::context::pem, ec);
-  if (ec) throw std::runtime_error("http.key_file " + options_.key_file + ": " + ec.message());
-  if (SSL_CTX_check_private_key(tls_->native_handle()) != 1)
-    throw std::runtime_error("http.key_file " + options_.key_file +
-                             ": does not match the certificate in " + options_.cert_file);
+  if (!options_.cert_file.empty()) tls_ = load_tls_context(options_.cert_file, options_.key_file);
+}
+
+std::shared_ptr<TlsContext> HttpServer::tls_context() const {
+  std::lock_guard lock(tls_mutex_);
+  return tls_;
+}
+
+void HttpServer::use_tls(std::shared_ptr<TlsContext> tls) {
+  std::lock_guard lock(tls_mutex_);
+  if (!tls_) throw std::logic_error("HttpServer::use_tls: this server speaks plain HTTP");
+  tls_ = std::move(tls);
 }
 
 HttpServer::~HttpServer() = default;
@@ -224,13 +251,13 @@ HttpServer::~HttpServer() = default;
 void HttpServer::start() {
   bound_port_ = accept_.listen(options_.host, options_.port);
   log()->info("event=listening address={} port={} tls={}", options_.host, bound_port_,
-              tls_ ? "on" : "off");
+              tls_context() ? "on" : "off");
   accept_.start([this](tcp::socket socket) {
     // Over the limit the connection still gets a 503 saying why, then closes.
     const bool over_limit = sessions_.count() >= options_.max_connections;
-    if (tls_)
+    if (auto tls = tls_context())
       sessions_.open(std::make_shared<HttpSessionOf<beast::ssl_stream<beast::tcp_stream>>>(
-          *this, std::move(socket), over_limit, *tls_));
+          *this, std::move(socket), over_limit, std::move(tls)));
     else
       sessions_.open(
           std::make_shared<HttpSessionOf<beast::tcp_stream>>(*this, std::move(socket), over_limit));

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -61,6 +62,12 @@ class HttpSession {
   virtual void shutdown() = 0;
 };
 
+using TlsContext = boost::asio::ssl::context;
+// A TLS 1.2+ server context with the certificate (chain) in `cert_file` and its key; throws
+// std::runtime_error naming the file when they cannot be read or do not match.
+std::shared_ptr<TlsContext> load_tls_context(const std::string& cert_file,
+                                             const std::string& key_file);
+
 class HttpServer {
  public:
   // Loads the TLS certificate and key when `cert_file` is set; throws std::runtime_error naming
@@ -75,6 +82,9 @@ class HttpServer {
   std::uint16_t port() const { return bound_port_; }
   int active_connections() const { return sessions_.count(); }
   std::uint64_t accept_failures() const { return accept_.failures(); }
+  // A renewed certificate (a configuration reload): connections accepted from now on use `tls`,
+  // those open keep the one they began with. Only for a server that speaks TLS.
+  void use_tls(std::shared_ptr<TlsContext> tls);
 
  private:
   template <typename Stream>
@@ -84,7 +94,10 @@ class HttpServer {
   HttpServerOptions options_;
   HttpHandler& handler_;
   AcceptLoop accept_;
-  std::unique_ptr<boost::asio::ssl::context> tls_;  // set when cert_file is
+  std::shared_ptr<TlsContext> tls_context() const;
+
+  mutable std::mutex tls_mutex_;
+  std::shared_ptr<TlsContext> tls_;  // set when cert_file is
   std::uint16_t bound_port_ = 0;
   SessionSet<HttpSession> sessions_;
 };

@@ -738,8 +738,9 @@ std::vector<std::string> restart_only_changes(const Settings& running, const Set
   note("http.max_header_bytes", a.http.max_header_bytes != b.http.max_header_bytes);
   note("http.read_timeout_s", a.http.read_timeout_s != b.http.read_timeout_s);
   note("http.max_connections", a.http.max_connections != b.http.max_connections);
-  note("http.cert_file", a.http.cert_file != b.http.cert_file);
-  note("http.key_file", a.http.key_file != b.http.key_file);
+  // A reload reads the certificate and key again (renewed, or from other files); turning HTTPS
+  // on or off changes what the listener speaks.
+  note("http.cert_file", a.http.cert_file.empty() != b.http.cert_file.empty());
   // The webhook sender holds its receivers' deliveries in flight, and what a 410 disabled.
   note("notify", a.notify != b.notify);
   note("webhooks", a.webhooks != b.webhooks);

@@ -156,7 +156,7 @@ engine::EngineConfig engine_config(const Settings& s);
 // The keys whose values differ between `running` and `next` and that a running daemon cannot
 // take up (listeners, storage, webhook delivery): a reload with any of them is refused whole.
 // Empty when `next` may replace `running` (markers, rules, milestone kinds, [ingest], [fhir],
-// [log], the HTTP tokens).
+// [log], the HTTP tokens, the HTTPS certificate and key).
 std::vector<std::string> restart_only_changes(const Settings& running, const Settings& next);
 
 Settings default_settings();

@@ -1,10 +1,12 @@
 """HTTPS on the HTTP listener (issue #5): `[http] cert_file` and `key_file` turn TLS on (1.2 and
 later); the API, FHIR ingest (with the npm fhir-kit-client over https) and the review page are
 served over it, plain HTTP on that port gets no answer, and bad TLS configuration is refused with
-the key's name: at check-config, or at start for a key that does not match the certificate."""
+the key's name: at check-config, or at start for a key that does not match the certificate. A
+renewed certificate is taken up by a reload (SIGHUP) for new connections."""
 import http.client
 import json
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -20,6 +22,51 @@ def make_cert(tmp, name):
                     "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
     return cert, key
+
+
+def served_certificate(port):
+    """The DER certificate a new connection gets (compared byte for byte, so not verified)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            return s.getpeercert(binary_form=True)
+
+
+def der(path):
+    with open(path) as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+def renew_certificate(d, cert, key, kept):
+    """A renewed certificate in the same files is served from the next connection on after a
+    reload; a connection open before it keeps working; a key that does not match is refused and
+    the renewed certificate stays in use."""
+    tmp = os.path.dirname(d.config)
+    new_cert, new_key = make_cert(tmp, "renewed")
+    h.check(der(new_cert) != der(cert), "the renewed certificate differs")
+    os.replace(new_cert, cert)
+    os.replace(new_key, key)
+    h.check(served_certificate(d.http_port) != der(cert),
+            "before the reload the old certificate is still served")
+    d.proc.send_signal(signal.SIGHUP)
+    h.check(h.wait_until(lambda: "event=config_reloaded" in d.log_text()), "SIGHUP reloads")
+    h.check(served_certificate(d.http_port) == der(cert),
+            "a new connection gets the renewed certificate")
+    kept.request("GET", "/healthz")
+    h.check(kept.getresponse().status == 200, "a connection from before the reload still works")
+
+    _, stray_key = make_cert(tmp, "stray")
+    os.replace(stray_key, key)
+    d.proc.send_signal(signal.SIGHUP)
+    h.check(h.wait_until(lambda: "event=config_reload_refused" in d.log_text()),
+            "a key that does not match the certificate refuses the reload")
+    refusal = [l for l in d.log_text().splitlines() if "event=config_reload_refused" in l]
+    h.check("http.key_file" in refusal[-1] and "mismatch" in refusal[-1],
+            "and the log names the key file and why: %r" % refusal[-1])
+    h.check(served_certificate(d.http_port) == der(cert),
+            "the renewed certificate is still served")
 
 
 def main(a, tmp):
@@ -96,7 +143,10 @@ def main(a, tmp):
         except ssl.SSLError:
             pass
         c.request("GET", "/healthz")  # the kept-alive TLS connection is still served
-        h.check(c.getresponse().status == 200, "other connections unaffected")
+        r = c.getresponse()
+        r.read()
+        h.check(r.status == 200, "other connections unaffected")
+        renew_certificate(d, cert, key, c)
     finally:
         h.check(d.stop() == 0, "clean stop with a TLS connection open")
     h.check("tls=on" in d.log_text(), "the listening line says tls=on")
