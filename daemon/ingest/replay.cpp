@@ -13,6 +13,7 @@
 
 #include "core/patient_choice.hpp"
 #include "ingest/csv_records.hpp"
+#include "ingest/pipeline.hpp"
 
 namespace markerwatch::ingest {
 
@@ -349,11 +350,7 @@ void Replayer::feed_csv(std::string_view content, const std::string& path, bool 
   } catch (const InputError& e) {
     throw InputError(path + ":1: " + e.what());
   }
-  const CsvFile file{content,
-                     path,
-                     kind,
-                     *header,
-                     {&settings_.markers, &settings_.milestone_kinds, settings_.zone.get()}};
+  const CsvFile file{content, path, kind, *header, record_context(settings_)};
   patients_.next_file();
   auto read = read_rows(file, reader);
   auto held = evaluate_by_patient(file, read, last_input);

@@ -3,6 +3,7 @@
 #include "ingest/csv_patient_rows.hpp"
 #include "ingest/csv_reader.hpp"
 #include "ingest/csv_records.hpp"
+#include "ingest/pipeline.hpp"
 #include "test_support.hpp"
 
 using namespace markerwatch;
@@ -109,7 +110,7 @@ TEST_CASE("file kinds are told apart by content") {
 namespace {
 struct Rows {
   settings::Settings s = test::utc_settings();
-  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
+  RecordContext ctx = record_context(s);
   CsvHeader header =
       results_header(CsvRow{1,
                             {"patient_id", "marker", "collected_at", "value", "unit", "status",
@@ -129,7 +130,7 @@ CsvHeader header_of(std::string_view csv, FileKind kind) {
 // CsvPatientRows over `csv` (its kind from its header), with what it reads kept alive beside it.
 struct PatientRowsOf {
   settings::Settings s = test::utc_settings();
-  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
+  RecordContext ctx = record_context(s);
   std::string csv;
   FileKind kind;
   CsvHeader header;
@@ -224,7 +225,7 @@ TEST_CASE("headers: required columns, unknown and duplicate columns") {
 
 TEST_CASE("milestone rows: kinds, dates, markers") {
   auto s = test::utc_settings();
-  RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
+  const auto ctx = record_context(s);
   auto m = make_milestone("case-001", "resection", "2016-10-20", "", "wedge", "afp;DCP;AFP", ctx);
   CHECK(m.markers == std::vector<std::string>{"AFP", "PIVKA-II"});
   CHECK(m.patient == PatientKey{"case-001", ""});

@@ -18,6 +18,7 @@
 #include "hl7/oru_mapper.hpp"
 #include "ingest/csv_reader.hpp"
 #include "ingest/csv_records.hpp"
+#include "ingest/pipeline.hpp"
 #include "test_support.hpp"
 
 using namespace markerwatch;
@@ -180,7 +181,7 @@ TEST_CASE("every field of every HL7 segment replaced by hostile content ends in 
 
 TEST_CASE("damaged CSV files are read or rejected row by row, never crash") {
   auto s = test::utc_settings();
-  ingest::RecordContext ctx{&s.markers, &s.milestone_kinds, s.zone.get()};
+  const auto ctx = ingest::record_context(s);
   const auto original = test::read_file(test::shared_dir() / "seed/results.csv");
   std::mt19937 rng(2013);
   int rows = 0, errors = 0;
