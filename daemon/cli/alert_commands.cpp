@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <future>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -18,6 +19,7 @@
 #include "core/text.hpp"
 #include "core/timestamp.hpp"
 #include "engine/alert_json.hpp"
+#include "ingest/alert_evaluator.hpp"
 #include "ingest/alert_review.hpp"
 #include "ingest/replay.hpp"
 #include "notify/outbox.hpp"
@@ -148,6 +150,60 @@ int cmd_replay(const Common& c, const ReplayArgs& args) {
   static ingest::Replayer* kept_until_exit = nullptr;
   delete std::exchange(kept_until_exit, replayer.release());
   return status;
+}
+
+int cmd_reevaluate(const Common& c, const std::string& patient, const std::string& format) {
+  auto s = load_settings(c);
+  const bool json = format == "json";
+  auto db = open_database(s, /*must_exist=*/true);
+  store::ResultStore results(*db);
+  const auto patients = results.patients(patient);
+  if (!patient.empty() && patients.empty()) throw InputError("no such patient: " + patient);
+  SystemClock clock;
+  ingest::AlertEvaluator evaluator(*db, s, clock);
+  const auto now = format_utc(unix_seconds(clock));
+  // A transaction per chunk of patients: the daemon writing beside this waits for one chunk at
+  // most, and a run cut short leaves whole chunks done (running it again finds nothing more to
+  // change in them).
+  constexpr std::size_t kPatientsPerCommit = 200;
+  std::map<std::string, int> counts;
+  std::vector<std::vector<std::string>> table;
+  std::string lines;
+  for (std::size_t from = 0; from < patients.size(); from += kPatientsPerCommit) {
+    store::Transaction txn(*db);
+    std::vector<ingest::ReplayedEvent> chunk;
+    for (std::size_t i = from; i < std::min(patients.size(), from + kPatientsPerCommit); ++i) {
+      const auto& [id, key] = patients[i];
+      for (auto& e : evaluator.evaluate(id, {}, "cli:reevaluate", now))
+        chunk.push_back({patient_text(key), std::move(e), {}});
+    }
+    txn.commit();
+    // Printed once committed: what is printed is in the alert log.
+    for (const auto& r : chunk) {
+      ++counts[std::string(engine::to_string(r.event.type))];
+      if (json) {
+        engine::append_event_json(lines, r.event, r.patient);
+        lines.push_back('\n');
+      } else {
+        table.push_back(event_cells(r));
+      }
+    }
+    std::cout << lines << std::flush;
+    lines.clear();
+  }
+  if (!json) {
+    if (!table.empty())
+      std::cout << render(Format::table,
+                          {"event", "alert", "patient", "marker", "class", "rules", "event_date",
+                           "fire_date", "severity", "state", "summary"},
+                          table, {false, true});
+    std::cout << "re-evaluated " << patients.size() << " patient"
+              << (patients.size() == 1 ? "" : "s") << " with " << s.source << ":";
+    for (const char* type : {"new", "update", "resolve", "retract", "suppressed", "info"})
+      std::cout << " " << type << " " << (counts.count(type) ? counts[type] : 0)
+                << (std::string_view(type) == "info" ? "\n" : ",");
+  }
+  return 0;
 }
 
 int cmd_alerts(const Common& c, const AlertsArgs& args) {

@@ -40,6 +40,9 @@ struct ReplayArgs {
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
 };
 int cmd_replay(const Common& c, const ReplayArgs& args);
+// Evaluates the stored patients (all, or one) with the configuration's rules and writes what
+// changed into the alert log (NEW, UPDATE, RETRACT, ...), as a new result would.
+int cmd_reevaluate(const Common& c, const std::string& patient, const std::string& format);
 struct AlertsArgs {
   std::string state = "open", patient, marker, severity, since, until, format = "table";
 };

@@ -113,6 +113,17 @@ int main(int argc, char** argv) {
                    "threads evaluating patients (default: one per core); same output for any")
       ->check(CLI::Range(1, 64));
 
+  std::string reevaluate_patient, reevaluate_format = "table";
+  auto* reevaluate = app.add_subcommand(
+      "reevaluate",
+      "evaluate the stored patients with the configuration's rules and write what changed into "
+      "the alert log (after a rule change; replay --db shows it first)");
+  add_common(reevaluate);
+  reevaluate->add_option("--patient", reevaluate_patient, "only this patient: ID or ID^AUTHORITY")
+      ->transform(kPatient);
+  reevaluate->add_option("--format", reevaluate_format, "table or json (one object per line)")
+      ->check(CLI::IsMember({"table", "json"}));
+
   cli::AlertsArgs alerts_args;
   auto* alerts = app.add_subcommand("alerts", "list alerts with their summary");
   add_common(alerts);
@@ -233,6 +244,7 @@ int main(int argc, char** argv) {
     if (*deliveries) return cli::cmd_deliveries(common, deliveries_args);
     if (*webhook_test) return cli::cmd_webhook_test(common, test_name);
     if (*token_new) return cli::cmd_token_new(token_name, token_roles);
+    if (*reevaluate) return cli::cmd_reevaluate(common, reevaluate_patient, reevaluate_format);
     if (*alerts) return cli::cmd_alerts(common, alerts_args);
     if (*alert_show) return cli::cmd_alert_show(common, alert_id);
     if (*alert_ack)

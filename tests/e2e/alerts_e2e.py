@@ -1,7 +1,8 @@
 """The seed case's three alerts through every path (issue #3): (a) replay from the CSV files,
 (b) import then replay --db (which changes nothing), (c) ORU^R01 messages sent to the running daemon
 over MLLP in file order and shuffled, then `markerwatch alerts --format json`. Plus replay's exit
-status on bad input and the alert log written in the import's transaction."""
+status on bad input and the alert log written in the import's transaction; `markerwatch reevaluate`
+after a rule change."""
 import csv
 import hashlib
 import json
@@ -246,6 +247,62 @@ def main(a, tmp):
         f.write(b"\xff\xfe garbage\n")
     out = h.cli(a.bin, "replay", "--results", bad, check_rc=False)
     h.check(out.returncode == 2 and b"bad.csv" in out.stderr, "a file that is no CSV exits 2")
+    reevaluate(a, tmp, config, results, milestones)
+
+
+def reevaluate(a, tmp, config, results, milestones):
+    """`markerwatch reevaluate` after a rule change: what changed goes into the alert log (here
+    UPDATEs of alerts 1 and 2, which R_RENORM still raises without R_RISE), nothing else; run
+    again it finds nothing; back on the old rules the stored alerts are the seed's three again."""
+    db = os.path.join(tmp, "reevaluate.db")
+    h.cli(a.bin, "import", "--config", config, "--db", db, milestones, results)
+    common = ["--config", config, "--db", db]
+
+    def stored():
+        alerts = json.loads(h.cli(a.bin, "alerts", *common, "--state", "all", "--format",
+                                  "json").stdout)
+        return sorted(key(x) for x in alerts if x["state"] != "retracted")
+
+    h.check(stored() == sorted(EXPECTED), "reevaluate: the seed's three alerts to begin with")
+    out = h.cli(a.bin, "reevaluate", *common).stdout.decode()
+    h.check("re-evaluated 1 patient" in out and "new 0, update 0, resolve 0, retract 0" in out,
+            "with unchanged rules nothing changes: %r" % out[-200:])
+    before = len(json.loads(h.cli(a.bin, "log", *common, "--format", "json", "--limit",
+                                  "1000").stdout))
+
+    no_rise = os.path.join(tmp, "no_rise.toml")
+    with open(no_rise, "w") as f:
+        f.write(CONFIG + '[markers.AFP]\nrise = "off"\n')
+    changed = h.cli(a.bin, "reevaluate", "--config", no_rise, "--db", db, "--format", "json")
+    events = [json.loads(line) for line in changed.stdout.decode().splitlines()]
+    h.check([(e["event"], e["alert_id"], e["rules"]) for e in events] ==
+            [("update", 1, ["R_RENORM"]), ("update", 2, ["R_RENORM"])],
+            "with R_RISE off: alerts 1 and 2 updated to R_RENORM alone: %r"
+            % [(e["event"], e["alert_id"], e["rules"]) for e in events])
+    log = json.loads(h.cli(a.bin, "log", *common, "--format", "json", "--limit", "1000").stdout)
+    h.check(len(log) == before + 2, "the two updates are in the alert log (%d -> %d)"
+            % (before, len(log)))
+    again = h.cli(a.bin, "reevaluate", "--config", no_rise, "--db", db).stdout.decode()
+    h.check("update 0" in again and "new 0" in again, "run again, it changes nothing")
+    # Replay --db with the new rules shows the same alerts as the store now holds.
+    _, replayed = replay(a, "--config", no_rise, "--db", db)
+    last = {}
+    for e in replayed:
+        if e["event"] in ("new", "update", "resolve", "retract"):
+            last[e["alert_id"]] = e
+    now = json.loads(h.cli(a.bin, "alerts", *common, "--state", "all", "--format", "json").stdout)
+    h.check(sorted(key(e) for e in last.values() if e["event"] != "retract") ==
+            sorted(key(x) for x in now if x["state"] != "retracted"),
+            "the stored alerts are what replay --db gives with the new rules")
+
+    h.cli(a.bin, "reevaluate", *common)
+    h.check(stored() == sorted(EXPECTED), "back on the old rules: the seed's three alerts again")
+    out = h.cli(a.bin, "reevaluate", *common, "--patient", "nobody", check_rc=False)
+    h.check(out.returncode == 2 and b"no such patient: nobody" in out.stderr,
+            "an unknown patient is refused: %r" % out.stderr)
+    out = h.cli(a.bin, "reevaluate", "--db", os.path.join(tmp, "none.db"), check_rc=False)
+    h.check(out.returncode == 2 and not os.path.exists(os.path.join(tmp, "none.db")),
+            "no database: refused, and none is created")
 
 
 if __name__ == "__main__":
