@@ -105,10 +105,12 @@ class StoreWriter {
   // settings in force, kept alive while the caller holds it (a reload may replace it meanwhile).
   std::shared_ptr<const Pipeline> pipeline() const;
   // Replaces the settings that mapping and evaluation use (a configuration reload): a pipeline
-  // for `next` is built on the writer thread between two jobs, so every job is stored wholly
-  // under the old settings or wholly under the new. The storage settings stay those the writer
-  // was made with (settings::restart_only_changes). `done` runs on the writer thread, with the
-  // reason when the new pipeline could not be made (the old one then stays in force).
+  // for `next` is built on the writer thread in the next group commit and stores from the one
+  // after it. A message is mapped with the settings in force when it arrives and stored and
+  // evaluated with those in force when its group commit runs; none sees a mix within a step.
+  // The storage settings stay those the writer was made with (settings::restart_only_changes).
+  // `done` runs on the writer thread, with the reason when the new pipeline could not be made
+  // (the old one then stays in force).
   void use_settings(std::shared_ptr<const settings::Settings> next,
                     std::function<void(std::optional<std::string>)> done);
   int schema_version() const { return schema_version_; }
