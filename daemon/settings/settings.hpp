@@ -61,7 +61,6 @@ struct HttpToken {
   std::string name;
   std::string sha256;  // lowercase hex SHA-256 of the token
   unsigned roles = 0;  // Role bits
-  bool operator==(const HttpToken&) const = default;
 };
 
 struct HttpSettings {

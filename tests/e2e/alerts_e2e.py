@@ -300,6 +300,10 @@ def reevaluate(a, tmp, config, results, milestones):
     out = h.cli(a.bin, "reevaluate", *common, "--patient", "nobody", check_rc=False)
     h.check(out.returncode == 2 and b"no such patient: nobody" in out.stderr,
             "an unknown patient is refused: %r" % out.stderr)
+    for bad in (["--format", "xml"], ["--patient", "a\x01b"], ["--patient", ""]):
+        out = h.cli(a.bin, "reevaluate", *common, *bad, check_rc=False)
+        h.check(out.returncode == 2 and out.stdout == b"",
+                "reevaluate %r refused before it writes anything: %r" % (bad, out.stderr))
     out = h.cli(a.bin, "reevaluate", "--db", os.path.join(tmp, "none.db"), check_rc=False)
     h.check(out.returncode == 2 and not os.path.exists(os.path.join(tmp, "none.db")),
             "no database: refused, and none is created")
