@@ -88,18 +88,4 @@ MarkerMilestones marker_milestones(const PatientHistory& h, const std::string& m
           VkaCalendar(h, marker)};
 }
 
-const MarkerMilestones& MilestoneCache::of(const PatientHistory& h, const std::string& marker,
-                                           const MilestoneKinds& kinds, const RuleBook& rules) {
-  if (h.milestones != milestones_ || &kinds != kinds_ || &rules != rules_) {
-    milestones_ = h.milestones;
-    kinds_ = &kinds;
-    rules_ = &rules;
-    markers_.clear();
-  }
-  for (const auto& m : markers_)
-    if (m->marker == marker) return *m;
-  return *markers_.emplace_back(
-      std::make_unique<MarkerMilestones>(marker_milestones(h, marker, kinds, rules)));
-}
-
 }  // namespace markerwatch::engine

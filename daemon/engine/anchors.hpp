@@ -2,7 +2,6 @@
 // What the engine works out from a patient's milestones alone, for one marker: its anchors
 // (RULES.md E5, same-day anchors collapsed) with their rule parameters, and the periods of a
 // vitamin-K antagonist (E8).
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,24 +39,5 @@ struct MarkerMilestones {
 
 MarkerMilestones marker_milestones(const PatientHistory& h, const std::string& marker,
                                    const MilestoneKinds& kinds, const RuleBook& rules);
-
-// The MarkerMilestones of one patient, kept from one evaluation to the next: replay evaluates a
-// patient once per row, nearly always with the milestones of the row before. Each call checks
-// that the milestones and the configuration are still those the kept ones were worked out from.
-// The configuration is known by its address: a cache must not outlive the configuration it was
-// used with (replay keeps both as long as the Replayer).
-class MilestoneCache {
- public:
-  const MarkerMilestones& of(const PatientHistory& h, const std::string& marker,
-                             const MilestoneKinds& kinds, const RuleBook& rules);
-
- private:
-  std::vector<Milestone> milestones_;
-  const MilestoneKinds* kinds_ = nullptr;
-  const RuleBook* rules_ = nullptr;
-  // Each held on its own: a reference handed out stays valid while it is kept. (A deque would
-  // allocate even while empty, for each of a replay's patients.)
-  std::vector<std::unique_ptr<MarkerMilestones>> markers_;
-};
 
 }  // namespace markerwatch::engine

@@ -95,19 +95,12 @@ Note make_note(NoteKind kind, const char* code, const std::string& marker,
   return n;
 }
 
-struct Firing {
-  Rule rule;
-  std::size_t candidate;                 // index into the episode's values
-  std::optional<std::size_t> confirmer;  // nullopt: fires on the candidate itself
-  int event_day = 0, fire_day = 0;
-  std::optional<DatedValue> nadir;
-};
-
 class SeriesEvaluator {
  public:
   SeriesEvaluator(const std::string& marker, const std::string& method,
                   std::vector<const Value*> series, const MarkerDefinition& definition,
-                  const MarkerMilestones& milestones, const NoteLogged* logged, Evaluation& out)
+                  const MarkerMilestones& milestones, const NoteLogged* logged,
+                  std::vector<EpisodeMemo>* memos, Evaluation& out)
       : marker_(marker),
         method_(method),
         series_(std::move(series)),
@@ -116,7 +109,10 @@ class SeriesEvaluator {
         base_params_(milestones.base_params),
         vka_(milestones.vka),
         logged_(logged),
-        out_(out) {}
+        memos_(memos),
+        out_(out) {
+    if (memos_ && memos_->size() < anchors_.size() + 1) memos_->resize(anchors_.size() + 1);
+  }
 
   void run() {
     episode_values_.reserve(series_.size());
@@ -132,7 +128,7 @@ class SeriesEvaluator {
       episode_values_.clear();
       for (const auto* v : series_)
         if ((!from || v->day > *from) && (!to || v->day <= *to)) episode_values_.push_back(v);
-      run_episode(group);
+      run_episode(group, memos_ ? &(*memos_)[static_cast<std::size_t>(k + 1)] : nullptr);
     }
   }
 
@@ -156,7 +152,9 @@ class SeriesEvaluator {
   const Value& at(std::size_t i) const { return *episode_values_[i]; }
   int days_since_anchor(const Value& v) const { return v.day - anchor_->day; }
 
-  void run_episode(const AnchorGroup* group) {
+  // `memo`: the episode's as last evaluated, used when its values are still the same, and kept
+  // up to date otherwise (nullptr: no cache).
+  void run_episode(const AnchorGroup* group, EpisodeMemo* memo) {
     anchor_ = group ? std::optional(group->anchor) : std::nullopt;
     params_ = group ? group->params : base_params_;
     systemic_ = group && group->systemic;
@@ -165,6 +163,26 @@ class SeriesEvaluator {
       for (const auto* v : series_)
         if (v->day >= anchor_->day - kBaselineDays && v->day <= anchor_->day) baseline_ = v;
 
+    std::vector<Firing> computed;
+    const std::vector<Firing>* kept = memo && still_valid(*memo) ? &memo->firings : nullptr;
+    if (!kept) {
+      new_note_keys_ = memo ? &memo->new_note_keys : nullptr;
+      if (new_note_keys_) new_note_keys_->clear();
+      computed = episode_firings();
+      new_note_keys_ = nullptr;
+      if (memo) remember(*memo, computed);
+      kept = &computed;
+    }
+    for (auto cls : {AlertClass::progression, AlertClass::residual}) {
+      std::vector<Firing> of_class;
+      for (const auto& f : *kept)
+        if (class_of(f.rule) == cls) of_class.push_back(f);
+      build_alerts(cls, std::move(of_class));
+    }
+  }
+
+  // The episode's firings, with the notes found on the way.
+  std::vector<Firing> episode_firings() {
     std::vector<Firing> firings;
     progression_firings(firings);
     if (anchor_ && anchor_->curative && params_->half_life_days && baseline_ &&
@@ -182,12 +200,31 @@ class SeriesEvaluator {
       }
       kept.push_back(f);
     }
-    for (auto cls : {AlertClass::progression, AlertClass::residual}) {
-      std::vector<Firing> of_class;
-      for (const auto& f : kept)
-        if (class_of(f.rule) == cls) of_class.push_back(f);
-      build_alerts(cls, std::move(of_class));
-    }
+    return kept;
+  }
+
+  static EpisodeMemo::Input input_of(const Value& v) {
+    return {v.day, v.value, v.comparator, v.own_uln};
+  }
+  // The memo's firings are this episode's: the same baseline and values (the milestones and the
+  // configuration are checked by the cache), and no note that the memo's evaluation found is
+  // missing from the log, which only grows: a fresh evaluation would find only logged notes.
+  bool still_valid(const EpisodeMemo& memo) const {
+    if (!memo.valid || memo.values.size() != episode_values_.size()) return false;
+    if (static_cast<bool>(memo.baseline) != (baseline_ != nullptr) ||
+        (baseline_ && !(*memo.baseline == input_of(*baseline_))))
+      return false;
+    for (std::size_t i = 0; i < episode_values_.size(); ++i)
+      if (!(memo.values[i] == input_of(at(i)))) return false;
+    return std::all_of(memo.new_note_keys.begin(), memo.new_note_keys.end(),
+                       [this](const std::string& key) { return logged_ && (*logged_)(key); });
+  }
+  void remember(EpisodeMemo& memo, const std::vector<Firing>& firings) const {
+    memo.valid = true;
+    memo.baseline = baseline_ ? std::optional(input_of(*baseline_)) : std::nullopt;
+    memo.values.clear();
+    for (const auto* v : episode_values_) memo.values.push_back(input_of(*v));
+    memo.firings = firings;
   }
 
   // E6: nadir over {B} and the episode values dated strictly before day `before`.
@@ -446,6 +483,7 @@ class SeriesEvaluator {
     bool first = true;
     ((append_key_part(key_, key_tail, first), first = false), ...);
     if (logged_ && (*logged_)(key_)) return nullptr;
+    if (new_note_keys_) new_note_keys_->push_back(key_);
     // One note per key and evaluation: values on the same day can be the same finding twice
     // (two equal values in a flare window, two candidates of one firing), and the alert log
     // holds each key once. The first in value order is kept.
@@ -523,7 +561,9 @@ class SeriesEvaluator {
   const RuleParams* base_params_;
   const VkaCalendar& vka_;
   const NoteLogged* logged_;
+  std::vector<EpisodeMemo>* memos_;  // the series' episodes in the cache, or nullptr
   Evaluation& out_;
+  std::vector<std::string>* new_note_keys_ = nullptr;  // the notes of the episode being evaluated
   std::string series_key_part_ = series_key_part(marker_, method_);
   std::string key_;  // the note key being built
 
@@ -538,7 +578,7 @@ class SeriesEvaluator {
 
 Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
                     const std::vector<std::string>& scope, const NoteLogged& logged,
-                    MilestoneCache* cache) {
+                    EvaluationCache* cache) {
   Evaluation out;
   // Series per (marker, method), in canonical units only. A patient has a handful: a vector
   // searched linearly costs less than a map keyed by two strings.
@@ -590,7 +630,7 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
     if (!milestones || milestones->marker != marker)
       milestones =
           cache
-              ? &cache->of(history, marker, *config.kinds, *config.rules)
+              ? &cache->milestones(history, marker, config)
               : &uncached.emplace(marker_milestones(history, marker, *config.kinds, *config.rules));
     // E1: a method group that starts after another group of the marker re-baselines (the
     // earliest group keeps the baseline; on a tie, the first method in name order).
@@ -610,7 +650,8 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
       }
     }
     SeriesEvaluator(marker, method, std::move(s.values), *config.markers->find(marker), *milestones,
-                    logged ? &logged : nullptr, out)
+                    logged ? &logged : nullptr, cache ? &cache->episodes(marker, method) : nullptr,
+                    out)
         .run();
   }
   // In day order (stable). Notes are large: order indices, then move each note once.

@@ -100,7 +100,7 @@ Replayer::Outcome Replayer::process(std::size_t slot, const Record& record) {
   const engine::NoteLogged logged = [&](const std::string& key) {
     return patient.alerts.note_logged(key);
   };
-  const auto evaluation = engine::evaluate(history, config_, *scope, logged, &patient.milestones);
+  const auto evaluation = engine::evaluate(history, config_, *scope, logged, &patient.cache);
   out.events = engine::reconcile(patient.alerts.live(*scope), evaluation, logged);
   patient.alerts.apply(out.events, shard.next_alert_id);
   out.patient = history.patient;
@@ -542,7 +542,7 @@ Replayer::Held Replayer::evaluate_by_patient(const CsvFile& file, FileRows& read
           row.outcome = done.hold(std::move(outcome), render_);
         }
         // Worked out again for the patient's rows of another file: a replay holds every patient.
-        shard.patients[local].milestones = engine::MilestoneCache{};
+        shard.patients[local].cache = engine::EvaluationCache{};
         // Nothing follows: the history is not needed again, and its memory serves the next
         // patient's.
         if (last_input) shard.patients[local].history = engine::PatientLedger{};

@@ -78,7 +78,7 @@ class Replayer {
   struct PatientState {
     engine::PatientLedger history;
     engine::PatientAlerts alerts;
-    engine::MilestoneCache milestones;  // let go after the patient's rows of a file
+    engine::EvaluationCache cache;  // let go after the patient's rows of a file
   };
   struct Shard {
     // Patient slot s is patients[local_of(s)] of shard shard_of(s): found without hashing its key
