@@ -34,12 +34,14 @@ class JsonWriter {
   JsonWriter& null();
 
  private:
+  // Takes the place of the next value; true when a comma goes before it.
+  bool comma_due();
   void separate();
   JsonWriter& open(char bracket);
   JsonWriter& close(char bracket);
 
   std::string& out_;
-  std::vector<bool> first_;  // per open container: nothing written in it yet
+  std::vector<char> first_;  // per open container: nothing written in it yet (not a bit vector)
   bool after_key_ = false;
 };
 

@@ -89,6 +89,31 @@ TEST_CASE("numbers, nesting and separators match nlohmann's compact dump") {
   CHECK(out == expected.dump());
 }
 
+TEST_CASE("member names of any length and integers at their limits match nlohmann's dump") {
+  // Names up to 60 characters are written with their separators in one piece, longer ones in
+  // parts: both sides of that limit, first and later in an object.
+  const std::string at_limit(60, 'n'), past_limit(61, 'p'), long_name(300, 'l');
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object()
+      .key(past_limit)
+      .integer(std::numeric_limits<std::int64_t>::min())
+      .key(at_limit)
+      .integer(std::numeric_limits<std::int64_t>::max())
+      .key(long_name)
+      .begin_object()
+      .key(long_name)
+      .integer(0)
+      .key("")
+      .integer(-1)
+      .end_object()
+      .end_object();
+  nlohmann::ordered_json expected = {{past_limit, std::numeric_limits<std::int64_t>::min()},
+                                     {at_limit, std::numeric_limits<std::int64_t>::max()},
+                                     {long_name, nlohmann::ordered_json{{long_name, 0}, {"", -1}}}};
+  CHECK(out == expected.dump());
+}
+
 TEST_CASE("an alert written as text reads back as the same alert") {
   using namespace markerwatch::engine;
   Alert a;
