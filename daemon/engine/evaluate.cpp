@@ -601,9 +601,10 @@ Evaluation evaluate(const PatientHistory& history, const EngineConfig& config,
           scope.empty() || std::find(scope.begin(), scope.end(), v.marker) != scope.end();
       def = evaluated_marker ? config.markers->find(v.marker) : nullptr;
       if (def && def->name != v.marker) def = nullptr;
+      last = nullptr;  // `last`, when set, is a series of this marker
     }
     if (!def || v.unit != def->canonical_unit) continue;
-    if (!last || *last->marker != v.marker || *last->method != v.method) {
+    if (!last || *last->method != v.method) {
       last = nullptr;
       for (auto& candidate : series)
         if (*candidate.marker == v.marker && *candidate.method == v.method) last = &candidate;

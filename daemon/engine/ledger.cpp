@@ -157,9 +157,16 @@ bool PatientLedger::add_result(const ResultRecord& r) {
     // Grown by half, not doubled: the spare room of doubled vectors (with the smaller ones they
     // replaced) was ~10% of a replay's memory.
     if (values.size() == values.capacity()) values.reserve(values.size() + values.size() / 2 + 2);
-    values.push_back(Value{r.marker, r.method, *day, version.value, version.comparator,
-                           std::string(text(version, unit)), version.own_uln,
-                           std::string(text(version, obs_id))});
+    // Filled in place: a Value built aside and moved in copies each of its short texts twice.
+    auto& value = values.emplace_back();
+    value.marker = r.marker;
+    value.method = r.method;
+    value.day = *day;
+    value.value = version.value;
+    value.comparator = version.comparator;
+    value.unit = text(version, unit);
+    value.own_uln = version.own_uln;
+    value.obs_id = text(version, obs_id);
   }
   return true;
 }
