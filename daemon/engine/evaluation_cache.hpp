@@ -9,10 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "core/markers.hpp"
+#include "core/milestone_kinds.hpp"
 #include "core/numeric_value.hpp"
 #include "engine/alert.hpp"
 #include "engine/anchors.hpp"
 #include "engine/history.hpp"
+#include "engine/rule_book.hpp"
 
 namespace markerwatch::engine {
 
@@ -66,9 +69,9 @@ class EvaluationCache {
     std::vector<EpisodeMemo> episodes;
   };
   std::vector<Milestone> milestones_;
-  const void* markers_config_ = nullptr;
-  const void* kinds_ = nullptr;
-  const void* rules_ = nullptr;
+  const MarkerCatalog* markers_config_ = nullptr;
+  const MilestoneKinds* kinds_ = nullptr;
+  const RuleBook* rules_ = nullptr;
   // Each held on its own: a reference handed out stays valid while it is kept. (A deque would
   // allocate even while empty, for each of a replay's patients.)
   std::vector<std::unique_ptr<MarkerMilestones>> markers_;

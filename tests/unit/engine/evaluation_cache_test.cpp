@@ -55,8 +55,9 @@ void require_same(const engine::Evaluation& cached, const engine::Evaluation& fr
 }
 
 // A random history, one change at a time: values of two markers (censored ones, own reference
-// limits, same-day values, arrivals out of date order), values corrected or removed, and
-// milestones (anchors, curative ones, a systemic start, a VKA period) added along the way.
+// limits, same-day values, arrivals out of date order, a second method group), values corrected
+// or removed, and milestones (anchors, curative ones, a systemic start, a VKA period) added along
+// the way.
 class RandomPatient {
  public:
   explicit RandomPatient(unsigned seed) : random_(seed) {}
@@ -88,6 +89,7 @@ class RandomPatient {
     engine::Value v;
     v.marker = afp ? "AFP" : "PIVKA-II";
     v.unit = afp ? "ng/mL" : "mAU/mL";
+    if (afp && pick(0, 7) == 0) v.method = "other-assay";  // a second series of the marker (E1)
     // Mostly later than the values before, sometimes late, sometimes the same day.
     const int last = h.values.empty() ? start_ : h.values.back().day;
     v.day = pick(0, 5) == 0 ? start_ + pick(0, 900) : last + pick(0, 45);
