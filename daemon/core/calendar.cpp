@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 namespace markerwatch {
 
@@ -21,25 +22,66 @@ std::optional<int> day_number(std::string_view s) {
   return static_cast<int>(std::chrono::sys_days{ymd}.time_since_epoch().count());
 }
 
-std::string format_day(int day) {
-  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
-  const int year = static_cast<int>(ymd.year());
-  const auto month = static_cast<unsigned>(ymd.month()), dom = static_cast<unsigned>(ymd.day());
-  if (year < 0 || year > 9999) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", year, month, dom);
-    return buf;
+namespace {
+
+// The two digits of 0-99, one after the other.
+constexpr char kDigitPairs[] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546"
+    "4748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293"
+    "949596979899";
+
+void put_pair(char* out, unsigned value) {
+  out[0] = kDigitPairs[2 * value];
+  out[1] = kDigitPairs[2 * value + 1];
+}
+
+// 0000-03-01 .. 9999-12-31 as day numbers: every day write_day formats. A year's first two
+// months belong to the year before in the computation below, so the range starts at a March.
+constexpr int kFirstDay = -719468;
+constexpr int kLastDay = 2932896;
+
+}  // namespace
+
+bool write_day(int day, char* out) {
+  // January and February of year 0 fall outside the 400-year cycle arithmetic below.
+  if (day < kFirstDay - 60 || day > kLastDay) return false;
+  if (day < kFirstDay) {
+    const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
+    std::memcpy(out, "0000-00-00", 10);
+    put_pair(out + 5, static_cast<unsigned>(ymd.month()));
+    put_pair(out + 8, static_cast<unsigned>(ymd.day()));
+    return true;
   }
-  // Every real date; written by hand: this runs for every value and event (snprintf is slow).
-  std::string out = "0000-00-00";
-  auto put = [&out](std::size_t pos, unsigned value, int width) {
-    for (int i = width - 1; i >= 0; --i, value /= 10)
-      out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
-  };
-  put(0, static_cast<unsigned>(year), 4);
-  put(5, month, 2);
-  put(8, dom, 2);
-  return out;
+  // The civil date of a day number (Howard Hinnant's civil_from_days, which std::chrono uses),
+  // written by hand: this runs for every value and event, and the day is known to be >= 0000-03-01.
+  const auto shifted = static_cast<unsigned>(day - kFirstDay);  // days since 0000-03-01
+  const unsigned era = shifted / 146097;
+  const unsigned day_of_era = shifted - era * 146097;
+  const unsigned year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const unsigned day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const unsigned month_from_march = (5 * day_of_year + 2) / 153;
+  const unsigned dom = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+  const unsigned month = month_from_march < 10 ? month_from_march + 3 : month_from_march - 9;
+  const unsigned year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+  put_pair(out, year / 100);
+  put_pair(out + 2, year % 100);
+  out[4] = '-';
+  put_pair(out + 5, month);
+  out[7] = '-';
+  put_pair(out + 8, dom);
+  return true;
+}
+
+std::string format_day(int day) {
+  std::string out(10, '0');
+  if (write_day(day, out.data())) return out;
+  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
 }
 
 }  // namespace markerwatch

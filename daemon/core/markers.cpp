@@ -18,18 +18,18 @@ std::string name_key(std::string_view s) {
 }  // namespace
 
 std::string unit_key(std::string_view unit) {
-  std::string out;
-  for (char c : text::trim(unit)) {
-    if (c == '[' || c == ']' || text::is_space(c)) continue;
-    out.push_back(c);
-  }
   // Legacy all-capitals feeds ("NG/ML", "MG/DL") mean the lower-case prefixes; no lab unit uses
   // mega or peta, so case folding is safe, while the prefix letter itself is always kept.
-  out = text::to_lower(out);
+  std::string out;
+  out.reserve(unit.size());
+  for (char c : text::trim(unit)) {
+    if (c == '[' || c == ']' || text::is_space(c)) continue;
+    out.push_back(text::ascii_lower(c));
+  }
   // "mcg" and the micro sign are the same prefix as "u".
   for (std::string_view micro :
        {std::string_view("mcg"), std::string_view("\xC2\xB5g"), std::string_view("\xCE\xBCg")}) {
-    if (out.starts_with(micro)) out = "ug" + out.substr(micro.size());
+    if (out.starts_with(micro)) out.replace(0, micro.size(), "ug");
   }
   return out;
 }
@@ -153,19 +153,19 @@ const MarkerDefinition* MarkerCatalog::find_by_code(std::string_view code,
   return nullptr;
 }
 
-std::optional<UnitMapping> MarkerCatalog::map_unit(const MarkerDefinition& marker,
-                                                   std::string_view unit) const {
+const UnitMapping* MarkerCatalog::map_unit(const MarkerDefinition& marker,
+                                           std::string_view unit) const {
   const auto key = unit_key(unit);
-  if (key.empty()) return std::nullopt;
+  if (key.empty()) return nullptr;
   // Only definitions held by this catalogue have an index (std::less orders any two pointers).
   const std::less<const MarkerDefinition*> before;
   if (markers_.empty() || before(&marker, markers_.data()) ||
       !before(&marker, markers_.data() + markers_.size()))
-    return std::nullopt;
+    return nullptr;
   const auto index = static_cast<std::size_t>(&marker - markers_.data());
   auto it = units_[index].find(key);
-  if (it == units_[index].end()) return std::nullopt;
-  return it->second;
+  if (it == units_[index].end()) return nullptr;
+  return &it->second;
 }
 
 }  // namespace markerwatch

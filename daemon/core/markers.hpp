@@ -50,7 +50,9 @@ class MarkerCatalog {
   const MarkerDefinition* find(std::string_view name_alias_or_loinc) const;
   // A coded observation: LOINC when the system says so, else a configured local code.
   const MarkerDefinition* find_by_code(std::string_view code, std::string_view system) const;
-  std::optional<UnitMapping> map_unit(const MarkerDefinition& marker, std::string_view unit) const;
+  // The marker's mapping for a unit as received; nullptr when the unit does not convert. Valid as
+  // long as the catalogue is unchanged.
+  const UnitMapping* map_unit(const MarkerDefinition& marker, std::string_view unit) const;
 
   const std::vector<MarkerDefinition>& all() const { return markers_; }
 

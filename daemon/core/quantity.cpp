@@ -11,7 +11,7 @@ void set_reading(ResultRecord& r, const MarkerCatalog& catalog, const MarkerDefi
                  const NumericValue& reading, RangeCheck range_check) {
   if (reading.value < 0) throw InputError("value " + reading.text + " is negative");
   if (r.unit_raw.empty()) throw InputError("no unit for " + marker.name);
-  auto mapping = catalog.map_unit(marker, r.unit_raw);
+  const auto* mapping = catalog.map_unit(marker, r.unit_raw);
   if (!mapping)
     throw InputError("unit '" + text::printable(r.unit_raw, 20) + "' cannot be converted to " +
                      marker.canonical_unit + " for " + marker.name);

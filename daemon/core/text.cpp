@@ -133,13 +133,13 @@ int hex_value(char c) {
   return -1;
 }
 
-std::string checked_text(std::string_view value, std::string_view field, std::size_t max) {
+std::string_view checked_text(std::string_view value, std::string_view field, std::size_t max) {
   auto refuse = [&](const std::string& why) { throw InputError(std::string(field) + why); };
   if (!is_valid_utf8(value)) refuse(" is not valid UTF-8");
   if (value.size() > max) refuse(" is longer than " + std::to_string(max) + " characters");
   for (char c : value)
     if (static_cast<unsigned char>(c) < 0x20 && c != '\t') refuse(" contains control characters");
-  return std::string(value);
+  return value;
 }
 
 }  // namespace markerwatch::text

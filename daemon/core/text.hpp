@@ -34,7 +34,7 @@ std::string printable(std::string_view s, std::size_t max_len = 120);
 // are health data and stay out of the service log (they remain in the ACK and the message log).
 std::string without_quoted_values(std::string_view s);
 // A free-text field from outside: valid UTF-8, at most `max` bytes, no control characters but
-// tab; else InputError naming `field`.
-std::string checked_text(std::string_view value, std::string_view field, std::size_t max);
+// tab; else InputError naming `field`. Returns `value` itself (a view of the caller's text).
+std::string_view checked_text(std::string_view value, std::string_view field, std::size_t max);
 
 }  // namespace markerwatch::text

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <limits>
 
 #include "core/calendar.hpp"
 #include "core/text.hpp"
@@ -181,13 +182,16 @@ std::optional<ResolvedTime> resolve(const LocalTimestamp& t, const ZoneRules& de
 }
 
 std::string format_utc(std::int64_t unix_seconds) {
-  using namespace std::chrono;
   auto days = unix_seconds >= 0 ? unix_seconds / 86400 : (unix_seconds - 86399) / 86400;
   auto rem = unix_seconds - days * 86400;
-  // Hand-formatted: this runs for every stored result and message.
-  std::string out = format_day(static_cast<int>(days));
-  const std::size_t time_at = out.size() + 1;  // after the 'T'
-  out += "T00:00:00Z";
+  // Hand-formatted into one allocation: this runs for every stored result and message.
+  std::string out = "0000-00-00T00:00:00Z";
+  std::size_t time_at = 11;  // after the 'T'
+  if (days < std::numeric_limits<int>::min() || days > std::numeric_limits<int>::max() ||
+      !write_day(static_cast<int>(days), out.data())) {
+    out = format_day(static_cast<int>(days)) + "T00:00:00Z";
+    time_at = out.size() - 9;
+  }
   auto put = [&out](std::size_t pos, long long value) {
     out[pos] = static_cast<char>('0' + value / 10);
     out[pos + 1] = static_cast<char>('0' + value % 10);

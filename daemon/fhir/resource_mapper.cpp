@@ -29,7 +29,9 @@ const Json* member(const Json& object, const char* name) {
 
 std::string string_of(const Json& value, const std::string& path, std::size_t max = 200) {
   if (!is_text(value)) fail(path, "must be a string");
-  return text::checked_text(value.get<std::string>(), path + ":", max);
+  auto text = value.get<std::string>();
+  text::checked_text(text, path + ":", max);
+  return text;
 }
 
 std::string optional_string(const Json& object, const char* name, const std::string& path,

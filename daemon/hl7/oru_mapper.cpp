@@ -280,7 +280,7 @@ MappingResult map_oru(const Message& msg, const MappingOptions& o) {
         issue(6, 101, "no unit for " + marker->name + " (OBX-6 is empty)");
         continue;
       }
-      auto mapping = o.markers->map_unit(*marker, r.unit_raw);
+      const auto* mapping = o.markers->map_unit(*marker, r.unit_raw);
       if (!mapping) {
         issue(6, 103,
               "unit '" + text::printable(r.unit_raw, 20) + "' cannot be converted to " +

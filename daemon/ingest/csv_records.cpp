@@ -98,38 +98,38 @@ ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const Recor
   r.source = "csv";
   r.patient = known_patient ? *known_patient
                             : parse_patient_key(h.get(row, Column::patient_id), "patient_id");
-  const auto marker_name = std::string(text::trim(h.get(row, Column::marker)));
+  const auto marker_name = text::trim(h.get(row, Column::marker));
   const auto* marker = ctx.markers->find(marker_name);
   if (!marker) throw InputError("unknown marker '" + text::printable(marker_name, 40) + "'");
   r.marker = marker->name;
-  r.method = std::string(text::trim(text::checked_text(h.get(row, Column::method), "method", 200)));
+  r.method = text::trim(text::checked_text(h.get(row, Column::method), "method", 200));
 
-  r.collected_raw = std::string(text::trim(h.get(row, Column::collected_at)));
+  r.collected_raw = text::trim(h.get(row, Column::collected_at));
   auto when = parse_iso_timestamp(r.collected_raw);
   if (!when)
     throw InputError("collected_at '" + text::printable(r.collected_raw, 40) +
                      "' is not an ISO 8601 date or date-time");
   auto resolved = resolve(*when, *ctx.zone);
-  r.collected_at = resolved->utc;
-  r.collected_date = resolved->local_date;
+  r.collected_at = std::move(resolved->utc);
+  r.collected_date = std::move(resolved->local_date);
   r.collected_offset_assumed = resolved->offset_assumed && when->precision > TimePrecision::day;
 
-  const auto status_text = std::string(text::trim(h.get(row, Column::status)));
+  const auto status_text = text::trim(h.get(row, Column::status));
   auto status = status_from_string(status_text);
   if (!status) throw InputError("unknown status '" + text::printable(status_text, 30) + "'");
   r.status = *status;
-  r.obs_id = std::string(text::trim(text::checked_text(h.get(row, Column::obs_id), "obs_id", 200)));
-  const auto received = std::string(text::trim(h.get(row, Column::received_at)));
+  r.obs_id = text::trim(text::checked_text(h.get(row, Column::obs_id), "obs_id", 200));
+  const auto received = text::trim(h.get(row, Column::received_at));
   if (!received.empty()) {
     auto t = parse_iso_timestamp(received);
     if (!t) throw InputError("received_at '" + text::printable(received, 40) + "' is not ISO 8601");
-    r.received_at = resolve(*t, *ctx.zone)->utc;
+    r.received_at = std::move(resolve(*t, *ctx.zone)->utc);
   }
 
-  const auto value_text = std::string(text::trim(h.get(row, Column::value)));
-  r.unit_raw = std::string(text::trim(text::checked_text(h.get(row, Column::unit), "unit", 40)));
-  r.reference_range = std::string(
-      text::trim(text::checked_text(h.get(row, Column::reference_range), "reference_range", 100)));
+  const auto value_text = text::trim(h.get(row, Column::value));
+  r.unit_raw = text::trim(text::checked_text(h.get(row, Column::unit), "unit", 40));
+  r.reference_range =
+      text::trim(text::checked_text(h.get(row, Column::reference_range), "reference_range", 100));
   if (removes_value(r.status) && value_text.empty()) {
     r.unit = marker->canonical_unit;
     return r;

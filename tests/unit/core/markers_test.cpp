@@ -48,7 +48,7 @@ TEST_CASE("units convert to the canonical unit; unknown units never pass 1:1") {
 TEST_CASE("PIVKA-II in ng/mL is its own method group, never converted") {
   const auto c = MarkerCatalog::builtin();
   const auto& pivka = *c.find("PIVKA-II");
-  auto m = c.map_unit(pivka, "ng/mL");
+  const auto* m = c.map_unit(pivka, "ng/mL");
   REQUIRE(m);
   CHECK(m->method_suffix == "ng/mL");
   CHECK(m->stored_unit == "ng/mL");

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <cstdio>
+#include <string_view>
+
 #include "core/calendar.hpp"
 #include "core/timestamp.hpp"
 
@@ -77,4 +81,37 @@ TEST_CASE("format_utc writes ISO 8601 UTC instants, before 1970 too") {
   CHECK(format_utc(253402300799) == "9999-12-31T23:59:59Z");
   CHECK(format_day(0) == "1970-01-01");
   CHECK(format_day(-719528) == "0000-01-01");
+}
+
+TEST_CASE("format_day and write_day agree with std::chrono on every day of the years 0-9999") {
+  using namespace std::chrono;
+  const int first = static_cast<int>(sys_days{year{0} / January / 1}.time_since_epoch().count());
+  const int last =
+      static_cast<int>(sys_days{year{9999} / December / 31}.time_since_epoch().count());
+  char written[10];
+  std::size_t wrong = 0;
+  for (int day = first; day <= last; ++day) {
+    const year_month_day ymd{sys_days{days{day}}};
+    char expected[24];
+    std::snprintf(expected, sizeof expected, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+    if (!write_day(day, written) || std::string_view(written, 10) != expected) ++wrong;
+  }
+  CHECK(wrong == 0);
+  CHECK_FALSE(write_day(first - 1, written));
+  CHECK_FALSE(write_day(last + 1, written));
+  CHECK(format_day(first) == "0000-01-01");
+  CHECK(format_day(first + 59) == "0000-02-29");
+  CHECK(format_day(first + 60) == "0000-03-01");
+  CHECK(format_day(last) == "9999-12-31");
+  CHECK(format_day(last + 1) == "10000-01-01");
+  CHECK(format_day(first - 1) == "-001-12-31");
+  CHECK(format_day(day_number("2016-02-29").value()) == "2016-02-29");
+  CHECK(format_day(day_number("2100-03-01").value() - 1) == "2100-02-28");
+}
+
+TEST_CASE("format_utc outside the years 0-9999 still names the instant") {
+  CHECK(format_utc(253402300800) == "10000-01-01T00:00:00Z");
+  CHECK(format_utc(-62167219200) == "0000-01-01T00:00:00Z");
+  CHECK(format_utc(-62167219201) == "-001-12-31T23:59:59Z");
 }
