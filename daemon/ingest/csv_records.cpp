@@ -91,10 +91,16 @@ CsvHeader milestones_header(const CsvRow& header) {
 
 ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx,
                               const PatientKey* known_patient) {
+  ResultRecord r;
+  parse_result_row(h, row, ctx, known_patient, r);
+  return r;
+}
+
+void parse_result_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx,
+                      const PatientKey* known_patient, ResultRecord& r) {
   if (row.fields.size() != h.width())
     throw InputError("row has " + std::to_string(row.fields.size()) + " fields, the header " +
                      std::to_string(h.width()));
-  ResultRecord r;
   r.source = "csv";
   r.patient = known_patient ? *known_patient
                             : parse_patient_key(h.get(row, Column::patient_id), "patient_id");
@@ -132,13 +138,12 @@ ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const Recor
       text::trim(text::checked_text(h.get(row, Column::reference_range), "reference_range", 100));
   if (removes_value(r.status) && value_text.empty()) {
     r.unit = marker->canonical_unit;
-    return r;
+    return;
   }
   auto number = parse_numeric(value_text);
   if (!number) throw InputError("value '" + text::printable(value_text, 40) + "' is not a number");
   r.value_raw = std::string(to_string(number->comparator)) + number->text;
   set_reading(r, *ctx.markers, *marker, *number, RangeCheck::strict);
-  return r;
 }
 
 MilestoneRecord make_milestone(const std::string& patient, const std::string& kind,

@@ -65,6 +65,10 @@ struct RecordContext {
 // patient as read from it before (its field is not read again).
 ResultRecord parse_result_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx,
                               const PatientKey* known_patient = nullptr);
+// The same into `out`, which must be default-constructed (a record built where it is kept is not
+// moved there: a record is ~20 strings). After a throw, `out` holds part of the row.
+void parse_result_row(const CsvHeader& h, const CsvRow& row, const RecordContext& ctx,
+                      const PatientKey* known_patient, ResultRecord& out);
 MilestoneRecord parse_milestone_row(const CsvHeader& h, const CsvRow& row,
                                     const RecordContext& ctx);
 

@@ -218,10 +218,18 @@ struct Replayer::CsvFile {
   // record gets instead of its field's (replay's state is kept under the key the directory first
   // knew the patient by).
   Record record(const CsvRow& row, const PatientKey* patient = nullptr) const {
-    if (kind == FileKind::results_csv) return parse_result_row(header, row, context, patient);
-    auto milestone = parse_milestone_row(header, row, context);
+    Record out;
+    record(row, patient, out);
+    return out;
+  }
+  // The same into `out`, built there (a result record is ~20 strings: not moved into place).
+  void record(const CsvRow& row, const PatientKey* patient, Record& out) const {
+    if (kind == FileKind::results_csv) {
+      parse_result_row(header, row, context, patient, out.emplace<ResultRecord>());
+      return;
+    }
+    auto& milestone = out.emplace<MilestoneRecord>(parse_milestone_row(header, row, context));
     if (patient) milestone.patient = *patient;
-    return milestone;
   }
   // The patient a row names, without mapping the rest of it; throws InputError with the reason
   // record() gives when the patient field (or the row's width) is what is wrong.
@@ -520,6 +528,7 @@ Replayer::Held Replayer::evaluate_by_patient(const CsvFile& file, FileRows& read
     auto& shard = shards_[s];
     CsvReader reader(file.content);
     CsvRow csv_row;
+    Record record;
     auto& done = held.outcomes[s];
     done.texts = &held.texts[worker];
     const auto runs_apart = kRun * shards_.size();
@@ -534,7 +543,8 @@ Replayer::Held Replayer::evaluate_by_patient(const CsvFile& file, FileRows& read
           reader.next(csv_row);  // read without error before
           Outcome outcome;
           try {
-            outcome = process(row.slot, file.record(csv_row, &patients_.key(row.number)));
+            file.record(csv_row, &patients_.key(row.number), record);
+            outcome = process(row.slot, record);
           } catch (const InputError& e) {
             outcome.error = e.what();  // the row does not map, or E3 refuses it
           }
