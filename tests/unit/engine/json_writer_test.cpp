@@ -35,6 +35,37 @@ TEST_CASE("JSON strings are escaped exactly as nlohmann dumps them") {
   }
 }
 
+TEST_CASE("a character to escape is found at any place in a string of any length") {
+  // Plain text is taken eight bytes at a time: each kind of byte that is not plain, at every
+  // offset of strings up to 40 bytes long, next to plain bytes on both sides of the boundaries.
+  const std::vector<std::string> specials = {std::string(1, '\0'),
+                                             "\x01",
+                                             "\x1f",
+                                             "\n",
+                                             "\"",
+                                             "\\",
+                                             "\x7f",
+                                             " ",
+                                             "~",
+                                             "\xC3\xA9",
+                                             "\xE6\x9D\xB1",
+                                             "\xF0\x9F\x98\x80"};
+  std::size_t differing = 0, checked = 0;
+  for (const auto& special : specials) {
+    for (std::size_t size = 1; size <= 40; ++size) {
+      for (std::size_t at = 0; at < size; ++at) {
+        std::string s;
+        for (std::size_t k = 0; k < size; ++k) s += static_cast<char>('a' + k % 26);
+        s.replace(at, 1, special);
+        ++checked;
+        if (written(s) != nlohmann::json(s).dump()) ++differing;
+      }
+    }
+  }
+  CHECK(checked == specials.size() * 820);
+  CHECK(differing == 0);
+}
+
 TEST_CASE("bytes that are not UTF-8 become U+FFFD, as nlohmann's replace handler does") {
   const std::vector<std::string> samples = {
       "truncated \xC3",         "lone continuation \x80 byte",     "overlong \xC0\xAF slash",
