@@ -18,6 +18,7 @@
 #include "core/text.hpp"
 #include "ingest/alert_review.hpp"
 #include "logging/module_logger.hpp"
+#include "net/query_string.hpp"
 #include "store/alert_store.hpp"
 #include "store/delivery_store.hpp"
 #include "store/migrations.hpp"
@@ -109,45 +110,21 @@ std::string checked_patient(const std::string& patient, std::string_view what) {
   }
 }
 
-// Percent escapes (and, in a query, '+' for a space) decoded; the result must be valid UTF-8.
-std::string percent_decode(std::string_view in, bool plus_is_space = false) {
-  std::string s;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+' && plus_is_space) {
-      s += ' ';
-    } else if (in[i] == '%') {
-      if (i + 2 >= in.size()) throw BadParameter("a percent escape is cut short");
-      const int hi = text::hex_value(in[i + 1]), lo = text::hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) throw BadParameter("a percent escape is not hexadecimal");
-      s += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      s += in[i];
-    }
+// net::percent_decode and net::parse_query, their refusals answered 400 as a bad parameter.
+std::string percent_decode(std::string_view in) {
+  try {
+    return net::percent_decode(in);
+  } catch (const InputError& e) {
+    throw BadParameter(e.what());
   }
-  if (!text::is_valid_utf8(s)) throw BadParameter("a parameter is not valid UTF-8");
-  return s;
 }
 
-// application/x-www-form-urlencoded query.
 std::map<std::string, std::string> parse_query(std::string_view target) {
-  std::map<std::string, std::string> out;
-  const auto q = target.find('?');
-  if (q == std::string_view::npos) return out;
-  auto decode = [](std::string_view in) { return percent_decode(in, true); };
-  auto rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const auto part = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    if (part.empty()) continue;
-    const auto eq = part.find('=');
-    auto name = decode(part.substr(0, eq));
-    auto value = eq == std::string_view::npos ? std::string() : decode(part.substr(eq + 1));
-    if (!out.emplace(name, std::move(value)).second)
-      throw BadParameter(text::printable(name, 40) + " is given more than once");
+  try {
+    return net::parse_query(target);
+  } catch (const InputError& e) {
+    throw BadParameter(e.what());
   }
-  return out;
 }
 
 int int_parameter(const std::map<std::string, std::string>& q, const std::string& name,
