@@ -19,4 +19,10 @@ enum class RangeCheck {
 void set_reading(ResultRecord& r, const MarkerCatalog& catalog, const MarkerDefinition& marker,
                  const NumericValue& reading, RangeCheck range_check);
 
+// set_reading's conversion once the unit's mapping is found (for a transport that reports each
+// failure its own way): sets r.value, r.comparator, r.unit, r.uln (from r.reference_range when it
+// reads) and the assay family in r.method; removal statuses keep no value. False when
+// r.reference_range is given but cannot be read (no ULN then).
+bool apply_unit_mapping(ResultRecord& r, const UnitMapping& mapping, const NumericValue& reading);
+
 }  // namespace markerwatch

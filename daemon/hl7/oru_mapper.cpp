@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/numeric_value.hpp"
-#include "core/reference_range.hpp"
+#include "core/quantity.hpp"
 #include "core/result_status.hpp"
 #include "core/text.hpp"
 
@@ -287,14 +287,7 @@ MappingResult map_oru(const Message& msg, const MappingOptions& o) {
                   marker->canonical_unit + " for " + marker->name);
         continue;
       }
-      r.value = reading.number->value * mapping->factor;
-      r.comparator = reading.number->comparator;
-      r.unit = mapping->stored_unit;
-      if (!mapping->method_suffix.empty())
-        r.method = r.method.empty() ? "unit:" + mapping->method_suffix
-                                    : r.method + " unit:" + mapping->method_suffix;
-      if (auto uln = upper_limit_of(r.reference_range)) r.uln = *uln * mapping->factor;
-      if (removal) r.value.reset();
+      apply_unit_mapping(r, *mapping, *reading.number);  // OBX-7 in prose gives no ULN
       out.results.push_back(std::move(r));
     }
   }
