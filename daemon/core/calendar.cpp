@@ -3,7 +3,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 
 namespace markerwatch {
 
@@ -35,28 +34,20 @@ void put_pair(char* out, unsigned value) {
   out[1] = kDigitPairs[2 * value + 1];
 }
 
-// 0000-03-01 .. 9999-12-31 as day numbers: every day write_day formats. A year's first two
-// months belong to the year before in the computation below, so the range starts at a March.
-constexpr int kFirstDay = -719468;
+// 0000-01-01 and 9999-12-31 as day numbers: the days write_day formats.
+constexpr int kFirstDay = -719528;
 constexpr int kLastDay = 2932896;
 
 }  // namespace
 
 bool write_day(int day, char* out) {
-  // January and February of year 0 fall outside the 400-year cycle arithmetic below.
-  if (day < kFirstDay - 60 || day > kLastDay) return false;
-  if (day < kFirstDay) {
-    const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
-    std::memcpy(out, "0000-00-00", 10);
-    put_pair(out + 5, static_cast<unsigned>(ymd.month()));
-    put_pair(out + 8, static_cast<unsigned>(ymd.day()));
-    return true;
-  }
+  if (day < kFirstDay || day > kLastDay) return false;
   // The civil date of a day number (Howard Hinnant's civil_from_days, which std::chrono uses),
-  // written by hand: this runs for every value and event, and the day is known to be >= 0000-03-01.
-  const auto shifted = static_cast<unsigned>(day - kFirstDay);  // days since 0000-03-01
-  const unsigned era = shifted / 146097;
-  const unsigned day_of_era = shifted - era * 146097;
+  // written by hand: this runs for every value and event. Years counted from March, in 400-year
+  // eras; only January and February of year 0 lie in the era before (-1).
+  const int shifted = day + 719468;  // days since 0000-03-01
+  const int era = (shifted >= 0 ? shifted : shifted - 146096) / 146097;
+  const auto day_of_era = static_cast<unsigned>(shifted - era * 146097);
   const unsigned year_of_era =
       (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
   const unsigned day_of_year =
@@ -64,7 +55,8 @@ bool write_day(int day, char* out) {
   const unsigned month_from_march = (5 * day_of_year + 2) / 153;
   const unsigned dom = day_of_year - (153 * month_from_march + 2) / 5 + 1;
   const unsigned month = month_from_march < 10 ? month_from_march + 3 : month_from_march - 9;
-  const unsigned year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+  const auto year =
+      static_cast<unsigned>(static_cast<int>(year_of_era) + era * 400 + (month <= 2 ? 1 : 0));
   put_pair(out, year / 100);
   put_pair(out + 2, year % 100);
   out[4] = '-';

@@ -46,9 +46,9 @@ constexpr std::array<bool, 256> kPlainBytes = [] {
 }();
 
 // Whether none of the 8 bytes in `x` needs escaping, tested all at once (strings are mostly plain
-// text, hundreds of bytes per event). The tests for "some byte is below n" and "some byte is
-// zero" (Bit Twiddling Hacks) have no false negatives; a false positive only means the bytes are
-// looked at one by one.
+// text, hundreds of bytes per event). The word tests for "some byte is below n" and "some byte is
+// zero" never miss such a byte; when they report one that is not there, the bytes are simply
+// examined one by one.
 bool all_plain(std::uint64_t x) {
   constexpr std::uint64_t kOnes = 0x0101010101010101u, kHighs = 0x8080808080808080u;
   const auto some_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
