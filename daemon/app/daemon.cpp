@@ -147,7 +147,14 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   spdlog::info("event=database_ready path={} schema_version={}", settings.storage.path,
                writer.schema_version());
 
-  asio::io_context io;
+  // Two threads run this loop (below), yet the hint says one: Asio then keeps a handler posted
+  // from a handler on its own thread's queue and stops waking the other thread for every queued
+  // handler; it stays fully thread-safe. With the default, each ACK woke the thread sitting in
+  // epoll for nothing (the reply's post to the connection's strand), and the two threads fought
+  // over the scheduler's lock. The other thread still takes each batch's second half of answers
+  // (set_completion_dispatch), so the work is shared under load. Measured in bench/README.md
+  // (twentieth session): one connection faster, 32 connections no slower.
+  asio::io_context io{1};
   Hl7FrameHandler handler(writer);
   net::MllpServerOptions mllp_options;
   mllp_options.host = settings.mllp.listen.host;
