@@ -151,9 +151,10 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   // from a handler on its own thread's queue and stops waking the other thread for every queued
   // handler; it stays fully thread-safe. With the default, each ACK woke the thread sitting in
   // epoll for nothing (the reply's post to the connection's strand), and the two threads fought
-  // over the scheduler's lock. The other thread still takes each batch's second half of answers
-  // (set_completion_dispatch), so the work is shared under load. Measured in bench/README.md
-  // (twentieth session): one connection faster, 32 connections no slower.
+  // over the scheduler's lock. A batch's answers still come in two parts posted from the writer's
+  // thread (set_completion_dispatch), and such posts wake a thread as before, so the two share the
+  // work under load. Measured in bench/README.md (twentieth session): one connection faster, 32
+  // connections no slower.
   asio::io_context io{1};
   Hl7FrameHandler handler(writer);
   net::MllpServerOptions mllp_options;
