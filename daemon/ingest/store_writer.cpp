@@ -185,15 +185,17 @@ void StoreWriter::refuse(Job& job) {
 }
 
 // Measured at one connection (bench/README.md): a writer that slept between messages answered
-// ~1,400-2,100 msg/s, one that first waits up to 250 us awake ~2,000-2,650. On this virtual
-// machine a sleeping thread takes tens of microseconds to run again, and the next message of a
-// sender that waits for each ACK comes ~100-200 us after it. Under load the queue is rarely empty,
-// so this changes nothing there; an idle daemon spins 250 us after its last message, then sleeps.
+// ~1,400-2,100 msg/s, one that first waits up to 250 us awake ~2,000-2,650, and since the event
+// loop's threads stopped waking each other (twentieth session) 400 us did better than 250 in 7 of
+// 8 pairs, most in slower minutes. On this virtual machine a sleeping thread takes
+// tens of microseconds to run again, and the next message of a sender that waits for each ACK
+// comes ~100-300 us after it. Under load the queue is rarely empty, so this changes nothing there;
+// an idle daemon spins 400 us after its last message, then sleeps.
 void StoreWriter::spin_for_work() const {
   // Asked once: glibc reads /sys for it, three system calls that each wait would pay again.
   static const bool several_cores = std::thread::hardware_concurrency() > 1;
   if (!several_cores) return;  // the producer would need this core
-  constexpr auto kSpin = std::chrono::microseconds(250);
+  constexpr auto kSpin = std::chrono::microseconds(400);
   const auto until = std::chrono::steady_clock::now() + kSpin;
   while (queued_.load(std::memory_order_relaxed) == 0 && std::chrono::steady_clock::now() < until) {
 #if defined(__x86_64__) || defined(__i386__)
