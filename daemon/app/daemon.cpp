@@ -130,7 +130,7 @@ void notify(const char* state) {
 }  // namespace
 
 int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::string& config_path) {
-  // What a reload may not change (listeners, storage, webhooks) is read from these all along.
+  // What a reload may not change (listeners, storage) is read from these all along.
   const settings::Settings& settings = *initial;
   SystemClock clock;
   spdlog::info("event=starting version={} {}", MARKERWATCH_VERSION, settings::describe(settings));
@@ -252,6 +252,9 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
     notify("RELOADING=1");
     writer.use_settings(next, [&, next, tls, applied = std::move(applied)](auto failure) {
       if (!failure) {
+        // Here, on the writer's thread before its next batch: no delivery queued for a new
+        // receiver commits before the sender has been handed the receiver.
+        sender.use_settings(next);
         if (tls) http_server->use_tls(tls);
         api.use_settings(next);
         set_log_level(next->log.level);
@@ -272,10 +275,9 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   net::HttpServer http(io, http_options, api);
   http_server = &http;
   if (!start_listener(http, "http", settings.http.listen)) return 1;
-  // Without receivers nothing is ever queued for the sender (notify::Outbox): waking it after
-  // every commit with an alert event only cost the writer a system call and the sender a look at
-  // the outbox.
-  if (!settings.webhooks.empty()) writer.set_on_commit([&sender] { sender.wake(); });
+  // Without receivers nothing is ever queued for the sender (notify::Outbox), and wake() then
+  // costs the writer no system call.
+  writer.set_on_commit([&sender] { sender.wake(); });
   // A batch's answers are handed to the event loop in one part per thread running it (two,
   // below: the main thread and mw-io).
   writer.set_completion_dispatch(

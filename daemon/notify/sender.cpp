@@ -25,6 +25,7 @@ constexpr std::size_t kResponseKept = 512;
 constexpr int kPollMs = 1000;
 constexpr int kDisabledRecheckS = 60;
 constexpr int kUnrecordedHoldS = 60;
+constexpr std::size_t kDeadPerRoundWithoutReceivers = 64;
 
 std::shared_ptr<spdlog::logger> log() {
   static auto logger = logging::module_logger("notify");
@@ -62,6 +63,9 @@ size_t read_header(char* data, size_t size, size_t count, void* user) {
 struct Sender::Transfer {
   std::int64_t delivery_id = 0;
   std::string receiver;
+  // The receiver's configuration it started under, kept alive across a reload that changes it.
+  std::shared_ptr<const settings::Settings> settings;
+  const settings::WebhookSettings* config = nullptr;
   int attempts = 0;
   std::string body;
   std::string started_at;
@@ -147,15 +151,19 @@ PostResult post_signed(const settings::WebhookSettings& r, const std::string& we
 }
 
 struct Sender::WriterSide {
-  WriterSide(store::Database& on, const settings::Settings& settings)
-      : db(&on), deliveries(on), outbox(on, settings) {}
+  WriterSide(store::Database& on, std::shared_ptr<const settings::Settings> with)
+      : db(&on), settings(std::move(with)), deliveries(on), outbox(on, *settings) {}
   const store::Database* db;
+  std::shared_ptr<const settings::Settings> settings;
   store::DeliveryStore deliveries;
   Outbox outbox;  // re-notifications
 };
 
 Sender::Sender(const settings::Settings& settings, const Clock& clock, SubmitWrite submit)
-    : settings_(settings), clock_(clock), submit_(std::move(submit)) {
+    : settings_(&settings, [](const settings::Settings*) {}),
+      has_receivers_(!settings.webhooks.empty()),
+      clock_(clock),
+      submit_(std::move(submit)) {
   ensure_curl();
   store::OpenOptions options;
   options.read_only = true;
@@ -175,20 +183,22 @@ std::int64_t Sender::now() const {
   return unix_seconds(clock_);
 }
 
-Sender::WriterSide& Sender::writer_side(store::Database& db) {
-  if (!writer_side_ || writer_side_->db != &db)
-    writer_side_ = std::make_unique<WriterSide>(db, settings_);
+Sender::WriterSide& Sender::writer_side(store::Database& db,
+                                        const std::shared_ptr<const settings::Settings>& s) {
+  if (!writer_side_ || writer_side_->db != &db || writer_side_->settings != s)
+    writer_side_ = std::make_unique<WriterSide>(db, s);
   return *writer_side_;
 }
 
-void Sender::start() {
+std::set<std::string> Sender::enable_changed_receivers(
+    const std::shared_ptr<const settings::Settings>& s) {
   // A receiver disabled by a 410 resumes when its configuration has changed since.
   std::promise<std::optional<std::string>> written;
   std::set<std::string> disabled;
   submit_(
       [&](store::Database& db) {
-        auto& deliveries = writer_side(db).deliveries;
-        for (const auto& w : settings_.webhooks) {
+        auto& deliveries = writer_side(db, s).deliveries;
+        for (const auto& w : s->webhooks) {
           const auto fingerprint = receiver_fingerprint(w);
           if (deliveries.enable_if_changed(w.name, fingerprint, now()))
             log()->info(
@@ -201,21 +211,66 @@ void Sender::start() {
       [&](std::optional<std::string> failure) { written.set_value(std::move(failure)); });
   if (auto failure = written.get_future().get())
     throw std::runtime_error("cannot enable the webhook receivers: " + *failure);
-  disabled_ = std::move(disabled);
+  return disabled;
+}
+
+void Sender::start() {
+  disabled_ = enable_changed_receivers(settings_);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "mw-sender");
     run();
   });
 }
 
+void Sender::use_settings(std::shared_ptr<const settings::Settings> next) {
+  has_receivers_ = !next->webhooks.empty();
+  {
+    std::lock_guard lock(next_settings_mutex_);
+    next_settings_ = std::move(next);
+  }
+  interrupt();
+}
+
+bool Sender::settings_pending() const {
+  std::lock_guard lock(next_settings_mutex_);
+  return next_settings_ != nullptr;
+}
+
+void Sender::adopt_new_settings() {
+  std::shared_ptr<const settings::Settings> next;
+  {
+    std::lock_guard lock(next_settings_mutex_);
+    next = std::move(next_settings_);
+    next_settings_.reset();
+  }
+  if (!next) return;
+  try {
+    disabled_ = enable_changed_receivers(next);
+  } catch (const std::exception& e) {
+    // The receivers disabled so far stay so; a later reload or a restart tries again.
+    log()->error("event=receiver_enable_failed error=\"{}\"", text::printable(e.what(), 200));
+  }
+  std::erase_if(disabled_, [&next](const std::string& name) {
+    return settings::find_webhook(*next, name) == nullptr;
+  });
+  settings_ = std::move(next);
+  next_renotify_check_ = 0;  // renotify_after may have changed
+  log()->info("event=sender_settings_applied receivers={} disabled={}", settings_->webhooks.size(),
+              disabled_.size());
+}
+
 void Sender::wake() {
+  if (has_receivers_.load(std::memory_order_relaxed)) interrupt();
+}
+
+void Sender::interrupt() {
   if (multi_) curl_multi_wakeup(static_cast<CURLM*>(multi_));
 }
 
 void Sender::stop() {
   if (!thread_.joinable()) return;
   stopping_ = true;
-  wake();
+  interrupt();
   thread_.join();
   // The writer runs the writes in the order they came, so once this one is done every record
   // before it is written (or failed) and answered; the statements prepared on the writer's
@@ -244,24 +299,28 @@ SenderStats Sender::stats() const {
 
 void Sender::start_due_transfers() {
   const auto t = now();
-  const auto capacity =
-      settings_.webhooks.size() * static_cast<std::size_t>(settings_.notify.max_in_flight);
-  if (settings_.notify.renotify_after_s > 0 && t >= next_renotify_check_) {
-    next_renotify_check_ = t + std::min(60, settings_.notify.renotify_after_s);
+  const auto& s = *settings_;
+  const auto capacity = s.webhooks.size() * static_cast<std::size_t>(s.notify.max_in_flight);
+  if (s.notify.renotify_after_s > 0 && t >= next_renotify_check_) {
+    next_renotify_check_ = t + std::min(60, s.notify.renotify_after_s);
     auto queued = std::make_shared<int>(0);
-    submit_([this, t, queued](
-                store::Database& db) { *queued = writer_side(db).outbox.queue_renotifications(t); },
-            [this, queued](std::optional<std::string> failure) {
-              if (failure) {
-                log()->error("event=renotify_failed error=\"{}\"", text::printable(*failure, 200));
-              } else if (*queued > 0) {
-                // Logged once committed: a rolled-back batch queued nothing.
-                log()->info("event=renotify_queued deliveries={}", *queued);
-                wake();  // send them now rather than at the next poll
-              }
-            });
+    submit_(
+        [this, t, queued, with = settings_](store::Database& db) {
+          *queued = writer_side(db, with).outbox.queue_renotifications(t);
+        },
+        [this, queued](std::optional<std::string> failure) {
+          if (failure) {
+            log()->error("event=renotify_failed error=\"{}\"", text::printable(*failure, 200));
+          } else if (*queued > 0) {
+            // Logged once committed: a rolled-back batch queued nothing.
+            log()->info("event=renotify_queued deliveries={}", *queued);
+            wake();  // send them now rather than at the next poll
+          }
+        });
   }
-  if (in_flight_.size() >= capacity) return;  // every receiver is busy: no need to look
+  // Every receiver busy: no need to look. Without receivers (a reload removed them all) what is
+  // still queued is read, to be set dead.
+  if (capacity > 0 && in_flight_.size() >= capacity) return;
   std::size_t unrecorded = 0;
   {
     // What was recorded before now is in what due() reads next; what is recorded from now on
@@ -271,10 +330,15 @@ void Sender::start_due_transfers() {
     std::erase_if(unrecorded_until_, [t](const auto& held) { return held.second <= t; });
     unrecorded = recording_.size() + unrecorded_until_.size();
   }
-  const auto limit = static_cast<int>(in_flight_.size() + unrecorded + capacity);
-  for (const auto& d : store_->due(t, limit)) {
+  const auto limit = static_cast<int>(in_flight_.size() + unrecorded +
+                                      (capacity > 0 ? capacity : kDeadPerRoundWithoutReceivers));
+  const auto due = store_->due(t, limit);
+  // What was read may be queued under a reload's configuration not taken up yet (a receiver
+  // added, or one removed): it waits for the next round, which takes it up first.
+  if (settings_pending()) return;
+  for (const auto& d : due) {
     if (in_flight_.count(d.id) || set_aside(d.id, t)) continue;
-    const auto* receiver = settings::find_webhook(settings_, d.receiver);
+    const auto* receiver = settings::find_webhook(s, d.receiver);
     if (!receiver) {
       records_.push_back({.delivery_id = d.id,
                           .state = "dead",
@@ -296,10 +360,12 @@ void Sender::start_due_transfers() {
            .receiver = d.receiver});
       continue;
     }
-    if (per_receiver_[receiver->name] >= settings_.notify.max_in_flight) continue;
+    if (per_receiver_[receiver->name] >= s.notify.max_in_flight) continue;
     auto transfer = std::make_unique<Transfer>();
     transfer->delivery_id = d.id;
     transfer->receiver = d.receiver;
+    transfer->settings = settings_;
+    transfer->config = receiver;
     transfer->attempts = d.attempts;
     transfer->body = d.body;
     transfer->started_at = format_utc(t);
@@ -325,8 +391,7 @@ void Sender::finish(Transfer& tr, int curl_code) {
                            .count();
   const auto t = now();
   const int attempts = tr.attempts + 1;
-  // Transfers start only for configured receivers, and the settings never change while running.
-  const auto* receiver = settings::find_webhook(settings_, tr.receiver);
+  const auto* receiver = tr.config;
   std::string state = "pending", reason = error;
   std::optional<std::int64_t> next;
   switch (classify(http_status)) {
@@ -400,8 +465,8 @@ void Sender::flush_records() {
     std::lock_guard lock(recording_mutex_);
     for (const auto& r : handed->records) recording_.insert(r.delivery_id);
   }
-  const auto write = [this, handed](store::Database& db) {
-    auto& deliveries = writer_side(db).deliveries;
+  const auto write = [this, handed, with = settings_](store::Database& db) {
+    auto& deliveries = writer_side(db, with).deliveries;
     for (const auto& r : handed->records) {
       try {
         store::Savepoint sp(db);
@@ -451,6 +516,7 @@ void Sender::run() {
   while (true) {
     if (!stopping_) {
       try {
+        adopt_new_settings();
         start_due_transfers();
       } catch (const std::exception& e) {
         log()->error("event=outbox_read_failed error=\"{}\"", text::printable(e.what(), 200));

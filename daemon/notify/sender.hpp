@@ -4,7 +4,7 @@
 // connection and hands every attempt's record to the daemon's single writer (CONVENTIONS.md:
 // exactly one connection writes); failures are retried on the receiver's schedule; pending and
 // in-flight deliveries of a stopped or killed daemon are sent after it starts again, under the
-// same webhook-id.
+// same webhook-id. A reload hands it new receivers and [notify] settings while it runs.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -54,12 +54,20 @@ class Sender {
   // The writer behind `submit` must run from start() until stop() returns: stop() waits for the
   // last records to be written, and the statements the sender prepared on the writer's connection
   // are finalised there.
+  // `settings` must outlive the sender, or be replaced by use_settings() first.
   Sender(const settings::Settings& settings, const Clock& clock, SubmitWrite submit);
   ~Sender();
   // Enables the receivers whose configuration changed since a 410 (through the writer, waiting
   // for it), then starts the thread. Throws when that cannot be written.
   void start();
-  // New deliveries were committed: look now rather than at the next poll.
+  // A reload's receivers and [notify] settings (storage.path stays the one it was made with). It
+  // returns at once; the sender's thread takes them up before it next reads the outbox, enabling
+  // the receivers changed since a 410 as start() does. Requests in flight finish under the
+  // receiver they started with; deliveries queued for a receiver no longer configured are dead
+  // (as after a restart without it). Call it before any delivery for a new receiver can commit.
+  void use_settings(std::shared_ptr<const settings::Settings> next);
+  // New deliveries were committed: look now rather than at the next poll. Without receivers
+  // nothing is queued for the sender, so it costs nothing then.
   void wake();
   // Lets in-flight requests finish (each bounded by its timeout), hands their records to the
   // writer, then joins the thread.
@@ -83,7 +91,15 @@ class Sender {
   // The outbox as the writer's connection sees it: made on the writer's thread at the first write,
   // used only there.
   struct WriterSide;
-  WriterSide& writer_side(store::Database& db);
+  WriterSide& writer_side(store::Database& db, const std::shared_ptr<const settings::Settings>& s);
+  // Through the writer, waiting for it: enables the receivers of `s` whose configuration changed
+  // since a 410, and gives the names of those still disabled. Throws when it cannot be written.
+  std::set<std::string> enable_changed_receivers(
+      const std::shared_ptr<const settings::Settings>& s);
+  // On the sender's thread: takes up what use_settings() handed over, if anything.
+  void adopt_new_settings();
+  bool settings_pending() const;
+  void interrupt();  // wakes the thread, receivers or not
   void run();
   void start_due_transfers();
   void finish(Transfer& t, int curl_code);
@@ -95,7 +111,11 @@ class Sender {
   bool set_aside(std::int64_t delivery_id, std::int64_t t) const;
   std::int64_t now() const;
 
-  const settings::Settings& settings_;
+  // Read and replaced on the sender's thread only (before start(): on the caller's).
+  std::shared_ptr<const settings::Settings> settings_;
+  mutable std::mutex next_settings_mutex_;
+  std::shared_ptr<const settings::Settings> next_settings_;  // handed over, not yet taken up
+  std::atomic<bool> has_receivers_ = false;
   const Clock& clock_;
   SubmitWrite submit_;
   std::unique_ptr<store::Database> db_;  // read-only

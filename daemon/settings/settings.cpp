@@ -741,9 +741,6 @@ std::vector<std::string> restart_only_changes(const Settings& running, const Set
   // A reload reads the certificate and key again (renewed, or from other files); turning HTTPS
   // on or off changes what the listener speaks.
   note("http.cert_file", a.http.cert_file.empty() != b.http.cert_file.empty());
-  // The webhook sender holds its receivers' deliveries in flight, and what a 410 disabled.
-  note("notify", a.notify != b.notify);
-  note("webhooks", a.webhooks != b.webhooks);
   return keys;
 }
 

@@ -1,12 +1,14 @@
 """Webhook notifications end to end (issue #4): a Node receiver verifies every request with the
 Standard Webhooks reference library (npm standardwebhooks); the seed case over MLLP gives exactly
 three alert.new deliveries (none with the default max_age_days); receivers that fail, throttle,
-time out, reset, refuse or are gone; kill -9 with deliveries pending; pseudonyms; webhook test."""
+time out, reset, refuse or are gone; kill -9 with deliveries pending; pseudonyms; webhook test;
+receivers changed by a reload."""
 import base64
 import csv
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
@@ -93,14 +95,24 @@ def wait_settled(a, db, config, timeout=40, allow_pending=()):
     raise h.Failure("deliveries still pending: %s" % pending[:3])
 
 
-def send_seed(a, d, config, seed):
-    h.cli(a.bin, "import", "--config", config, "--db", d.db, os.path.join(seed, "milestones.csv"))
+def send_seed(a, d, config, seed, patient="case-001"):
+    """The seed case's milestones (CLI import), then its results over MLLP, as `patient` (control
+    ids of their own for another patient, so that they are not resends)."""
+    milestones = os.path.join(seed, "milestones.csv")
     rows = list(csv.DictReader(open(os.path.join(seed, "results.csv"))))
-    path = os.path.join(os.path.dirname(d.db), "seed.mllp")
+    frames = [h.frame(to_oru(i, r)) for i, r in enumerate(rows)]
+    if patient != "case-001":
+        milestones = os.path.join(os.path.dirname(d.db), "milestones-%s.csv" % patient)
+        with open(os.path.join(seed, "milestones.csv")) as src, open(milestones, "w") as dst:
+            dst.write(src.read().replace("case-001", patient))
+        frames = [f.replace(b"case-001", patient.encode()).replace(b"SEED-", b"%s-" % patient.encode())
+                  for f in frames]
+    h.cli(a.bin, "import", "--config", config, "--db", d.db, milestones)
+    path = os.path.join(os.path.dirname(d.db), "seed-%s.mllp" % patient)
     with open(path, "wb") as f:
-        f.write(b"".join(h.frame(to_oru(i, r)) for i, r in enumerate(rows)))
+        f.write(b"".join(frames))
     acks = h.mllp_send(d.port, path)
-    h.check([c for c, _, _ in acks] == ["AA"] * 34, "seed: 34 AA")
+    h.check([c for c, _, _ in acks] == ["AA"] * 34, "seed as %s: 34 AA" % patient)
 
 
 def start_daemon(a, tmp, name, toml):
@@ -346,6 +358,50 @@ def main(a, tmp):
                     for p in pager), "renotify carries the alert's current state")
         h.check(re.search(r"event=renotify_queued deliveries=[1-9]", d.log_text()) is not None,
                 "the committed re-notification is logged")
+
+        # 6. A reload (SIGHUP) changes the receivers while the daemon runs: one disabled by a 410
+        # resumes once its URL changed, a new one gets the alerts raised after the reload, and
+        # the one removed gets none of them.
+        new_only = 'events = ["new"]\n'
+        before = {"team": receiver_toml("team", recv.url("/ok"), new_only),
+                  "gone": receiver_toml("gone", recv.url("/gone"), new_only)}
+        d, config = start_daemon(a, tmp, "reload", "[notify]\nmax_age_days = 0\n" +
+                                 before["team"] + before["gone"])
+        try:
+            send_seed(a, d, config, seed)
+            h.check(h.wait_until(lambda: "event=receiver_disabled receiver=gone" in d.log_text()),
+                    "reload: gone answered 410 and is disabled")
+            wait_settled(a, d.db, config, allow_pending=("gone",))
+            with open(config) as f:
+                text = f.read()
+            text = text.replace(before["team"], "").replace(recv.url("/gone"), recv.url("/ok"))
+            with open(config, "w") as f:
+                f.write(text + receiver_toml("added", recv.url("/ok"), new_only))
+            d.proc.send_signal(signal.SIGHUP)
+            h.check(h.wait_until(lambda: "event=config_reloaded" in d.log_text()),
+                    "reload: SIGHUP with new receivers is taken up, not refused")
+            h.check(h.wait_until(lambda: "event=receiver_enabled receiver=gone" in d.log_text()),
+                    "reload: gone, its URL changed, is enabled")
+            send_seed(a, d, config, seed, patient="case-002")
+            wait_settled(a, d.db, config)
+            rows = deliveries(a, d.db, config)
+        finally:
+            h.check(d.stop() == 0, "reload daemon: clean stop")
+        by = {}
+        for r in rows:
+            by.setdefault(r["receiver"], []).append(r)
+        h.check(sorted(by) == ["added", "gone", "team"], "reload: receivers %s" % sorted(by))
+        h.check(len(by["team"]) == 3 and all(r["state"] == "delivered" for r in by["team"]),
+                "reload: team got the first patient's three alerts, and nothing after its removal")
+        h.check(len(by["gone"]) == 6 and all(r["state"] == "delivered" for r in by["gone"]),
+                "reload: gone delivered its three held alerts and the second patient's three")
+        h.check(len(by["added"]) == 3 and all(r["state"] == "delivered" for r in by["added"]),
+                "reload: added got the second patient's three alerts")
+        sent = [json.loads(r["body"]) for r in recv.requests("/ok") if r["id"].endswith("_added")]
+        h.check(len(sent) == 3 and all(n["data"]["patient"] == {"id": "case-002"} for n in sent),
+                "reload: added's requests are the second patient's")
+        h.check(all(r["verified"] for r in recv.requests("/ok") if r["id"].endswith("_added")),
+                "reload: signed with the receiver's secret")
     finally:
         recv.stop()
 

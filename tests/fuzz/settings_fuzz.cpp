@@ -23,7 +23,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto defaults = settings::default_settings();
     const bool same_restart_tables =
         settings.storage == defaults.storage && settings.mllp == defaults.mllp &&
-        settings.notify == defaults.notify && settings.webhooks == defaults.webhooks &&
         settings.http.listen == defaults.http.listen &&
         settings.http.max_body_bytes == defaults.http.max_body_bytes &&
         settings.http.max_header_bytes == defaults.http.max_header_bytes &&

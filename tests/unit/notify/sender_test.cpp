@@ -91,6 +91,19 @@ store::DeliveryRow wait_for_attempts(store::DeliveryStore& s, std::size_t attemp
   return {};
 }
 
+// Polls for up to 30 s for the delivery `webhook_id` to satisfy `done`.
+template <typename Done>
+store::DeliveryRow wait_for_delivery(store::DeliveryStore& s, const std::string& webhook_id,
+                                     Done done) {
+  for (int i = 0; i < 3000; ++i) {
+    for (const auto& row : s.list({}))
+      if (row.webhook_id == webhook_id && done(row)) return row;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("delivery " << webhook_id << " did not get where it should");
+  return {};
+}
+
 // After the first request for a delivery whose attempt the store could not record: the delivery is
 // not sent again at once, nor a second short of the minute it is held, and is once it has passed.
 void expect_sent_again_a_minute_later(notify::Sender& sender, ManualClock& clock,
@@ -361,5 +374,74 @@ TEST_CASE("sender: with the writer stopped first it cannot start, and it stops w
   REQUIRE(rows.size() == 1);
   CHECK(rows.front().state == "pending");
   CHECK(rows.front().attempt_log.empty());
+  CHECK(sender.stats().delivered == 2);
+}
+
+TEST_CASE(
+    "sender: a reload's receivers: a 410 lifted by a changed configuration, a new receiver "
+    "served, a removed one's deliveries dead") {
+  ScriptedServer gone({410}), moved({200}), added({200});
+  Outbox o(gone.port(), {0, 60});
+  const auto url = [](const ScriptedServer& server) {
+    return "http://127.0.0.1:" + std::to_string(server.port()) + "/hook";
+  };
+  const auto queue_for = [&o](const std::string& receiver, const std::string& webhook_id) {
+    o.deliveries.enqueue({std::nullopt, std::nullopt, receiver, webhook_id, "alert.new", "{}",
+                          "pending", "", Outbox::t0},
+                         "2027-01-15T08:00:00Z");
+  };
+  o.queue("mw_1_team");
+  notify::Sender sender(o.settings, o.clock, o.submit_write());
+  sender.start();
+  auto row = wait_for_delivery(o.deliveries, "mw_1_team",
+                               [](const auto& r) { return !r.attempt_log.empty(); });
+  CHECK(row.last_status == 410);
+  CHECK(row.state == "pending");
+
+  // The reload: "team" moves (its configuration changed since the 410) and "ops" is new. As in
+  // the daemon, the sender has them before a delivery for "ops" is committed.
+  auto next = std::make_shared<settings::Settings>(o.settings);
+  next->webhooks[0].url = url(moved);
+  auto ops = next->webhooks[0];
+  ops.name = "ops";
+  ops.url = url(added);
+  next->webhooks.push_back(ops);
+  sender.use_settings(next);
+  queue_for("ops", "mw_1_ops");
+  sender.wake();
+  // No clock advance: enabling "team" makes its waiting delivery due at once.
+  row = wait_for_delivery(o.deliveries, "mw_1_team",
+                          [](const auto& r) { return r.state == "delivered"; });
+  CHECK(row.attempts == 2);
+  row = wait_for_delivery(o.deliveries, "mw_1_ops",
+                          [](const auto& r) { return r.state == "delivered"; });
+  CHECK(row.attempts == 1);
+  CHECK(gone.requests() == 1);
+  CHECK(moved.requests() == 1);
+  CHECK(added.requests() == 1);
+
+  // A reload without "ops": what is queued for it is dead, saying why, and never sent.
+  auto fewer = std::make_shared<settings::Settings>(*next);
+  fewer->webhooks.pop_back();
+  sender.use_settings(fewer);
+  queue_for("ops", "mw_2_ops");
+  sender.wake();
+  row =
+      wait_for_delivery(o.deliveries, "mw_2_ops", [](const auto& r) { return r.state == "dead"; });
+  CHECK(row.last_error == "receiver 'ops' is no longer configured");
+  CHECK(row.attempt_log.empty());
+
+  // A reload that removes every receiver: what is still queued is dead as well.
+  auto none = std::make_shared<settings::Settings>(*fewer);
+  none->webhooks.clear();
+  sender.use_settings(none);
+  o.queue("mw_2_team");
+  sender.wake();
+  row =
+      wait_for_delivery(o.deliveries, "mw_2_team", [](const auto& r) { return r.state == "dead"; });
+  CHECK(row.last_error == "receiver 'team' is no longer configured");
+  sender.stop();
+  CHECK(moved.requests() == 1);
+  CHECK(added.requests() == 1);
   CHECK(sender.stats().delivered == 2);
 }
