@@ -431,11 +431,16 @@ void Sender::finish(Transfer& tr, int curl_code) {
                                                  : std::nullopt,
                       .receiver = tr.receiver});
   if (http_status == 410) {
-    disabled_.insert(tr.receiver);
-    log()->warn(
-        "event=receiver_disabled receiver={} reason=\"410 Gone; change its configuration "
-        "to resume\"",
-        tr.receiver);
+    // A reload that changed the receiver while this request was in flight has lifted the 410
+    // already: the record keeps the old configuration's fingerprint, which the new one is not.
+    const auto* configured = settings::find_webhook(*settings_, tr.receiver);
+    if (configured && receiver_fingerprint(*configured) == receiver_fingerprint(*receiver)) {
+      disabled_.insert(tr.receiver);
+      log()->warn(
+          "event=receiver_disabled receiver={} reason=\"410 Gone; change its configuration "
+          "to resume\"",
+          tr.receiver);
+    }
   }
   log()->info("event=delivery_attempt delivery_id={} receiver={} status={} latency_ms={} state={}",
               tr.delivery_id, tr.receiver, http_status, latency, state);

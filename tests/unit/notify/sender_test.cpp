@@ -22,9 +22,11 @@ namespace {
 // Answers each request with the next status of `script` (the last one repeats).
 class ScriptedServer {
  public:
-  // `header`: one more header line sent with every answer (e.g. "Retry-After: 120").
-  explicit ScriptedServer(std::vector<int> script, std::string header = "")
-      : script_(std::move(script)), header_(std::move(header)) {
+  // `header`: one more header line sent with every answer (e.g. "Retry-After: 120"); `delay`:
+  // how long each answer waits after its request was counted.
+  explicit ScriptedServer(std::vector<int> script, std::string header = "",
+                          std::chrono::milliseconds delay = std::chrono::milliseconds(0))
+      : script_(std::move(script)), header_(std::move(header)), delay_(delay) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -65,6 +67,7 @@ class ScriptedServer {
       }
       const int status = script_[std::min<std::size_t>(requests_, script_.size() - 1)];
       ++requests_;
+      std::this_thread::sleep_for(delay_);
       const std::string reply = "HTTP/1.1 " + std::to_string(status) + " X\r\n" +
                                 (header_.empty() ? "" : header_ + "\r\n") +
                                 "Content-Length: 2\r\nConnection: close\r\n\r\nok";
@@ -74,6 +77,7 @@ class ScriptedServer {
   }
   std::vector<int> script_;
   std::string header_;
+  std::chrono::milliseconds delay_;
   int fd_ = -1, port_ = 0;
   std::atomic<int> requests_{0};
   std::atomic<bool> stop_{false};
@@ -444,4 +448,32 @@ TEST_CASE(
   CHECK(moved.requests() == 1);
   CHECK(added.requests() == 1);
   CHECK(sender.stats().delivered == 2);
+}
+
+TEST_CASE("sender: a 410 answered after a reload changed the receiver does not disable it") {
+  ScriptedServer gone({410}, "", std::chrono::milliseconds(500)), moved({200});
+  Outbox o(gone.port(), {0, 60});
+  o.queue("mw_1_team");
+  notify::Sender sender(o.settings, o.clock, o.submit_write());
+  sender.start();
+  for (int i = 0; i < 3000 && gone.requests() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(gone.requests() == 1);
+  // While the request waits for its answer, a reload moves the receiver.
+  auto next = std::make_shared<settings::Settings>(o.settings);
+  next->webhooks[0].url = "http://127.0.0.1:" + std::to_string(moved.port()) + "/hook";
+  sender.use_settings(next);
+  auto row = wait_for_delivery(o.deliveries, "mw_1_team",
+                               [](const auto& r) { return !r.attempt_log.empty(); });
+  CHECK(row.last_status == 410);
+  CHECK(row.next_attempt_at == Outbox::t0 + 60);
+  // Its next try goes to where the receiver is now, not held as disabled.
+  o.clock.advance(std::chrono::seconds(60));
+  sender.wake();
+  row = wait_for_delivery(o.deliveries, "mw_1_team",
+                          [](const auto& r) { return r.state == "delivered"; });
+  CHECK(row.attempts == 2);
+  sender.stop();
+  CHECK(gone.requests() == 1);
+  CHECK(moved.requests() == 1);
 }
