@@ -241,8 +241,9 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   };
   ApiHandler api(initial, clock, writer, sources,
                  [&reloader](ConfigReloader::Done done) { reloader->reload(std::move(done)); });
-  // A reload takes effect in the writer first (mapping, rules; the one step that can fail), then
-  // in the HTTP API (tokens, markers) and the log level; systemd sees it as reloading meanwhile.
+  // A reload takes effect in the writer first (mapping, rules, the outbox's receivers; the one
+  // step that can fail), then in the webhook sender, the HTTP API (tokens, markers) and the log
+  // level; systemd sees it as reloading meanwhile.
   reloader.emplace(config_path, initial, [&](auto next, auto applied) {
     // The certificate and key are read again (renewed files); one that cannot be used refuses
     // the reload (it throws) before anything else changes.
