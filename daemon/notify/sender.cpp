@@ -9,6 +9,7 @@
 #include <future>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include "core/text.hpp"
 #include "core/timestamp.hpp"
@@ -62,10 +63,9 @@ size_t read_header(char* data, size_t size, size_t count, void* user) {
 // One request: the easy handle and everything it points to, alive until it completes.
 struct Sender::Transfer {
   std::int64_t delivery_id = 0;
-  std::string receiver;
   // The receiver's configuration it started under, kept alive across a reload that changes it.
   std::shared_ptr<const settings::Settings> settings;
-  const settings::WebhookSettings* config = nullptr;
+  const settings::WebhookSettings* receiver = nullptr;
   int attempts = 0;
   std::string body;
   std::string started_at;
@@ -240,8 +240,7 @@ void Sender::adopt_new_settings() {
   std::shared_ptr<const settings::Settings> next;
   {
     std::lock_guard lock(next_settings_mutex_);
-    next = std::move(next_settings_);
-    next_settings_.reset();
+    next = std::exchange(next_settings_, nullptr);
   }
   if (!next) return;
   try {
@@ -363,9 +362,8 @@ void Sender::start_due_transfers() {
     if (per_receiver_[receiver->name] >= s.notify.max_in_flight) continue;
     auto transfer = std::make_unique<Transfer>();
     transfer->delivery_id = d.id;
-    transfer->receiver = d.receiver;
     transfer->settings = settings_;
-    transfer->config = receiver;
+    transfer->receiver = receiver;
     transfer->attempts = d.attempts;
     transfer->body = d.body;
     transfer->started_at = format_utc(t);
@@ -391,7 +389,9 @@ void Sender::finish(Transfer& tr, int curl_code) {
                            .count();
   const auto t = now();
   const int attempts = tr.attempts + 1;
-  const auto* receiver = tr.config;
+  const auto* receiver = tr.receiver;
+  const auto fingerprint =
+      http_status == 410 ? std::optional(receiver_fingerprint(*receiver)) : std::nullopt;
   std::string state = "pending", reason = error;
   std::optional<std::int64_t> next;
   switch (classify(http_status)) {
@@ -426,24 +426,22 @@ void Sender::finish(Transfer& tr, int curl_code) {
                       .last_status = http_status,
                       .reason = reason,
                       .at = format_utc(t),
-                      .disable_fingerprint = http_status == 410
-                                                 ? std::optional(receiver_fingerprint(*receiver))
-                                                 : std::nullopt,
-                      .receiver = tr.receiver});
-  if (http_status == 410) {
+                      .disable_fingerprint = fingerprint,
+                      .receiver = receiver->name});
+  if (fingerprint) {
     // A reload that changed the receiver while this request was in flight has lifted the 410
     // already: the record keeps the old configuration's fingerprint, which the new one is not.
-    const auto* configured = settings::find_webhook(*settings_, tr.receiver);
-    if (configured && receiver_fingerprint(*configured) == receiver_fingerprint(*receiver)) {
-      disabled_.insert(tr.receiver);
+    const auto* configured = settings::find_webhook(*settings_, receiver->name);
+    if (configured && receiver_fingerprint(*configured) == *fingerprint) {
+      disabled_.insert(receiver->name);
       log()->warn(
           "event=receiver_disabled receiver={} reason=\"410 Gone; change its configuration "
           "to resume\"",
-          tr.receiver);
+          receiver->name);
     }
   }
   log()->info("event=delivery_attempt delivery_id={} receiver={} status={} latency_ms={} state={}",
-              tr.delivery_id, tr.receiver, http_status, latency, state);
+              tr.delivery_id, receiver->name, http_status, latency, state);
   std::lock_guard lock(stats_mutex_);
   ++stats_.attempts;
   stats_.delivered += state == "delivered";
@@ -540,7 +538,7 @@ void Sender::run() {
       const int code = msg->data.result;
       curl_multi_remove_handle(multi, msg->easy_handle);
       finish(*tr, code);
-      --per_receiver_[tr->receiver];
+      --per_receiver_[tr->receiver->name];
       in_flight_.erase(tr->delivery_id);
       finished_any = true;
     }
