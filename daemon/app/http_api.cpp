@@ -213,10 +213,6 @@ void ApiHandler::use_settings(std::shared_ptr<const settings::Settings> next) {
 void ApiHandler::reload_config(const std::string& peer, const settings::HttpToken& token,
                                const Respond& reply) {
   log()->info("event=reload_requested peer={} token={}", peer, token.name);
-  if (!reload_) {
-    reply(problem(409, "this daemon cannot reload its configuration"));
-    return;
-  }
   reload_([reply](bool applied, const std::string& detail) {
     if (applied)
       reply(json_response(200, {{"status", "reloaded"}, {"detail", detail}}));

@@ -53,7 +53,7 @@ class ApiHandler final : public net::HttpHandler {
   // `reload` runs a configuration reload for POST /reload (ConfigReloader::reload).
   using Reload = std::function<void(std::function<void(bool applied, std::string detail)>)>;
   ApiHandler(std::shared_ptr<const settings::Settings> settings, const Clock& clock,
-             ingest::StoreWriter& writer, StatusSources sources, Reload reload = {});
+             ingest::StoreWriter& writer, StatusSources sources, Reload reload);
 
   void on_request(net::HttpRequest request, const std::string& peer, Respond respond) override;
   net::HttpResponse error_response(unsigned status, std::string_view detail,
