@@ -35,6 +35,7 @@ struct Options {
   double seconds = 10;
   double warmup = 1;
   std::string run_id;
+  long messages = 0;  // per connection; 0: until the time is up
   int patients = 5000;
   mb::ValueModel model = mb::ValueModel::realistic;
 };
@@ -171,13 +172,16 @@ struct Connection {
 
 // All connections on one thread, waiting with epoll: 32 blocking threads, one per connection,
 // shared the server's two cores with it and woke one by one (bench/README.md).
-void run_connections(const Options& o, Clock::time_point measure_from, Clock::time_point stop_at,
-                     std::vector<ConnectionResult>& results) {
+// Returns when the last ACK came.
+Clock::time_point run_connections(const Options& o, Clock::time_point measure_from,
+                                  Clock::time_point stop_at,
+                                  std::vector<ConnectionResult>& results) {
+  auto last_ack = measure_from;
   std::vector<std::unique_ptr<Connection>> connections;
   const int poller = ::epoll_create1(EPOLL_CLOEXEC);
   if (poller < 0) {
     for (auto& r : results) r.error = "epoll_create1 failed";
-    return;
+    return last_ack;
   }
   int open = 0;
   for (int i = 0; i < o.connections; ++i) {
@@ -227,6 +231,7 @@ void run_connections(const Options& o, Clock::time_point measure_from, Clock::ti
       const auto end = c.buffer.find("\x1c\r");
       if (end == std::string::npos) continue;  // the rest of the ACK is still on its way
       const auto got = Clock::now();
+      last_ack = got;
       const std::string ack = c.buffer.substr(0, end);
       c.buffer.erase(0, end + 2);
       ++c.out.acks;
@@ -236,7 +241,7 @@ void run_connections(const Options& o, Clock::time_point measure_from, Clock::ti
             std::chrono::duration<double, std::micro>(got - c.sent).count());
       if (!c.buffer.empty()) {
         finish(c, "an ACK nobody asked for");
-      } else if (got >= stop_at) {
+      } else if (got >= stop_at || (o.messages > 0 && c.seq >= o.messages)) {
         finish(c, nullptr);
       } else if (!c.send_next(o)) {
         finish(c, nullptr);
@@ -244,6 +249,7 @@ void run_connections(const Options& o, Clock::time_point measure_from, Clock::ti
     }
   }
   ::close(poller);
+  return last_ack;
 }
 
 double percentile(std::vector<double>& v, double p) {
@@ -264,6 +270,10 @@ int main(int argc, char** argv) {
   app.add_option("-d,--seconds", o.seconds, "measured duration");
   app.add_option("--warmup", o.warmup, "seconds before measuring");
   app.add_option("--run-id", o.run_id, "control id prefix (default: time based)");
+  app.add_option("--messages", o.messages,
+                 "messages per connection, then it closes (default: until the time is up); "
+                 "the same run id and count send the same messages again")
+      ->check(CLI::PositiveNumber);
   std::string model_name = "realistic";
   app.add_option("--patients", o.patients, "distinct patients")->check(CLI::PositiveNumber);
   app.add_option("--values", model_name, "value model: realistic or random (worst case)");
@@ -282,7 +292,7 @@ int main(int argc, char** argv) {
   const auto stop_at = measure_from + std::chrono::duration_cast<Clock::duration>(
                                           std::chrono::duration<double>(o.seconds));
   std::vector<ConnectionResult> results(static_cast<std::size_t>(o.connections));
-  run_connections(o, measure_from, stop_at, results);
+  const auto last_ack = run_connections(o, measure_from, stop_at, results);
   std::vector<double> all;
   long bad = 0, acks = 0;
   int failed = 0;
@@ -295,7 +305,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "connection error: %s\n", r.error.c_str());
     }
   }
-  const double rate = static_cast<double>(all.size()) / o.seconds;
+  // With a message count the connections may all be done before the time is up.
+  const double measured =
+      o.messages > 0
+          ? std::chrono::duration<double>(std::min(last_ack, stop_at) - measure_from).count()
+          : o.seconds;
+  const double rate = measured > 0 ? static_cast<double>(all.size()) / measured : 0;
   const double p50 = percentile(all, 0.50) / 1000, p99 = percentile(all, 0.99) / 1000;
   const double max = all.empty() ? 0 : *std::max_element(all.begin(), all.end()) / 1000;
   std::printf(

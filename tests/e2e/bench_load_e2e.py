@@ -10,11 +10,13 @@ import threading
 import harness as h
 
 
-def load(binary, port, connections, seconds="0.6"):
+def load(binary, port, connections, seconds="0.6", run_id=None, warmup="0.2", messages=None):
     # A run id of its own: a control id sent again would be answered as a duplicate.
-    proc = subprocess.run([binary, "--port", str(port), "-c", str(connections), "-d", seconds,
-                           "--warmup", "0.2", "--run-id", "SMOKE%d" % connections],
-                          capture_output=True, text=True, timeout=60)
+    args = [binary, "--port", str(port), "-c", str(connections), "-d", seconds,
+            "--warmup", warmup, "--run-id", run_id or "SMOKE%d" % connections]
+    if messages:
+        args += ["--messages", messages]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=60)
     fields = dict(kv.split("=", 1) for kv in proc.stdout.split() if "=" in kv)
     if "connections" not in fields:
         raise h.Failure("mllp_load printed no figures (exit %d): %s" % (proc.returncode, proc.stderr[-500:]))
@@ -39,6 +41,29 @@ def against_markerwatchd(a, tmp, binary):
             h.check(set(outcomes) == {"accepted"}, "every message accepted (%s)" % outcomes)
             h.check(float(f["p50_ms"]) > 0 and float(f["p99_ms"]) >= float(f["p50_ms"]),
                     "latency percentiles are ordered (%s)" % f)
+        # A resend storm in small (bench/run storm): --messages sends a fixed count per
+        # connection, and the same run id and count send the same messages again.
+        def counts():
+            return (dict(h.query(d.db, "SELECT outcome, count(*) FROM messages GROUP BY 1")),
+                    h.query(d.db, "SELECT count(*) FROM results")[0][0],
+                    h.query(d.db, "SELECT count(*) FROM alert_events")[0][0])
+        outcomes, results, events = counts()
+        for resend in (False, True):
+            rc, f, err = load(binary, d.port, 4, seconds="30", run_id="RESEND", warmup="0",
+                              messages="25")
+            h.check(rc == 0 and f["messages"] == "100" and f["acks_with_warmup"] == "100",
+                    "--messages 25 on 4 connections: 100 messages, all AA (%s %s)" % (f, err.strip()))
+            h.check(float(f["msg_per_s"]) > 0, "a rate over the time the messages took (%s)" % f)
+            now, stored, logged = counts()
+            added = {k: now.get(k, 0) - outcomes.get(k, 0) for k in now if now.get(k, 0) != outcomes.get(k, 0)}
+            if resend:
+                h.check(added == {"duplicate": 100} and stored == results and logged == events,
+                        "sent again: 100 duplicates logged, no result or alert event added (%s)"
+                        % added)
+            else:
+                h.check(added == {"accepted": 100} and stored > results,
+                        "sent once: 100 messages accepted, results stored (%s)" % added)
+            outcomes, results, events = now, stored, logged
     finally:
         h.check(d.stop() == 0, "clean stop")
 
