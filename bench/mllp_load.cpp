@@ -1,7 +1,8 @@
 // MLLP load generator: C connections, each sends realistic ORU^R01 messages (1-3 OBX) and waits
 // for the ACK before the next (as interface engines do); every ACK is verified (MSA-1 = AA,
 // MSA-2 = the sent MSH-10). Prints messages/s and ACK latency p50/p99/max. Every connection runs
-// on one thread.
+// on one thread. With --write FILE it sends nothing and writes the messages the connections would
+// send (in the order of their turns, one per connection in each) to FILE, for `markerwatch import`.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -252,6 +254,28 @@ Clock::time_point run_connections(const Options& o, Clock::time_point measure_fr
   return last_ack;
 }
 
+// The messages `messages` turns of every connection would send, to a file: CR segment ends, a
+// line feed between messages (as HL7 batch files and interface engines' dumps have them).
+int write_messages(const Options& o, const std::string& path) {
+  std::ofstream out(path, std::ios::binary);
+  std::vector<MessageSource> sources;
+  for (int i = 0; i < o.connections; ++i) sources.emplace_back(o, i);
+  std::string message;
+  for (long seq = 0; seq < o.messages; ++seq)
+    for (int i = 0; i < o.connections; ++i) {
+      message = sources[static_cast<std::size_t>(i)].next(o.run_id + "-" + std::to_string(i) + "-" +
+                                                          std::to_string(seq));
+      out << message << '\n';
+    }
+  out.close();
+  if (!out) {
+    std::fprintf(stderr, "cannot write %s\n", path.c_str());
+    return 1;
+  }
+  std::printf("wrote=%ld file=%s\n", o.messages * o.connections, path.c_str());
+  return 0;
+}
+
 double percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
@@ -265,7 +289,12 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{"MLLP load generator for markerwatchd and baseline peers"};
   app.add_option("--host", o.host, "server address (IPv4)");
-  app.add_option("--port", o.port, "server port")->required();
+  std::string write_to;
+  auto* port = app.add_option("--port", o.port, "server port");
+  app.add_option("--write", write_to,
+                 "send nothing: write the messages of --messages turns of every connection to "
+                 "this file")
+      ->excludes(port);
   app.add_option("-c,--connections", o.connections, "concurrent connections");
   app.add_option("-d,--seconds", o.seconds, "measured duration");
   app.add_option("--warmup", o.warmup, "seconds before measuring");
@@ -285,6 +314,17 @@ int main(int argc, char** argv) {
   if (o.run_id.empty())
     o.run_id = "L" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count() %
                                     100000000);
+  if (!write_to.empty()) {
+    if (o.messages == 0) {
+      std::fprintf(stderr, "--write needs --messages\n");
+      return 2;
+    }
+    return write_messages(o, write_to);
+  }
+  if (port->count() == 0) {
+    std::fprintf(stderr, "--port is required (or --write FILE)\n");
+    return 2;
+  }
 
   const auto start = Clock::now();
   const auto measure_from =

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The MLLP load generator (bench/mllp_load) measures what it claims: against markerwatchd every
-message it counts was acknowledged AA with its own MSH-10 and stored; against a server that
-answers wrongly, or not at all, it says so and exits 1."""
+message it counts was acknowledged AA with its own MSH-10 and stored, and the same run id and
+count send the same messages again (duplicates); against a server that answers wrongly, or not at
+all, it says so and exits 1; with --write it writes the messages to a file that imports whole."""
 import os
 import socket
 import subprocess
@@ -121,10 +122,35 @@ def against_wrong_servers(binary):
     h.check(rc == 1 and f["failed_connections"] == "3", "no server: exit 1, 3 connections failed (%s)" % f)
 
 
+def written_to_a_file(a, tmp, binary):
+    """--write: the messages a run would send, in a file that `markerwatch import` takes whole
+    (bench/run hl7)."""
+    path = os.path.join(tmp, "backfill.hl7")
+    out = subprocess.run([binary, "--write", path, "-c", "3", "--messages", "4", "--run-id", "F"],
+                         capture_output=True, text=True, timeout=60)
+    h.check(out.returncode == 0 and "wrote=12" in out.stdout, "--write: 12 messages (%s)" % out)
+    with open(path, "rb") as f:
+        text = f.read()
+    h.check(text.count(b"MSH|") == 12 and text.endswith(b"\r\n"),
+            "12 messages, CR segment ends, a line feed after each")
+    db = os.path.join(tmp, "backfill.db")
+    h.cli(a.bin, "import", "--db", db, path)
+    h.check(h.query(db, "SELECT outcome, count(*) FROM messages GROUP BY 1") == [("accepted", 12)],
+            "every written message imports as accepted")
+    h.check(h.query(db, "SELECT count(DISTINCT control_id) FROM messages")[0][0] == 12,
+            "each with its own control id")
+    out = subprocess.run([binary, "--write", path, "-c", "3"], capture_output=True, text=True,
+                         timeout=60)
+    h.check(out.returncode == 2 and "--messages" in out.stderr, "--write without --messages: exit 2")
+    out = subprocess.run([binary, "-c", "3"], capture_output=True, text=True, timeout=60)
+    h.check(out.returncode == 2 and "--port" in out.stderr, "neither --port nor --write: exit 2")
+
+
 def main(a, tmp):
     binary = os.path.join(a.bench, "mllp_load")
     against_markerwatchd(a, tmp, binary)
     against_wrong_servers(binary)
+    written_to_a_file(a, tmp, binary)
 
 
 if __name__ == "__main__":
