@@ -23,35 +23,15 @@ CsvPatientRows::CsvPatientRows(std::string_view content, FileKind kind, const Cs
       header_(header),
       ctx_(ctx),
       engine_(engine),
-      max_queued_rows_(max_queued_rows),
+      groups_(max_queued_rows),
       helper_([this](std::stop_token stop) { produce(stop); }) {}
 
 CsvPatientRows::~CsvPatientRows() {
-  helper_.request_stop();
-  changed_.notify_all();
+  helper_.request_stop();  // a helper waiting for room wakes, and the jthread joins it
 }
 
 std::optional<CsvPatientGroup> CsvPatientRows::next() {
-  std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return !queue_.empty() || done_; });
-  if (queue_.empty()) {
-    if (failure_) std::rethrow_exception(failure_);
-    return std::nullopt;
-  }
-  auto group = std::move(queue_.front());
-  queue_.pop_front();
-  queued_rows_ -= group.rows.size();
-  changed_.notify_all();
-  return group;
-}
-
-void CsvPatientRows::push(CsvPatientGroup group, std::stop_token& stop) {
-  std::unique_lock lock(mutex_);
-  // One patient with more rows than the bound still goes through, alone.
-  changed_.wait(lock, stop, [&] { return queue_.empty() || queued_rows_ < max_queued_rows_; });
-  queued_rows_ += group.rows.size();
-  queue_.push_back(std::move(group));
-  changed_.notify_all();
+  return groups_.take();
 }
 
 namespace {
@@ -135,16 +115,16 @@ void CsvPatientRows::produce(std::stop_token stop) {
       if (const auto& kept = mapped.new_rows->rows(); !kept.empty())
         mapped.events_as_new =
             evaluate_new_patient(kept.front().record.patient.id, *mapped.new_rows, engine_);
-      push(std::move(mapped), stop);
+      const auto rows = mapped.rows.size();
+      groups_.push(std::move(mapped), rows, stop);
     }
   } catch (...) {
-    std::lock_guard lock(mutex_);
-    failure_ = std::current_exception();
+    malformed_ = std::move(malformed);
+    groups_.finish(std::current_exception());
+    return;
   }
-  std::lock_guard lock(mutex_);
   malformed_ = std::move(malformed);
-  done_ = true;
-  changed_.notify_all();
+  groups_.finish();
 }
 
 }  // namespace markerwatch::ingest

@@ -6,12 +6,8 @@
 // pure and needs no database; the queue between the two is bounded, so memory stays bounded by the
 // queue and the row positions (two numbers per row, a third while grouping), not by the file's
 // records.
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
-#include <exception>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +18,7 @@
 #include "engine/evaluate.hpp"
 #include "engine/reconcile.hpp"
 #include "ingest/csv_records.hpp"
+#include "ingest/hand_off.hpp"
 #include "store/new_patient_rows.hpp"
 
 namespace markerwatch::ingest {
@@ -76,23 +73,16 @@ class CsvPatientRows {
 
  private:
   void produce(std::stop_token stop);
-  void push(CsvPatientGroup group, std::stop_token& stop);
 
   std::string_view content_;
   FileKind kind_;
   const CsvHeader& header_;
   const RecordContext& ctx_;
   engine::EngineConfig engine_;
-  std::size_t max_queued_rows_;
 
-  std::mutex mutex_;
-  std::condition_variable_any changed_;
-  std::deque<CsvPatientGroup> queue_;
-  std::size_t queued_rows_ = 0;
-  bool done_ = false;
-  std::exception_ptr failure_;
-  std::optional<std::string> malformed_;
-  std::jthread helper_;  // last: starts after every member above is ready
+  HandOff<CsvPatientGroup> groups_;       // weighed in rows
+  std::optional<std::string> malformed_;  // written by the helper before it finishes
+  std::jthread helper_;                   // last: starts after every member above is ready
 };
 
 }  // namespace markerwatch::ingest

@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "core/text.hpp"
 #include "ingest/csv_patient_rows.hpp"
+#include "ingest/hand_off.hpp"
 #include "store/sha256.hpp"
 
 namespace markerwatch::ingest {
@@ -167,7 +169,7 @@ Hl7Outcome Pipeline::ingest_hl7(std::string_view raw, const std::string& transpo
 }
 
 Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& transport,
-                               const std::string& peer) {
+                               const std::string& peer, PendingEvaluations* deferred) {
   Hl7Outcome out;
   const auto& received_at = prepared.received_at;
   const std::string_view raw = prepared.raw;
@@ -241,7 +243,9 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
           }
         }
         // The alerts these results imply commit with them: an ACKed message never lacks them.
-        if (!changed_markers.empty())
+        if (!changed_markers.empty() && deferred)
+          deferred->add(*patient_id, changed_markers);
+        else if (!changed_markers.empty())
           out.alert_events = alerts_.evaluate(*patient_id, changed_markers,
                                               "message:" + std::to_string(message_id), received_at);
         const bool any_issue = !ack.issues.empty();
@@ -334,29 +338,64 @@ FileReport Pipeline::ingest_hl7_file(std::string_view content, const std::string
                                      const std::function<void()>& commit_point) {
   FileReport report;
   report.kind = "hl7";
+  // A helper thread parses and maps the next messages (the pure part, as the daemon's event loop
+  // does it for the writer) while this one stores. They are handed over in batches: one hand-over
+  // per message cost more in waking the other thread than the parsing saved.
+  struct Prepared {
+    std::size_t line = 0;
+    PreparedHl7 message;
+  };
+  constexpr std::size_t kBatchBytes = 64 << 10;
+  HandOff<std::vector<Prepared>> prepared(kHl7BytesPreparedAhead);
+  std::jthread helper([&](std::stop_token stop) {
+    try {
+      std::vector<Prepared> batch;
+      std::size_t bytes = 0;
+      for (const auto& [line, text] : split_messages(content)) {
+        if (stop.stop_requested()) break;
+        batch.push_back({line, prepare_hl7(std::string(text))});
+        bytes += text.size();
+        if (bytes >= kBatchBytes) {
+          prepared.push(std::exchange(batch, {}), std::exchange(bytes, 0), stop);
+        }
+      }
+      if (!batch.empty()) prepared.push(std::move(batch), bytes, stop);
+      prepared.finish();
+    } catch (...) {
+      prepared.finish(std::current_exception());
+    }
+  });
+  // As for a CSV file, each patient's alerts are evaluated once per step (before its commit), not
+  // once per message: a backfill neither re-reads a patient's history for every message nor logs
+  // (and notifies) a trail of UPDATEs; the alerts are the same, as the engine depends only on the
+  // data.
+  PendingEvaluations pending(store_);
+  const auto cause = "file:" + path;
   int since_commit = 0;
-  for (const auto& [line, text] : split_messages(content)) {
-    if (commit_point && ++since_commit == kCommitEvery) {
-      commit_point();
-      since_commit = 0;
+  while (auto batch = prepared.take())
+    for (const auto& next : *batch) {
+      if (commit_point && ++since_commit == kCommitEvery) {
+        pending.flush(alerts_, cause, now_utc(), report.alert_events);
+        commit_point();
+        since_commit = 0;
+      }
+      auto outcome =
+          store_hl7(next.message, "file", path + ":" + std::to_string(next.line), &pending);
+      report.observations_ignored += outcome.ignored;
+      report.results_stored += outcome.stored;
+      if (outcome.outcome == "duplicate") {
+        ++report.unchanged;
+      } else if (outcome.ack_code == hl7::AckCode::AA) {
+        ++report.accepted;
+      } else {
+        ++report.rejected;
+        report.rejections.push_back(
+            {next.line, std::string(hl7::to_string(outcome.ack_code)) + " " +
+                            (outcome.control_id.empty() ? "" : outcome.control_id + ": ") +
+                            outcome.error});
+      }
     }
-    auto outcome = ingest_hl7(text, "file", path + ":" + std::to_string(line));
-    for (const auto& e : outcome.alert_events)
-      ++report.alert_events[std::string(engine::to_string(e.type))];
-    report.observations_ignored += outcome.ignored;
-    report.results_stored += outcome.stored;
-    if (outcome.outcome == "duplicate") {
-      ++report.unchanged;
-    } else if (outcome.ack_code == hl7::AckCode::AA) {
-      ++report.accepted;
-    } else {
-      ++report.rejected;
-      report.rejections.push_back(
-          {line, std::string(hl7::to_string(outcome.ack_code)) + " " +
-                     (outcome.control_id.empty() ? "" : outcome.control_id + ": ") +
-                     outcome.error});
-    }
-  }
+  pending.flush(alerts_, cause, now_utc(), report.alert_events);
   if (report.accepted + report.unchanged + report.rejected == 0)
     throw InputError("no HL7 message found");
   return report;

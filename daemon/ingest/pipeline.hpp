@@ -110,9 +110,10 @@ class Pipeline {
 
   // Parse and map only: no database, safe on any thread.
   PreparedHl7 prepare_hl7(std::string raw) const;
-  // Caller holds a transaction (and a savepoint per message).
+  // Caller holds a transaction (and a savepoint per message). With `deferred`, the patient's
+  // alerts are not evaluated here but added to it, to be evaluated before the commit.
   Hl7Outcome store_hl7(const PreparedHl7& prepared, const std::string& transport,
-                       const std::string& peer);
+                       const std::string& peer, PendingEvaluations* deferred = nullptr);
   // prepare_hl7 then store_hl7.
   Hl7Outcome ingest_hl7(std::string_view raw, const std::string& transport,
                         const std::string& peer);
@@ -126,6 +127,8 @@ class Pipeline {
   FileReport ingest_file(std::string_view content, const std::string& path,
                          const std::function<void()>& commit_point = {});
   static constexpr int kCommitEvery = 50000;
+  // How far ahead of the storing an HL7 file's messages are parsed and mapped (their bytes).
+  static constexpr std::size_t kHl7BytesPreparedAhead = 4 << 20;
 
   // Parse and plan only: no database, safe on any thread. `endpoint` as fhir::plan_request.
   PreparedFhir prepare_fhir(std::string body, std::string_view endpoint) const;

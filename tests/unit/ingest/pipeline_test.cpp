@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <map>
 #include <random>
 
 #include "core/timestamp.hpp"
@@ -372,6 +373,64 @@ TEST_CASE("an HL7 file with several messages and any line ending") {
   REQUIRE(report.rejections.size() == 1);
   CHECK(report.rejections[0].line == 9);
   CHECK_THAT(report.rejections[0].reason, Catch::Contains("AE F3"));
+}
+
+TEST_CASE(
+    "an HL7 file gives the alerts of its messages one by one and evaluates each patient once") {
+  // The seed case's AFP values as ORU^R01 messages, after its milestones.
+  const auto milestones = test::read_file(test::shared_dir() / "seed/milestones.csv");
+  const auto lines = test::read_file(test::shared_dir() / "seed/results.csv");
+  std::vector<std::string> messages;
+  for (std::size_t at = lines.find('\n') + 1; at < lines.size();) {
+    const auto end = std::min(lines.find('\n', at), lines.size());
+    const auto row = lines.substr(at, end - at);
+    at = end + 1;
+    if (row.find(",AFP,") == std::string::npos) continue;
+    const auto date = row.substr(row.find(",AFP,") + 5, 10);
+    const auto value = row.substr(row.find(",AFP,") + 16, row.rfind(',') - row.find(",AFP,") - 16);
+    const auto time = date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2) + "083000";
+    messages.push_back(
+        test::oru({test::afp_obx(value, "ng/mL", "F",
+                                 value[0] == '<' || value[0] == '>' ? "ST" : "NM", time)},
+                  "S" + std::to_string(messages.size())));
+  }
+  REQUIRE(messages.size() > 10);
+  auto alerts_of = [](test::PipelineFixture& f) {
+    std::vector<std::string> out;
+    auto q = f.db.prepare(
+        "SELECT marker || ' ' || class || ' ' || state || ' ' || rules || ' ' || event_date || ' ' "
+        "|| fire_date || ' ' || severity || ' ' || evidence FROM alerts ORDER BY marker, class, "
+        "event_date");
+    while (q.step()) out.push_back(q.text(0));
+    return out;
+  };
+  auto events_of = [](test::PipelineFixture& f) {
+    std::map<std::string, int> out;
+    auto q = f.db.prepare("SELECT event, count(*) FROM alert_events GROUP BY event");
+    while (q.step()) out[q.text(0)] = static_cast<int>(q.int64(1));
+    return out;
+  };
+
+  Fixture one_by_one;
+  one_by_one.import(milestones, "milestones.csv");
+  for (const auto& m : messages) REQUIRE(one_by_one.send(m).outcome == "accepted");
+  const auto live_events = events_of(one_by_one);
+  REQUIRE(live_events.at("new") == 3);
+  REQUIRE(live_events.count("update") == 1);  // the trail a file import does not log
+
+  Fixture as_file;
+  as_file.import(milestones, "milestones.csv");
+  std::string file;
+  for (const auto& m : messages) file += m + "\n";
+  const auto report = as_file.import(file, "afp.hl7");
+  CHECK(report.accepted == static_cast<int>(messages.size()));
+  CHECK(alerts_of(as_file) == alerts_of(one_by_one));
+  const auto file_events = events_of(as_file);
+  CHECK(file_events.at("new") == 3);
+  CHECK(file_events.count("update") == 0);
+  CHECK(report.alert_events == file_events);
+  CHECK(as_file.count("SELECT count(*) FROM alert_events WHERE cause <> 'file:afp.hl7' AND cause "
+                      "<> 'file:milestones.csv'") == 0);
 }
 
 TEST_CASE("a large file is committed in chunks of whole patients when the caller asks for it") {
