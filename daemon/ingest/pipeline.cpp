@@ -163,11 +163,6 @@ PreparedHl7 Pipeline::prepare_hl7(std::string raw) const {
   return p;
 }
 
-Hl7Outcome Pipeline::ingest_hl7(std::string_view raw, const std::string& transport,
-                                const std::string& peer) {
-  return store_hl7(prepare_hl7(std::string(raw)), transport, peer);
-}
-
 Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& transport,
                                const std::string& peer, PendingEvaluations* deferred) {
   Hl7Outcome out;

@@ -114,9 +114,6 @@ class Pipeline {
   // alerts are not evaluated here but added to it, to be evaluated before the commit.
   Hl7Outcome store_hl7(const PreparedHl7& prepared, const std::string& transport,
                        const std::string& peer, PendingEvaluations* deferred = nullptr);
-  // prepare_hl7 then store_hl7.
-  Hl7Outcome ingest_hl7(std::string_view raw, const std::string& transport,
-                        const std::string& peer);
   // A frame over the size limit, known only by its first bytes: logged (head only) and answered
   // AR so the sender's operator sees why.
   Hl7Outcome reject_oversized(std::string_view head, std::size_t limit,

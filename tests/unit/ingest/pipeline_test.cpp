@@ -20,7 +20,7 @@ namespace {
 struct Fixture : test::PipelineFixture {
   ingest::Hl7Outcome send(const std::string& text) {
     store::Transaction txn(db);
-    auto out = pipeline->ingest_hl7(text, "mllp", "127.0.0.1:1");
+    auto out = pipeline->store_hl7(pipeline->prepare_hl7(text), "mllp", "127.0.0.1:1");
     txn.commit();
     return out;
   }
