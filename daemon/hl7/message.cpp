@@ -70,6 +70,10 @@ Message Message::parse(std::string_view bytes, const Limits& limits) {
   if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
   while (!bytes.empty() && (bytes.front() == '\r' || bytes.front() == '\n')) bytes.remove_prefix(1);
   if (bytes.empty()) throw ParseError("empty message");
+  if (bytes.starts_with("FHS") || bytes.starts_with("BHS"))
+    throw ParseError(
+        "an HL7 batch (FHS/BHS) where one message was expected: send one message per frame, or "
+        "import the batch file with `markerwatch import`");
   if (!bytes.starts_with("MSH") || bytes.size() < 8)
     throw ParseError("message does not start with an MSH segment");
 

@@ -41,7 +41,9 @@ FileKind detect_file_kind(std::string_view content) {
   while (!content.empty() &&
          (content.front() == '\r' || content.front() == '\n' || content.front() == 0x0B))
     content.remove_prefix(1);
-  if (content.starts_with("MSH")) return FileKind::hl7;
+  // A message, or the file or batch header of HL7's batch envelope.
+  if (content.starts_with("MSH") || content.starts_with("FHS") || content.starts_with("BHS"))
+    return FileKind::hl7;
   auto header_line = content.substr(0, content.find_first_of("\r\n"));
   auto columns = text::split(header_line, ',');
   auto has = [&](std::string_view name) {

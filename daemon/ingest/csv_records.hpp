@@ -13,7 +13,8 @@
 namespace markerwatch::ingest {
 
 enum class FileKind { hl7, results_csv, milestones_csv, unknown };
-// Told apart by content: an MSH segment, or the CSV header's required columns.
+// Told apart by content: an MSH segment (or an HL7 batch file's FHS or BHS header), or the CSV
+// header's required columns.
 FileKind detect_file_kind(std::string_view content);
 
 // Every column the two CSV kinds know (DESIGN.md "Files").

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/text.hpp"
+#include "hl7/file_split.hpp"
 #include "ingest/csv_patient_rows.hpp"
 #include "ingest/hand_off.hpp"
 #include "store/sha256.hpp"
@@ -61,29 +62,6 @@ const store::MessageOutcome kImportUnfinished = [] {
       "importing the file again stores the rest";
   return o;
 }();
-
-// Splits an HL7 file into messages: each starts at a line beginning with "MSH". Returns the
-// 1-based line of each message with its text.
-std::vector<std::pair<std::size_t, std::string_view>> split_messages(std::string_view content) {
-  std::vector<std::pair<std::size_t, std::string_view>> out;
-  if (content.starts_with("\xEF\xBB\xBF")) content.remove_prefix(3);
-  std::size_t line = 1, pos = 0, start = std::string_view::npos, start_line = 0;
-  while (pos <= content.size()) {
-    bool at_line_start = pos == 0 || content[pos - 1] == '\r' || content[pos - 1] == '\n';
-    if (at_line_start && content.substr(pos).starts_with("MSH")) {
-      if (start != std::string_view::npos)
-        out.emplace_back(start_line, content.substr(start, pos - start));
-      start = pos;
-      start_line = line;
-    }
-    if (pos == content.size()) break;
-    char c = content[pos];
-    if (c == '\n' || (c == '\r' && (pos + 1 >= content.size() || content[pos + 1] != '\n'))) ++line;
-    ++pos;
-  }
-  if (start != std::string_view::npos) out.emplace_back(start_line, content.substr(start));
-  return out;
-}
 
 }  // namespace
 
@@ -325,7 +303,8 @@ FileReport Pipeline::ingest_file(std::string_view content, const std::string& pa
       break;
   }
   throw InputError(
-      "not an HL7 file (no MSH segment) and not a results or milestones CSV (header "
+      "not an HL7 file (no MSH, FHS or BHS segment first) and not a results or milestones CSV "
+      "(header "
       "patient_id,marker,collected_at,value,unit or patient_id,kind,date)");
 }
 
@@ -341,12 +320,14 @@ FileReport Pipeline::ingest_hl7_file(std::string_view content, const std::string
     PreparedHl7 message;
   };
   constexpr std::size_t kBatchBytes = 64 << 10;
+  // Only scans for line starts: the helper's parsing is what takes time.
+  const auto split = hl7::split_file(content);
   HandOff<std::vector<Prepared>> prepared(kHl7BytesPreparedAhead);
   std::jthread helper([&](std::stop_token stop) {
     try {
       std::vector<Prepared> batch;
       std::size_t bytes = 0;
-      for (const auto& [line, text] : split_messages(content)) {
+      for (const auto& [line, text] : split.messages) {
         if (stop.stop_requested()) break;
         batch.push_back({line, prepare_hl7(std::string(text))});
         bytes += text.size();
@@ -391,8 +372,16 @@ FileReport Pipeline::ingest_hl7_file(std::string_view content, const std::string
       }
     }
   pending.flush(alerts_, cause, now_utc(), report.alert_events);
-  if (report.accepted + report.unchanged + report.rejected == 0)
-    throw InputError("no HL7 message found");
+  // What the batch envelope says against what the file holds: the messages are stored, and the
+  // file is reported as incomplete (a cut transfer shows as a missing trailer or a short count).
+  for (const auto& problem : split.problems) {
+    ++report.rejected;
+    report.rejections.push_back({problem.line, problem.reason});
+  }
+  std::stable_sort(report.rejections.begin(), report.rejections.end(),
+                   [](const auto& a, const auto& b) { return a.line < b.line; });
+  // The file began with an MSH, FHS or BHS segment (detect_file_kind): it holds a message, or it
+  // is a batch, and an empty batch (BTS-1 0) is how a lab says it had nothing to send.
   return report;
 }
 

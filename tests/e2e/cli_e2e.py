@@ -73,6 +73,29 @@ def main(a, tmp):
     table = run(a, "messages", "--db", db, "--limit", "2").stdout.decode().splitlines()
     h.check(len(table) == 4 and table[0].split()[:2] == ["id", "received_at"], "messages table, newest first, limited")
 
+    # An HL7 batch file (FHS/BHS ... BTS/FTS) whose transfer was cut short: its whole messages
+    # are stored and the file is reported incomplete; the complete file then adds the rest.
+    def oru(control, day, value):
+        return ("MSH|^~\\&|LAB|HOSP|MW|HOSP|2021%s0800||ORU^R01|%s|P|2.5.1\r"
+                "PID|1||case-009^^^HOSP^MR\rOBR|1||%s|1834-1^AFP^LN|||2021%s0700\r"
+                "OBX|1|NM|1834-1^AFP^LN||%s|ng/mL|||||F|||2021%s0700\r"
+                % (day, control, control, day, value, day)).encode()
+    envelope = b"FHS|^~\\&|LAB|HOSP\rBHS|^~\\&|LAB|HOSP\r"
+    complete = envelope + oru("K1", "0301", "4") + oru("K2", "0401", "5") + b"BTS|2\rFTS|1\r"
+    cut = write(tmp, "cut.hl7", complete[:complete.index(b"MSH", complete.index(b"K1"))], "wb")
+    p = run(a, "import", "--db", db, cut)
+    h.check(p.returncode == 1, "batch file cut short: exit 1")
+    h.check(b"cut.hl7: hl7: 1 message(s) accepted" in p.stdout, "its whole message is stored")
+    h.check(b"cut.hl7:1: the file header (FHS) here has no trailer (FTS)" in p.stderr and
+            b"cut.hl7:2: the batch that starts here (BHS) has no trailer (BTS)" in p.stderr,
+            "the missing trailers are reported with their headers' lines")
+    p = run(a, "import", "--db", db, write(tmp, "complete.hl7", complete, "wb"))
+    h.check(p.returncode == 0 and b"1 message(s) accepted" in p.stdout and b"1 duplicate(s)" in p.stdout,
+            "the complete batch adds the rest: exit 0 (%r)" % p.stdout)
+    h.check(h.query(db, "SELECT group_concat(value_raw) FROM (SELECT value_raw FROM results WHERE patient_id = "
+                        "(SELECT id FROM patients WHERE identifier = 'case-009') ORDER BY collected_at)")[0][0] == "4,5",
+            "both values stored once")
+
     # results in every format.
     table = run(a, "results", "--db", db, "--patient", "case-001", "--marker", "afp").stdout.decode()
     h.check(table.splitlines()[0].split()[:3] == ["date", "marker", "value"], "table has a header")

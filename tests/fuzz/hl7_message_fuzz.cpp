@@ -5,7 +5,9 @@
 // - every result is whole (fuzz_support.hpp);
 // - the ACK parses again, holds MSH, MSA and one ERR per issue and nothing injected, answers
 //   the code it was asked to, echoes a plain MSH-10 (UTF-8, printable, no '|') exactly in
-//   MSA-2, and is UTF-8 itself.
+//   MSA-2, and is UTF-8 itself;
+// - read as an HL7 file (hl7::split_file), its messages are views of it in file order that do
+//   not overlap, each starting with MSH, and every message or problem names a line of it.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -13,6 +15,7 @@
 #include "core/text.hpp"
 #include "fuzz_support.hpp"
 #include "hl7/ack.hpp"
+#include "hl7/file_split.hpp"
 #include "hl7/message.hpp"
 #include "hl7/oru_mapper.hpp"
 #include "ingest/pipeline.hpp"
@@ -50,11 +53,32 @@ void require_orderly_ack(const hl7::AckRequest& req) {
                   "MSA-2 does not echo MSH-10");
 }
 
+void require_orderly_split(std::string_view file) {
+  const auto split = hl7::split_file(file);
+  std::size_t lines = 1;
+  for (char c : file) lines += c == '\n' || c == '\r';  // at least as many as the file has
+  const char* after_last = file.data();
+  for (const auto& m : split.messages) {
+    fuzz::require(
+        m.text.data() >= after_last && m.text.data() + m.text.size() <= file.data() + file.size(),
+        "a message of the file is not a view of it, in order and apart");
+    fuzz::require(m.text.starts_with("MSH"), "a message of the file does not start with MSH");
+    fuzz::require(m.line >= 1 && m.line <= lines, "a message names no line of the file");
+    after_last = m.text.data() + m.text.size();
+  }
+  for (const auto& p : split.problems) {
+    fuzz::require(p.line >= 1 && p.line <= lines, "a problem names no line of the file");
+    fuzz::require(!p.reason.empty() && text::is_valid_utf8(p.reason),
+                  "a problem's reason is empty or not UTF-8");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view raw(reinterpret_cast<const char*>(data), size);
   const auto options = ingest::hl7_mapping(fuzz::sample_settings());
+  require_orderly_split(raw);
 
   hl7::AckRequest ack;
   ack.control_id = "MW1";

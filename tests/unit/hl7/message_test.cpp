@@ -100,6 +100,8 @@ TEST_CASE("bad input gets a clear parse error") {
       {"\r\n\r\n", "empty message"},
       {"PID|1||X\r", "does not start with an MSH segment"},
       {"MSH", "does not start with an MSH segment"},
+      {"BHS|^~\\&|LAB\rMSH|^~\\&|LAB|HOSP|||2016||ORU^R01|1|P|2.5\rBTS|1\r",
+       "an HL7 batch (FHS/BHS) where one message was expected"},
       {"MSH|^~\\&", "truncated before MSH-2"},
       {"MSH|^~\rPID|1\r", "truncated before MSH-2"},
       {"MSH|^|A\r", "3 to 5 encoding characters"},

@@ -375,6 +375,66 @@ TEST_CASE("an HL7 file with several messages and any line ending") {
   CHECK_THAT(report.rejections[0].reason, Catch::Contains("AE F3"));
 }
 
+TEST_CASE("an HL7 batch file stores its messages and reports an envelope that disagrees") {
+  const auto first = test::oru({test::afp_obx("5")}, "B1");
+  const auto second = test::oru({test::afp_obx("6")}, "B2");
+  const std::string fhs = "FHS|^~\\&|LAB|HOSP\r", bhs = "BHS|^~\\&|LAB|HOSP\r";
+
+  Fixture whole;
+  auto report = whole.import(fhs + bhs + first + second + "BTS|2\rFTS|1\r", "whole.hl7");
+  CHECK(report.kind == "hl7");
+  CHECK(report.accepted == 2);
+  CHECK(report.rejected == 0);
+  CHECK(report.rejections.empty());
+  // The envelope is no message's: each raw message is the one sent.
+  std::vector<std::string> raw;
+  auto q = whole.db.prepare("SELECT raw FROM messages ORDER BY id");
+  while (q.step()) raw.push_back(q.text(0));
+  CHECK(raw == std::vector<std::string>{first, second});
+
+  // Cut short after the first message: that message is stored, the file is reported incomplete.
+  Fixture cut;
+  report = cut.import(fhs + bhs + first, "cut.hl7");
+  CHECK(report.accepted == 1);
+  CHECK(report.rejected == 2);
+  REQUIRE(report.rejections.size() == 2);
+  CHECK(report.rejections[0].line == 1);
+  CHECK_THAT(report.rejections[0].reason, Catch::Contains("no trailer (FTS)"));
+  CHECK(report.rejections[1].line == 2);
+  CHECK_THAT(report.rejections[1].reason, Catch::Contains("no trailer (BTS)"));
+  CHECK(cut.count("SELECT count(*) FROM results") == 1);
+
+  // A count that disagrees sits among the messages' own rejections in line order.
+  Fixture counted;
+  const auto bad = test::oru({test::afp_obx("7", "bad")}, "B3");
+  report = counted.import(bhs + bad + first + "BTS|3\r", "counted.hl7");
+  CHECK(report.accepted == 1);
+  REQUIRE(report.rejections.size() == 2);
+  CHECK_THAT(report.rejections[0].reason, Catch::Contains("AE B3"));
+  CHECK_THAT(report.rejections[1].reason, Catch::StartsWith("BTS-1 gives 3 message(s)"));
+  CHECK(report.rejections[0].line < report.rejections[1].line);
+
+  // An empty batch is a lab saying it had nothing to send; text alone is no HL7 file.
+  Fixture empty;
+  report = empty.import(fhs + bhs + "BTS|0\rFTS|1\r", "empty.hl7");
+  CHECK(report.accepted + report.rejected + report.unchanged == 0);
+  CHECK(empty.count("SELECT count(*) FROM messages") == 0);
+  CHECK_THROWS_WITH(empty.import("\x0b\x1c\r", "frame.hl7"), Catch::Contains("not an HL7 file"));
+}
+
+TEST_CASE("an HL7 file of MLLP frames imports as the messages sent in them") {
+  const auto first = test::oru({test::afp_obx("5")}, "M1");
+  const auto second = test::oru({test::afp_obx("6")}, "M2");
+  Fixture f;
+  auto report = f.import("\x0b" + first + "\x1c\r\x0b" + second + "\x1c\r", "capture.hl7");
+  CHECK(report.accepted == 2);
+  CHECK(report.rejected == 0);
+  // The same messages sent over MLLP afterwards are known: the bytes stored are the frames'
+  // contents.
+  CHECK(f.send(first).outcome == "duplicate");
+  CHECK(f.send(second).outcome == "duplicate");
+}
+
 TEST_CASE(
     "an HL7 file gives the alerts of its messages one by one and evaluates each patient once") {
   // The seed case's AFP values as ORU^R01 messages, after its milestones.
