@@ -65,6 +65,19 @@ TEST_CASE("a re-sent message is answered AA and stores nothing twice") {
   CHECK(f.count("SELECT count(*) FROM results") == 2);
 }
 
+TEST_CASE("a message that asks for enhanced-mode acknowledgements gets the original-mode one") {
+  // MSH-15 / MSH-16 set (accept ack always, application ack never): markerwatch answers once,
+  // after the commit, in original mode (README, How messages are handled).
+  Fixture f;
+  auto out = f.send(test::oru({test::afp_obx("45985")}, "E-1",
+                              "PID|1||case-001^^^HOSP^MR||Doe^Jane", "P|2.5.1|||AL|NE"));
+  CHECK(out.outcome == "accepted");
+  CHECK(f.msa(out) == "AA|E-1");
+  out = f.send(test::oru({test::afp_obx("45985", "furlongs")}, "E-2",
+                         "PID|1||case-001^^^HOSP^MR||Doe^Jane", "P|2.5.1|||ER|ER"));
+  CHECK(f.msa(out) == "AE|E-2");
+}
+
 TEST_CASE("a message's row holds the outcome it was answered with, also when storing changed it") {
   // The row is written with the outcome expected before the results are stored, and rewritten
   // only when storing ends otherwise.
