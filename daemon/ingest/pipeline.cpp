@@ -304,8 +304,7 @@ FileReport Pipeline::ingest_file(std::string_view content, const std::string& pa
   }
   throw InputError(
       "not an HL7 file (no MSH, FHS or BHS segment first) and not a results or milestones CSV "
-      "(header "
-      "patient_id,marker,collected_at,value,unit or patient_id,kind,date)");
+      "(header patient_id,marker,collected_at,value,unit or patient_id,kind,date)");
 }
 
 FileReport Pipeline::ingest_hl7_file(std::string_view content, const std::string& path,
