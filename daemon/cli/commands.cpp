@@ -113,7 +113,11 @@ int cmd_import(const Common& c, const std::vector<std::string>& files) {
         std::cout << path << ": hl7: " << report.accepted << " message(s) accepted ("
                   << report.results_stored << " result(s) stored, " << report.observations_ignored
                   << " observation(s) for no configured marker), " << report.unchanged
-                  << " duplicate(s), " << report.rejected << " rejected\n";
+                  << " duplicate(s), " << report.rejected << " rejected"
+                  << (report.file_problems > 0 ? ", " + std::to_string(report.file_problems) +
+                                                     " problem(s) with the file itself"
+                                               : "")
+                  << "\n";
       else
         std::cout << path << ": " << report.kind << ": " << report.accepted << " stored, "
                   << report.unchanged << " unchanged, " << report.rejected << " rejected\n";
@@ -123,7 +127,7 @@ int cmd_import(const Common& c, const std::vector<std::string>& files) {
           std::cout << " " << count << " " << type;
         std::cout << "\n";
       }
-      any_rejected = any_rejected || report.rejected > 0;
+      any_rejected = any_rejected || report.rejected > 0 || report.file_problems > 0;
     } catch (const InputError& e) {
       if (sync_per_file) db->sync_log();
       std::cerr << path << ": " << e.what() << "\n";

@@ -374,7 +374,7 @@ FileReport Pipeline::ingest_hl7_file(std::string_view content, const std::string
   // What the batch envelope says against what the file holds: the messages are stored, and the
   // file is reported as incomplete (a cut transfer shows as a missing trailer or a short count).
   for (const auto& problem : split.problems) {
-    ++report.rejected;
+    ++report.file_problems;
     report.rejections.push_back({problem.line, problem.reason});
   }
   std::stable_sort(report.rejections.begin(), report.rejections.end(),

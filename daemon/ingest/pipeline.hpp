@@ -45,6 +45,9 @@ struct FileReport {
   int observations_ignored = 0;  // HL7: observations for no configured marker
   int unchanged = 0;             // already known (idempotent re-import)
   int rejected = 0;
+  // HL7: what the file says of itself that does not hold (its batch envelope's trailers and
+  // counts) and text outside any message; each is a rejection too.
+  int file_problems = 0;
   std::vector<Rejection> rejections;
   std::map<std::string, int> alert_events;  // alert-log entries written, per type ("new", ...)
 };

@@ -85,7 +85,9 @@ def main(a, tmp):
     cut = write(tmp, "cut.hl7", complete[:complete.index(b"MSH", complete.index(b"K1"))], "wb")
     p = run(a, "import", "--db", db, cut)
     h.check(p.returncode == 1, "batch file cut short: exit 1")
-    h.check(b"cut.hl7: hl7: 1 message(s) accepted" in p.stdout, "its whole message is stored")
+    h.check(b"cut.hl7: hl7: 1 message(s) accepted" in p.stdout and
+            b"0 rejected, 2 problem(s) with the file itself" in p.stdout,
+            "its whole message is stored; the file's own problems are counted apart (%r)" % p.stdout)
     h.check(b"cut.hl7:1: the file header (FHS) here has no trailer (FTS)" in p.stderr and
             b"cut.hl7:2: the batch that starts here (BHS) has no trailer (BTS)" in p.stderr,
             "the missing trailers are reported with their headers' lines")
