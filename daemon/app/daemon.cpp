@@ -123,6 +123,15 @@ bool start_listener(Server& server, const char* name, const settings::Endpoint& 
   }
 }
 
+// MLLP over TLS as configured; null for plain MLLP. Throws std::runtime_error naming the key when a
+// file cannot be used.
+std::shared_ptr<const net::MllpTls> mllp_tls(const settings::MllpSettings& s) {
+  if (s.cert_file.empty()) return nullptr;
+  return std::make_shared<const net::MllpTls>(
+      net::MllpTls{net::load_tls_context({s.cert_file, s.key_file, s.client_ca_file}, "mllp"),
+                   s.allowed_clients});
+}
+
 void notify(const char* state) {
   sd_notify(0, state);
 }
@@ -163,6 +172,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   mllp_options.max_message_bytes = static_cast<std::size_t>(settings.mllp.max_message_bytes);
   mllp_options.idle_timeout = std::chrono::seconds(settings.mllp.idle_timeout_s);
   mllp_options.max_connections = settings.mllp.max_connections;
+  mllp_options.tls = mllp_tls(settings.mllp);
   net::MllpServer mllp(io, mllp_options, handler);
   if (!start_listener(mllp, "mllp", settings.mllp.listen)) return 1;
   // Webhook deliveries run on their own thread, never on the network threads; what they record
@@ -245,24 +255,28 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   // step that can fail), then in the webhook sender, the HTTP API (tokens, markers) and the log
   // level; systemd sees it as reloading meanwhile.
   reloader.emplace(config_path, initial, [&](auto next, auto applied) {
-    // The certificate and key are read again (renewed files); one that cannot be used refuses
+    // Certificates, keys and CAs are read again (renewed files); one that cannot be used refuses
     // the reload (it throws) before anything else changes.
     std::shared_ptr<net::TlsContext> tls;
     if (!next->http.cert_file.empty())
-      tls = net::load_tls_context(next->http.cert_file, next->http.key_file);
+      tls = net::load_tls_context({next->http.cert_file, next->http.key_file, {}}, "http");
+    auto next_mllp_tls = mllp_tls(next->mllp);
     notify("RELOADING=1");
-    writer.use_settings(next, [&, next, tls, applied = std::move(applied)](auto failure) {
-      if (!failure) {
-        // Here, on the writer's thread before its next batch: no delivery queued for a new
-        // receiver commits before the sender has been handed the receiver.
-        sender.use_settings(next);
-        if (tls) http_server->use_tls(tls);
-        api.use_settings(next);
-        set_log_level(next->log.level);
-      }
-      notify("READY=1");
-      applied(std::move(failure));
-    });
+    writer.use_settings(next,
+                        [&, next, tls, next_mllp_tls, applied = std::move(applied)](auto failure) {
+                          if (!failure) {
+                            // Here, on the writer's thread before its next batch: no delivery
+                            // queued for a new receiver commits before the sender has been handed
+                            // the receiver.
+                            sender.use_settings(next);
+                            if (tls) http_server->use_tls(tls);
+                            if (next_mllp_tls) mllp.use_tls(next_mllp_tls);
+                            api.use_settings(next);
+                            set_log_level(next->log.level);
+                          }
+                          notify("READY=1");
+                          applied(std::move(failure));
+                        });
   });
   net::HttpServerOptions http_options;
   http_options.host = settings.http.listen.host;

@@ -212,27 +212,10 @@ class HttpSessionOf final : public HttpSession,
        head_ = false;
 };
 
-std::shared_ptr<TlsContext> load_tls_context(const std::string& cert_file,
-                                             const std::string& key_file) {
-  // TLS 1.2 and later only; the certificate file may hold the chain.
-  auto tls = std::make_shared<TlsContext>(ssl::context::tls_server);
-  tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                   ssl::context::single_dh_use);
-  boost::system::error_code ec;
-  tls->use_certificate_chain_file(cert_file, ec);
-  if (ec) throw std::runtime_error("http.cert_file " + cert_file + ": " + ec.message());
-  tls->use_private_key_file(key_file, ssl::context::pem, ec);
-  if (ec) throw std::runtime_error("http.key_file " + key_file + ": " + ec.message());
-  if (SSL_CTX_check_private_key(tls->native_handle()) != 1)
-    throw std::runtime_error("http.key_file " + key_file + ": does not match the certificate in " +
-                             cert_file);
-  return tls;
-}
-
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler& handler)
     : options_(std::move(options)), handler_(handler), accept_(io, log()) {
-  if (!options_.cert_file.empty()) tls_ = load_tls_context(options_.cert_file, options_.key_file);
+  if (!options_.cert_file.empty())
+    tls_ = load_tls_context({options_.cert_file, options_.key_file, {}}, "http");
 }
 
 std::shared_ptr<TlsContext> HttpServer::tls_context() const {

@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -20,6 +19,7 @@
 #include <string_view>
 
 #include "net/listener.hpp"
+#include "net/tls_context.hpp"
 
 namespace markerwatch::net {
 
@@ -61,12 +61,6 @@ class HttpSession {
   virtual void start() = 0;
   virtual void shutdown() = 0;
 };
-
-using TlsContext = boost::asio::ssl::context;
-// A TLS 1.2+ server context with the certificate (chain) in `cert_file` and its key; throws
-// std::runtime_error naming the file when they cannot be read or do not match.
-std::shared_ptr<TlsContext> load_tls_context(const std::string& cert_file,
-                                             const std::string& key_file);
 
 class HttpServer {
  public:

@@ -2,9 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <boost/asio/ssl.hpp>
 #include <cstdint>
 #include <deque>
+#include <type_traits>
 
+#include "core/text.hpp"
 #include "logging/module_logger.hpp"
 #include "net/mllp_framer.hpp"
 
@@ -12,6 +16,7 @@ namespace markerwatch::net {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
 
 namespace {
 constexpr std::size_t kReadChunk = 64 * 1024;
@@ -23,29 +28,49 @@ std::shared_ptr<spdlog::logger> log() {
 }
 }  // namespace
 
-class MllpSession : public std::enable_shared_from_this<MllpSession> {
+// One connection, over plain TCP (Stream = tcp::socket) or TLS; everything but the handshake and
+// the close is the same.
+template <typename Stream>
+class MllpSessionOf final : public MllpSession,
+                            public std::enable_shared_from_this<MllpSessionOf<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+  using std::enable_shared_from_this<MllpSessionOf<Stream>>::shared_from_this;
+
  public:
-  MllpSession(MllpServer& server, tcp::socket socket)
+  // `tls`: what this connection keeps for its life (TLS streams only).
+  MllpSessionOf(MllpServer& server, tcp::socket socket,
+                std::shared_ptr<const MllpTls> tls = nullptr)
       : server_(server),
-        socket_(std::move(socket)),
-        strand_(socket_.get_executor()),
+        tls_(std::move(tls)),
+        peer_(peer_of(socket)),
+        stream_(make_stream(std::move(socket), tls_.get())),
+        strand_(stream_.get_executor()),
         idle_timer_(strand_),
         framer_(server.options_.max_message_bytes),
-        buffer_(kReadChunk) {
-    peer_ = peer_of(socket_);
-  }
+        buffer_(kReadChunk) {}
 
-  void start() {
+  void start() override {
     asio::dispatch(strand_, [self = shared_from_this()] {
-      log()->info("event=connection_open peer={}", self->peer_);
+      log()->info("event=connection_open peer={} tls={}", self->peer_, kTls ? "on" : "off");
+      const auto& options = self->server_.options_;
       self->last_activity_ = std::chrono::steady_clock::now();
-      self->arm_idle_timer(self->last_activity_ + self->server_.options_.idle_timeout);
-      self->read();
+      if constexpr (kTls) {
+        self->handshaking_ = true;
+        self->arm_idle_timer(self->last_activity_ +
+                             std::min(options.idle_timeout, options.handshake_timeout));
+        self->stream_.async_handshake(
+            ssl::stream_base::server,
+            asio::bind_executor(self->strand_,
+                                [self](boost::system::error_code ec) { self->on_handshake(ec); }));
+      } else {
+        self->arm_idle_timer(self->last_activity_ + options.idle_timeout);
+        self->read();
+      }
     });
   }
 
   // Finish what was received, then close.
-  void shutdown() {
+  void shutdown() override {
     asio::dispatch(strand_, [self = shared_from_this()] {
       if (self->stopping_ || self->closed_) return;
       self->stopping_ = true;
@@ -56,6 +81,46 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
   }
 
  private:
+  static Stream make_stream(tcp::socket socket, const MllpTls* tls) {
+    if constexpr (kTls)
+      return Stream(std::move(socket), *tls->context);
+    else
+      return socket;
+  }
+
+  tcp::socket& tcp_socket() {
+    if constexpr (kTls)
+      return stream_.next_layer();
+    else
+      return stream_;
+  }
+
+  // The certificate chain was checked in the handshake (MllpTls::context); the allow-list is
+  // checked here, before anything the client sent is read.
+  void on_handshake(boost::system::error_code ec) {
+    handshaking_ = false;
+    if (closed_) return;
+    if (ec) {
+      log()->info("event=tls_handshake_failed peer={} error=\"{}\"", peer_, ec.message());
+      return close();
+    }
+    if constexpr (kTls) {
+      SSL* ssl = stream_.native_handle();
+      const auto client = text::printable(client_common_name(ssl), 64);
+      if (!client_certificate_allowed(ssl, tls_->allowed_clients)) {
+        log()->warn(
+            "event=tls_client_refused peer={} client_cn=\"{}\" reason=not_in_allowed_clients",
+            peer_, client);
+        return close();
+      }
+      log()->info("event=tls_established peer={} client_cn=\"{}\" protocol={}", peer_, client,
+                  SSL_get_version(ssl));
+    }
+    handshake_done_ = true;
+    last_activity_ = std::chrono::steady_clock::now();
+    read();
+  }
+
   // Armed when the connection opens and again only when it fires: a read or a written reply just
   // records its time, as re-arming the timer on every message cost a system call and a cancelled
   // handler. Idleness counts from the last traffic either way, so a slow commit does not eat into
@@ -69,6 +134,10 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
 
   void on_idle_timer() {
     if (closed_) return;
+    if (handshaking_) {
+      log()->info("event=tls_handshake_timeout peer={}", peer_);
+      return close();
+    }
     const auto timeout = server_.options_.idle_timeout;
     const auto now = std::chrono::steady_clock::now();
     if (busy_ || !queue_.empty()) {
@@ -91,7 +160,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
         queued_bytes_ >= 2 * server_.options_.max_message_bytes)
       return;  // resumes when the queue drains
     reading_ = true;
-    socket_.async_read_some(
+    stream_.async_read_some(
         asio::buffer(buffer_),
         asio::bind_executor(
             strand_, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
@@ -104,7 +173,10 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     if (closed_) return;
     std::vector<FrameEvent> events;
     if (ec) {
-      if (ec != asio::error::eof && ec != asio::error::operation_aborted)
+      // A TLS peer that closes without close_notify ends as a plain one does: many MLLP senders
+      // just close their socket.
+      if (ec != asio::error::eof && ec != asio::error::operation_aborted &&
+          ec != ssl::error::stream_truncated)
         log()->info("event=connection_error peer={} error=\"{}\"", peer_, ec.message());
       peer_done_ = true;
       framer_.finish(events);
@@ -176,7 +248,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     }
     out_ = MllpFramer::frame(*reply.message);
     asio::async_write(
-        socket_, asio::buffer(out_),
+        stream_, asio::buffer(out_),
         asio::bind_executor(
             strand_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
               self->busy_ = false;
@@ -213,15 +285,38 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     // The slot is freed before the sender can see the close, so a sender that reconnects at once
     // (after an idle timeout, say) is not refused for a connection it already saw end.
     server_.forget(shared_from_this());
-    boost::system::error_code ignored;
     idle_timer_.cancel();
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
     log()->info("event=connection_closed peer={} answered={}", peer_, answered_);
+    if constexpr (kTls) {
+      // close_notify first, briefly: a client that does not answer it is cut off. Not with a read
+      // or the handshake in progress: closing the socket ends those, and no second operation may
+      // run beside them.
+      if (handshake_done_ && !reading_) {
+        idle_timer_.expires_after(std::chrono::seconds(2));
+        idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+          if (!ec) self->close_socket();
+        });
+        stream_.async_shutdown(
+            asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code) {
+              self->idle_timer_.cancel();
+              self->close_socket();
+            }));
+        return;
+      }
+    }
+    close_socket();
+  }
+
+  void close_socket() {
+    boost::system::error_code ignored;
+    tcp_socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_socket().close(ignored);
   }
 
   MllpServer& server_;
-  tcp::socket socket_;
+  std::shared_ptr<const MllpTls> tls_;  // before stream_, which refers to its context
+  std::string peer_;
+  Stream stream_;
   asio::strand<asio::any_io_executor> strand_;
   asio::steady_timer idle_timer_;
   std::chrono::steady_clock::time_point last_activity_;
@@ -232,19 +327,24 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
   std::uint64_t answered_ = 0;  // replies written
   std::optional<std::string> oversized_head_;
   std::string out_;
-  std::string peer_;
   bool reading_ = false, busy_ = false, closed_ = false, stopping_ = false, peer_done_ = false,
-       close_after_reply_ = false;
+       close_after_reply_ = false, handshaking_ = false, handshake_done_ = !kTls;
 };
 
 MllpServer::MllpServer(asio::io_context& io, MllpServerOptions options, FrameHandler& handler)
-    : io_(io), options_(std::move(options)), handler_(handler), accept_(io, log()) {}
+    : io_(io),
+      options_(std::move(options)),
+      handler_(handler),
+      accept_(io, log()),
+      tls_(options_.tls) {}
 
 MllpServer::~MllpServer() = default;
 
 void MllpServer::start() {
   bound_port_ = accept_.listen(options_.host, options_.port);
-  log()->info("event=listening address={} port={}", options_.host, bound_port_);
+  const auto tls = this->tls();
+  log()->info("event=listening address={} port={} tls={} allowed_clients={}", options_.host,
+              bound_port_, tls ? "on" : "off", tls ? tls->allowed_clients.size() : 0);
   accept_.start([this](tcp::socket socket) {
     if (sessions_.count() >= options_.max_connections) {
       log()->warn("event=connection_refused reason=max_connections limit={} peer={}",
@@ -253,8 +353,23 @@ void MllpServer::start() {
       socket.close(ignored);
       return;
     }
-    sessions_.open(std::make_shared<MllpSession>(*this, std::move(socket)));
+    if (auto tls = this->tls())
+      sessions_.open(std::make_shared<MllpSessionOf<ssl::stream<tcp::socket>>>(
+          *this, std::move(socket), std::move(tls)));
+    else
+      sessions_.open(std::make_shared<MllpSessionOf<tcp::socket>>(*this, std::move(socket)));
   });
+}
+
+std::shared_ptr<const MllpTls> MllpServer::tls() const {
+  std::lock_guard lock(tls_mutex_);
+  return tls_;
+}
+
+void MllpServer::use_tls(std::shared_ptr<const MllpTls> tls) {
+  std::lock_guard lock(tls_mutex_);
+  if (!tls_) throw std::logic_error("MllpServer::use_tls: this server speaks plain MLLP");
+  tls_ = std::move(tls);
 }
 
 void MllpServer::forget(const std::shared_ptr<MllpSession>& s) {

@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <fstream>
 #include <functional>
@@ -126,8 +127,53 @@ void read_storage(const Reader& r, const toml::table& t, StorageSettings& s) {
         static_cast<int>(r.integer(*n, "storage.series_cache_values", 0, 16777216));
 }
 
+// A listener's cert_file and key_file: both or neither; readable now, not at the first
+// connection.
+void read_certificate(const Reader& r, const toml::table& t, const std::string& section,
+                      std::string& cert_file, std::string& key_file) {
+  const auto* cert = t.get("cert_file");
+  const auto* key = t.get("key_file");
+  const auto cert_key = section + ".cert_file", key_key = section + ".key_file";
+  if (cert) cert_file = r.string(*cert, cert_key, 1024);
+  if (key) key_file = r.string(*key, key_key, 1024);
+  if (cert_file.empty() != key_file.empty())
+    r.fail(cert ? *cert : *key, cert_file.empty() ? cert_key : key_key,
+           "is required when " + (cert_file.empty() ? key_key : cert_key) + " is set");
+  for (const auto& [node, value, name] :
+       {std::tuple{cert, cert_file, cert_key}, std::tuple{key, key_file, key_key}})
+    if (!value.empty() && !std::ifstream(value)) r.fail(*node, name, "cannot read '" + value + "'");
+}
+
+// A name a client certificate may carry: a DNS name or a CN of the same letters.
+bool is_certificate_name(std::string_view name) {
+  return !name.empty() && name.size() <= 253 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+  });
+}
+
 void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {
-  r.check_keys(t, "mllp.", {"listen", "max_message_bytes", "idle_timeout_s", "max_connections"});
+  r.check_keys(t, "mllp.",
+               {"listen", "max_message_bytes", "idle_timeout_s", "max_connections", "cert_file",
+                "key_file", "client_ca_file", "allowed_clients"});
+  read_certificate(r, t, "mllp", s.cert_file, s.key_file);
+  if (auto* n = t.get("client_ca_file")) {
+    s.client_ca_file = r.string(*n, "mllp.client_ca_file", 1024);
+    if (!s.client_ca_file.empty() && s.cert_file.empty())
+      r.fail(*n, "mllp.client_ca_file", "needs mllp.cert_file and mllp.key_file (MLLP over TLS)");
+    if (!s.client_ca_file.empty() && !std::ifstream(s.client_ca_file))
+      r.fail(*n, "mllp.client_ca_file", "cannot read '" + s.client_ca_file + "'");
+  }
+  if (auto* n = t.get("allowed_clients")) {
+    s.allowed_clients = r.strings(*n, "mllp.allowed_clients");
+    if (!s.allowed_clients.empty() && s.client_ca_file.empty())
+      r.fail(*n, "mllp.allowed_clients",
+             "needs mllp.client_ca_file: names are only trusted in a verified certificate");
+    for (const auto& name : s.allowed_clients)
+      if (!is_certificate_name(name))
+        r.fail(*n, "mllp.allowed_clients",
+               "'" + text::printable(name, 64) +
+                   "' is not a certificate name (letters, digits, '.', '-' and '_', 1-253)");
+  }
   if (auto* n = t.get("listen")) s.listen = r.endpoint(*n, "mllp.listen");
   if (auto* n = t.get("max_message_bytes"))
     s.max_message_bytes = r.integer(*n, "mllp.max_message_bytes", 1024, 256LL * 1024 * 1024);
@@ -141,18 +187,7 @@ void read_http(const Reader& r, const toml::table& t, HttpSettings& s) {
   r.check_keys(t, "http.",
                {"listen", "max_body_bytes", "max_header_bytes", "read_timeout_s", "max_connections",
                 "cert_file", "key_file", "tokens"});
-  // HTTPS: both files or neither; they must be readable now, not at the first connection.
-  const auto* cert = t.get("cert_file");
-  const auto* key = t.get("key_file");
-  if (cert) s.cert_file = r.string(*cert, "http.cert_file", 1024);
-  if (key) s.key_file = r.string(*key, "http.key_file", 1024);
-  if (s.cert_file.empty() != s.key_file.empty())
-    r.fail(cert ? *cert : *key, s.cert_file.empty() ? "http.cert_file" : "http.key_file",
-           "is required when http." + std::string(s.cert_file.empty() ? "key_file" : "cert_file") +
-               " is set");
-  for (const auto& [node, value, name] : {std::tuple{cert, s.cert_file, "http.cert_file"},
-                                          std::tuple{key, s.key_file, "http.key_file"}})
-    if (!value.empty() && !std::ifstream(value)) r.fail(*node, name, "cannot read '" + value + "'");
+  read_certificate(r, t, "http", s.cert_file, s.key_file);
   if (auto* n = t.get("listen")) s.listen = r.endpoint(*n, "http.listen");
   if (auto* n = t.get("max_body_bytes"))
     s.max_body_bytes = r.integer(*n, "http.max_body_bytes", 1024, 1024LL * 1024 * 1024);
@@ -733,6 +768,9 @@ std::vector<std::string> restart_only_changes(const Settings& running, const Set
   note("mllp.max_message_bytes", a.mllp.max_message_bytes != b.mllp.max_message_bytes);
   note("mllp.idle_timeout_s", a.mllp.idle_timeout_s != b.mllp.idle_timeout_s);
   note("mllp.max_connections", a.mllp.max_connections != b.mllp.max_connections);
+  // As for HTTPS below: a reload reads the files again and takes a new allow-list; turning TLS on
+  // or off changes what the listener speaks.
+  note("mllp.cert_file", a.mllp.cert_file.empty() != b.mllp.cert_file.empty());
   note("http.listen", a.http.listen != b.http.listen);
   note("http.max_body_bytes", a.http.max_body_bytes != b.http.max_body_bytes);
   note("http.max_header_bytes", a.http.max_header_bytes != b.http.max_header_bytes);
@@ -823,7 +861,10 @@ std::string describe(const Settings& s) {
   std::ostringstream out;
   out << "config=" << s.source << " storage.path=" << s.storage.path
       << " storage.synchronous=" << (s.storage.synchronous_full ? "full" : "normal")
-      << " mllp.listen=" << s.mllp.listen.host << ":" << s.mllp.listen.port
+      << " mllp.listen=" << s.mllp.listen.host << ":" << s.mllp.listen.port << " mllp.tls="
+      << (s.mllp.cert_file.empty()        ? "off"
+          : s.mllp.client_ca_file.empty() ? "on"
+                                          : "mutual")
       << " http.listen=" << s.http.listen.host << ":" << s.http.listen.port
       << " http.tls=" << (s.http.cert_file.empty() ? "off" : "on")
       << " http.tokens=" << s.http.tokens.size() << " log.level=" << s.log.level

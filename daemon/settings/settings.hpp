@@ -47,6 +47,11 @@ struct MllpSettings {
   std::int64_t max_message_bytes = 1024 * 1024;
   int idle_timeout_s = 300;
   int max_connections = 64;
+  // MLLP over TLS: set cert_file and key_file and the listener speaks only TLS.
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;                // set: senders need a certificate one of these issued
+  std::vector<std::string> allowed_clients;  // and, if any, one that names one of these
   bool operator==(const MllpSettings&) const = default;
 };
 

@@ -1,11 +1,18 @@
-"""MLLP over TLS as README (Operations) sets it up: markerwatchd's MLLP listener stays on loopback
-and speaks plain MLLP, and Debian's stunnel4 in front of it terminates TLS 1.2+ and requires a
-client certificate issued by the hospital's CA (mutual TLS, as IHE ATNA asks of secure nodes). A
-sender with such a certificate gets its ACK after the commit, as on the plain port; one without a
-certificate, with a certificate from another CA, or speaking plain MLLP to the TLS port gets no
-ACK, and nothing of theirs is stored."""
+"""MLLP over TLS both ways README (Operations) sets it up, with a client certificate issued by the
+hospital's CA required (mutual TLS, as IHE ATNA asks of secure nodes); Python's ssl (OpenSSL) is
+the sender.
+
+- native: markerwatchd's own listener with [mllp] cert_file, key_file, client_ca_file and
+  allowed_clients; the allow-list taken anew at a reload; a handshake never begun is cut off.
+- stunnel: the listener stays on loopback and speaks plain MLLP, and Debian's stunnel4 in front of
+  it terminates TLS.
+
+Either way a sender with an accepted certificate gets its ACK after the commit, as on the plain
+port; one without a certificate, with a certificate from another CA (or, natively, one not on the
+allow-list), or speaking plain MLLP to the TLS port gets no ACK, and nothing of theirs is stored."""
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -65,37 +72,141 @@ def start_stunnel(tmp, port, mllp_port, server, ca):
     return proc
 
 
-def send_over_tls(port, ca, client, message):
-    """The framed reply to `message` sent over TLS with `client` (cert, key) or no certificate;
-    b'' when the connection ended without one."""
+def tls_connect(port, ca, client):
+    """A TLS connection to 127.0.0.1:port that trusts `ca`, with `client` (cert, key) or no
+    certificate."""
     context = ssl.create_default_context(cafile=ca)
     if client:
         context.load_cert_chain(*client)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def send_over_tls(port, ca, client, message):
+    """The framed reply to `message` sent over TLS with `client` (cert, key) or no certificate;
+    b'' when the connection ended without one."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-            with context.wrap_socket(raw, server_hostname="127.0.0.1") as s:
-                s.sendall(h.frame(message))
-                return h.read_frame(s, timeout=10)
+        with tls_connect(port, ca, client) as s:
+            s.sendall(h.frame(message))
+            return h.read_frame(s, timeout=10)
     except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
         return b""
+
+
+def send_plain(port, message):
+    """The reply to `message` sent as plain MLLP; b'' when the connection ended without one."""
+    with h.connect(port) as s:
+        s.sendall(h.frame(message))
+        try:
+            return h.read_frame(s, timeout=10)
+        except ConnectionResetError:
+            return b""
 
 
 def stored(db, control_id):
     return h.query(db, "SELECT count(*) FROM messages WHERE control_id = ?", (control_id,))[0][0]
 
 
-def main(a, tmp):
+def certificates(tmp):
     ca = make_ca(tmp, "hospital-ca")
-    server = issue(tmp, ca, "127.0.0.1", "subjectAltName=IP:127.0.0.1")
-    client = issue(tmp, ca, "lab-engine", "extendedKeyUsage=clientAuth")
-    rogue = issue(tmp, make_ca(tmp, "other-ca"), "rogue", "extendedKeyUsage=clientAuth")
+    return {
+        "ca": ca,
+        "server": issue(tmp, ca, "127.0.0.1", "subjectAltName=IP:127.0.0.1"),
+        "client": issue(tmp, ca, "lab-engine", "extendedKeyUsage=clientAuth"),
+        # Issued by the same CA, to another system: verified, but not on the allow-list.
+        "pharmacy": issue(tmp, ca, "pharmacy", "extendedKeyUsage=clientAuth"),
+        "rogue": issue(tmp, make_ca(tmp, "other-ca"), "rogue", "extendedKeyUsage=clientAuth"),
+    }
 
+
+def native_config(c, allowed):
+    return ('idle_timeout_s = 3\nmax_message_bytes = 4096\ncert_file = "%s"\nkey_file = "%s"\n'
+            'client_ca_file = "%s"\nallowed_clients = [%s]\n'
+            % (c["server"][0], c["server"][1], c["ca"][0],
+               ", ".join('"%s"' % name for name in allowed)))
+
+
+def native(a, tmp):
+    c = certificates(tmp)
+    ca = c["ca"][0]
+    d = h.Daemon(a.bin, tmp, config_extra=native_config(c, ["lab-engine"])).start()
+    obx = [h.afp_obx(1, "45985")]
+
+    code, control, _ = h.parse_ack(send_over_tls(d.port, ca, c["client"],
+                                                 h.oru("N-1", "case-tls", obx)))
+    h.check((code, control) == ("AA", "N-1"),
+            "a sender with an allowed certificate of the CA gets AA over TLS")
+    h.check(stored(d.db, "N-1") == 1 and
+            h.query(d.db, "SELECT value FROM results r JOIN patients p ON p.id = r.patient_id "
+                          "WHERE p.identifier = 'case-tls'") == [(45985.0,)],
+            "its message and result are stored")
+    h.check(d.log_count('event=tls_established peer=127.0.0.1') == 1 and
+            d.log_count('client_cn="lab-engine" protocol=TLSv1.') == 1,
+            "the log names the sender's certificate and the protocol")
+
+    # Pipelined: three frames in one write, three ACKs in order on the one connection.
+    with tls_connect(d.port, ca, c["client"]) as s:
+        s.sendall(b"".join(h.frame(h.oru("N-P%d" % i, "case-tls", [h.afp_obx(1, str(10 + i))],
+                                         collected="2017010%d083000" % (i + 1)))
+                           for i in range(3)))
+        acks = h.AckReader(s, timeout=10).read(3)
+    h.check([(code, control) for code, control, _ in acks] ==
+            [("AA", "N-P0"), ("AA", "N-P1"), ("AA", "N-P2")],
+            "pipelined messages over TLS are answered in order")
+
+    # A frame over max_message_bytes: AR, then the connection closes (with close_notify).
+    with tls_connect(d.port, ca, c["client"]) as s:
+        s.sendall(h.frame(h.oru("N-BIG", "case-tls", obx) + b"X" * 5000))
+        code, _, _ = h.parse_ack(h.read_frame(s, timeout=10))
+        h.check(code == "AR", "an oversized frame over TLS is answered AR")
+        h.check(s.recv(1024) == b"", "and the connection is closed after it")
+
+    refused = {
+        "N-2": send_over_tls(d.port, ca, None, h.oru("N-2", "case-tls", obx)),
+        "N-3": send_over_tls(d.port, ca, c["rogue"], h.oru("N-3", "case-tls", obx)),
+        "N-4": send_over_tls(d.port, ca, c["pharmacy"], h.oru("N-4", "case-tls", obx)),
+        "N-5": send_plain(d.port, h.oru("N-5", "case-tls", obx)),
+    }
+    h.check(refused == {"N-2": b"", "N-3": b"", "N-4": b"", "N-5": b""},
+            "no certificate, another CA's, one not on the allow-list, plain MLLP: no ACK")
+    time.sleep(0.5)  # anything that did get through would be stored by now
+    h.check(sum(stored(d.db, control) for control in refused) == 0,
+            "nothing of the refused senders is stored")
+    h.check(d.log_count('event=tls_client_refused peer=127.0.0.1') == 1 and
+            d.log_count('client_cn="pharmacy" reason=not_in_allowed_clients') == 1,
+            "the certificate not on the allow-list is named in the log")
+    h.check(d.log_count("event=tls_handshake_failed") >= 3,
+            "the failed handshakes are logged")
+
+    # A connection that never begins its handshake is closed after idle_timeout_s (3 s here).
+    with h.connect(d.port) as s:
+        began = time.time()
+        s.settimeout(15)
+        h.check(s.recv(1024) == b"", "a connection without a handshake is closed")
+        h.check(time.time() - began < 10, "within the handshake's time limit")
+    h.check(d.log_count("event=tls_handshake_timeout") == 1, "and logged")
+
+    # A reload takes a new allow-list for the connections that follow.
+    with open(d.config, "w") as f:
+        f.write('[storage]\npath = "%s"\n[http]\nlisten = "127.0.0.1:0"\n[mllp]\n'
+                'listen = "127.0.0.1:0"\n%s' % (d.db, native_config(c, ["lab-engine", "pharmacy"])))
+    d.proc.send_signal(signal.SIGHUP)
+    h.check(h.wait_until(lambda: "event=config_reloaded" in d.log_text()), "SIGHUP reloads")
+    code, control, _ = h.parse_ack(send_over_tls(d.port, ca, c["pharmacy"],
+                                                 h.oru("N-6", "case-tls", obx)))
+    h.check((code, control) == ("AA", "N-6"), "after the reload the added sender gets AA")
+    h.check(d.stop() == 0, "daemon stops cleanly")
+
+
+def through_stunnel(a, tmp):
+    c = certificates(tmp)
+    ca = c["ca"][0]
     d = h.Daemon(a.bin, tmp).start()
     port = free_port()
-    stunnel = start_stunnel(tmp, port, d.port, server, ca[0])
+    stunnel = start_stunnel(tmp, port, d.port, c["server"], ca)
     try:
         obx = [h.afp_obx(1, "45985")]
-        reply = send_over_tls(port, ca[0], client, h.oru("TLS-1", "case-tls", obx))
+        reply = send_over_tls(port, ca, c["client"], h.oru("TLS-1", "case-tls", obx))
         code, control, _ = h.parse_ack(reply)
         h.check((code, control) == ("AA", "TLS-1"),
                 "a sender with the CA's client certificate gets AA over TLS")
@@ -104,19 +215,14 @@ def main(a, tmp):
                               "WHERE p.identifier = 'case-tls'") == [(45985.0,)],
                 "its message and result are stored")
 
-        h.check(send_over_tls(port, ca[0], None, h.oru("TLS-2", "case-tls", obx)) == b"",
+        h.check(send_over_tls(port, ca, None, h.oru("TLS-2", "case-tls", obx)) == b"",
                 "no client certificate: no ACK")
-        h.check(send_over_tls(port, ca[0], rogue, h.oru("TLS-3", "case-tls", obx)) == b"",
+        h.check(send_over_tls(port, ca, c["rogue"], h.oru("TLS-3", "case-tls", obx)) == b"",
                 "a certificate from another CA: no ACK")
-        with h.connect(port) as s:
-            s.sendall(h.frame(h.oru("TLS-4", "case-tls", obx)))
-            try:
-                plain = h.read_frame(s, timeout=10)
-            except ConnectionResetError:
-                plain = b""
-        h.check(plain == b"", "plain MLLP on the TLS port: no ACK")
+        h.check(send_plain(port, h.oru("TLS-4", "case-tls", obx)) == b"",
+                "plain MLLP on the TLS port: no ACK")
         time.sleep(0.5)  # anything that did get through would be stored by now
-        h.check(sum(stored(d.db, c) for c in ("TLS-2", "TLS-3", "TLS-4")) == 0,
+        h.check(sum(stored(d.db, control) for control in ("TLS-2", "TLS-3", "TLS-4")) == 0,
                 "nothing of the refused senders is stored")
         h.check(d.log_count("event=connection_open peer=127.0.0.1") >= 1,
                 "markerwatchd sees the connections as stunnel's (its log names the senders)")
@@ -124,6 +230,10 @@ def main(a, tmp):
         stunnel.terminate()
         stunnel.wait(timeout=10)
     h.check(d.stop() == 0, "daemon stops cleanly")
+
+
+def main(a, tmp):
+    h.run_each(a, tmp, [native, through_stunnel])
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 #include <toml++/toml.h>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "test_support.hpp"
@@ -179,6 +180,17 @@ TEST_CASE("config errors name the key and its line") {
        "test.toml:2:13: http.key_file: is required when http.cert_file is set"},
       {"[http]\ncert_file = \"/nonexistent/c.pem\"\nkey_file = \"/nonexistent/k.pem\"\n",
        "test.toml:2:13: http.cert_file: cannot read '/nonexistent/c.pem'"},
+      {"[mllp]\nkey_file = \"k.pem\"\n",
+       "test.toml:2:12: mllp.cert_file: is required when mllp.key_file is set"},
+      {"[mllp]\ncert_file = \"/nonexistent/c.pem\"\nkey_file = \"/nonexistent/k.pem\"\n",
+       "test.toml:2:13: mllp.cert_file: cannot read '/nonexistent/c.pem'"},
+      {"[mllp]\nclient_ca_file = \"ca.pem\"\n",
+       "test.toml:2:18: mllp.client_ca_file: needs mllp.cert_file and mllp.key_file"},
+      {"[mllp]\nallowed_clients = [\"lab\"]\n",
+       "test.toml:2:19: mllp.allowed_clients: needs mllp.client_ca_file"},
+      {"[mllp]\nallowed_clients = \"lab\"\n",
+       "test.toml:2:19: mllp.allowed_clients: must be an array of strings"},
+      {"[mllp]\nallowed_clients = [1]\n", "test.toml:2:20: mllp.allowed_clients: must be a string"},
       {"[fhir]\npatient_system = \"x\"\n", "test.toml:2:18: fhir.patient_system: unknown key"},
       {"[fhir]\nprocedures = { \"http://snomed.info/sct|1\" = \"surgery\" }\n",
        "fhir.procedures.\"http://snomed.info/sct|1\": unknown milestone kind 'surgery'"},
@@ -233,6 +245,50 @@ TEST_CASE(
                       Catch::StartsWith("test.toml:" + std::to_string(v.where.begin.line) + ":") &&
                           Catch::Contains(v.key + ": "));
   }
+}
+
+TEST_CASE("mllp over TLS: files that must be readable and names a certificate may carry") {
+  test::TempDir dir;
+  const auto file = [&](const char* name) {
+    const auto path = (dir.path() / name).string();
+    std::ofstream(path) << "PEM\n";  // only readability is checked here; the contents at start
+    return path;
+  };
+  const auto tls =
+      "[mllp]\ncert_file = \"" + file("c.pem") + "\"\nkey_file = \"" + file("k.pem") + "\"\n";
+  const auto ca = "client_ca_file = \"" + file("ca.pem") + "\"\n";
+
+  const auto mutual =
+      test::settings_from(tls + ca + "allowed_clients = [\"lab-engine.example.org\", \"LAB_2\"]\n");
+  CHECK(mutual.mllp.client_ca_file == (dir.path() / "ca.pem").string());
+  CHECK(mutual.mllp.allowed_clients == std::vector<std::string>{"lab-engine.example.org", "LAB_2"});
+  CHECK_THAT(settings::describe(mutual), Catch::Contains(" mllp.tls=mutual "));
+  CHECK_THAT(settings::describe(test::settings_from(tls)), Catch::Contains(" mllp.tls=on "));
+  CHECK_THAT(settings::describe(test::utc_settings()), Catch::Contains(" mllp.tls=off "));
+
+  CHECK_THROWS_WITH(test::settings_from(tls + "client_ca_file = \"/nonexistent/ca.pem\"\n"),
+                    Catch::Contains("test.toml:4:18: mllp.client_ca_file: cannot read "
+                                    "'/nonexistent/ca.pem'"));
+  // Hostile or malformed names: a wildcard, a space, a control character, an empty string.
+  for (const auto* name : {"*.example.org", "lab engine", "lab\\u0001", "", "a/b"}) {
+    INFO(name);
+    CHECK_THROWS_WITH(test::settings_from(tls + ca + "allowed_clients = [\"" + name + "\"]\n"),
+                      Catch::Contains("test.toml:5:19: mllp.allowed_clients: '") &&
+                          Catch::Contains("is not a certificate name"));
+  }
+  CHECK_THROWS_WITH(
+      test::settings_from(tls + ca + "allowed_clients = [\"" + std::string(254, 'a') + "\"]\n"),
+      Catch::Contains("is not a certificate name"));
+
+  // With TLS on before and after, a reload may take other files and another allow-list.
+  const auto other =
+      "[mllp]\ncert_file = \"" + file("c2.pem") + "\"\nkey_file = \"" + file("k2.pem") + "\"\n";
+  CHECK(settings::restart_only_changes(
+            mutual, test::settings_from(other + ca + "allowed_clients = [\"pharmacy\"]\n"))
+            .empty());
+  CHECK(settings::restart_only_changes(mutual, test::settings_from(tls)).empty());
+  CHECK(settings::restart_only_changes(mutual, test::utc_settings()) ==
+        std::vector<std::string>{"mllp.cert_file"});
 }
 
 TEST_CASE("bad config bytes are refused whole") {
@@ -368,6 +424,10 @@ TEST_CASE(
        {"mllp.max_message_bytes", "mllp.idle_timeout_s", "mllp.max_connections"}},
       {"[http]\nlisten = \"127.0.0.1:8081\"\nread_timeout_s = 3\n",
        {"http.listen", "http.read_timeout_s"}},
+      // Turning MLLP over TLS on (the files need only be readable here).
+      {"[mllp]\ncert_file = \"" + std::string(MW_SOURCE_DIR) + "/README.md\"\nkey_file = \"" +
+           MW_SOURCE_DIR + "/README.md\"\n",
+       {"mllp.cert_file"}},
   };
   for (const auto& [extra, keys] : cases) {
     INFO(extra);

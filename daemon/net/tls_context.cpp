@@ -1,0 +1,77 @@
+#include "net/tls_context.hpp"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <stdexcept>
+
+namespace markerwatch::net {
+
+namespace ssl = boost::asio::ssl;
+
+namespace {
+struct X509Free {
+  void operator()(X509* cert) const { X509_free(cert); }
+};
+using PeerCertificate = std::unique_ptr<X509, X509Free>;
+
+PeerCertificate peer_certificate(SSL* ssl) {
+  return PeerCertificate(SSL_get1_peer_certificate(ssl));
+}
+}  // namespace
+
+std::shared_ptr<TlsContext> load_tls_context(const TlsFiles& files, std::string_view section) {
+  const std::string key = std::string(section) + ".";
+  auto tls = std::make_shared<TlsContext>(ssl::context::tls_server);
+  tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  tls->use_certificate_chain_file(files.cert_file, ec);
+  if (ec) throw std::runtime_error(key + "cert_file " + files.cert_file + ": " + ec.message());
+  tls->use_private_key_file(files.key_file, ssl::context::pem, ec);
+  if (ec || SSL_CTX_check_private_key(tls->native_handle()) != 1)
+    throw std::runtime_error(
+        key + "key_file " + files.key_file + ": " +
+        (ec && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) != X509_R_KEY_VALUES_MISMATCH
+             ? ec.message()
+             : "does not match the certificate in " + files.cert_file));
+  if (files.client_ca_file.empty()) return tls;
+  tls->load_verify_file(files.client_ca_file, ec);
+  if (ec)
+    throw std::runtime_error(key + "client_ca_file " + files.client_ca_file + ": " + ec.message());
+  // The CAs' names go into the certificate request, so a client holding several certificates
+  // picks one these CAs issued.
+  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(files.client_ca_file.c_str());
+  if (!names)
+    throw std::runtime_error(key + "client_ca_file " + files.client_ca_file +
+                             ": no CA certificate in it");
+  SSL_CTX_set_client_CA_list(tls->native_handle(), names);
+  tls->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  return tls;
+}
+
+bool client_certificate_allowed(SSL* ssl, const std::vector<std::string>& names) {
+  if (names.empty()) return true;
+  const auto cert = peer_certificate(ssl);
+  if (!cert) return false;
+  for (const auto& name : names)
+    if (X509_check_host(cert.get(), name.data(), name.size(), X509_CHECK_FLAG_NO_WILDCARDS,
+                        nullptr) == 1)
+      return true;
+  return false;
+}
+
+std::string client_common_name(SSL* ssl) {
+  const auto cert = peer_certificate(ssl);
+  if (!cert) return {};
+  const X509_NAME* subject = X509_get_subject_name(cert.get());
+  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (index < 0) return {};
+  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                     static_cast<std::size_t>(ASN1_STRING_length(data)));
+}
+
+}  // namespace markerwatch::net

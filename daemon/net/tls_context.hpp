@@ -1,0 +1,37 @@
+#pragma once
+// TLS server contexts for the listeners (HTTPS, MLLP over TLS) and what a listener asks of a
+// client's certificate once the handshake is done.
+#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/ssl/context.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace markerwatch::net {
+
+using TlsContext = boost::asio::ssl::context;
+
+struct TlsFiles {
+  std::string cert_file;       // PEM certificate, the chain may follow it
+  std::string key_file;        // its PEM private key
+  std::string client_ca_file;  // PEM CA certificates; set: clients must present one they issued
+};
+
+// A TLS 1.2+ server context. With `client_ca_file` the handshake fails unless the client presents
+// a certificate that chains to one of its CAs (mutual TLS). Throws std::runtime_error naming the
+// key (`section`.cert_file ...) and the file when a file cannot be read or the key does not match.
+std::shared_ptr<TlsContext> load_tls_context(const TlsFiles& files, std::string_view section);
+
+// Whether the client certificate of a completed handshake on `ssl` carries one of `names`: a DNS
+// name of its subjectAltName, or its subject's CN when it has no DNS names (as X509_check_host
+// matches; case-insensitive, no wildcards). True when `names` is empty.
+bool client_certificate_allowed(SSL* ssl, const std::vector<std::string>& names);
+
+// The subject CN of the client certificate on `ssl`, for the log; "" when there is none.
+std::string client_common_name(SSL* ssl);
+
+}  // namespace markerwatch::net
