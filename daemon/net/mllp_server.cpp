@@ -8,7 +8,6 @@
 #include <deque>
 #include <type_traits>
 
-#include "core/text.hpp"
 #include "logging/module_logger.hpp"
 #include "net/mllp_framer.hpp"
 
@@ -106,15 +105,16 @@ class MllpSessionOf final : public MllpSession,
     }
     if constexpr (kTls) {
       SSL* ssl = stream_.native_handle();
-      const auto client = text::printable(client_common_name(ssl), 64);
+      const auto client = client_common_name(ssl);
       if (!client_certificate_allowed(ssl, tls_->allowed_clients)) {
-        log()->warn(
-            "event=tls_client_refused peer={} client_cn=\"{}\" reason=not_in_allowed_clients",
-            peer_, client);
+        log()->warn("event=tls_client_refused peer={} client_cn={} reason=not_in_allowed_clients",
+                    peer_, client);
         return close();
       }
-      log()->info("event=tls_established peer={} client_cn=\"{}\" protocol={}", peer_, client,
+      log()->info("event=tls_established peer={} client_cn={} protocol={}", peer_, client,
                   SSL_get_version(ssl));
+      // What each message is stored and logged with: the address and the certificate's name.
+      if (!client.empty()) peer_ += "/" + client;
     }
     handshake_done_ = true;
     last_activity_ = std::chrono::steady_clock::now();

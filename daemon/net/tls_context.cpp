@@ -4,6 +4,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace markerwatch::net {
@@ -70,8 +72,11 @@ std::string client_common_name(SSL* ssl) {
   const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
   if (index < 0) return {};
   const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
-                     static_cast<std::size_t>(ASN1_STRING_length(data)));
+  std::string name(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                   std::min<std::size_t>(static_cast<std::size_t>(ASN1_STRING_length(data)), 64));
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
+  return name;
 }
 
 }  // namespace markerwatch::net

@@ -31,7 +31,9 @@ std::shared_ptr<TlsContext> load_tls_context(const TlsFiles& files, std::string_
 // matches; case-insensitive, no wildcards). True when `names` is empty.
 bool client_certificate_allowed(SSL* ssl, const std::vector<std::string>& names);
 
-// The subject CN of the client certificate on `ssl`, for the log; "" when there is none.
+// The subject CN of the client certificate on `ssl`, as a name that is safe in log lines and
+// stored with each message: letters, digits, '.', '-' and '_' kept, any other byte '_', at most
+// 64 characters; "" when there is none.
 std::string client_common_name(SSL* ssl);
 
 }  // namespace markerwatch::net

@@ -33,14 +33,14 @@ def make_ca(tmp, name):
     return cert, key
 
 
-def issue(tmp, ca, name, extension):
-    """A certificate for `name` signed by `ca` (cert, key)."""
+def issue(tmp, ca, name, extension, common_name=None):
+    """A certificate for `name` (or `common_name`) signed by `ca` (cert, key)."""
     cert, key = os.path.join(tmp, name + ".pem"), os.path.join(tmp, name + ".key")
     csr, ext = os.path.join(tmp, name + ".csr"), os.path.join(tmp, name + ".ext")
     with open(ext, "w") as f:
         f.write(extension + "\n")
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj",
-            "/CN=" + name)
+            "/CN=" + (common_name or name))
     openssl("x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1], "-CAcreateserial", "-out",
             cert, "-days", "2", "-extfile", ext)
     return cert, key
@@ -116,6 +116,9 @@ def certificates(tmp):
         # Issued by the same CA, to another system: verified, but not on the allow-list.
         "pharmacy": issue(tmp, ca, "pharmacy", "extendedKeyUsage=clientAuth"),
         "rogue": issue(tmp, make_ca(tmp, "other-ca"), "rogue", "extendedKeyUsage=clientAuth"),
+        # A name that would forge log fields if written as it is.
+        "hostile": issue(tmp, ca, "hostile", "extendedKeyUsage=clientAuth",
+                         common_name='Lab "Night" feed; event=x'),
     }
 
 
@@ -141,8 +144,11 @@ def native(a, tmp):
                           "WHERE p.identifier = 'case-tls'") == [(45985.0,)],
             "its message and result are stored")
     h.check(d.log_count('event=tls_established peer=127.0.0.1') == 1 and
-            d.log_count('client_cn="lab-engine" protocol=TLSv1.') == 1,
+            d.log_count("client_cn=lab-engine protocol=TLSv1.") == 1,
             "the log names the sender's certificate and the protocol")
+    h.check(h.query(d.db, "SELECT peer FROM messages WHERE control_id = 'N-1'")[0][0]
+            .endswith("/lab-engine"),
+            "the message is stored with its sender's certificate name beside the address")
 
     # Pipelined: three frames in one write, three ACKs in order on the one connection.
     with tls_connect(d.port, ca, c["client"]) as s:
@@ -166,15 +172,19 @@ def native(a, tmp):
         "N-3": send_over_tls(d.port, ca, c["rogue"], h.oru("N-3", "case-tls", obx)),
         "N-4": send_over_tls(d.port, ca, c["pharmacy"], h.oru("N-4", "case-tls", obx)),
         "N-5": send_plain(d.port, h.oru("N-5", "case-tls", obx)),
+        "N-7": send_over_tls(d.port, ca, c["hostile"], h.oru("N-7", "case-tls", obx)),
     }
-    h.check(refused == {"N-2": b"", "N-3": b"", "N-4": b"", "N-5": b""},
-            "no certificate, another CA's, one not on the allow-list, plain MLLP: no ACK")
+    h.check(set(refused.values()) == {b""},
+            "no certificate, another CA's, ones not on the allow-list, plain MLLP: no ACK")
     time.sleep(0.5)  # anything that did get through would be stored by now
     h.check(sum(stored(d.db, control) for control in refused) == 0,
             "nothing of the refused senders is stored")
-    h.check(d.log_count('event=tls_client_refused peer=127.0.0.1') == 1 and
-            d.log_count('client_cn="pharmacy" reason=not_in_allowed_clients') == 1,
-            "the certificate not on the allow-list is named in the log")
+    h.check(d.log_count("event=tls_client_refused peer=127.0.0.1") == 2 and
+            d.log_count("client_cn=pharmacy reason=not_in_allowed_clients") == 1,
+            "a certificate not on the allow-list is named in the log")
+    h.check(d.log_count("client_cn=Lab__Night__feed__event_x reason=") == 1 and
+            d.log_count("event=x") == 0,
+            "a hostile certificate name cannot forge log fields")
     h.check(d.log_count("event=tls_handshake_failed") >= 3,
             "the failed handshakes are logged")
 
