@@ -107,6 +107,17 @@ def stored(db, control_id):
     return h.query(db, "SELECT count(*) FROM messages WHERE control_id = ?", (control_id,))[0][0]
 
 
+def check_accepted(d, port, ca, client, control_id, what):
+    """Sends one AFP result over TLS with `client`; checks its AA and that it is stored."""
+    reply = send_over_tls(port, ca, client, h.oru(control_id, "case-tls", [h.afp_obx(1, "45985")]))
+    code, control, _ = h.parse_ack(reply)
+    h.check((code, control) == ("AA", control_id), what)
+    h.check(stored(d.db, control_id) == 1 and
+            h.query(d.db, "SELECT value FROM results r JOIN patients p ON p.id = r.patient_id "
+                          "WHERE p.identifier = 'case-tls'") == [(45985.0,)],
+            "its message and result are stored")
+
+
 def certificates(tmp):
     ca = make_ca(tmp, "hospital-ca")
     return {
@@ -135,14 +146,8 @@ def native(a, tmp):
     d = h.Daemon(a.bin, tmp, config_extra=native_config(c, ["lab-engine"])).start()
     obx = [h.afp_obx(1, "45985")]
 
-    code, control, _ = h.parse_ack(send_over_tls(d.port, ca, c["client"],
-                                                 h.oru("N-1", "case-tls", obx)))
-    h.check((code, control) == ("AA", "N-1"),
-            "a sender with an allowed certificate of the CA gets AA over TLS")
-    h.check(stored(d.db, "N-1") == 1 and
-            h.query(d.db, "SELECT value FROM results r JOIN patients p ON p.id = r.patient_id "
-                          "WHERE p.identifier = 'case-tls'") == [(45985.0,)],
-            "its message and result are stored")
+    check_accepted(d, d.port, ca, c["client"], "N-1",
+                   "a sender with an allowed certificate of the CA gets AA over TLS")
     h.check(d.log_count('event=tls_established peer=127.0.0.1') == 1 and
             d.log_count("client_cn=lab-engine protocol=TLSv1.") == 1,
             "the log names the sender's certificate and the protocol")
@@ -216,14 +221,8 @@ def through_stunnel(a, tmp):
     stunnel = start_stunnel(tmp, port, d.port, c["server"], ca)
     try:
         obx = [h.afp_obx(1, "45985")]
-        reply = send_over_tls(port, ca, c["client"], h.oru("TLS-1", "case-tls", obx))
-        code, control, _ = h.parse_ack(reply)
-        h.check((code, control) == ("AA", "TLS-1"),
-                "a sender with the CA's client certificate gets AA over TLS")
-        h.check(stored(d.db, "TLS-1") == 1 and
-                h.query(d.db, "SELECT value FROM results r JOIN patients p ON p.id = r.patient_id "
-                              "WHERE p.identifier = 'case-tls'") == [(45985.0,)],
-                "its message and result are stored")
+        check_accepted(d, port, ca, c["client"], "TLS-1",
+                       "a sender with the CA's client certificate gets AA over TLS")
 
         h.check(send_over_tls(port, ca, None, h.oru("TLS-2", "case-tls", obx)) == b"",
                 "no client certificate: no ACK")
