@@ -257,26 +257,29 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   reloader.emplace(config_path, initial, [&](auto next, auto applied) {
     // Certificates, keys and CAs are read again (renewed files); one that cannot be used refuses
     // the reload (it throws) before anything else changes.
-    std::shared_ptr<net::TlsContext> tls;
-    if (!next->http.cert_file.empty())
-      tls = net::load_tls_context({next->http.cert_file, next->http.key_file, {}}, "http");
-    auto next_mllp_tls = mllp_tls(next->mllp);
+    struct RenewedTls {
+      std::shared_ptr<net::TlsContext> http;
+      std::shared_ptr<const net::MllpTls> mllp;
+    };
+    const RenewedTls renewed{
+        next->http.cert_file.empty()
+            ? nullptr
+            : net::load_tls_context({next->http.cert_file, next->http.key_file, {}}, "http"),
+        mllp_tls(next->mllp)};
     notify("RELOADING=1");
-    writer.use_settings(next,
-                        [&, next, tls, next_mllp_tls, applied = std::move(applied)](auto failure) {
-                          if (!failure) {
-                            // Here, on the writer's thread before its next batch: no delivery
-                            // queued for a new receiver commits before the sender has been handed
-                            // the receiver.
-                            sender.use_settings(next);
-                            if (tls) http_server->use_tls(tls);
-                            if (next_mllp_tls) mllp.use_tls(next_mllp_tls);
-                            api.use_settings(next);
-                            set_log_level(next->log.level);
-                          }
-                          notify("READY=1");
-                          applied(std::move(failure));
-                        });
+    writer.use_settings(next, [&, next, renewed, applied = std::move(applied)](auto failure) {
+      if (!failure) {
+        // Here, on the writer's thread before its next batch: no delivery queued for a new
+        // receiver commits before the sender has been handed the receiver.
+        sender.use_settings(next);
+        if (renewed.http) http_server->use_tls(renewed.http);
+        if (renewed.mllp) mllp.use_tls(renewed.mllp);
+        api.use_settings(next);
+        set_log_level(next->log.level);
+      }
+      notify("READY=1");
+      applied(std::move(failure));
+    });
   });
   net::HttpServerOptions http_options;
   http_options.host = settings.http.listen.host;
