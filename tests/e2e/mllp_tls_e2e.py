@@ -155,6 +155,17 @@ def native(a, tmp):
             .endswith("/lab-engine"),
             "the message is stored with its sender's certificate name beside the address")
 
+    # An HL7 library's own TLS client: node-hl7-client (npm), with the same certificate.
+    message = os.path.join(tmp, "n-8.hl7")
+    with open(message, "wb") as f:
+        f.write(h.oru("N-8", "case-tls", [h.afp_obx(1, "45985")]))
+    sent = subprocess.run(["node", os.path.join(a.source, "tests/e2e/hl7_client/send.mjs"),
+                           str(d.port), ca, c["client"][0], c["client"][1], message],
+                          capture_output=True, timeout=60)
+    h.check(sent.stdout.decode().strip() == "AA N-8" and stored(d.db, "N-8") == 1,
+            "node-hl7-client over TLS gets AA and its message is stored (%r)"
+            % (sent.stdout + sent.stderr)[-300:])
+
     # Pipelined: three frames in one write, three ACKs in order on the one connection.
     with tls_connect(d.port, ca, c["client"]) as s:
         s.sendall(b"".join(h.frame(h.oru("N-P%d" % i, "case-tls", [h.afp_obx(1, str(10 + i))],
