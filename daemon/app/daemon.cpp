@@ -214,6 +214,12 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
     counters["markerwatch_webhook_delivered_total"] = sent.delivered;
     counters["markerwatch_webhook_dead_total"] = sent.dead;
     counters["markerwatch_accept_failures_total{listener=\"mllp\"}"] = mllp.accept_failures();
+    const auto refused = mllp.tls_refusals();
+    counters["markerwatch_mllp_tls_refused_total{reason=\"handshake_failed\"}"] =
+        refused.handshake_failed;
+    counters["markerwatch_mllp_tls_refused_total{reason=\"not_allowed\"}"] = refused.not_allowed;
+    counters["markerwatch_mllp_tls_refused_total{reason=\"handshake_timeout\"}"] =
+        refused.handshake_timeout;
     if (http_server)
       counters["markerwatch_accept_failures_total{listener=\"http\"}"] =
           http_server->accept_failures();

@@ -100,6 +100,7 @@ class MllpSessionOf final : public MllpSession,
     handshaking_ = false;
     if (closed_) return;
     if (ec) {
+      ++server_.handshakes_failed_;
       log()->info("event=tls_handshake_failed peer={} error=\"{}\"", peer_, ec.message());
       return close();
     }
@@ -107,6 +108,7 @@ class MllpSessionOf final : public MllpSession,
       SSL* ssl = stream_.native_handle();
       const auto client = client_common_name(ssl);
       if (!client_certificate_allowed(ssl, tls_->allowed_clients)) {
+        ++server_.clients_not_allowed_;
         log()->warn("event=tls_client_refused peer={} client_cn={} reason=not_in_allowed_clients",
                     peer_, client);
         return close();
@@ -135,6 +137,7 @@ class MllpSessionOf final : public MllpSession,
   void on_idle_timer() {
     if (closed_) return;
     if (handshaking_) {
+      ++server_.handshakes_timed_out_;
       log()->info("event=tls_handshake_timeout peer={}", peer_);
       return close();
     }
@@ -364,6 +367,10 @@ void MllpServer::start() {
 std::shared_ptr<const MllpTls> MllpServer::tls() const {
   std::lock_guard lock(tls_mutex_);
   return tls_;
+}
+
+MllpServer::TlsRefusals MllpServer::tls_refusals() const {
+  return {handshakes_failed_.load(), clients_not_allowed_.load(), handshakes_timed_out_.load()};
 }
 
 void MllpServer::use_tls(std::shared_ptr<const MllpTls> tls) {

@@ -77,6 +77,13 @@ class MllpServer {
   std::uint16_t port() const { return bound_port_; }
   int active_connections() const { return sessions_.count(); }
   std::uint64_t accept_failures() const { return accept_.failures(); }
+  // TLS connections closed before anything they sent was read, by reason.
+  struct TlsRefusals {
+    std::uint64_t handshake_failed = 0;   // no certificate, an unknown CA, not TLS at all, ...
+    std::uint64_t not_allowed = 0;        // a certificate that names none of allowed_clients
+    std::uint64_t handshake_timeout = 0;  // no handshake within the time limit
+  };
+  TlsRefusals tls_refusals() const;
   // A renewed certificate, CA list or allow-list (a configuration reload): connections accepted
   // from now on use `tls`, those open keep what they began with. Only for a server that speaks
   // TLS.
@@ -94,6 +101,8 @@ class MllpServer {
   AcceptLoop accept_;
   mutable std::mutex tls_mutex_;
   std::shared_ptr<const MllpTls> tls_;  // null: plain MLLP
+  std::atomic<std::uint64_t> handshakes_failed_{0}, clients_not_allowed_{0},
+      handshakes_timed_out_{0};
   std::uint16_t bound_port_ = 0;
   SessionSet<MllpSession> sessions_;
 };
