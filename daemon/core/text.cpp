@@ -13,6 +13,10 @@ std::string_view trim(std::string_view s) {
   return std::string_view(begin, static_cast<std::size_t>(end - begin));
 }
 
+bool is_name(std::string_view s, std::size_t max_len) {
+  return !s.empty() && s.size() <= max_len && std::all_of(s.begin(), s.end(), is_name_char);
+}
+
 std::string to_lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), ascii_lower);

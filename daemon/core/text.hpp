@@ -16,6 +16,14 @@ constexpr bool is_space(char c) {
 constexpr char ascii_lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
+// The letters of a name that goes into logs and key=value lines unquoted: token names, certificate
+// names, a client certificate's CN.
+constexpr bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '_';
+}
+// Non-empty, at most max_len bytes, only is_name_char letters.
+bool is_name(std::string_view s, std::size_t max_len);
 std::string_view trim(std::string_view s);
 std::string to_lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);

@@ -1,11 +1,12 @@
 #include "net/tls_context.hpp"
 
+#include "core/text.hpp"
+
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <cctype>
 #include <stdexcept>
 
 namespace markerwatch::net {
@@ -75,7 +76,7 @@ std::string client_common_name(SSL* ssl) {
   std::string name(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
                    std::min<std::size_t>(static_cast<std::size_t>(ASN1_STRING_length(data)), 64));
   for (char& c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
+    if (!text::is_name_char(c)) c = '_';
   return name;
 }
 

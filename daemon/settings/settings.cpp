@@ -146,9 +146,7 @@ void read_certificate(const Reader& r, const toml::table& t, const std::string& 
 
 // A name a client certificate may carry: a DNS name or a CN of the same letters.
 bool is_certificate_name(std::string_view name) {
-  return !name.empty() && name.size() <= 253 && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
-  });
+  return text::is_name(name, 253);
 }
 
 void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {
@@ -726,9 +724,7 @@ std::shared_ptr<const ZoneRules> make_zone(const std::string& name) {
 }
 
 bool is_token_name(std::string_view name) {
-  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
+  return text::is_name(name, 64);
 }
 
 std::string_view to_string(Role r) {

@@ -35,6 +35,12 @@ def request(port, method, path, token=None, body=None, headers=None, conn=None):
     return r, data
 
 
+def metric_samples(data):
+    """A /metrics body as {name and labels: value text}."""
+    return dict(line.rsplit(" ", 1) for line in data.decode().splitlines()
+                if line and not line.startswith("#"))
+
+
 def problem(r, data, status):
     h.check(r.status == status, "status %d (got %d: %r)" % (status, r.status, data[:200]))
     h.check(r.getheader("Content-Type") == "application/problem+json",

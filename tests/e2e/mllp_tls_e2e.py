@@ -10,9 +10,7 @@ the sender.
 Either way a sender with an accepted certificate gets its ACK after the commit, as on the plain
 port; one without a certificate, with a certificate from another CA (or, natively, one not on the
 allow-list), or speaking plain MLLP to the TLS port gets no ACK, and nothing of theirs is stored."""
-import http.client
 import os
-import re
 import shutil
 import signal
 import socket
@@ -21,6 +19,7 @@ import subprocess
 import time
 
 import harness as h
+from http_e2e import metric_samples, request, token_lines
 
 
 def openssl(*argv):
@@ -142,26 +141,11 @@ def native_config(c, allowed):
                ", ".join('"%s"' % name for name in allowed)))
 
 
-def metrics(port, reader):
-    """GET /metrics with a `read` token; (name and labels, value) of each sample."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("GET", "/metrics", headers={"Authorization": "Bearer " + reader[0]})
-    body = conn.getresponse().read().decode()
-    return dict(line.rsplit(" ", 1) for line in body.splitlines() if not line.startswith("#"))
-
-
-def read_token(a):
-    """A new `read` token and its [[http.tokens]] lines, as `markerwatch token new` prints them."""
-    out = h.cli(a.bin, "token", "new", "ops", "--roles", "read").stdout.decode()
-    token = re.search(r"^token: (mwt_[A-Za-z0-9_-]{43})$", out, re.M).group(1)
-    return token, out[out.index("[[http.tokens]]"):]
-
-
 def native(a, tmp):
     c = certificates(tmp)
     ca = c["ca"][0]
-    reader = read_token(a)
-    d = h.Daemon(a.bin, tmp, config_extra=native_config(c, ["lab-engine"]) + reader[1]).start()
+    reader, reader_config = token_lines(a, "ops", "read")
+    d = h.Daemon(a.bin, tmp, config_extra=native_config(c, ["lab-engine"]) + reader_config).start()
     obx = [h.afp_obx(1, "45985")]
 
     check_accepted(d, d.port, ca, c["client"], "N-1",
@@ -230,8 +214,8 @@ def native(a, tmp):
         h.check(s.recv(1024) == b"", "a connection without a handshake is closed")
         h.check(time.time() - began < 10, "within the handshake's time limit")
     h.check(h.wait_until(lambda: d.log_count("event=tls_handshake_timeout") == 1), "and logged")
-    refusals = {reason: metrics(d.http_port, reader).get(
-        'markerwatch_mllp_tls_refused_total{reason="%s"}' % reason)
+    samples = metric_samples(request(d.http_port, "GET", "/metrics", reader)[1])
+    refusals = {reason: samples.get('markerwatch_mllp_tls_refused_total{reason="%s"}' % reason)
         for reason in ("handshake_failed", "not_allowed", "handshake_timeout")}
     h.check(refusals == {"handshake_failed": "3", "not_allowed": "2", "handshake_timeout": "1"},
             "/metrics counts the refused connections by reason: %r" % refusals)

@@ -20,7 +20,7 @@ import time
 
 import harness as h
 from alerts_e2e import EXPECTED, key
-from http_e2e import problem, request, token_lines
+from http_e2e import metric_samples, problem, request, token_lines
 from seed_e2e import CONFIG, import_seed, stored, to_oru
 
 
@@ -379,8 +379,7 @@ def database_syncs_fail(a, tmp):
             "once for the run of failures, and no recovery while they go on")
     h.check(readiness(d.http_port)[0] == 200, "/readyz: ready, as every write is in the log")
     r, data = request(d.http_port, "GET", "/metrics", read_token)
-    failed = dict(line.rsplit(" ", 1) for line in data.decode().splitlines()
-                  if line.startswith("markerwatch_checkpoint_failures_total"))
+    failed = metric_samples(data)
     h.check(r.status == 200
             and int(failed['markerwatch_checkpoint_failures_total{checkpoint="background"}']) >= 2
             and failed['markerwatch_checkpoint_failures_total{checkpoint="writer"}'] == "0",
