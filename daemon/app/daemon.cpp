@@ -127,9 +127,9 @@ bool start_listener(Server& server, const char* name, const settings::Endpoint& 
 // file cannot be used.
 std::shared_ptr<const net::MllpTls> mllp_tls(const settings::MllpSettings& s) {
   if (s.cert_file.empty()) return nullptr;
-  return std::make_shared<const net::MllpTls>(
-      net::MllpTls{net::load_tls_context({s.cert_file, s.key_file, s.client_ca_file}, "mllp"),
-                   s.allowed_clients});
+  return std::make_shared<const net::MllpTls>(net::MllpTls{
+      net::load_tls_context({s.cert_file, s.key_file, s.client_ca_file, s.client_crl_file}, "mllp"),
+      s.allowed_clients});
 }
 
 void notify(const char* state) {
@@ -270,7 +270,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
     const RenewedTls renewed{
         next->http.cert_file.empty()
             ? nullptr
-            : net::load_tls_context({next->http.cert_file, next->http.key_file, {}}, "http"),
+            : net::load_tls_context({next->http.cert_file, next->http.key_file, {}, {}}, "http"),
         mllp_tls(next->mllp)};
     notify("RELOADING=1");
     writer.use_settings(next, [&, next, renewed, applied = std::move(applied)](auto failure) {

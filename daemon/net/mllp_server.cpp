@@ -101,7 +101,11 @@ class MllpSessionOf final : public MllpSession,
     if (closed_) return;
     if (ec) {
       ++server_.handshakes_failed_;
-      log()->info("event=tls_handshake_failed peer={} error=\"{}\"", peer_, ec.message());
+      std::string certificate_error;
+      if constexpr (kTls) certificate_error = client_verify_error(stream_.native_handle());
+      // The certificate's problem (revoked, expired, unknown CA) says more than the TLS error.
+      log()->info("event=tls_handshake_failed peer={} error=\"{}\"", peer_,
+                  certificate_error.empty() ? ec.message() : certificate_error);
       return close();
     }
     if constexpr (kTls) {

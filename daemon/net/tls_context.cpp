@@ -3,6 +3,7 @@
 #include "core/text.hpp"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -21,6 +22,33 @@ using PeerCertificate = std::unique_ptr<X509, X509Free>;
 
 PeerCertificate peer_certificate(SSL* ssl) {
   return PeerCertificate(SSL_get1_peer_certificate(ssl));
+}
+
+// Adds every CRL in the PEM file to the context's trust store and has the handshake check the
+// client's certificate against its issuer's CRL. Only the client's own certificate is checked:
+// checking the whole chain would also ask each CA for a CRL of its issuer, root CAs included,
+// which many hospital PKIs do not publish. `key` names the setting in errors.
+void load_crls(TlsContext& tls, const std::string& path, const std::string& key) {
+  const auto fail = [&](const std::string& why) {
+    ERR_clear_error();
+    throw std::runtime_error(key + " " + path + ": " + why);
+  };
+  std::unique_ptr<BIO, decltype(&BIO_free)> in(BIO_new_file(path.c_str(), "r"), BIO_free);
+  if (!in) fail("cannot be read");
+  X509_STORE* store = SSL_CTX_get_cert_store(tls.native_handle());
+  int count = 0;
+  while (X509_CRL* crl = PEM_read_bio_X509_CRL(in.get(), nullptr, nullptr, nullptr)) {
+    const int added = X509_STORE_add_crl(store, crl);
+    X509_CRL_free(crl);
+    if (added != 1) fail("a CRL in it cannot be used");
+    ++count;
+  }
+  // The read that ends the loop fails with "no start line" at the end of the file; any other
+  // failure is a damaged CRL, which must not silently leave the ones after it out.
+  if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) fail("a CRL in it is damaged");
+  ERR_clear_error();
+  if (count == 0) fail("no certificate revocation list (PEM X509 CRL) in it");
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
 }
 }  // namespace
 
@@ -52,6 +80,8 @@ std::shared_ptr<TlsContext> load_tls_context(const TlsFiles& files, std::string_
                              ": no CA certificate in it");
   SSL_CTX_set_client_CA_list(tls->native_handle(), names);
   tls->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  if (!files.client_crl_file.empty())
+    load_crls(*tls, files.client_crl_file, key + "client_crl_file");
   return tls;
 }
 
@@ -78,6 +108,11 @@ std::string client_common_name(SSL* ssl) {
   for (char& c : name)
     if (!text::is_name_char(c)) c = '_';
   return name;
+}
+
+std::string client_verify_error(SSL* ssl) {
+  const long result = SSL_get_verify_result(ssl);
+  return result == X509_V_OK ? std::string() : X509_verify_cert_error_string(result);
 }
 
 }  // namespace markerwatch::net

@@ -16,14 +16,18 @@ namespace markerwatch::net {
 using TlsContext = boost::asio::ssl::context;
 
 struct TlsFiles {
-  std::string cert_file;       // PEM certificate, the chain may follow it
-  std::string key_file;        // its PEM private key
-  std::string client_ca_file;  // PEM CA certificates; set: clients must present one they issued
+  std::string cert_file;        // PEM certificate, the chain may follow it
+  std::string key_file;         // its PEM private key
+  std::string client_ca_file;   // PEM CA certificates; set: clients must present one they issued
+  std::string client_crl_file;  // PEM CRLs; set: and one its issuer's CRL here does not revoke
 };
 
 // A TLS 1.2+ server context. With `client_ca_file` the handshake fails unless the client presents
-// a certificate that chains to one of its CAs (mutual TLS). Throws std::runtime_error naming the
-// key (`section`.cert_file ...) and the file when a file cannot be read or the key does not match.
+// a certificate that chains to one of its CAs (mutual TLS). With `client_crl_file` as well, that
+// certificate is also checked against its issuer's CRL, which the file must hold (a certificate
+// whose issuer has no CRL there, or whose CRL has expired, is refused). Throws std::runtime_error
+// naming the key (`section`.cert_file ...) and the file when a file cannot be read or the key does
+// not match.
 std::shared_ptr<TlsContext> load_tls_context(const TlsFiles& files, std::string_view section);
 
 // Whether the client certificate of a completed handshake on `ssl` carries one of `names`: a DNS
@@ -35,5 +39,9 @@ bool client_certificate_allowed(SSL* ssl, const std::vector<std::string>& names)
 // stored with each message: letters, digits, '.', '-' and '_' kept, any other byte '_', at most
 // 64 characters; "" when there is none.
 std::string client_common_name(SSL* ssl);
+
+// Why the client's certificate failed verification in the handshake on `ssl` ("certificate
+// revoked", "CRL has expired", ...); "" when it did not.
+std::string client_verify_error(SSL* ssl);
 
 }  // namespace markerwatch::net

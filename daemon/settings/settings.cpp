@@ -152,7 +152,7 @@ bool is_certificate_name(std::string_view name) {
 void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {
   r.check_keys(t, "mllp.",
                {"listen", "max_message_bytes", "idle_timeout_s", "max_connections", "cert_file",
-                "key_file", "client_ca_file", "allowed_clients"});
+                "key_file", "client_ca_file", "allowed_clients", "client_crl_file"});
   read_certificate(r, t, "mllp", s.cert_file, s.key_file);
   if (auto* n = t.get("client_ca_file")) {
     s.client_ca_file = r.string(*n, "mllp.client_ca_file", 1024);
@@ -171,6 +171,14 @@ void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {
         r.fail(*n, "mllp.allowed_clients",
                "'" + text::printable(name, 64) +
                    "' is not a certificate name (letters, digits, '.', '-' and '_', 1-253)");
+  }
+  if (auto* n = t.get("client_crl_file")) {
+    s.client_crl_file = r.string(*n, "mllp.client_crl_file", 1024);
+    if (!s.client_crl_file.empty() && s.client_ca_file.empty())
+      r.fail(*n, "mllp.client_crl_file",
+             "needs mllp.client_ca_file: revocation applies to verified certificates");
+    if (!s.client_crl_file.empty() && !std::ifstream(s.client_crl_file))
+      r.fail(*n, "mllp.client_crl_file", "cannot read '" + s.client_crl_file + "'");
   }
   if (auto* n = t.get("listen")) s.listen = r.endpoint(*n, "mllp.listen");
   if (auto* n = t.get("max_message_bytes"))
@@ -858,9 +866,10 @@ std::string describe(const Settings& s) {
   out << "config=" << s.source << " storage.path=" << s.storage.path
       << " storage.synchronous=" << (s.storage.synchronous_full ? "full" : "normal")
       << " mllp.listen=" << s.mllp.listen.host << ":" << s.mllp.listen.port << " mllp.tls="
-      << (s.mllp.cert_file.empty()        ? "off"
-          : s.mllp.client_ca_file.empty() ? "on"
-                                          : "mutual")
+      << (s.mllp.cert_file.empty()         ? "off"
+          : s.mllp.client_ca_file.empty()  ? "on"
+          : s.mllp.client_crl_file.empty() ? "mutual"
+                                           : "mutual+crl")
       << " http.listen=" << s.http.listen.host << ":" << s.http.listen.port
       << " http.tls=" << (s.http.cert_file.empty() ? "off" : "on")
       << " http.tokens=" << s.http.tokens.size() << " log.level=" << s.log.level

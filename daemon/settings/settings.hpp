@@ -52,6 +52,7 @@ struct MllpSettings {
   std::string key_file;
   std::string client_ca_file;                // set: senders need a certificate one of these issued
   std::vector<std::string> allowed_clients;  // and, if any, one that names one of these
+  std::string client_crl_file;               // set: and one not revoked by its issuer's CRL here
   bool operator==(const MllpSettings&) const = default;
 };
 

@@ -2,8 +2,9 @@
 hospital's CA required (mutual TLS, as IHE ATNA asks of secure nodes); Python's ssl (OpenSSL) is
 the sender.
 
-- native: markerwatchd's own listener with [mllp] cert_file, key_file, client_ca_file and
-  allowed_clients; the allow-list taken anew at a reload; a handshake never begun is cut off.
+- native: markerwatchd's own listener with [mllp] cert_file, key_file, client_ca_file,
+  allowed_clients and client_crl_file; the allow-list and the CRL taken anew at a reload (a
+  damaged CRL refuses it); a handshake never begun is cut off.
 - stunnel: the listener stays on loopback and speaks plain MLLP, and Debian's stunnel4 in front of
   it terminates TLS.
 
@@ -45,6 +46,26 @@ def issue(tmp, ca, name, extension, common_name=None):
     openssl("x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1], "-CAcreateserial", "-out",
             cert, "-days", "2", "-extfile", ext)
     return cert, key
+
+
+def revocation_list(tmp, ca, revoked):
+    """A PEM CRL of `ca` (cert, key) that revokes the certificate files in `revoked`, made by
+    `openssl ca` as a small hospital CA would make it."""
+    base = os.path.join(tmp, "crl-%d" % len(os.listdir(tmp)))
+    os.makedirs(base)
+    config = os.path.join(base, "ca.cnf")
+    with open(config, "w") as f:
+        f.write("[ca]\ndefault_ca = hospital\n[hospital]\ndatabase = %s/index.txt\n"
+                "crlnumber = %s/crlnumber\ndefault_md = sha256\ndefault_crl_days = 1\n"
+                % (base, base))
+    open(os.path.join(base, "index.txt"), "w").close()
+    with open(os.path.join(base, "crlnumber"), "w") as f:
+        f.write("01\n")
+    for cert in revoked:
+        openssl("ca", "-config", config, "-cert", ca[0], "-keyfile", ca[1], "-revoke", cert)
+    crl = os.path.join(base, "ca.crl")
+    openssl("ca", "-config", config, "-cert", ca[0], "-keyfile", ca[1], "-gencrl", "-out", crl)
+    return crl
 
 
 def free_port():
@@ -229,6 +250,45 @@ def native(a, tmp):
     code, control, _ = h.parse_ack(send_over_tls(d.port, ca, c["pharmacy"],
                                                  h.oru("N-6", "case-tls", obx)))
     h.check((code, control) == ("AA", "N-6"), "after the reload the added sender gets AA")
+
+    # client_crl_file: the CA's revocation list, taken at a reload, refuses a revoked certificate
+    # that the allow-list still names.
+    crl = revocation_list(tmp, c["ca"], [c["pharmacy"][0]])
+
+    def reload_with(extra):
+        reloads = d.log_count("event=config_reload")
+        with open(d.config, "w") as f:
+            f.write('[storage]\npath = "%s"\n[http]\nlisten = "127.0.0.1:0"\n[mllp]\n'
+                    'listen = "127.0.0.1:0"\n%s%s'
+                    % (d.db, native_config(c, ["lab-engine", "pharmacy"]), extra))
+        d.proc.send_signal(signal.SIGHUP)
+        h.check(h.wait_until(lambda: d.log_count("event=config_reload") > reloads), "SIGHUP read")
+    reload_with('client_crl_file = "%s"\n' % crl)
+    h.check(d.log_count("event=config_reloaded") == 2, "a reload takes the CRL")
+    h.check(send_over_tls(d.port, ca, c["pharmacy"], h.oru("N-9", "case-tls", obx)) == b"",
+            "a revoked certificate gets no ACK")
+    time.sleep(0.5)
+    h.check(stored(d.db, "N-9") == 0, "and nothing it sent is stored")
+    h.check(h.wait_until(lambda: d.log_count('error="certificate revoked"') == 1),
+            "the log says the certificate is revoked")
+    code, control, _ = h.parse_ack(send_over_tls(d.port, ca, c["client"],
+                                                 h.oru("N-10", "case-tls", obx)))
+    h.check((code, control) == ("AA", "N-10"), "a certificate the CRL does not list gets AA")
+
+    # A damaged CRL file refuses the reload; the CRL in force stays.
+    with open(crl, "rb") as f:
+        good = f.read()
+    with open(crl, "wb") as f:
+        f.write(good.replace(b"\n", b"\n!", 2))
+    reload_with('client_crl_file = "%s"\n' % crl)
+    h.check(h.wait_until(lambda: d.log_count("event=config_reload_refused") == 1 and
+                         d.log_count("mllp.client_crl_file") >= 1),
+            "a damaged CRL refuses the reload, naming the key")
+    h.check(send_over_tls(d.port, ca, c["pharmacy"], h.oru("N-11", "case-tls", obx)) == b"",
+            "and the revocation in force stays")
+    code, control, _ = h.parse_ack(send_over_tls(d.port, ca, c["client"],
+                                                 h.oru("N-12", "case-tls", obx)))
+    h.check((code, control) == ("AA", "N-12"), "as does the service to the other senders")
     h.check(d.stop() == 0, "daemon stops cleanly")
 
 

@@ -265,6 +265,18 @@ TEST_CASE("mllp over TLS: files that must be readable and names a certificate ma
   CHECK_THAT(settings::describe(mutual), Catch::Contains(" mllp.tls=mutual "));
   CHECK_THAT(settings::describe(test::settings_from(tls)), Catch::Contains(" mllp.tls=on "));
   CHECK_THAT(settings::describe(test::utc_settings()), Catch::Contains(" mllp.tls=off "));
+  const auto crl = "client_crl_file = \"" + file("ca.crl") + "\"\n";
+  const auto revoking = test::settings_from(tls + ca + crl);
+  CHECK(revoking.mllp.client_crl_file == (dir.path() / "ca.crl").string());
+  CHECK_THAT(settings::describe(revoking), Catch::Contains(" mllp.tls=mutual+crl "));
+  CHECK_THROWS_WITH(test::settings_from(tls + crl),
+                    Catch::Contains("test.toml:4:19: mllp.client_crl_file: needs "
+                                    "mllp.client_ca_file"));
+  CHECK_THROWS_WITH(test::settings_from(tls + ca + "client_crl_file = \"/nonexistent/ca.crl\"\n"),
+                    Catch::Contains("test.toml:5:19: mllp.client_crl_file: cannot read "
+                                    "'/nonexistent/ca.crl'"));
+  CHECK_THROWS_WITH(test::settings_from(tls + ca + "client_crl_file = 3\n"),
+                    Catch::Contains("test.toml:5:19: mllp.client_crl_file: must be a string"));
 
   CHECK_THROWS_WITH(test::settings_from(tls + "client_ca_file = \"/nonexistent/ca.pem\"\n"),
                     Catch::Contains("test.toml:4:18: mllp.client_ca_file: cannot read "
@@ -287,6 +299,8 @@ TEST_CASE("mllp over TLS: files that must be readable and names a certificate ma
             mutual, test::settings_from(other + ca + "allowed_clients = [\"pharmacy\"]\n"))
             .empty());
   CHECK(settings::restart_only_changes(mutual, test::settings_from(tls)).empty());
+  CHECK(settings::restart_only_changes(mutual, revoking).empty());
+  CHECK(settings::restart_only_changes(revoking, mutual).empty());
   CHECK(settings::restart_only_changes(mutual, test::utc_settings()) ==
         std::vector<std::string>{"mllp.cert_file"});
 }
