@@ -19,6 +19,7 @@
 #include "app/config_reload.hpp"
 #include "app/http_api.hpp"
 #include "app/logging.hpp"
+#include "app/tls_expiry_watch.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
 #include "ingest/store_writer.hpp"
@@ -198,6 +199,17 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
 
   net::HttpServer* http_server = nullptr;
   std::optional<ConfigReloader> reloader;  // made once the HTTP API it updates exists
+  const auto listener_tls = [&] {
+    ListenerTls contexts;
+    if (auto tls = mllp.tls_context()) contexts.emplace_back("mllp", std::move(tls));
+    if (auto tls = http_server ? http_server->tls_context() : nullptr)
+      contexts.emplace_back("http", std::move(tls));
+    return contexts;
+  };
+  // Signals, the watchdog and the TLS expiry checks share one strand: the io_context runs on two
+  // threads.
+  auto control = asio::make_strand(io);
+  TlsExpiryWatch tls_watch(control, clock, listener_tls);
   StatusSources sources;
   sources.counters = [&] {
     auto counters = handler.counters();
@@ -248,12 +260,22 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
          stored.batch_sizes}};
   };
   sources.gauges = [&] {
-    return std::map<std::string, double>{
+    std::map<std::string, double> gauges{
         {"markerwatch_mllp_connections", mllp.active_connections()},
         {"markerwatch_http_connections", http_server ? http_server->active_connections() : 0},
         {"markerwatch_database_bytes", database_bytes(settings.storage.path)},
         {"markerwatch_config_last_reload_successful",
          !reloader || reloader->stats().last_applied ? 1.0 : 0.0}};
+    for (const auto& [listener, tls] : listener_tls()) {
+      const auto validity = net::tls_validity(*tls);
+      const auto labels = "{listener=\"" + listener + "\"}";
+      gauges["markerwatch_tls_certificate_expiry_timestamp_seconds" + labels] =
+          static_cast<double>(validity.certificate_not_after);
+      if (validity.crl_next_update)
+        gauges["markerwatch_tls_crl_next_update_timestamp_seconds" + labels] =
+            static_cast<double>(*validity.crl_next_update);
+    }
+    return gauges;
   };
   ApiHandler api(initial, clock, writer, sources,
                  [&reloader](ConfigReloader::Done done) { reloader->reload(std::move(done)); });
@@ -280,6 +302,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
         sender.use_settings(next);
         if (renewed.http) http_server->use_tls(renewed.http);
         if (renewed.mllp) mllp.use_tls(renewed.mllp);
+        if (renewed.http || renewed.mllp) tls_watch.check_soon();
         api.use_settings(next);
         set_log_level(next->log.level);
       }
@@ -310,8 +333,6 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   sender.start();
   checkpointer.start();
 
-  // Signals and the watchdog share one strand: the io_context runs on two threads.
-  auto control = asio::make_strand(io);
   asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
   asio::steady_timer watchdog(control);
   std::atomic<bool> stopping = false;
@@ -332,6 +353,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
       api.set_stopping();
       http.stop();
       watchdog.cancel();
+      tls_watch.stop();
       signals.cancel();
     });
   };
@@ -376,6 +398,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
               static_cast<unsigned>(http.port()));
   std::fflush(stdout);
   spdlog::info("event=ready mllp_port={} http_port={}", mllp.port(), http.port());
+  tls_watch.start();
 
   // A handler that throws must not take the service down: log it and keep running the loop
   // (the connection concerned is lost, the others carry on).

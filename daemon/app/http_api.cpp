@@ -6,10 +6,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include "chart/chart_source.hpp"
 #include "core/calendar.hpp"
@@ -682,7 +684,17 @@ net::HttpResponse ApiHandler::metrics() {
       out << "# TYPE " << name << " " << type << "\n";
       last_family = name;
     }
-    out << series << " " << value << "\n";
+    out << series << " ";
+    if constexpr (std::is_floating_point_v<decltype(value)>) {
+      // The shortest text that reads back as the same double: a stream's default 6 digits would
+      // round a database size or a Unix time (1.79608e+09).
+      char text[32];
+      const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+      out.write(text, end - text);
+    } else {
+      out << value;
+    }
+    out << "\n";
   };
   if (sources_.counters)
     for (const auto& [series, value] : sources_.counters()) emit(series, value, "counter");

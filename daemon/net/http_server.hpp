@@ -79,6 +79,8 @@ class HttpServer {
   // A renewed certificate (a configuration reload): connections accepted from now on use `tls`,
   // those open keep the one they began with. Only for a server that speaks TLS.
   void use_tls(std::shared_ptr<TlsContext> tls);
+  // The TLS context new connections get; null for plain HTTP.
+  std::shared_ptr<TlsContext> tls_context() const;
 
  private:
   template <typename Stream>
@@ -88,7 +90,6 @@ class HttpServer {
   HttpServerOptions options_;
   HttpHandler& handler_;
   AcceptLoop accept_;
-  std::shared_ptr<TlsContext> tls_context() const;
 
   mutable std::mutex tls_mutex_;
   std::shared_ptr<TlsContext> tls_;  // set when cert_file is

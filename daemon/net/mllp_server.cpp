@@ -383,6 +383,11 @@ void MllpServer::use_tls(std::shared_ptr<const MllpTls> tls) {
   tls_ = std::move(tls);
 }
 
+std::shared_ptr<TlsContext> MllpServer::tls_context() const {
+  const auto current = tls();
+  return current ? current->context : nullptr;
+}
+
 void MllpServer::forget(const std::shared_ptr<MllpSession>& s) {
   sessions_.forget(s);
 }

@@ -88,6 +88,8 @@ class MllpServer {
   // from now on use `tls`, those open keep what they began with. Only for a server that speaks
   // TLS.
   void use_tls(std::shared_ptr<const MllpTls> tls);
+  // The TLS context new connections get; null for plain MLLP.
+  std::shared_ptr<TlsContext> tls_context() const;
 
  private:
   template <typename Stream>

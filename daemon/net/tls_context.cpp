@@ -1,6 +1,7 @@
 #include "net/tls_context.hpp"
 
 #include "core/text.hpp"
+#include "core/timestamp.hpp"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -8,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <ctime>
 #include <stdexcept>
 
 namespace markerwatch::net {
@@ -49,6 +51,12 @@ void load_crls(TlsContext& tls, const std::string& path, const std::string& key)
   ERR_clear_error();
   if (count == 0) fail("no certificate revocation list (PEM X509 CRL) in it");
   X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+}
+// Seconds since the Unix epoch of an ASN.1 time (certificates and CRLs carry UTC times).
+std::int64_t unix_time(const ASN1_TIME* time) {
+  std::tm parts{};
+  if (!time || ASN1_TIME_to_tm(time, &parts) != 1) return 0;
+  return static_cast<std::int64_t>(timegm(&parts));
 }
 }  // namespace
 
@@ -113,6 +121,48 @@ std::string client_common_name(SSL* ssl) {
 std::string client_verify_error(SSL* ssl) {
   const long result = SSL_get_verify_result(ssl);
   return result == X509_V_OK ? std::string() : X509_verify_cert_error_string(result);
+}
+
+TlsValidity tls_validity(TlsContext& tls) {
+  TlsValidity validity;
+  SSL_CTX* ctx = tls.native_handle();
+  validity.certificate_not_after = unix_time(X509_get0_notAfter(SSL_CTX_get0_certificate(ctx)));
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  // Handshakes may look CRLs up in the store meanwhile; nothing adds to it after the load.
+  X509_STORE_lock(store);
+  const STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    X509_CRL* crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objects, i));
+    if (!crl) continue;
+    const auto next = unix_time(X509_CRL_get0_nextUpdate(crl));
+    if (!validity.crl_next_update || next < *validity.crl_next_update)
+      validity.crl_next_update = next;
+  }
+  X509_STORE_unlock(store);
+  return validity;
+}
+
+std::vector<TlsNotice> tls_notices(std::string_view listener, const TlsValidity& validity,
+                                   std::int64_t now) {
+  constexpr std::int64_t day = 86400;
+  std::vector<TlsNotice> notices;
+  const auto not_after = validity.certificate_not_after;
+  if (not_after <= now)
+    notices.push_back({true, "event=tls_certificate_expired listener=" + std::string(listener) +
+                                 " not_after=" + format_utc(not_after)});
+  else if (not_after - now < 30 * day)
+    notices.push_back({false, "event=tls_certificate_expiring listener=" + std::string(listener) +
+                                  " not_after=" + format_utc(not_after) +
+                                  " days_left=" + std::to_string((not_after - now) / day)});
+  if (const auto next = validity.crl_next_update; next && *next <= now)
+    notices.push_back({true, "event=tls_crl_expired listener=" + std::string(listener) +
+                                 " next_update=" + format_utc(*next) +
+                                 " refused=\"every client certificate of its CA\""});
+  else if (next && *next - now < day)
+    notices.push_back({false, "event=tls_crl_expiring listener=" + std::string(listener) +
+                                  " next_update=" + format_utc(*next) +
+                                  " hours_left=" + std::to_string((*next - now) / 3600)});
+  return notices;
 }
 
 }  // namespace markerwatch::net

@@ -6,7 +6,9 @@
 #include <openssl/ssl.h>
 
 #include <boost/asio/ssl/context.hpp>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,5 +45,24 @@ std::string client_common_name(SSL* ssl);
 // Why the client's certificate failed verification in the handshake on `ssl` ("certificate
 // revoked", "CRL has expired", ...); "" when it did not.
 std::string client_verify_error(SSL* ssl);
+
+// When what a context holds stops being usable, as Unix times: its certificate's notAfter, and the
+// earliest nextUpdate of its CRLs (none without client_crl_file).
+struct TlsValidity {
+  std::int64_t certificate_not_after = 0;
+  std::optional<std::int64_t> crl_next_update;
+  bool operator==(const TlsValidity&) const = default;
+};
+TlsValidity tls_validity(TlsContext& tls);
+
+// What an operator must hear about `validity` at `now` (Unix seconds), as log lines: a certificate
+// expired or expiring within 30 days, a CRL past its next update or due within a day. `lapsed`:
+// the listener refuses connections because of it (an error, not a warning).
+struct TlsNotice {
+  bool lapsed = false;
+  std::string line;
+};
+std::vector<TlsNotice> tls_notices(std::string_view listener, const TlsValidity& validity,
+                                   std::int64_t now);
 
 }  // namespace markerwatch::net

@@ -10,10 +10,11 @@ import signal
 import socket
 import ssl
 import subprocess
+import time
 
 import harness as h
 from fhir_e2e import fhir_kit, observation
-from http_e2e import token_lines
+from http_e2e import metric_samples, token_lines
 
 
 def make_cert(tmp, name):
@@ -120,6 +121,17 @@ def main(a, tmp):
         r = c.getresponse()
         h.check(r.status == 200 and json.loads(r.read())["results"][0]["value"] == 4.2,
                 "the result is stored and read back over TLS")
+        c.request("GET", "/metrics", headers={"Authorization": "Bearer " + token})
+        samples = metric_samples(c.getresponse().read())
+        end = float(samples.get('markerwatch_tls_certificate_expiry_timestamp_seconds'
+                                '{listener="http"}', 0))
+        h.check(abs(end - (time.time() + 2 * 86400)) < 600 and
+                not any('listener="mllp"' in name for name in samples
+                        if name.startswith("markerwatch_tls_")),
+                "/metrics gives the HTTPS certificate's end (%r), none for plain MLLP" % end)
+        h.check(h.wait_until(lambda: d.log_count(
+            "warning markerwatch event=tls_certificate_expiring listener=http") == 1),
+                "the log warns of a certificate within 30 days of its end")
 
         # Plain HTTP on the TLS port: no HTTP answer.
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:

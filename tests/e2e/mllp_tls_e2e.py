@@ -48,9 +48,9 @@ def issue(tmp, ca, name, extension, common_name=None):
     return cert, key
 
 
-def revocation_list(tmp, ca, revoked):
+def revocation_list(tmp, ca, revoked, valid_s=None):
     """A PEM CRL of `ca` (cert, key) that revokes the certificate files in `revoked`, made by
-    `openssl ca` as a small hospital CA would make it."""
+    `openssl ca` as a small hospital CA would make it; due again in a day, or in `valid_s`."""
     base = os.path.join(tmp, "crl-%d" % len(os.listdir(tmp)))
     os.makedirs(base)
     config = os.path.join(base, "ca.cnf")
@@ -64,7 +64,9 @@ def revocation_list(tmp, ca, revoked):
     for cert in revoked:
         openssl("ca", "-config", config, "-cert", ca[0], "-keyfile", ca[1], "-revoke", cert)
     crl = os.path.join(base, "ca.crl")
-    openssl("ca", "-config", config, "-cert", ca[0], "-keyfile", ca[1], "-gencrl", "-out", crl)
+    validity = ["-crlsec", str(valid_s)] if valid_s else []
+    openssl("ca", "-config", config, "-cert", ca[0], "-keyfile", ca[1], "-gencrl", "-out", crl,
+            *validity)
     return crl
 
 
@@ -253,14 +255,14 @@ def native(a, tmp):
 
     # client_crl_file: the CA's revocation list, taken at a reload, refuses a revoked certificate
     # that the allow-list still names.
-    crl = revocation_list(tmp, c["ca"], [c["pharmacy"][0]])
+    crl = revocation_list(tmp, c["ca"], [c["pharmacy"][0]], valid_s=12 * 3600)
 
     def reload_with(extra):
         reloads = d.log_count("event=config_reload")
         with open(d.config, "w") as f:
             f.write('[storage]\npath = "%s"\n[http]\nlisten = "127.0.0.1:0"\n[mllp]\n'
-                    'listen = "127.0.0.1:0"\n%s%s'
-                    % (d.db, native_config(c, ["lab-engine", "pharmacy"]), extra))
+                    'listen = "127.0.0.1:0"\n%s%s%s'
+                    % (d.db, native_config(c, ["lab-engine", "pharmacy"]), extra, reader_config))
         d.proc.send_signal(signal.SIGHUP)
         h.check(h.wait_until(lambda: d.log_count("event=config_reload") > reloads), "SIGHUP read")
     reload_with('client_crl_file = "%s"\n' % crl)
@@ -274,6 +276,18 @@ def native(a, tmp):
     code, control, _ = h.parse_ack(send_over_tls(d.port, ca, c["client"],
                                                  h.oru("N-10", "case-tls", obx)))
     h.check((code, control) == ("AA", "N-10"), "a certificate the CRL does not list gets AA")
+    samples = metric_samples(request(d.http_port, "GET", "/metrics", reader)[1])
+    now = time.time()
+    certificate_end = float(samples['markerwatch_tls_certificate_expiry_timestamp_seconds'
+                                    '{listener="mllp"}'])
+    crl_next = float(samples['markerwatch_tls_crl_next_update_timestamp_seconds{listener="mllp"}'])
+    h.check(abs(certificate_end - (now + 2 * 86400)) < 600 and abs(crl_next - (now + 12 * 3600)) < 600,
+            "/metrics gives the certificate's end and the CRL's next update as Unix times "
+            "(%r, %r at %r)" % (certificate_end, crl_next, now))
+    h.check(h.wait_until(lambda: d.log_count("event=tls_certificate_expiring listener=mllp") >= 1
+                         and d.log_count("event=tls_crl_expiring listener=mllp") == 1),
+            "the log warns of a certificate within 30 days of its end, a CRL within a day of its "
+            "next update")
 
     # A damaged CRL file refuses the reload; the CRL in force stays.
     with open(crl, "rb") as f:
@@ -289,6 +303,18 @@ def native(a, tmp):
     code, control, _ = h.parse_ack(send_over_tls(d.port, ca, c["client"],
                                                  h.oru("N-12", "case-tls", obx)))
     h.check((code, control) == ("AA", "N-12"), "as does the service to the other senders")
+
+    # A CRL past its next update: the reload logs an error, and every certificate of its CA is
+    # refused until a current CRL comes.
+    lapsed = revocation_list(tmp, c["ca"], [], valid_s=1)
+    time.sleep(1.5)
+    reload_with('client_crl_file = "%s"\n' % lapsed)
+    h.check(h.wait_until(lambda: d.log_count("error markerwatch event=tls_crl_expired listener=mllp") == 1),
+            "a lapsed CRL is logged as an error")
+    h.check(send_over_tls(d.port, ca, c["client"], h.oru("N-13", "case-tls", obx)) == b"",
+            "and refuses the senders of its CA")
+    h.check(h.wait_until(lambda: d.log_count('error="CRL has expired"') == 1),
+            "the log says why")
     h.check(d.stop() == 0, "daemon stops cleanly")
 
 

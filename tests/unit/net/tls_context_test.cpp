@@ -4,7 +4,9 @@
 #include <openssl/x509v3.h>
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -195,4 +197,56 @@ TEST_CASE("tls context: a client CRL revokes certificates of its issuer; a bad C
     CHECK_THROWS_WITH(mllp(missing), Catch::StartsWith("mllp.client_crl_file " + missing) &&
                                          Catch::Contains("cannot be read"));
   }
+}
+
+TEST_CASE("tls validity: the certificate's notAfter and the earliest CRL next update") {
+  test::TempDir dir;
+  const auto server = make_identity(dir.path(), "server");
+  const auto ca = make_identity(dir.path(), "senders-ca", nullptr, 1, true);
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  auto plain = net::load_tls_context({server.cert_file, server.key_file, {}, {}}, "http");
+  const auto validity = net::tls_validity(*plain);
+  CHECK(validity.certificate_not_after >= now + 86400 - 60);
+  CHECK(validity.certificate_not_after <= now + 86400 + 60);
+  CHECK_FALSE(validity.crl_next_update);
+
+  // Two CRLs: due again in 22 hours (issued two hours ago) and in 24 hours.
+  const auto bundle = (dir.path() / "bundle.crl").string();
+  std::ofstream(bundle) << std::ifstream(write_crl(dir.path(), "older", ca, {}, 7200)).rdbuf()
+                        << std::ifstream(write_crl(dir.path(), "newer", ca, {})).rdbuf();
+  auto revoking =
+      net::load_tls_context({server.cert_file, server.key_file, ca.cert_file, bundle}, "mllp");
+  const auto with_crl = net::tls_validity(*revoking);
+  REQUIRE(with_crl.crl_next_update);
+  CHECK(*with_crl.crl_next_update >= now + 79200 - 60);
+  CHECK(*with_crl.crl_next_update <= now + 79200 + 60);
+}
+
+TEST_CASE("tls notices: a certificate within 30 days of its end, a CRL within a day of its next") {
+  constexpr std::int64_t now = 1796083200;  // 2026-12-01T00:00:00Z
+  constexpr std::int64_t day = 86400;
+  using Validity = net::TlsValidity;
+  CHECK(net::tls_notices("mllp", Validity{now + 30 * day, now + day}, now).empty());
+
+  auto notices = net::tls_notices("mllp", Validity{now + 30 * day - 1, now + day - 1}, now);
+  REQUIRE(notices.size() == 2);
+  CHECK_FALSE(notices[0].lapsed);
+  CHECK(notices[0].line ==
+        "event=tls_certificate_expiring listener=mllp not_after=2026-12-30T23:59:59Z days_left=29");
+  CHECK_FALSE(notices[1].lapsed);
+  CHECK(notices[1].line ==
+        "event=tls_crl_expiring listener=mllp next_update=2026-12-01T23:59:59Z hours_left=23");
+
+  notices = net::tls_notices("http", Validity{now, std::nullopt}, now);
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].lapsed);
+  CHECK(notices[0].line ==
+        "event=tls_certificate_expired listener=http not_after=2026-12-01T00:00:00Z");
+
+  notices = net::tls_notices("mllp", Validity{now + 365 * day, now}, now);
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].lapsed);
+  CHECK(notices[0].line ==
+        "event=tls_crl_expired listener=mllp next_update=2026-12-01T00:00:00Z "
+        "refused=\"every client certificate of its CA\"");
 }

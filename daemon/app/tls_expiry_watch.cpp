@@ -1,0 +1,57 @@
+#include "app/tls_expiry_watch.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+namespace markerwatch::app {
+
+TlsExpiryWatch::TlsExpiryWatch(boost::asio::any_io_executor executor, const Clock& clock,
+                               std::function<ListenerTls()> contexts, std::chrono::seconds interval)
+    : timer_(std::move(executor)),
+      clock_(clock),
+      contexts_(std::move(contexts)),
+      interval_(interval) {}
+
+void TlsExpiryWatch::start() {
+  boost::asio::post(timer_.get_executor(), [this] {
+    check();
+    schedule();
+  });
+}
+
+void TlsExpiryWatch::check_soon() {
+  boost::asio::post(timer_.get_executor(), [this] {
+    if (!stopped_) check();
+  });
+}
+
+void TlsExpiryWatch::stop() {
+  boost::asio::post(timer_.get_executor(), [this] {
+    stopped_ = true;
+    timer_.cancel();
+  });
+}
+
+void TlsExpiryWatch::check() {
+  const auto now = unix_seconds(clock_);
+  for (const auto& [listener, tls] : contexts_())
+    for (const auto& notice : net::tls_notices(listener, net::tls_validity(*tls), now)) {
+      if (notice.lapsed)
+        spdlog::error("{}", notice.line);
+      else
+        spdlog::warn("{}", notice.line);
+    }
+}
+
+void TlsExpiryWatch::schedule() {
+  if (stopped_) return;
+  timer_.expires_after(interval_);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    check();
+    schedule();
+  });
+}
+
+}  // namespace markerwatch::app
