@@ -124,20 +124,24 @@ bool start_listener(Server& server, const char* name, const settings::Endpoint& 
   }
 }
 
-// MLLP over TLS as configured; null for plain MLLP. Throws std::runtime_error naming the key when a
-// file cannot be used.
-std::shared_ptr<const net::MllpTls> mllp_tls(const settings::MllpSettings& s) {
-  if (s.cert_file.empty()) return nullptr;
-  return std::make_shared<const net::MllpTls>(net::MllpTls{
-      net::load_tls_context({s.cert_file, s.key_file, s.client_ca_file, s.client_crl_file}, "mllp"),
-      s.allowed_clients});
-}
-
 void notify(const char* state) {
   sd_notify(0, state);
 }
 
 }  // namespace
+
+ListenerTlsContexts load_listener_tls(const settings::Settings& s) {
+  ListenerTlsContexts tls;
+  if (!s.http.cert_file.empty())
+    tls.http = net::load_tls_context({s.http.cert_file, s.http.key_file, {}, {}}, "http");
+  if (!s.mllp.cert_file.empty())
+    tls.mllp = std::make_shared<const net::MllpTls>(net::MllpTls{
+        net::load_tls_context(
+            {s.mllp.cert_file, s.mllp.key_file, s.mllp.client_ca_file, s.mllp.client_crl_file},
+            "mllp"),
+        s.mllp.allowed_clients});
+  return tls;
+}
 
 int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::string& config_path) {
   // What a reload may not change (listeners, storage) is read from these all along.
@@ -173,7 +177,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   mllp_options.max_message_bytes = static_cast<std::size_t>(settings.mllp.max_message_bytes);
   mllp_options.idle_timeout = std::chrono::seconds(settings.mllp.idle_timeout_s);
   mllp_options.max_connections = settings.mllp.max_connections;
-  mllp_options.tls = mllp_tls(settings.mllp);
+  mllp_options.tls = load_listener_tls(settings).mllp;
   net::MllpServer mllp(io, mllp_options, handler);
   if (!start_listener(mllp, "mllp", settings.mllp.listen)) return 1;
   // Webhook deliveries run on their own thread, never on the network threads; what they record
@@ -285,15 +289,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   reloader.emplace(config_path, initial, [&](auto next, auto applied) {
     // Certificates, keys and CAs are read again (renewed files); one that cannot be used refuses
     // the reload (it throws) before anything else changes.
-    struct RenewedTls {
-      std::shared_ptr<net::TlsContext> http;
-      std::shared_ptr<const net::MllpTls> mllp;
-    };
-    const RenewedTls renewed{
-        next->http.cert_file.empty()
-            ? nullptr
-            : net::load_tls_context({next->http.cert_file, next->http.key_file, {}, {}}, "http"),
-        mllp_tls(next->mllp)};
+    const auto renewed = load_listener_tls(*next);
     notify("RELOADING=1");
     writer.use_settings(next, [&, next, renewed, applied = std::move(applied)](auto failure) {
       if (!failure) {

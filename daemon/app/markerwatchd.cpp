@@ -6,6 +6,8 @@
 
 #include "app/daemon.hpp"
 #include "app/logging.hpp"
+#include "app/tls_expiry_watch.hpp"
+#include "core/clock.hpp"
 #include "settings/settings.hpp"
 
 int main(int argc, char** argv) {
@@ -31,6 +33,20 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (check_only) {
+    // The TLS files as the start loads them: a key that does not match its certificate, a
+    // damaged CRL, and the dates the running daemon would warn of.
+    try {
+      const auto tls = app::load_listener_tls(s);
+      app::ListenerTls contexts;
+      if (tls.mllp) contexts.emplace_back("mllp", tls.mllp->context);
+      if (tls.http) contexts.emplace_back("http", tls.http);
+      for (const auto& notice : app::tls_notices(contexts, unix_seconds(SystemClock())))
+        std::fprintf(stderr, "markerwatchd: %s: %s\n", notice.lapsed ? "error" : "warning",
+                     notice.line.c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "markerwatchd: config error: %s\n", e.what());
+      return 2;
+    }
     std::printf("configuration ok: %s\n", settings::describe(s).c_str());
     return 0;
   }

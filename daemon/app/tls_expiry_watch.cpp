@@ -33,15 +33,21 @@ void TlsExpiryWatch::stop() {
   });
 }
 
+std::vector<net::TlsNotice> tls_notices(const ListenerTls& contexts, std::int64_t now) {
+  std::vector<net::TlsNotice> notices;
+  for (const auto& [listener, tls] : contexts)
+    for (auto& notice : net::tls_notices(listener, net::tls_validity(*tls), now))
+      notices.push_back(std::move(notice));
+  return notices;
+}
+
 void TlsExpiryWatch::check() {
-  const auto now = unix_seconds(clock_);
-  for (const auto& [listener, tls] : contexts_())
-    for (const auto& notice : net::tls_notices(listener, net::tls_validity(*tls), now)) {
-      if (notice.lapsed)
-        spdlog::error("{}", notice.line);
-      else
-        spdlog::warn("{}", notice.line);
-    }
+  for (const auto& notice : tls_notices(contexts_(), unix_seconds(clock_))) {
+    if (notice.lapsed)
+      spdlog::error("{}", notice.line);
+    else
+      spdlog::warn("{}", notice.line);
+  }
 }
 
 void TlsExpiryWatch::schedule() {

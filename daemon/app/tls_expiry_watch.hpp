@@ -19,6 +19,9 @@ namespace markerwatch::app {
 // The contexts the listeners hand to new connections, by listener name ("mllp", "http").
 using ListenerTls = std::vector<std::pair<std::string, std::shared_ptr<net::TlsContext>>>;
 
+// What the expiry check says of `contexts` at `now` (Unix seconds), listener by listener.
+std::vector<net::TlsNotice> tls_notices(const ListenerTls& contexts, std::int64_t now);
+
 class TlsExpiryWatch {
  public:
   TlsExpiryWatch(boost::asio::any_io_executor executor, const Clock& clock,

@@ -74,9 +74,11 @@ class Daemon:
 
     def start(self, timeout=20, env=None):
         self.log = open(self.log_path, "ab")
+        # Unbuffered: a buffered reader's readline can take in lines after READY too, which
+        # the `cat` below (reading the pipe itself) would then never see, nor the log file.
         self.proc = subprocess.Popen(
             [os.path.join(self.bin_dir, "markerwatchd"), "--config", self.config],
-            stdout=subprocess.PIPE, stderr=self.log, env=env)
+            stdout=subprocess.PIPE, stderr=self.log, env=env, bufsize=0)
         _started.append(self)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -88,6 +90,7 @@ class Daemon:
                 ports = dict(kv.split(b"=") for kv in line.split()[1:])
                 self.port = int(ports[b"mllp"])
                 self.http_port = int(ports[b"http"])
+                self.log.flush()  # before `cat` appends to the same file
                 # Keep draining stdout so the daemon never blocks on a full pipe.
                 self._drain = subprocess.Popen(["cat"], stdin=self.proc.stdout, stdout=self.log)
                 return self

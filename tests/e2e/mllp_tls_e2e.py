@@ -318,6 +318,53 @@ def native(a, tmp):
     h.check(d.stop() == 0, "daemon stops cleanly")
 
 
+def check_config_loads_tls(a, tmp):
+    """`markerwatchd --check-config` loads the TLS files as the start does: a key that does not
+    match its certificate and a damaged CRL are errors naming the key; the dates the running
+    daemon would warn of are said too."""
+    c = certificates(tmp)
+
+    def check(extra):
+        path = os.path.join(tmp, "check.toml")
+        with open(path, "w") as f:
+            f.write("[mllp]\n" + native_config(c, ["lab-engine"]) + extra)
+        out = subprocess.run([os.path.join(a.bin, "markerwatchd"), "--check-config", "--config",
+                              path], capture_output=True, timeout=60)
+        return out.returncode, out.stdout.decode(), out.stderr.decode()
+
+    crl = revocation_list(tmp, c["ca"], [c["pharmacy"][0]])
+    rc, out, err = check('client_crl_file = "%s"\n' % crl)
+    h.check(rc == 0 and "configuration ok" in out and "mllp.tls=mutual+crl" in out,
+            "a working TLS set-up passes (%r %r)" % (out, err))
+    h.check("markerwatchd: warning: event=tls_certificate_expiring listener=mllp" in err,
+            "and the certificate's near end is said (%r)" % err)
+
+    # The pharmacy's key beside the server's certificate: both readable, but not a pair.
+    path = os.path.join(tmp, "mismatch.toml")
+    with open(path, "w") as f:
+        f.write('[mllp]\ncert_file = "%s"\nkey_file = "%s"\n' % (c["server"][0], c["pharmacy"][1]))
+    out = subprocess.run([os.path.join(a.bin, "markerwatchd"), "--check-config", "--config", path],
+                         capture_output=True, timeout=60)
+    h.check(out.returncode == 2 and b"mllp.key_file" in out.stderr and
+            b"does not match the certificate in" in out.stderr,
+            "a key that does not match its certificate fails check-config (%r)" % out.stderr)
+
+    with open(crl, "rb") as f:
+        good = f.read()
+    damaged = os.path.join(tmp, "damaged.crl")
+    with open(damaged, "wb") as f:
+        f.write(good.replace(b"\n", b"\n!", 2))
+    rc, out, err = check('client_crl_file = "%s"\n' % damaged)
+    h.check(rc == 2 and "config error: mllp.client_crl_file %s: a CRL in it is damaged" % damaged
+            in err, "a damaged CRL fails check-config (%r)" % err)
+
+    lapsed = revocation_list(tmp, c["ca"], [], valid_s=1)
+    time.sleep(1.5)
+    rc, out, err = check('client_crl_file = "%s"\n' % lapsed)
+    h.check(rc == 0 and "markerwatchd: error: event=tls_crl_expired listener=mllp" in err,
+            "a lapsed CRL is said as an error (%r)" % err)
+
+
 def through_stunnel(a, tmp):
     c = certificates(tmp)
     ca = c["ca"][0]
@@ -347,7 +394,7 @@ def through_stunnel(a, tmp):
 
 
 def main(a, tmp):
-    h.run_each(a, tmp, [native, through_stunnel])
+    h.run_each(a, tmp, [native, check_config_loads_tls, through_stunnel])
 
 
 if __name__ == "__main__":
