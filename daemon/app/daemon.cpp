@@ -233,6 +233,8 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
     const auto refused = mllp.tls_refusals();
     counters["markerwatch_mllp_tls_refused_total{reason=\"handshake_failed\"}"] =
         refused.handshake_failed;
+    counters["markerwatch_mllp_tls_refused_total{reason=\"certificate_rejected\"}"] =
+        refused.certificate_rejected;
     counters["markerwatch_mllp_tls_refused_total{reason=\"not_allowed\"}"] = refused.not_allowed;
     counters["markerwatch_mllp_tls_refused_total{reason=\"handshake_timeout\"}"] =
         refused.handshake_timeout;

@@ -100,9 +100,9 @@ class MllpSessionOf final : public MllpSession,
     handshaking_ = false;
     if (closed_) return;
     if (ec) {
-      ++server_.handshakes_failed_;
       std::string certificate_error;
       if constexpr (kTls) certificate_error = client_verify_error(stream_.native_handle());
+      ++(certificate_error.empty() ? server_.handshakes_failed_ : server_.certificates_rejected_);
       // The certificate's problem (revoked, expired, unknown CA) says more than the TLS error.
       log()->info("event=tls_handshake_failed peer={} error=\"{}\"", peer_,
                   certificate_error.empty() ? ec.message() : certificate_error);
@@ -374,7 +374,8 @@ std::shared_ptr<const MllpTls> MllpServer::tls() const {
 }
 
 MllpServer::TlsRefusals MllpServer::tls_refusals() const {
-  return {handshakes_failed_.load(), clients_not_allowed_.load(), handshakes_timed_out_.load()};
+  return {handshakes_failed_.load(), certificates_rejected_.load(), clients_not_allowed_.load(),
+          handshakes_timed_out_.load()};
 }
 
 void MllpServer::use_tls(std::shared_ptr<const MllpTls> tls) {

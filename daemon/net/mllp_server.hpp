@@ -79,7 +79,10 @@ class MllpServer {
   std::uint64_t accept_failures() const { return accept_.failures(); }
   // TLS connections closed before anything they sent was read, by reason.
   struct TlsRefusals {
-    std::uint64_t handshake_failed = 0;   // no certificate, an unknown CA, not TLS at all, ...
+    std::uint64_t handshake_failed = 0;  // no certificate, not TLS at all, no common cipher, ...
+    // A certificate that failed verification: an unknown CA, expired, revoked, its CA's CRL
+    // missing or lapsed.
+    std::uint64_t certificate_rejected = 0;
     std::uint64_t not_allowed = 0;        // a certificate that names none of allowed_clients
     std::uint64_t handshake_timeout = 0;  // no handshake within the time limit
   };
@@ -103,8 +106,8 @@ class MllpServer {
   AcceptLoop accept_;
   mutable std::mutex tls_mutex_;
   std::shared_ptr<const MllpTls> tls_;  // null: plain MLLP
-  std::atomic<std::uint64_t> handshakes_failed_{0}, clients_not_allowed_{0},
-      handshakes_timed_out_{0};
+  std::atomic<std::uint64_t> handshakes_failed_{0}, certificates_rejected_{0},
+      clients_not_allowed_{0}, handshakes_timed_out_{0};
   std::uint16_t bound_port_ = 0;
   SessionSet<MllpSession> sessions_;
 };

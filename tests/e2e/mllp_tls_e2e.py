@@ -239,8 +239,10 @@ def native(a, tmp):
     h.check(h.wait_until(lambda: d.log_count("event=tls_handshake_timeout") == 1), "and logged")
     samples = metric_samples(request(d.http_port, "GET", "/metrics", reader)[1])
     refusals = {reason: samples.get('markerwatch_mllp_tls_refused_total{reason="%s"}' % reason)
-        for reason in ("handshake_failed", "not_allowed", "handshake_timeout")}
-    h.check(refusals == {"handshake_failed": "3", "not_allowed": "2", "handshake_timeout": "1"},
+        for reason in ("handshake_failed", "certificate_rejected", "not_allowed",
+                       "handshake_timeout")}
+    h.check(refusals == {"handshake_failed": "2", "certificate_rejected": "1", "not_allowed": "2",
+                         "handshake_timeout": "1"},
             "/metrics counts the refused connections by reason: %r" % refusals)
 
     # A reload takes a new allow-list for the connections that follow.
@@ -315,6 +317,11 @@ def native(a, tmp):
             "and refuses the senders of its CA")
     h.check(h.wait_until(lambda: d.log_count('error="CRL has expired"') == 1),
             "the log says why")
+    samples = metric_samples(request(d.http_port, "GET", "/metrics", reader)[1])
+    h.check(samples.get('markerwatch_mllp_tls_refused_total{reason="certificate_rejected"}') == "4",
+            "/metrics counts the revoked certificate twice and the one refused by the lapsed CRL "
+            "as rejected certificates (%r)" % samples.get(
+                'markerwatch_mllp_tls_refused_total{reason="certificate_rejected"}'))
     h.check(d.stop() == 0, "daemon stops cleanly")
 
 
