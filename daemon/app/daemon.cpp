@@ -177,7 +177,8 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   mllp_options.max_message_bytes = static_cast<std::size_t>(settings.mllp.max_message_bytes);
   mllp_options.idle_timeout = std::chrono::seconds(settings.mllp.idle_timeout_s);
   mllp_options.max_connections = settings.mllp.max_connections;
-  mllp_options.tls = load_listener_tls(settings).mllp;
+  const auto tls = load_listener_tls(settings);
+  mllp_options.tls = tls.mllp;
   net::MllpServer mllp(io, mllp_options, handler);
   if (!start_listener(mllp, "mllp", settings.mllp.listen)) return 1;
   // Webhook deliveries run on their own thread, never on the network threads; what they record
@@ -315,8 +316,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   http_options.max_header_bytes = static_cast<std::uint32_t>(settings.http.max_header_bytes);
   http_options.read_timeout = std::chrono::seconds(settings.http.read_timeout_s);
   http_options.max_connections = settings.http.max_connections;
-  http_options.cert_file = settings.http.cert_file;
-  http_options.key_file = settings.http.key_file;
+  http_options.tls = tls.http;
   net::HttpServer http(io, http_options, api);
   http_server = &http;
   if (!start_listener(http, "http", settings.http.listen)) return 1;

@@ -213,10 +213,7 @@ class HttpSessionOf final : public HttpSession,
 };
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler& handler)
-    : options_(std::move(options)), handler_(handler), accept_(io, log()) {
-  if (!options_.cert_file.empty())
-    tls_ = load_tls_context({options_.cert_file, options_.key_file, {}, {}}, "http");
-}
+    : options_(std::move(options)), handler_(handler), accept_(io, log()), tls_(options_.tls) {}
 
 std::shared_ptr<TlsContext> HttpServer::tls_context() const {
   std::lock_guard lock(tls_mutex_);

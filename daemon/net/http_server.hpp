@@ -50,8 +50,7 @@ struct HttpServerOptions {
   // engine told "unavailable" (too many connections, stopping, a write that failed) then waits
   // that long instead of retrying at once or giving up (RFC 9110 section 10.2.3).
   std::chrono::seconds retry_after{5};
-  std::string cert_file;  // PEM certificate (chain); empty: plain HTTP
-  std::string key_file;   // PEM private key
+  std::shared_ptr<TlsContext> tls;  // null: plain HTTP
 };
 
 // One open connection, as the server's session set sees it.
@@ -64,8 +63,6 @@ class HttpSession {
 
 class HttpServer {
  public:
-  // Loads the TLS certificate and key when `cert_file` is set; throws std::runtime_error naming
-  // the file when they cannot be used.
   HttpServer(boost::asio::io_context& io, HttpServerOptions options, HttpHandler& handler);
   ~HttpServer();
 
@@ -92,7 +89,7 @@ class HttpServer {
   AcceptLoop accept_;
 
   mutable std::mutex tls_mutex_;
-  std::shared_ptr<TlsContext> tls_;  // set when cert_file is
+  std::shared_ptr<TlsContext> tls_;  // null: plain HTTP
   std::uint16_t bound_port_ = 0;
   SessionSet<HttpSession> sessions_;
 };

@@ -52,6 +52,7 @@ void load_crls(TlsContext& tls, const std::string& path, const std::string& key)
   if (count == 0) fail("no certificate revocation list (PEM X509 CRL) in it");
   X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
 }
+
 // Seconds since the Unix epoch of an ASN.1 time (certificates and CRLs carry UTC times).
 std::int64_t unix_time(const ASN1_TIME* time) {
   std::tm parts{};
