@@ -176,6 +176,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   mllp_options.port = settings.mllp.listen.port;
   mllp_options.max_message_bytes = static_cast<std::size_t>(settings.mllp.max_message_bytes);
   mllp_options.idle_timeout = std::chrono::seconds(settings.mllp.idle_timeout_s);
+  mllp_options.handshake_timeout = std::chrono::seconds(settings.mllp.handshake_timeout_s);
   mllp_options.max_connections = settings.mllp.max_connections;
   const auto tls = load_listener_tls(settings);
   mllp_options.tls = tls.mllp;

@@ -150,9 +150,10 @@ bool is_certificate_name(std::string_view name) {
 }
 
 void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {
-  r.check_keys(t, "mllp.",
-               {"listen", "max_message_bytes", "idle_timeout_s", "max_connections", "cert_file",
-                "key_file", "client_ca_file", "allowed_clients", "client_crl_file"});
+  r.check_keys(
+      t, "mllp.",
+      {"listen", "max_message_bytes", "idle_timeout_s", "handshake_timeout_s", "max_connections",
+       "cert_file", "key_file", "client_ca_file", "allowed_clients", "client_crl_file"});
   read_certificate(r, t, "mllp", s.cert_file, s.key_file);
   if (auto* n = t.get("client_ca_file")) {
     s.client_ca_file = r.string(*n, "mllp.client_ca_file", 1024);
@@ -185,6 +186,8 @@ void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {
     s.max_message_bytes = r.integer(*n, "mllp.max_message_bytes", 1024, 256LL * 1024 * 1024);
   if (auto* n = t.get("idle_timeout_s"))
     s.idle_timeout_s = static_cast<int>(r.integer(*n, "mllp.idle_timeout_s", 1, 86400));
+  if (auto* n = t.get("handshake_timeout_s"))
+    s.handshake_timeout_s = static_cast<int>(r.integer(*n, "mllp.handshake_timeout_s", 1, 3600));
   if (auto* n = t.get("max_connections"))
     s.max_connections = static_cast<int>(r.integer(*n, "mllp.max_connections", 1, 10000));
 }
@@ -771,6 +774,7 @@ std::vector<std::string> restart_only_changes(const Settings& running, const Set
   note("mllp.listen", a.mllp.listen != b.mllp.listen);
   note("mllp.max_message_bytes", a.mllp.max_message_bytes != b.mllp.max_message_bytes);
   note("mllp.idle_timeout_s", a.mllp.idle_timeout_s != b.mllp.idle_timeout_s);
+  note("mllp.handshake_timeout_s", a.mllp.handshake_timeout_s != b.mllp.handshake_timeout_s);
   note("mllp.max_connections", a.mllp.max_connections != b.mllp.max_connections);
   // As for HTTPS below: a reload reads the files again and takes a new allow-list; turning TLS on
   // or off changes what the listener speaks.

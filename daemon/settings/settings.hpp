@@ -46,6 +46,9 @@ struct MllpSettings {
   Endpoint listen{"127.0.0.1", 2575};
   std::int64_t max_message_bytes = 1024 * 1024;
   int idle_timeout_s = 300;
+  // MLLP over TLS: a handshake not done by then (or idle_timeout_s, if shorter) closes the
+  // connection.
+  int handshake_timeout_s = 30;
   int max_connections = 64;
   // MLLP over TLS: set cert_file and key_file and the listener speaks only TLS.
   std::string cert_file;

@@ -80,6 +80,7 @@ TEST_CASE("the reference config is exactly the embedded defaults") {
   CHECK(ref.mllp.listen.port == def.mllp.listen.port);
   CHECK(ref.mllp.max_message_bytes == def.mllp.max_message_bytes);
   CHECK(ref.mllp.idle_timeout_s == def.mllp.idle_timeout_s);
+  CHECK(ref.mllp.handshake_timeout_s == def.mllp.handshake_timeout_s);
   CHECK(ref.mllp.max_connections == def.mllp.max_connections);
   CHECK(ref.http.listen.host == def.http.listen.host);
   CHECK(ref.http.listen.port == def.http.listen.port);
@@ -131,6 +132,8 @@ TEST_CASE("config errors name the key and its line") {
       {"[storage]\nseries_cache_values = 1.5\n", "storage.series_cache_values: must be an integer"},
       {"[mllp]\nmax_connections = 0\n",
        "test.toml:2:19: mllp.max_connections: must be between 1 and 10000"},
+      {"[mllp]\nhandshake_timeout_s = 0\n",
+       "test.toml:2:23: mllp.handshake_timeout_s: must be between 1 and 3600"},
       {"[mllp]\nmax_connections = \"ten\"\n", "mllp.max_connections: must be an integer"},
       {"[mllp]\nlisten = \"localhost\"\n", "test.toml:2:10: mllp.listen:"},
       {"[mllp]\nlisten = \"127.0.0.1:70000\"\n", "port in '127.0.0.1:70000' must be 0 to 65535"},
@@ -436,6 +439,7 @@ TEST_CASE(
       {"[mllp]\nlisten = \"127.0.0.1:2576\"\n", {"mllp.listen"}},
       {"[mllp]\nmax_message_bytes = 2048\nidle_timeout_s = 5\nmax_connections = 3\n",
        {"mllp.max_message_bytes", "mllp.idle_timeout_s", "mllp.max_connections"}},
+      {"[mllp]\nhandshake_timeout_s = 10\n", {"mllp.handshake_timeout_s"}},
       {"[http]\nlisten = \"127.0.0.1:8081\"\nread_timeout_s = 3\n",
        {"http.listen", "http.read_timeout_s"}},
       // Turning MLLP over TLS on (the files need only be readable here).
