@@ -206,11 +206,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   net::HttpServer* http_server = nullptr;
   std::optional<ConfigReloader> reloader;  // made once the HTTP API it updates exists
   const auto listener_tls = [&] {
-    ListenerTls contexts;
-    if (auto tls = mllp.tls_context()) contexts.emplace_back("mllp", std::move(tls));
-    if (auto tls = http_server ? http_server->tls_context() : nullptr)
-      contexts.emplace_back("http", std::move(tls));
-    return contexts;
+    return ListenerTls{mllp.tls_context(), http_server ? http_server->tls_context() : nullptr};
   };
   // Signals, the watchdog and the TLS expiry checks share one strand: the io_context runs on two
   // threads.
@@ -274,7 +270,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
         {"markerwatch_database_bytes", database_bytes(settings.storage.path)},
         {"markerwatch_config_last_reload_successful",
          !reloader || reloader->stats().last_applied ? 1.0 : 0.0}};
-    for (const auto& [listener, tls] : listener_tls()) {
+    for (const auto& [listener, tls] : listener_tls().by_name()) {
       const auto validity = net::tls_validity(*tls);
       const auto labels = "{listener=\"" + listener + "\"}";
       gauges["markerwatch_tls_certificate_expiry_timestamp_seconds" + labels] =

@@ -37,9 +37,7 @@ int main(int argc, char** argv) {
     // damaged CRL, and the dates the running daemon would warn of.
     try {
       const auto tls = app::load_listener_tls(s);
-      app::ListenerTls contexts;
-      if (tls.mllp) contexts.emplace_back("mllp", tls.mllp->context);
-      if (tls.http) contexts.emplace_back("http", tls.http);
+      const app::ListenerTls contexts{tls.mllp ? tls.mllp->context : nullptr, tls.http};
       for (const auto& notice : app::tls_notices(contexts, unix_seconds(SystemClock())))
         std::fprintf(stderr, "markerwatchd: %s: %s\n", notice.lapsed ? "error" : "warning",
                      notice.line.c_str());

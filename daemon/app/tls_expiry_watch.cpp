@@ -33,9 +33,16 @@ void TlsExpiryWatch::stop() {
   });
 }
 
+std::vector<std::pair<std::string, std::shared_ptr<net::TlsContext>>> ListenerTls::by_name() const {
+  std::vector<std::pair<std::string, std::shared_ptr<net::TlsContext>>> named;
+  if (mllp) named.emplace_back("mllp", mllp);
+  if (http) named.emplace_back("http", http);
+  return named;
+}
+
 std::vector<net::TlsNotice> tls_notices(const ListenerTls& contexts, std::int64_t now) {
   std::vector<net::TlsNotice> notices;
-  for (const auto& [listener, tls] : contexts)
+  for (const auto& [listener, tls] : contexts.by_name())
     for (auto& notice : net::tls_notices(listener, net::tls_validity(*tls), now))
       notices.push_back(std::move(notice));
   return notices;

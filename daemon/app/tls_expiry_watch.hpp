@@ -16,8 +16,14 @@
 
 namespace markerwatch::app {
 
-// The contexts the listeners hand to new connections, by listener name ("mllp", "http").
-using ListenerTls = std::vector<std::pair<std::string, std::shared_ptr<net::TlsContext>>>;
+// The contexts the listeners hand to new connections; null for a listener without TLS.
+struct ListenerTls {
+  std::shared_ptr<net::TlsContext> mllp;
+  std::shared_ptr<net::TlsContext> http;
+
+  // The listeners that have TLS, by name ("mllp", "http").
+  std::vector<std::pair<std::string, std::shared_ptr<net::TlsContext>>> by_name() const;
+};
 
 // What the expiry check says of `contexts` at `now` (Unix seconds), listener by listener.
 std::vector<net::TlsNotice> tls_notices(const ListenerTls& contexts, std::int64_t now);

@@ -127,8 +127,13 @@ void read_storage(const Reader& r, const toml::table& t, StorageSettings& s) {
         static_cast<int>(r.integer(*n, "storage.series_cache_values", 0, 16777216));
 }
 
-// A listener's cert_file and key_file: both or neither; readable now, not at the first
-// connection.
+// Files are checked when the configuration is read, not at the first connection that needs them.
+void require_readable(const Reader& r, const toml::node* node, const std::string& key,
+                      const std::string& path) {
+  if (!path.empty() && !std::ifstream(path)) r.fail(*node, key, "cannot read '" + path + "'");
+}
+
+// A listener's cert_file and key_file: both or neither.
 void read_certificate(const Reader& r, const toml::table& t, const std::string& section,
                       std::string& cert_file, std::string& key_file) {
   const auto* cert = t.get("cert_file");
@@ -141,7 +146,20 @@ void read_certificate(const Reader& r, const toml::table& t, const std::string& 
            "is required when " + (cert_file.empty() ? key_key : cert_key) + " is set");
   for (const auto& [node, value, name] :
        {std::tuple{cert, cert_file, cert_key}, std::tuple{key, key_file, key_key}})
-    if (!value.empty() && !std::ifstream(value)) r.fail(*node, name, "cannot read '" + value + "'");
+    require_readable(r, node, name, value);
+}
+
+// A file that only means something on top of another key (a CA file on top of a certificate,
+// a CRL file on top of a CA file): refused, with the key it needs, when that key is not set.
+void read_file_on_top_of(const Reader& r, const toml::table& t, const std::string& section,
+                         std::string_view name, std::string& path, bool base_is_set,
+                         std::string_view needs) {
+  const auto* node = t.get(name);
+  if (!node) return;
+  const auto key = section + "." + std::string(name);
+  path = r.string(*node, key, 1024);
+  if (!path.empty() && !base_is_set) r.fail(*node, key, std::string(needs));
+  require_readable(r, node, key, path);
 }
 
 // A name a client certificate may carry: a DNS name or a CN of the same letters.
@@ -155,13 +173,8 @@ void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {
       {"listen", "max_message_bytes", "idle_timeout_s", "handshake_timeout_s", "max_connections",
        "cert_file", "key_file", "client_ca_file", "allowed_clients", "client_crl_file"});
   read_certificate(r, t, "mllp", s.cert_file, s.key_file);
-  if (auto* n = t.get("client_ca_file")) {
-    s.client_ca_file = r.string(*n, "mllp.client_ca_file", 1024);
-    if (!s.client_ca_file.empty() && s.cert_file.empty())
-      r.fail(*n, "mllp.client_ca_file", "needs mllp.cert_file and mllp.key_file (MLLP over TLS)");
-    if (!s.client_ca_file.empty() && !std::ifstream(s.client_ca_file))
-      r.fail(*n, "mllp.client_ca_file", "cannot read '" + s.client_ca_file + "'");
-  }
+  read_file_on_top_of(r, t, "mllp", "client_ca_file", s.client_ca_file, !s.cert_file.empty(),
+                      "needs mllp.cert_file and mllp.key_file (MLLP over TLS)");
   if (auto* n = t.get("allowed_clients")) {
     s.allowed_clients = r.strings(*n, "mllp.allowed_clients");
     if (!s.allowed_clients.empty() && s.client_ca_file.empty())
@@ -173,14 +186,8 @@ void read_mllp(const Reader& r, const toml::table& t, MllpSettings& s) {
                "'" + text::printable(name, 64) +
                    "' is not a certificate name (letters, digits, '.', '-' and '_', 1-253)");
   }
-  if (auto* n = t.get("client_crl_file")) {
-    s.client_crl_file = r.string(*n, "mllp.client_crl_file", 1024);
-    if (!s.client_crl_file.empty() && s.client_ca_file.empty())
-      r.fail(*n, "mllp.client_crl_file",
-             "needs mllp.client_ca_file: revocation applies to verified certificates");
-    if (!s.client_crl_file.empty() && !std::ifstream(s.client_crl_file))
-      r.fail(*n, "mllp.client_crl_file", "cannot read '" + s.client_crl_file + "'");
-  }
+  read_file_on_top_of(r, t, "mllp", "client_crl_file", s.client_crl_file, !s.client_ca_file.empty(),
+                      "needs mllp.client_ca_file: revocation applies to verified certificates");
   if (auto* n = t.get("listen")) s.listen = r.endpoint(*n, "mllp.listen");
   if (auto* n = t.get("max_message_bytes"))
     s.max_message_bytes = r.integer(*n, "mllp.max_message_bytes", 1024, 256LL * 1024 * 1024);
