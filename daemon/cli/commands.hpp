@@ -67,6 +67,8 @@ int cmd_token_new(const std::string& name, const std::vector<std::string>& roles
 // One patient's marker as an SVG chart, to `output` ("" or "-": stdout).
 int cmd_chart(const Common& c, const std::string& patient, const std::string& marker,
               const std::string& output);
+// Writes a checked copy of the database to `target`, a new file (store/backup.hpp).
+int cmd_backup(const Common& c, const std::string& target);
 int cmd_milestones_list(const Common& c, const std::string& patient, const std::string& format);
 
 }  // namespace markerwatch::cli

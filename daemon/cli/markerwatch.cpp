@@ -219,6 +219,12 @@ int main(int argc, char** argv) {
   chart->add_option("--marker", chart_marker, "marker name, alias or LOINC code (default AFP)");
   chart->add_option("-o,--output", chart_output, "SVG file to write (default: standard output)");
 
+  std::string backup_target;
+  auto* backup = app.add_subcommand(
+      "backup", "copy the database into a new file, also while markerwatchd writes it");
+  add_common(backup);
+  backup->add_option("file", backup_target, "the new file (its folder must exist)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -252,6 +258,7 @@ int main(int argc, char** argv) {
     if (*alert_resolve)
       return cli::cmd_alert_action(common, "resolve", alert_id, alert_by, alert_note);
     if (*chart) return cli::cmd_chart(common, chart_patient, chart_marker, chart_output);
+    if (*backup) return cli::cmd_backup(common, backup_target);
     if (*log) return cli::cmd_log(common, log_since, log_patient, log_limit, log_format);
   } catch (const settings::ConfigError& e) {
     std::cerr << "markerwatch: config error: " << e.what() << "\n";

@@ -8,14 +8,17 @@ import fails with one line that names its file, and nothing already stored chang
 fit again, the same messages are each stored once, and the seed case gives its three alerts.
 Started on such a disk, the daemon exits before it is ready and names the database. And a disk
 whose syncs fail (a preloaded fdatasync that returns EIO) under the daemon, which acknowledges
-nothing it could not sync, and under an import, which says whether its file is stored."""
+nothing it could not sync, and under an import, which says whether its file is stored. Before
+those, `markerwatch backup` of the running daemon's database while messages arrive."""
 import csv
+import datetime
 import json
 import os
 import resource
 import socket
 import sqlite3
 import subprocess
+import threading
 import time
 
 import harness as h
@@ -401,9 +404,79 @@ def database_syncs_fail(a, tmp):
     seed_case_stored_once(a, d.db, config, reference, len(messages))
 
 
+def numbered_results(first, count):
+    """ORU^R01 messages with one AFP result each, for 20 patients, each on a day of its own."""
+    return [h.oru("BK%d" % i, "BK-P%d" % (i % 20), [h.afp_obx(1, "%d.5" % i)],
+                  collected=(datetime.date(2010, 1, 1) + datetime.timedelta(days=i))
+                  .strftime("%Y%m%d080000"))
+            for i in range(first, first + count)]
+
+
+def consistent_copy(copy):
+    """The copy holds whole messages: every accepted one with its result, no result without it."""
+    accepted = h.query(copy, "SELECT count(*) FROM messages WHERE outcome = 'accepted'")[0][0]
+    results = h.query(copy, "SELECT count(*) FROM results")[0][0]
+    h.check(accepted == results, "%s: %d accepted messages and %d results" % (
+        os.path.basename(copy), accepted, results))
+    return results
+
+
+def backup_while_receiving(a, tmp):
+    """`markerwatch backup` of the running daemon's database: a copy of one moment, while
+    messages keep arriving and are acknowledged; an existing file is never overwritten."""
+    d = h.Daemon(a.bin, tmp).start()
+    try:
+        send_acknowledged(d, tmp, "first", numbered_results(0, 200), "before the backup")
+        copy = os.path.join(tmp, "copy.db")
+        p = h.cli(a.bin, "backup", "--db", d.db, copy)
+        h.check(p.stdout.decode().startswith("backup written: %s (" % copy) and
+                "200 results" in p.stdout.decode(), "backup says what it wrote: %r" % p.stdout)
+        h.check(os.stat(copy).st_mode & 0o777 == 0o600, "the copy is readable by its owner only")
+        h.check(consistent_copy(copy) == 200, "the copy holds the 200 results stored before it")
+        h.check(h.results_json(a.bin, copy, "BK-P3") == h.results_json(a.bin, d.db, "BK-P3"),
+                "a patient's results read from the copy as from the database")
+
+        # Backups while a second connection's messages are being stored.
+        failures = []
+
+        def second():
+            try:
+                send_acknowledged(d, tmp, "second", numbered_results(200, 600), "during backups")
+            except Exception as e:  # noqa: BLE001 (reported by the test's own thread below)
+                failures.append(e)
+
+        sender = threading.Thread(target=second)
+        sender.start()
+        copies = []
+        while sender.is_alive() or not copies:
+            copies.append(os.path.join(tmp, "during-%d.db" % len(copies)))
+            h.cli(a.bin, "backup", "--db", d.db, copies[-1])
+        sender.join()
+        if failures:
+            raise failures[0]
+        counts = [consistent_copy(c) for c in copies]
+        print("  results in the copies taken during the second connection's messages:", counts)
+        h.check(counts == sorted(counts) and 200 <= counts[0] and counts[-1] <= 800,
+                "each later copy holds at least what the one before held: %s" % counts)
+
+        before = open(copy, "rb").read()
+        p = h.cli(a.bin, "backup", "--db", d.db, copy, check_rc=False)
+        h.check(p.returncode == 2 and b"exists: a backup goes to a new file" in p.stderr,
+                "an existing file is refused: %r" % p.stderr)
+        h.check(open(copy, "rb").read() == before, "and left as it was")
+        p = h.cli(a.bin, "backup", "--db", os.path.join(tmp, "none.db"),
+                  os.path.join(tmp, "x.db"), check_rc=False)
+        h.check(p.returncode == 2 and b"no database at" in p.stderr and
+                not os.path.exists(os.path.join(tmp, "x.db")), "a missing database: exit 2")
+        h.check(h.query(d.db, "SELECT count(*) FROM results")[0][0] == 800,
+                "the daemon stored every message meanwhile")
+    finally:
+        h.check(d.stop() == 0, "clean stop")
+
+
 def main(a, tmp):
-    h.run_each(a, tmp, (daemon_and_cli_refused, daemon_syncs_fail, database_syncs_fail,
-                        import_stopped_midway, import_not_synced))
+    h.run_each(a, tmp, (backup_while_receiving, daemon_and_cli_refused, daemon_syncs_fail,
+                        database_syncs_fail, import_stopped_midway, import_not_synced))
 
 
 if __name__ == "__main__":
