@@ -339,23 +339,40 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
   if (review ? request.method() != http::verb::post : !read_only)
     return problem(405, review ? "only POST is allowed here" : "only GET is allowed here");
   if (path == "/metrics") return metrics();
+  // Who read which patient's data, and when: one line per read of results, charts or alerts, for
+  // the audit trail that health-data regulations ask of a system holding it.
+  const auto audited = [&](std::string_view what, std::string_view patient,
+                           net::HttpResponse response) {
+    log()->info("event=data_read peer={} token={} what={} patient=\"{}\" target=\"{}\" status={}",
+                peer, token->name, what, text::printable(patient, 100),
+                text::printable(sv(request.target()), 200), response.result_int());
+    return response;
+  };
   try {
     const auto query = parse_query(sv(request.target()));
-    if (alerts_list) return list_alerts(query);
-    if (patient_chart)
-      return patient_chart_svg(
-          percent_decode(
-              path.substr(kPatients.size(), path.size() - kPatients.size() - kChart.size())),
-          query);
-    if (patient_results)
-      return list_results(percent_decode(path.substr(
-                              kPatients.size(), path.size() - kPatients.size() - kResults.size())),
-                          query);
+    if (alerts_list) {
+      const auto patient = query.find("patient");
+      return audited("alerts", patient == query.end() ? "*" : patient->second, list_alerts(query));
+    }
+    if (patient_chart) {
+      const auto patient = percent_decode(
+          path.substr(kPatients.size(), path.size() - kPatients.size() - kChart.size()));
+      return audited("chart", patient, patient_chart_svg(patient, query));
+    }
+    if (patient_results) {
+      const auto patient = percent_decode(
+          path.substr(kPatients.size(), path.size() - kPatients.size() - kResults.size()));
+      return audited("results", patient, list_results(patient, query));
+    }
     if (id_text.empty() || id_text.size() > 18 ||
         !std::all_of(id_text.begin(), id_text.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return problem(404, "no such alert: " + text::printable(id_text, 40));
     const auto id = std::stoll(id_text);
-    if (!review) return alert_detail(id);
+    if (!review) {
+      std::string patient;
+      auto detail = alert_detail(id, &patient);
+      return audited("alert", patient, std::move(detail));
+    }
     return review_alert(request, peer, *token, id, action == "ack" ? "acknowledge" : "resolve",
                         reply);
   } catch (const BadParameter& e) {
@@ -621,7 +638,7 @@ net::HttpResponse ApiHandler::list_results(const std::string& written,
   return json_response(200, body);
 }
 
-net::HttpResponse ApiHandler::alert_detail(std::int64_t id) {
+net::HttpResponse ApiHandler::alert_detail(std::int64_t id, std::string* patient) {
   std::lock_guard lock(db_mutex_);
   store::AlertStore alerts(database());
   store::DeliveryStore deliveries(database());
@@ -629,6 +646,7 @@ net::HttpResponse ApiHandler::alert_detail(std::int64_t id) {
   store::Savepoint snapshot(database());
   const auto row = alerts.alert(id);
   if (!row) return problem(404, "no such alert: " + std::to_string(id));
+  if (patient) *patient = row->patient_id;
   auto body = store::to_json(*row);
   body["events"] = nlohmann::ordered_json::array();
   for (const auto& e : alerts.events_of(id)) body["events"].push_back(store::to_json(e));

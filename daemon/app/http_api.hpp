@@ -94,7 +94,8 @@ class ApiHandler final : public net::HttpHandler {
   net::HttpResponse readyz();
   net::HttpResponse metrics();
   net::HttpResponse list_alerts(const std::map<std::string, std::string>& query);
-  net::HttpResponse alert_detail(std::int64_t id);
+  // `patient`, when given, gets the alert's patient identifier ("" for no such alert).
+  net::HttpResponse alert_detail(std::int64_t id, std::string* patient = nullptr);
   net::HttpResponse list_results(const std::string& patient,
                                  const std::map<std::string, std::string>& query);
   net::HttpResponse patient_chart_svg(const std::string& patient,

@@ -205,7 +205,29 @@ def main(a, tmp):
         h.check("patient id" in body["detail"], "/patients/%s: the 400 names the patient id" % bad)
     body = problem(*request(port, "GET", "/api/v1/patients/case-001%5E/chart.svg", token=reader), 400)
     h.check("neither id nor id^authority" in body["detail"], "chart.svg of a malformed patient: 400")
+    # Every read of a patient's data leaves a line of the audit trail: who, what, which patient.
+    r, data = request(port, "GET", "/api/v1/patients/case-001/chart.svg?marker=AFP", token=reader)
+    h.check(r.status == 200 and data.startswith(b"<svg"), "the patient's chart")
+    request(port, "GET", "/api/v1/alerts?state=all&patient=case-002", token=reader)
+    for what, patient, target, status in [
+            ("results", "case-001", "/api/v1/patients/case-001/results", 200),
+            ("results", "nobody", "/api/v1/patients/nobody/results", 404),
+            ("alert", "case-001", "/api/v1/alerts/%d" % one["alert_id"], 200),
+            ("alert", "", "/api/v1/alerts/999999", 404),
+            ("alerts", "*", "/api/v1/alerts?state=all&limit=2", 200),
+            ("alerts", "case-002", "/api/v1/alerts?state=all&patient=case-002", 200),
+            ("chart", "case-001", "/api/v1/patients/case-001/chart.svg?marker=AFP", 200)]:
+        line = re.compile(r"event=data_read peer=127\.0\.0\.1:\d+ token=dashboard what=%s "
+                          r'patient="%s" target="%s" status=%d' %
+                          (what, re.escape(patient), re.escape(target), status))
+        h.check(h.wait_until(lambda: line.search(d.log_text())),
+                "the read of %s is in the log as %s" % (target, line.pattern))
     problem(*request(port, "GET", "/api/v1/patients/case-001/results", token=ingester), 403)
+    h.check(h.wait_until(lambda: "event=request_forbidden" in d.log_text() and
+                         "token=lis-gateway" in d.log_text()), "the refused read is logged")
+    h.check("event=data_read peer" not in "".join(
+        l for l in d.log_text().splitlines(True) if "token=lis-gateway" in l),
+        "as refused, not as a read")
     problem(*request(port, "GET", "/api/v1/patients/case-001/results"), 401)
 
     # A person acknowledges, then resolves, over HTTP: answered after the commit.
