@@ -7,12 +7,15 @@
 #include <utility>
 
 #include "cli/output.hpp"
+#include "core/calendar.hpp"
 #include "core/clock.hpp"
+#include "core/text.hpp"
 #include "core/timestamp.hpp"
 #include "ingest/alert_evaluator.hpp"
 #include "ingest/csv_records.hpp"
 #include "ingest/pipeline.hpp"
 #include "store/checkpointer.hpp"
+#include "store/message_pruning.hpp"
 #include "store/migrations.hpp"
 #include "store/result_store.hpp"
 
@@ -286,6 +289,9 @@ int cmd_message_show(const Common& c, std::int64_t id, bool raw) {
   const auto m = store.message(id);
   if (!m) throw InputError("no message with id " + std::to_string(id));
   if (raw) {
+    if (!m->raw && !m->raw_pruned_at.empty())
+      throw InputError("the raw bytes of message " + std::to_string(id) +
+                       " were removed by markerwatch messages prune at " + m->raw_pruned_at);
     if (!m->raw)
       throw InputError("message " + std::to_string(id) + " is a duplicate of message " +
                        std::to_string(m->duplicate_of.value_or(0)) + "; its bytes are kept there");
@@ -303,7 +309,30 @@ int cmd_message_show(const Common& c, std::int64_t id, bool raw) {
             << ")\nstored:      " << m->results_stored << " result(s), " << m->observations_ignored
             << " observation(s) for no configured marker\n";
   if (m->duplicate_of) std::cout << "duplicate of: " << *m->duplicate_of << "\n";
+  if (!m->raw_pruned_at.empty())
+    std::cout << "raw bytes:   removed by markerwatch messages prune at " << m->raw_pruned_at
+              << "\n";
   if (!m->error.empty()) std::cout << "error:       " << m->error << "\n";
+  return 0;
+}
+
+int cmd_messages_prune(const Common& c, const std::string& before,
+                       const std::vector<std::string>& outcomes, bool dry_run) {
+  if (before.size() != 10 || !day_number(before))
+    throw InputError("--before: '" + text::printable(before, 40) + "' is not a date (YYYY-MM-DD)");
+  auto s = load_settings(c);
+  // Checkpoints as it goes: with the daemon stopped, nothing else copies the log back.
+  auto db = open_database(s, true);
+  store::PruneRequest request{.before = before,
+                              .outcomes = outcomes,
+                              .now = format_utc(unix_seconds(SystemClock())),
+                              .dry_run = dry_run};
+  const auto report = store::prune_message_bytes(*db, request);
+  std::string listed;
+  for (const auto& o : outcomes) listed += (listed.empty() ? "" : ",") + o;
+  std::cout << (dry_run ? "would remove" : "removed") << " the raw bytes of " << report.messages
+            << " message(s) received before " << before << " with outcome " << listed << " ("
+            << report.bytes << " bytes)\n";
   return 0;
 }
 

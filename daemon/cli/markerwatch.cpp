@@ -95,6 +95,20 @@ int main(int argc, char** argv) {
   add_common(show);
   show->add_option("id", message_id, "message id")->required();
   show->add_flag("--raw", show_raw, "print the message as received (segments on their own lines)");
+  std::string prune_before;
+  std::vector<std::string> prune_outcomes = {"ignored"};
+  bool prune_dry_run = false;
+  auto* prune = messages->add_subcommand(
+      "prune", "remove the raw bytes of old messages (the rows, results and alerts stay)");
+  add_common(prune);
+  prune->add_option("--before", prune_before, "messages received before this day (YYYY-MM-DD, UTC)")
+      ->required();
+  prune
+      ->add_option("--outcome", prune_outcomes,
+                   "outcomes whose bytes go, comma-separated (default ignored)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"accepted", "partial", "ignored", "rejected"}));
+  prune->add_flag("--dry-run", prune_dry_run, "only count them");
 
   cli::ReplayArgs replay_args;
   auto* replay = app.add_subcommand(
@@ -241,6 +255,7 @@ int main(int argc, char** argv) {
     if (*add) return cli::cmd_milestones_add(common, m);
     if (*list) return cli::cmd_milestones_list(common, list_patient, list_format);
     if (*show) return cli::cmd_message_show(common, message_id, show_raw);
+    if (*prune) return cli::cmd_messages_prune(common, prune_before, prune_outcomes, prune_dry_run);
     if (*messages) return cli::cmd_messages(common, outcome, limit, messages_format);
     if (*replay) {
       cli::prefer_huge_pages_for_heap();  // a replay's heap grows to gigabytes

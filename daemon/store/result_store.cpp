@@ -107,7 +107,8 @@ ResultStore::ResultStore(Database& db, SeriesCache* series)
           "outcome = ?1) ORDER BY id DESC LIMIT ?2")),
       select_message_(db.prepare(
           "SELECT id, transport, peer, sender, control_id, received_at, outcome, ack_code, error, "
-          "results_stored, observations_ignored, duplicate_of, raw FROM messages WHERE id = ?1")),
+          "results_stored, observations_ignored, duplicate_of, raw, raw_pruned_at FROM messages "
+          "WHERE id = ?1")),
       select_patients_(db.prepare(
           "SELECT id, identifier, authority FROM patients WHERE (?1 = '' OR identifier = ?1) "
           "AND (?2 = '' OR authority = ?2) ORDER BY id")),
@@ -382,6 +383,7 @@ std::optional<MessageRow> ResultStore::message(std::int64_t id) {
   if (select_message_.step()) {
     out = message_row(select_message_);
     if (!select_message_.is_null(12)) out->raw = select_message_.text(12);
+    out->raw_pruned_at = select_message_.text(13);
   }
   select_message_.reset();
   return out;

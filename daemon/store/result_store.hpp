@@ -57,6 +57,7 @@ struct MessageRow {
   int results_stored = 0, observations_ignored = 0;
   std::optional<std::int64_t> duplicate_of;
   std::optional<std::string> raw;  // only when asked for
+  std::string raw_pruned_at;       // when `messages prune` removed the raw bytes, else ""
 };
 
 struct MilestoneRow {

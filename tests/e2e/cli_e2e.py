@@ -1,5 +1,6 @@
 """The `markerwatch` CLI and `markerwatchd --check-config` as a user runs them: exit codes,
 one-line errors with file and line, output formats, and bad input that changes nothing."""
+import datetime
 import json
 import os
 import subprocess
@@ -164,6 +165,47 @@ def main(a, tmp):
     h.check(d.returncode == 1 and b"newer than this markerwatch knows" in d.stderr,
             "markerwatchd refuses a newer database before it gets ready")
     h.check(b"READY" not in d.stdout, "and never reports ready")
+
+    messages_prune(a, db)
+
+
+def messages_prune(a, db):
+    """The raw bytes of old messages removed on request; the rows, results and alerts stay."""
+    tomorrow = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+    rejected = [m["id"] for m in json.loads(run(a, "messages", "--db", db, "--outcome", "rejected",
+                                                "--format", "json").stdout)]
+    accepted = json.loads(run(a, "messages", "--db", db, "--outcome", "accepted", "--limit", "1",
+                              "--format", "json").stdout)[0]["id"]
+    h.check(rejected, "the log holds rejected messages to prune")
+    tables = ("results", "alerts", "alert_events", "milestones", "patients")
+    before = {t: h.query(db, "SELECT * FROM %s ORDER BY rowid" % t) for t in tables}
+    log_before = h.query(db, "SELECT id, outcome, error, control_id FROM messages ORDER BY id")
+    p = run(a, "messages", "prune", "--db", db, "--before", tomorrow, "--outcome", "rejected", "--dry-run")
+    h.check(p.returncode == 0 and p.stdout.decode().startswith(
+        "would remove the raw bytes of %d message(s) received before %s with outcome rejected ("
+        % (len(rejected), tomorrow)), "a dry run counts them: %r" % p.stdout)
+    h.check(b"MSH|" in run(a, "messages", "show", str(rejected[0]), "--raw", "--db", db).stdout,
+            "and removes nothing")
+    p = run(a, "messages", "prune", "--db", db, "--before", "2000-01-01", "--outcome", "rejected")
+    h.check(p.returncode == 0 and b"raw bytes of 0 message(s)" in p.stdout, "none received before 2000")
+    p = run(a, "messages", "prune", "--db", db, "--before", tomorrow, "--outcome", "rejected")
+    h.check(p.returncode == 0 and b"removed the raw bytes of %d message(s)" % len(rejected) in p.stdout,
+            "the rejected messages' bytes removed: %r" % p.stdout)
+    p = run(a, "messages", "show", str(rejected[0]), "--raw", "--db", db)
+    h.check(p.returncode == 2 and b"were removed by markerwatch messages prune at" in p.stderr,
+            "show --raw says when they were removed: %r" % p.stderr)
+    h.check(b"raw bytes:   removed by markerwatch messages prune" in
+            run(a, "messages", "show", str(rejected[0]), "--db", db).stdout, "and so does show")
+    h.check(b"MSH|" in run(a, "messages", "show", str(accepted), "--raw", "--db", db).stdout,
+            "an accepted message keeps its bytes")
+    h.check({t: h.query(db, "SELECT * FROM %s ORDER BY rowid" % t) for t in tables} == before and
+            h.query(db, "SELECT id, outcome, error, control_id FROM messages ORDER BY id") == log_before,
+            "results, alerts, milestones, patients and the message log's rows are unchanged")
+    for argv, says in [(["--before", "2016-02-30"], b"not a date"), (["--before", "yesterday"], b"not a date"),
+                       (["--before", tomorrow, "--outcome", "duplicate"], b"duplicate not in"),
+                       ([], b"--before is required")]:
+        p = run(a, "messages", "prune", "--db", db, *argv)
+        h.check(p.returncode == 2 and says in p.stderr, "prune %s: exit 2 (%r)" % (argv, p.stderr))
 
 
 if __name__ == "__main__":
