@@ -230,7 +230,11 @@ RequestPlan plan_request(const Json& body, std::string_view endpoint,
     std::optional<std::string> problem;
     if (plan.kind != RequestKind::collection) problem = request_problem(entry, path, resource_type);
     if (!problem && resource == entry.end())
-      problem = path + ".resource: is required";
+      problem = path + ".resource: is required" +
+                (bundle_type == "history"
+                     ? std::string(" (an id-only subscription notification cannot be followed up: "
+                                   "set the Subscription's content to full-resource)")
+                     : std::string());
     else if (!problem && resource_type.empty())
       problem = path + ".resource.resourceType: is required and must be a string";
     if (problem) {
