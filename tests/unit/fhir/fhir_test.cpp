@@ -279,7 +279,7 @@ TEST_CASE("fhir: transaction is all or nothing, batch is per entry", "[fhir]") {
     CHECK(out.reply.body["issue"][0]["expression"][0] ==
           "Bundle.entry[1].resource.valueQuantity.value");
     CHECK(f.state() == before);
-    CHECK(f.last_outcome() == "partial");  // the status entry is fine
+    CHECK(f.last_outcome() == "rejected");
   }
   SECTION("batch") {
     FhirFixture f;
