@@ -3,11 +3,15 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "core/clock.hpp"
 #include "store/backup.hpp"
 
 namespace markerwatch::cli {
 
-int cmd_backup(const Common& c, const std::string& target) {
+int cmd_backup(const Common& c, const BackupArgs& args) {
+  if (args.file.empty() == args.folder.empty())
+    throw InputError("give either the new file or --into FOLDER");
+  if (args.keep > 0 && args.folder.empty()) throw InputError("--keep needs --into FOLDER");
   const auto s = load_settings(c);
   if (!std::filesystem::exists(s.storage.path))
     throw InputError("no database at " + s.storage.path + " (use --db or [storage] path)");
@@ -16,10 +20,21 @@ int cmd_backup(const Common& c, const std::string& target) {
   read_only.read_only = true;
   read_only.wal_autocheckpoint = 0;
   store::Database source(s.storage.path, read_only);
-  const auto report = store::backup_database(source, target);
+  std::string target = args.file;
+  store::BackupReport report;
+  std::vector<std::string> removed;
+  if (args.folder.empty()) {
+    report = store::backup_database(source, target);
+  } else {
+    auto made = store::backup_into_folder(source, args.folder, SystemClock().now(), args.keep);
+    target = std::move(made.path);
+    report = made.report;
+    removed = std::move(made.removed);
+  }
   std::cout << "backup written: " << target << " (" << report.bytes << " bytes, schema version "
             << report.schema_version << ", " << report.messages << " messages, " << report.results
             << " results, " << report.alerts << " alerts; quick_check ok)\n";
+  for (const auto& old : removed) std::cout << "old backup removed: " << old << "\n";
   return 0;
 }
 

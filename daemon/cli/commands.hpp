@@ -71,8 +71,13 @@ int cmd_token_new(const std::string& name, const std::vector<std::string>& roles
 // One patient's marker as an SVG chart, to `output` ("" or "-": stdout).
 int cmd_chart(const Common& c, const std::string& patient, const std::string& marker,
               const std::string& output);
-// Writes a checked copy of the database to `target`, a new file (store/backup.hpp).
-int cmd_backup(const Common& c, const std::string& target);
+// Writes a checked copy of the database to `file`, a new file, or into `folder` under a name of
+// its time, keeping the newest `keep` such copies there (0: all; store/backup.hpp).
+struct BackupArgs {
+  std::string file, folder;
+  int keep = 0;
+};
+int cmd_backup(const Common& c, const BackupArgs& args);
 int cmd_milestones_list(const Common& c, const std::string& patient, const std::string& format);
 
 }  // namespace markerwatch::cli

@@ -233,11 +233,19 @@ int main(int argc, char** argv) {
   chart->add_option("--marker", chart_marker, "marker name, alias or LOINC code (default AFP)");
   chart->add_option("-o,--output", chart_output, "SVG file to write (default: standard output)");
 
-  std::string backup_target;
+  cli::BackupArgs backup_args;
   auto* backup = app.add_subcommand(
       "backup", "copy the database into a new file, also while markerwatchd writes it");
   add_common(backup);
-  backup->add_option("file", backup_target, "the new file (its folder must exist)")->required();
+  auto* backup_file =
+      backup->add_option("file", backup_args.file, "the new file (its folder must exist)");
+  auto* backup_into = backup->add_option(
+      "--into", backup_args.folder,
+      "a folder to write markerwatch-YYYYMMDDThhmmss.mmmZ.db into (instead of FILE)");
+  backup_file->excludes(backup_into);
+  backup->add_option("--keep", backup_args.keep, "with --into: keep the newest N backups there")
+      ->check(CLI::Range(1, 100000))
+      ->needs(backup_into);
 
   try {
     app.parse(argc, argv);
@@ -273,7 +281,7 @@ int main(int argc, char** argv) {
     if (*alert_resolve)
       return cli::cmd_alert_action(common, "resolve", alert_id, alert_by, alert_note);
     if (*chart) return cli::cmd_chart(common, chart_patient, chart_marker, chart_output);
-    if (*backup) return cli::cmd_backup(common, backup_target);
+    if (*backup) return cli::cmd_backup(common, backup_args);
     if (*log) return cli::cmd_log(common, log_since, log_patient, log_limit, log_format);
   } catch (const settings::ConfigError& e) {
     std::cerr << "markerwatch: config error: " << e.what() << "\n";

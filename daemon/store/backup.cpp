@@ -3,9 +3,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
+
+#include "core/timestamp.hpp"
 
 namespace markerwatch::store {
 namespace {
@@ -51,6 +56,32 @@ BackupReport check_copy(const std::string& target) {
   return report;
 }
 
+constexpr std::string_view kBackupPrefix = "markerwatch-", kBackupSuffix = "Z.db";
+
+std::string backup_name(std::chrono::system_clock::time_point now) {
+  using namespace std::chrono;
+  const auto millis = duration_cast<milliseconds>(now.time_since_epoch()).count();
+  std::string stamp;  // YYYYMMDDThhmmss from YYYY-MM-DDThh:mm:ssZ
+  for (const char c : format_utc(millis / 1000))
+    if (c != '-' && c != ':' && c != 'Z') stamp.push_back(c);
+  char fraction[8];
+  std::snprintf(fraction, sizeof fraction, ".%03d", static_cast<int>(millis % 1000));
+  return std::string(kBackupPrefix) + stamp + fraction + std::string(kBackupSuffix);
+}
+
+bool is_backup_name(std::string_view name) {
+  constexpr std::string_view shape = "ddddddddTdddddd.ddd";  // YYYYMMDDThhmmss.mmm
+  if (name.size() != kBackupPrefix.size() + shape.size() + kBackupSuffix.size() ||
+      !name.starts_with(kBackupPrefix) || !name.ends_with(kBackupSuffix))
+    return false;
+  const auto stamp = name.substr(kBackupPrefix.size(), shape.size());
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    const bool digit = stamp[i] >= '0' && stamp[i] <= '9';
+    if (shape[i] == 'd' ? !digit : stamp[i] != shape[i]) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 BackupReport backup_database(Database& source, const std::string& target) {
@@ -73,6 +104,33 @@ BackupReport backup_database(Database& source, const std::string& target) {
     std::filesystem::remove(target, ignored);
     throw;
   }
+}
+
+}  // namespace markerwatch::store
+
+namespace markerwatch::store {
+
+FolderBackup backup_into_folder(Database& source, const std::string& folder,
+                                std::chrono::system_clock::time_point now, int keep) {
+  FolderBackup out;
+  out.path = (std::filesystem::path(folder) / backup_name(now)).string();
+  out.report = backup_database(source, out.path);
+  if (keep <= 0) return out;
+  std::vector<std::string> backups;
+  std::error_code ec;
+  for (const auto& file : std::filesystem::directory_iterator(folder, ec))
+    if (is_backup_name(file.path().filename().string())) backups.push_back(file.path().string());
+  if (ec)
+    throw StoreError("backup written to " + out.path + ", but " + folder +
+                     " cannot be listed to remove old backups: " + ec.message());
+  std::sort(backups.begin(), backups.end());
+  for (std::size_t i = 0; i + static_cast<std::size_t>(keep) < backups.size(); ++i) {
+    if (!std::filesystem::remove(backups[i], ec) && ec)
+      throw StoreError("backup written to " + out.path + ", but the old backup " + backups[i] +
+                       " cannot be removed: " + ec.message());
+    out.removed.push_back(backups[i]);
+  }
+  return out;
 }
 
 }  // namespace markerwatch::store

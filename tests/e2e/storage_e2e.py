@@ -14,6 +14,7 @@ import csv
 import datetime
 import json
 import os
+import re
 import resource
 import socket
 import sqlite3
@@ -470,6 +471,19 @@ def backup_while_receiving(a, tmp):
                 not os.path.exists(os.path.join(tmp, "x.db")), "a missing database: exit 2")
         h.check(h.query(d.db, "SELECT count(*) FROM results")[0][0] == 800,
                 "the daemon stored every message meanwhile")
+
+        # As systemd/markerwatch-backup.service runs it: into a folder, the newest kept.
+        folder = os.path.join(tmp, "backups")
+        os.mkdir(folder)
+        outputs = [h.cli(a.bin, "backup", "--db", d.db, "--into", folder, "--keep", "2").stdout.decode()
+                   for _ in range(3)]
+        written = [o.split()[2] for o in outputs]
+        h.check(sorted(os.listdir(folder)) == sorted(os.path.basename(w) for w in written[1:]),
+                "the two newest backups kept: %s" % sorted(os.listdir(folder)))
+        h.check("old backup removed: %s" % written[0] in outputs[2], "the oldest removed: %r" % outputs[2])
+        h.check(all(re.fullmatch(r"markerwatch-\d{8}T\d{6}\.\d{3}Z\.db", os.path.basename(w))
+                    for w in written), "named after their time: %s" % written)
+        h.check(consistent_copy(written[2]) == 800, "the newest holds every result")
     finally:
         h.check(d.stop() == 0, "clean stop")
 

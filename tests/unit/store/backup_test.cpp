@@ -1,7 +1,9 @@
 // markerwatch backup: a copy of one moment of the database, taken while another connection writes.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -26,6 +28,16 @@ OpenOptions read_only() {
 void store_afp(ResultStore& s, const std::string& patient, const std::string& date, double value) {
   const auto r = test::result_record(patient, "AFP", date, value);
   s.store_result(r, s.patient(r.patient, "t"), {}, "t");
+}
+
+// A markerwatch database in `dir` holding one AFP value of patient p1; its path.
+std::string database_with_one_result(const test::TempDir& dir) {
+  const auto path = (dir.path() / "mw.db").string();
+  Database writer(path, OpenOptions{});
+  migrate(writer);
+  ResultStore results(writer);
+  store_afp(results, "p1", "2016-01-01", 12.5);
+  return path;
 }
 
 std::int64_t count_results(const std::string& path) {
@@ -79,13 +91,7 @@ TEST_CASE("backup: the copy holds what was committed, not what a writer has open
 
 TEST_CASE("backup: an existing file or a missing folder is refused and nothing is written") {
   test::TempDir dir;
-  const auto source_path = (dir.path() / "mw.db").string();
-  {
-    Database writer(source_path, OpenOptions{});
-    migrate(writer);
-    ResultStore results(writer);
-    store_afp(results, "p1", "2016-01-01", 12.5);
-  }
+  const auto source_path = database_with_one_result(dir);
   Database source(source_path, read_only());
 
   const auto existing = (dir.path() / "old.db").string();
@@ -128,4 +134,43 @@ TEST_CASE("backup: a source that is not a markerwatch database leaves no file be
   CHECK_THROWS_WITH(backup_database(other, copy_path),
                     Catch::Contains("not a markerwatch database"));
   CHECK_FALSE(std::filesystem::exists(copy_path));
+}
+
+TEST_CASE("backup into a folder: named after its time, the newest N kept, other files untouched") {
+  test::TempDir dir;
+  const auto source_path = database_with_one_result(dir);
+  const auto folder = dir.path() / "backups";
+  std::filesystem::create_directory(folder);
+  for (const char* other : {"notes.txt", "markerwatch-latest.db", "markerwatch-2016.db"})
+    std::ofstream(folder / other) << "kept";
+  Database source(source_path, read_only());
+  // 2016-12-15T08:30:05.007Z
+  const auto at = [](int seconds_later) {
+    return std::chrono::system_clock::time_point(std::chrono::milliseconds(1481790605007LL)) +
+           std::chrono::seconds(seconds_later);
+  };
+
+  const auto first = backup_into_folder(source, folder.string(), at(0), 2);
+  CHECK(first.path == (folder / "markerwatch-20161215T083005.007Z.db").string());
+  CHECK(first.report.results == 1);
+  CHECK(first.removed.empty());
+  CHECK(backup_into_folder(source, folder.string(), at(86400), 2).removed.empty());
+  const auto third = backup_into_folder(source, folder.string(), at(2 * 86400), 2);
+  CHECK(third.path == (folder / "markerwatch-20161217T083005.007Z.db").string());
+  CHECK(third.removed == std::vector<std::string>{first.path});
+
+  std::vector<std::string> left;
+  for (const auto& f : std::filesystem::directory_iterator(folder))
+    left.push_back(f.path().filename().string());
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{
+                    "markerwatch-2016.db", "markerwatch-20161216T083005.007Z.db",
+                    "markerwatch-20161217T083005.007Z.db", "markerwatch-latest.db", "notes.txt"});
+  CHECK(count_results(third.path) == 1);
+
+  // keep 0: nothing removed; the same moment twice: the second is refused, the first stays.
+  CHECK(backup_into_folder(source, folder.string(), at(3 * 86400), 0).removed.empty());
+  CHECK_THROWS_WITH(backup_into_folder(source, folder.string(), at(3 * 86400), 0),
+                    Catch::Contains("exists"));
+  CHECK(count_results((folder / "markerwatch-20161218T083005.007Z.db").string()) == 1);
 }
