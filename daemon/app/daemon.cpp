@@ -20,6 +20,7 @@
 #include "app/http_api.hpp"
 #include "app/logging.hpp"
 #include "app/tls_expiry_watch.hpp"
+#include "app/upstream_fetcher.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
 #include "ingest/store_writer.hpp"
@@ -212,6 +213,8 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   // threads.
   auto control = asio::make_strand(io);
   TlsExpiryWatch tls_watch(control, clock, listener_tls);
+  // [fhir.upstream] is read at the start only (a change needs a restart).
+  std::optional<UpstreamFetcher> upstream;
   StatusSources sources;
   sources.counters = [&] {
     auto counters = handler.counters();
@@ -224,6 +227,12 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
         checkpointer.failures();
     counters["markerwatch_checkpoint_failures_total{checkpoint=\"writer\"}"] =
         stored.failed_checkpoints;
+    if (upstream) {
+      const auto searched = upstream->stats();
+      counters["markerwatch_fhir_upstream_runs_total{outcome=\"completed\"}"] = searched.completed;
+      counters["markerwatch_fhir_upstream_runs_total{outcome=\"failed\"}"] = searched.failed;
+      counters["markerwatch_fhir_upstream_pages_total"] = searched.pages;
+    }
     counters["markerwatch_webhook_attempts_total"] = sent.attempts;
     counters["markerwatch_webhook_delivered_total"] = sent.delivered;
     counters["markerwatch_webhook_dead_total"] = sent.dead;
@@ -283,6 +292,10 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   };
   ApiHandler api(initial, clock, writer, sources,
                  [&reloader](ConfigReloader::Done done) { reloader->reload(std::move(done)); });
+  if (!settings.fhir.upstream.base_url.empty()) {
+    upstream.emplace(settings.fhir.upstream, writer, clock, io);
+    api.on_subscription_ping([&upstream] { upstream->notify(); });
+  }
   // A reload takes effect in the writer first (mapping, rules, the outbox's receivers; the one
   // step that can fail), then in the webhook sender, the HTTP API (tokens, markers) and the log
   // level; systemd sees it as reloading meanwhile.
@@ -349,6 +362,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
       http.stop();
       watchdog.cancel();
       tls_watch.stop();
+      if (upstream) upstream->request_stop();
       signals.cancel();
     });
   };
@@ -414,6 +428,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   // The main thread keeps the process's name: `pgrep`, `pkill` and `top` know it as markerwatchd.
   run_io();
   second_io.join();
+  if (upstream) upstream->stop();
   // Every connection has answered what it received. Requests in flight finish (bounded by their
   // timeouts) and hand their records to the writer; the rest stay queued. Then the writer drains
   // everything and closes the database.

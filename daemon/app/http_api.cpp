@@ -458,6 +458,13 @@ std::optional<net::HttpResponse> ApiHandler::ingest_fhir(const net::HttpRequest&
                                                          const std::string& peer,
                                                          const settings::HttpToken& token,
                                                          const Respond& reply) {
+  // A rest-hook notification without payload often comes without a Content-Type too.
+  if (ping_ && text::trim(request.body()).empty()) {
+    ping_();
+    log()->info("event=fhir_subscription_ping peer={} token={}", peer, token.name);
+    return fhir_response(fhir::notice(
+        200, "notification received: the search on the upstream server ([fhir.upstream]) runs"));
+  }
   const auto media = media_type(request);
   if (media != "application/fhir+json" && media != "application/json")
     return fhir_error(415, "Content-Type must be application/fhir+json (or application/json)");

@@ -62,6 +62,9 @@ class ApiHandler final : public net::HttpHandler {
   void set_stopping() { stopping_ = true; }
   // Requests from now on see these settings (tokens, markers); those in flight keep theirs.
   void use_settings(std::shared_ptr<const settings::Settings> next);
+  // What an empty POST /fhir (a subscription's "ping") does: with [fhir.upstream], the search
+  // there runs; unset, the ping is refused as a request without a body. Set before requests come.
+  void on_subscription_ping(std::function<void()> ping) { ping_ = std::move(ping); }
 
  private:
   // A response, or nullopt when `reply` will be called later (writes wait for their commit).
@@ -111,6 +114,7 @@ class ApiHandler final : public net::HttpHandler {
   mutable std::mutex settings_mutex_;
   std::shared_ptr<const settings::Settings> settings_;
   Reload reload_;
+  std::function<void()> ping_;
   const Clock& clock_;
   ingest::StoreWriter& writer_;
   StatusSources sources_;

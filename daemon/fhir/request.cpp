@@ -299,4 +299,9 @@ Reply refusal(unsigned status, const std::string& issue_code, const std::string&
   return {status, operation_outcome(Json::array({issue("error", issue_code, diagnostics)}))};
 }
 
+Reply notice(unsigned status, const std::string& diagnostics) {
+  return {status,
+          operation_outcome(Json::array({issue("information", "informational", diagnostics)}))};
+}
+
 }  // namespace markerwatch::fhir

@@ -48,5 +48,7 @@ struct Reply {
 Reply render_reply(const RequestPlan& plan, const std::vector<EntryOutcome>& outcomes);
 // An OperationOutcome with one error issue.
 Reply refusal(unsigned status, const std::string& issue_code, const std::string& diagnostics);
+// An OperationOutcome with one informational issue.
+Reply notice(unsigned status, const std::string& diagnostics);
 
 }  // namespace markerwatch::fhir

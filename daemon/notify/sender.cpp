@@ -14,6 +14,7 @@
 #include "core/text.hpp"
 #include "core/timestamp.hpp"
 #include "logging/module_logger.hpp"
+#include "notify/outgoing_request.hpp"
 #include "notify/policy.hpp"
 #include "notify/signature.hpp"
 #include "store/sha256.hpp"
@@ -31,14 +32,6 @@ constexpr std::size_t kDeadPerRoundWithoutReceivers = 64;
 std::shared_ptr<spdlog::logger> log() {
   static auto logger = logging::module_logger("notify");
   return logger;
-}
-
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-  ~CurlGlobal() { curl_global_cleanup(); }
-};
-void ensure_curl() {
-  static CurlGlobal global;
 }
 
 size_t keep_response(char* data, size_t size, size_t count, void* user) {
@@ -107,15 +100,7 @@ CURL* make_request(const settings::WebhookSettings& r, const std::string& webhoo
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT, static_cast<long>(r.timeout_s));
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, static_cast<long>(std::min(r.timeout_s, 10)));
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, r.tls_verify ? 1L : 0L);
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, r.tls_verify ? 2L : 0L);
-  if (!r.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, r.ca_file.c_str());
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, "markerwatch");
+  set_outgoing_options(easy, r.timeout_s, r.tls_verify, r.ca_file);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, keep_response);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, response);
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, read_header);

@@ -133,6 +133,23 @@ void require_readable(const Reader& r, const toml::node* node, const std::string
   if (!path.empty() && !std::ifstream(path)) r.fail(*node, key, "cannot read '" + path + "'");
 }
 
+// HTTP headers that markerwatch sends (webhooks, the upstream FHIR server): a table of
+// name = value.
+std::vector<std::pair<std::string, std::string>> read_headers(const Reader& r, const toml::node& n,
+                                                              const std::string& key) {
+  if (!n.is_table()) r.fail(n, key, "must be a table of name = value");
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (auto&& [k, v] : *n.as_table()) {
+    const std::string header(k.str());
+    const auto value = r.string(v, key + "." + header, 4096);
+    if (header.empty() || header.find_first_of(":\r\n ") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos)
+      r.fail(v, key + "." + header, "is not a valid header");
+    headers.emplace_back(header, value);
+  }
+  return headers;
+}
+
 // A listener's cert_file and key_file: both or neither.
 void read_certificate(const Reader& r, const toml::table& t, const std::string& section,
                       std::string& cert_file, std::string& key_file) {
@@ -317,11 +334,52 @@ std::map<std::string, std::string> read_code_kinds(const Reader& r, const toml::
   return out;
 }
 
+void read_fhir_upstream(const Reader& r, const toml::node& node, FhirUpstreamSettings& s) {
+  if (!node.is_table()) r.fail(node, "fhir.upstream", "must be a table");
+  const auto& t = *node.as_table();
+  r.check_keys(
+      t, "fhir.upstream.",
+      {"base_url", "search", "headers", "tls_verify", "ca_file", "timeout_s", "max_pages"});
+  auto* base = t.get("base_url");
+  if (!base) r.fail(t, "fhir.upstream.base_url", "is required");
+  s.base_url = r.string(*base, "fhir.upstream.base_url", 1024);
+  while (s.base_url.ends_with('/')) s.base_url.pop_back();
+  if (!s.base_url.starts_with("http://") && !s.base_url.starts_with("https://"))
+    r.fail(*base, "fhir.upstream.base_url", "must start with http:// or https://");
+  if (s.base_url.find_first_of("?# ") != std::string::npos)
+    r.fail(*base, "fhir.upstream.base_url", "is the server's base: no query, fragment or space");
+  auto* search = t.get("search");
+  if (!search) r.fail(t, "fhir.upstream.search", "is required");
+  s.search = r.string(*search, "fhir.upstream.search", 2048);
+  const auto type_end = s.search.find('?');
+  const auto type = std::string_view(s.search).substr(0, type_end);
+  if (type.empty() ||
+      !std::all_of(type.begin(), type.end(),
+                   [](char c) { return std::isalpha(static_cast<unsigned char>(c)); }) ||
+      s.search.find_first_of("# \r\n") != std::string::npos)
+    r.fail(
+        *search, "fhir.upstream.search",
+        "must be a search relative to base_url, e.g. \"Observation?code=http://loinc.org|1834-1\"");
+  if (auto* n = t.get("headers")) s.headers = read_headers(r, *n, "fhir.upstream.headers");
+  if (auto* n = t.get("tls_verify")) {
+    if (!n->is_boolean()) r.fail(*n, "fhir.upstream.tls_verify", "must be true or false");
+    s.tls_verify = n->as_boolean()->get();
+  }
+  if (auto* n = t.get("ca_file")) {
+    s.ca_file = r.string(*n, "fhir.upstream.ca_file", 1024);
+    require_readable(r, n, "fhir.upstream.ca_file", s.ca_file);
+  }
+  if (auto* n = t.get("timeout_s"))
+    s.timeout_s = static_cast<int>(r.integer(*n, "fhir.upstream.timeout_s", 1, 600));
+  if (auto* n = t.get("max_pages"))
+    s.max_pages = static_cast<int>(r.integer(*n, "fhir.upstream.max_pages", 1, 100000));
+}
+
 void read_fhir(const Reader& r, const toml::table& t, FhirSettings& s,
                const MilestoneKinds& kinds) {
   r.check_keys(t, "fhir.",
                {"patient_identifier_system", "reference_identifier_system", "authorities",
-                "procedures", "medications"});
+                "procedures", "medications", "upstream"});
   if (auto* n = t.get("patient_identifier_system"))
     s.patient_identifier_system = r.string(*n, "fhir.patient_identifier_system", 500);
   if (auto* n = t.get("reference_identifier_system"))
@@ -340,6 +398,7 @@ void read_fhir(const Reader& r, const toml::table& t, FhirSettings& s,
   if (auto* n = t.get("medications"))
     for (auto& [code, kind] : read_code_kinds(r, *n, "fhir.medications", kinds, true))
       s.medications[code] = kind;
+  if (auto* n = t.get("upstream")) read_fhir_upstream(r, *n, s.upstream);
 }
 
 // "off" or a number in [min, max].
@@ -638,17 +697,7 @@ void read_webhook(const Reader& r, const toml::node& node, std::size_t index,
       w.retry_schedule.push_back(
           static_cast<int>(r.integer(d, prefix + "retry_schedule", 0, 7 * 86400)));
   }
-  if (auto* n = t.get("headers")) {
-    if (!n->is_table()) r.fail(*n, prefix + "headers", "must be a table of name = value");
-    for (auto&& [k, v] : *n->as_table()) {
-      const std::string header(k.str());
-      const auto value = r.string(v, prefix + "headers." + header, 4096);
-      if (header.empty() || header.find_first_of(":\r\n ") != std::string::npos ||
-          value.find_first_of("\r\n") != std::string::npos)
-        r.fail(v, prefix + "headers." + header, "is not a valid header");
-      w.headers.emplace_back(header, value);
-    }
-  }
+  if (auto* n = t.get("headers")) w.headers = read_headers(r, *n, prefix + "headers");
   if (auto* n = t.get("patient_id")) {
     const auto mode = r.string(*n, prefix + "patient_id", 20);
     if (mode == "id")
@@ -794,6 +843,7 @@ std::vector<std::string> restart_only_changes(const Settings& running, const Set
   // A reload reads the certificate and key again (renewed, or from other files); turning HTTPS
   // on or off changes what the listener speaks.
   note("http.cert_file", a.http.cert_file.empty() != b.http.cert_file.empty());
+  note("fhir.upstream", a.fhir.upstream != b.fhir.upstream);
   return keys;
 }
 
@@ -872,6 +922,13 @@ Settings load_settings_file(const std::string& path) {
   return parse_settings(content, path);
 }
 
+std::string url_origin(const std::string& url) {
+  const auto start = url.find("//") + 2;
+  auto authority = url.substr(start, url.find('/', start) - start);
+  if (const auto at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
+  return url.substr(0, start) + authority;
+}
+
 std::string describe(const Settings& s) {
   std::ostringstream out;
   out << "config=" << s.source << " storage.path=" << s.storage.path
@@ -883,14 +940,13 @@ std::string describe(const Settings& s) {
                                            : "mutual+crl")
       << " http.listen=" << s.http.listen.host << ":" << s.http.listen.port
       << " http.tls=" << (s.http.cert_file.empty() ? "off" : "on")
-      << " http.tokens=" << s.http.tokens.size() << " log.level=" << s.log.level
+      << " http.tokens=" << s.http.tokens.size() << " fhir.upstream="
+      << (s.fhir.upstream.base_url.empty() ? "off" : url_origin(s.fhir.upstream.base_url) + "/...")
+      << " log.level=" << s.log.level
       << " ingest.default_timezone=" << (s.zone ? s.zone->name() : s.ingest.default_timezone)
       << " markers=" << s.markers.all().size() << " webhooks=" << s.webhooks.size();
-  for (const auto& w : s.webhooks) {
-    // The URL's scheme and host only: a Slack URL is itself the credential.
-    const auto host_end = w.url.find('/', w.url.find("//") + 2);
-    out << " webhook." << w.name << "=" << w.url.substr(0, host_end) << "/...";
-  }
+  for (const auto& w : s.webhooks)
+    out << " webhook." << w.name << "=" << url_origin(w.url) << "/...";
   return out.str();
 }
 

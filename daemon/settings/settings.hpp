@@ -95,6 +95,19 @@ struct IngestSettings {
 };
 
 // How FHIR resources map to patients and milestones (INTEROP.md §3).
+// [fhir.upstream]: the FHIR server whose rest-hook Subscription notifies markerwatch with empty
+// pings (no payload); each ping makes markerwatch run `search` there and store what it finds.
+struct FhirUpstreamSettings {
+  std::string base_url;  // "" = off: an empty notification is refused
+  std::string search;    // relative to base_url, e.g. "Observation?code=http://loinc.org|1834-1"
+  std::vector<std::pair<std::string, std::string>> headers;  // e.g. Authorization
+  bool tls_verify = true;
+  std::string ca_file;
+  int timeout_s = 30;   // per page
+  int max_pages = 100;  // per run
+  bool operator==(const FhirUpstreamSettings&) const = default;
+};
+
 struct FhirSettings {
   // Which Patient.identifier names the patient (its system URI); empty: the first with a value.
   std::string patient_identifier_system;
@@ -109,6 +122,7 @@ struct FhirSettings {
   // "SYSTEM|CODE" of a medication -> the milestone kind its start gives (a kind ending in
   // "_start"; its "_stop" kind, when one exists, marks the end).
   std::map<std::string, std::string> medications;
+  FhirUpstreamSettings upstream;
 };
 
 // One webhook receiver (issue #4, INTEROP.md §4).
@@ -178,5 +192,8 @@ std::shared_ptr<const ZoneRules> make_zone(const std::string& name);
 // A readable dump of the effective settings; secrets, webhook URLs' credentials and header values
 // never appear in it.
 std::string describe(const Settings& s);
+// A URL's scheme and host only, for logs: a Slack URL is itself the credential, and so is a
+// user:password@ before the host.
+std::string url_origin(const std::string& url);
 
 }  // namespace markerwatch::settings

@@ -114,6 +114,53 @@ TEST_CASE("the reference config is exactly the embedded defaults") {
   CHECK(ref.webhooks.empty());
 }
 
+TEST_CASE("fhir.upstream: the server to search when its subscription pings") {
+  const auto s = test::settings_from(
+      "[fhir.upstream]\nbase_url = \"https://lab:secret@fhir.example.org/r4/\"\n"
+      "search = \"Observation?code=http://loinc.org|1834-1\"\n"
+      "headers = { Authorization = \"Bearer abc\" }\ntimeout_s = 5\nmax_pages = 7\n"
+      "tls_verify = false\n");
+  CHECK(s.fhir.upstream.base_url == "https://lab:secret@fhir.example.org/r4");  // no trailing /
+  CHECK(s.fhir.upstream.search == "Observation?code=http://loinc.org|1834-1");
+  CHECK(s.fhir.upstream.headers ==
+        std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer abc"}});
+  CHECK(s.fhir.upstream.timeout_s == 5);
+  CHECK(s.fhir.upstream.max_pages == 7);
+  CHECK_FALSE(s.fhir.upstream.tls_verify);
+  const auto described = settings::describe(s);
+  CHECK_THAT(described, Catch::Contains("fhir.upstream=https://fhir.example.org/..."));
+  CHECK_THAT(described, !Catch::Contains("secret"));
+  CHECK(settings::describe(test::settings_from("")).find("fhir.upstream=off") != std::string::npos);
+
+  const std::pair<const char*, const char*> errors[] = {
+      {"[fhir.upstream]\nsearch = \"Observation\"\n", "fhir.upstream.base_url: is required"},
+      {"[fhir.upstream]\nbase_url = \"ftp://x/fhir\"\nsearch = \"Observation\"\n",
+       "test.toml:2:12: fhir.upstream.base_url: must start with http:// or https://"},
+      {"[fhir.upstream]\nbase_url = \"https://x/fhir?a=1\"\nsearch = \"Observation\"\n",
+       "fhir.upstream.base_url: is the server's base: no query, fragment or space"},
+      {"[fhir.upstream]\nbase_url = \"https://x/fhir\"\n", "fhir.upstream.search: is required"},
+      {"[fhir.upstream]\nbase_url = \"https://x/fhir\"\nsearch = \"/Observation\"\n",
+       "test.toml:3:10: fhir.upstream.search: must be a search relative to base_url"},
+      {"[fhir.upstream]\nbase_url = \"https://x/fhir\"\nsearch = \"Observation?a=1 b\"\n",
+       "fhir.upstream.search: must be a search relative to base_url"},
+      {"[fhir.upstream]\nbase_url = \"https://x/fhir\"\nsearch = \"Observation\"\npages = 3\n",
+       "test.toml:4:9: fhir.upstream.pages: unknown key"},
+      {"[fhir.upstream]\nbase_url = \"https://x/fhir\"\nsearch = \"Observation\"\n"
+       "headers = { \"Bad Header\" = \"x\" }\n",
+       "fhir.upstream.headers.Bad Header: is not a valid header"},
+      {"[fhir.upstream]\nbase_url = \"https://x/fhir\"\nsearch = \"Observation\"\nmax_pages = 0\n",
+       "fhir.upstream.max_pages: must be between 1 and 100000"},
+      {"[fhir.upstream]\nbase_url = \"https://x/fhir\"\nsearch = \"Observation\"\n"
+       "ca_file = \"/nonexistent/ca.pem\"\n",
+       "fhir.upstream.ca_file: cannot read '/nonexistent/ca.pem'"},
+      {"[fhir]\nupstream = \"https://x/fhir\"\n", "fhir.upstream: must be a table"},
+  };
+  for (const auto& [toml, message] : errors) {
+    INFO(toml);
+    CHECK_THROWS_WITH(test::settings_from(toml), Catch::Contains(message));
+  }
+}
+
 TEST_CASE("config errors name the key and its line") {
   struct Case {
     const char* toml;
@@ -440,6 +487,8 @@ TEST_CASE(
       {"[mllp]\nmax_message_bytes = 2048\nidle_timeout_s = 5\nmax_connections = 3\n",
        {"mllp.max_message_bytes", "mllp.idle_timeout_s", "mllp.max_connections"}},
       {"[mllp]\nhandshake_timeout_s = 10\n", {"mllp.handshake_timeout_s"}},
+      {"[fhir.upstream]\nbase_url = \"https://fhir.example.org/r4\"\nsearch = \"Observation\"\n",
+       {"fhir.upstream"}},
       {"[http]\nlisten = \"127.0.0.1:8081\"\nread_timeout_s = 3\n",
        {"http.listen", "http.read_timeout_s"}},
       // Turning MLLP over TLS on (the files need only be readable here).
