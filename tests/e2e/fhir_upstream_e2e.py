@@ -177,6 +177,25 @@ def main(a, tmp):
     finally:
         h.check(d.stop() == 0, "clean stop")
 
+    # A search with more pages than max_pages: the pages read are stored, the start stays.
+    os.mkdir(os.path.join(tmp, "truncated"))
+    d = h.Daemon(a.bin, os.path.join(tmp, "truncated"), "")
+    with open(d.config, "a") as f:
+        f.write(hook_cfg)
+        f.write('[fhir.upstream]\nbase_url = "%s"\nsearch = "Observation"\nmax_pages = 1\n'
+                % upstream.base)
+    d.start()
+    try:
+        r, _ = request(d.http_port, "POST", "/fhir", token=hook, body=b"", headers={})
+        h.check(r.status == 200, "pinged")
+        h.check(h.wait_until(lambda: "more than fhir.upstream.max_pages = 1 pages" in d.log_text()),
+                "the run fails at max_pages, saying so")
+        h.check(len(stored_values(d.db)) == 2, "the first page's two results are stored")
+        h.check(h.query(d.db, "SELECT count(*) FROM search_cursors")[0][0] == 0,
+                "and the next run starts from the beginning again")
+    finally:
+        h.check(d.stop() == 0, "clean stop")
+
     # A stop while a run waits on a server that does not answer ends the run at once.
     hanging = threading.Event()
 
