@@ -108,6 +108,11 @@ void UpstreamFetcher::loop() {
       run();
       ++completed_;
     } catch (const std::exception& e) {
+      if (stopping_) {  // the daemon stops: what was stored stays, the next start goes on
+        spdlog::info("event=fhir_upstream_run_stopped server={}",
+                     settings::url_origin(settings_.base_url));
+        return;
+      }
       ++failed_;
       spdlog::error("event=fhir_upstream_run_failed server={} error=\"{}\"",
                     settings::url_origin(settings_.base_url), text::printable(e.what(), 300));

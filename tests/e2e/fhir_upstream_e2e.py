@@ -221,6 +221,8 @@ def main(a, tmp):
     started = time.time()
     h.check(d.stop() == 0 and time.time() - started < 10, "SIGTERM ends it: a clean stop in %.1f s"
             % (time.time() - started))
+    h.check("event=fhir_upstream_run_stopped" in d.log_text() and
+            "event=fhir_upstream_run_failed" not in d.log_text(), "logged as stopped, not failed")
 
 
 if __name__ == "__main__":
