@@ -469,13 +469,15 @@ PreparedFhir Pipeline::prepare_fhir(std::string body, std::string_view endpoint)
   p.received_at = now_utc();
   p.sha256 = store::sha256_hex(body);
   p.raw = std::move(body);
-  if (p.raw.empty()) {
-    // An empty rest-hook "ping" (INTEROP.md §3.5): markerwatch has no upstream server to query,
-    // so it says so loudly rather than answer 2xx for data it never received.
+  if (text::trim(p.raw).empty()) {
+    // An empty rest-hook "ping" (INTEROP.md §3.5) reaches this only without [fhir.upstream]
+    // (app/http_api.cpp): with no server to query, say so rather than answer 2xx for data never
+    // received.
     p.refusal = fhir::refusal(
         400, "invalid",
-        "the request has no body; an empty subscription notification cannot be followed up (set "
-        "the Subscription's channel.payload to application/fhir+json)");
+        "the request has no body; an empty subscription notification cannot be followed up "
+        "without [fhir.upstream] (or set the Subscription's channel.payload to "
+        "application/fhir+json)");
     return p;
   }
   try {

@@ -437,6 +437,7 @@ TEST_CASE("fhir: bad bodies are refused with an OperationOutcome and change noth
   std::string deep(70, '[');
   const std::vector<Case> cases = {
       {"", "", "has no body; an empty subscription notification cannot be followed up"},
+      {" \r\n", "", "cannot be followed up without [fhir.upstream]"},
       {"not json", "", "not valid JSON"},
       {good.substr(0, good.size() / 2), "", "not valid JSON"},  // truncated
       {"{\"resourceType\": \"Observation\", \"status\": \"final\xff\"}", "", "not valid JSON"},
