@@ -470,6 +470,11 @@ std::optional<net::HttpResponse> ApiHandler::ingest_fhir(const net::HttpRequest&
     return fhir_error(415, "Content-Type must be application/fhir+json (or application/json)");
   auto prepared = std::make_shared<ingest::PreparedFhir>(
       writer_.pipeline()->prepare_fhir(request.body(), endpoint));
+  // An id-only notification (INTEROP.md §3.5) is followed up like a ping, once its message is in
+  // the log.
+  std::function<void()> search_upstream;
+  if (ping_ && prepared->plan && fhir::defer_id_only_entries(*prepared->plan) > 0)
+    search_upstream = ping_;
   store_then_answer<ingest::FhirOutcome>(
       peer,
       [prepared, sender = "fhir:" + token.name, peer](ingest::Pipeline& pipeline,
@@ -477,9 +482,15 @@ std::optional<net::HttpResponse> ApiHandler::ingest_fhir(const net::HttpRequest&
         stored = pipeline.store_fhir(*prepared, sender, peer);
         return ingest::TaskReport{stored.alert_events, "fhir", stored.outcome, stored.stored};
       },
-      [peer, token_name = token.name](const ingest::FhirOutcome& stored) {
+      [peer, token_name = token.name,
+       search_upstream = std::move(search_upstream)](const ingest::FhirOutcome& stored) {
         log()->info("event=fhir_request peer={} token={} message_id={} outcome={} status={}", peer,
                     token_name, stored.message_id, stored.outcome, stored.reply.status);
+        if (search_upstream) {  // also for a re-sent one: a run reads from the cursor, cheaply
+          search_upstream();
+          log()->info("event=fhir_subscription_ping peer={} token={} message_id={} id_only=true",
+                      peer, token_name, stored.message_id);
+        }
         return fhir_response(stored.reply);
       },
       [](unsigned status, const std::string& detail) { return fhir_error(status, detail); }, reply);

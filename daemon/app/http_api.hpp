@@ -62,8 +62,9 @@ class ApiHandler final : public net::HttpHandler {
   void set_stopping() { stopping_ = true; }
   // Requests from now on see these settings (tokens, markers); those in flight keep theirs.
   void use_settings(std::shared_ptr<const settings::Settings> next);
-  // What an empty POST /fhir (a subscription's "ping") does: with [fhir.upstream], the search
-  // there runs; unset, the ping is refused as a request without a body. Set before requests come.
+  // What an empty POST /fhir (a subscription's "ping") or an id-only notification does: with
+  // [fhir.upstream], the search there runs; unset, the ping is refused as a request without a body
+  // and id-only entries as entries without a resource. Set before requests come.
   void on_subscription_ping(std::function<void()> ping) { ping_ = std::move(ping); }
 
  private:

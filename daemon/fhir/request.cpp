@@ -165,6 +165,8 @@ std::string status_line(unsigned status) {
       return "200 OK";
     case 201:
       return "201 Created";
+    case 202:
+      return "202 Accepted";
     default:
       return "422 Unprocessable Entity";
   }
@@ -229,13 +231,15 @@ RequestPlan plan_request(const Json& body, std::string_view endpoint,
         resource == entry.end() ? std::string() : resource_type_of(*resource);
     std::optional<std::string> problem;
     if (plan.kind != RequestKind::collection) problem = request_problem(entry, path, resource_type);
-    if (!problem && resource == entry.end())
+    if (!problem && resource == entry.end()) {
+      entry_plan.id_only = bundle_type == "history";
       problem = path + ".resource: is required" +
-                (bundle_type == "history"
-                     ? std::string(" (an id-only subscription notification cannot be followed up: "
-                                   "set the Subscription's content to full-resource)")
+                (entry_plan.id_only
+                     ? std::string(" (an id-only subscription notification cannot be followed up "
+                                   "without [fhir.upstream]: set the Subscription's content to "
+                                   "full-resource)")
                      : std::string());
-    else if (!problem && resource_type.empty())
+    } else if (!problem && resource_type.empty())
       problem = path + ".resource.resourceType: is required and must be a string";
     if (problem) {
       entry_plan.error = *problem;
@@ -249,6 +253,17 @@ RequestPlan plan_request(const Json& body, std::string_view endpoint,
                                          index.context(string_member(entry, "fullUrl"))));
   }
   return plan;
+}
+
+std::size_t defer_id_only_entries(RequestPlan& plan) {
+  std::size_t deferred = 0;
+  for (auto& entry : plan.entries) {
+    if (!entry.id_only) continue;
+    entry.error.reset();
+    entry.deferred = true;
+    ++deferred;
+  }
+  return deferred;
 }
 
 Reply render_reply(const RequestPlan& plan, const std::vector<EntryOutcome>& outcomes) {
@@ -281,7 +296,13 @@ Reply render_reply(const RequestPlan& plan, const std::vector<EntryOutcome>& out
       {"entry", Json::array()}};
   for (std::size_t i = 0; i < plan.entries.size(); ++i) {
     Json response;
-    if (auto e = error_of(i)) {
+    if (plan.entries[i].deferred) {
+      response = {{"status", status_line(202)},
+                  {"outcome", operation_outcome(Json::array({issue(
+                                  "information", "informational",
+                                  "the resource is read by the search on the upstream server "
+                                  "([fhir.upstream])")}))}};
+    } else if (auto e = error_of(i)) {
       response = {{"status", status_line(422)},
                   {"outcome", operation_outcome(
                                   Json::array({issue("error", plan.entries[i].issue_code, *e)}))}};

@@ -19,6 +19,10 @@ struct EntryPlan {
   Mapped mapped;
   std::optional<std::string> error;    // refused: "<FHIRPath>: <reason>"
   std::string issue_code = "invalid";  // OperationOutcome issue type for the refusal
+  // A subscription notification's entry that names a resource without carrying it ("id-only").
+  bool id_only = false;
+  // Left to the search on the upstream server (defer_id_only_entries): nothing stored, no error.
+  bool deferred = false;
 };
 
 struct RequestPlan {
@@ -32,6 +36,10 @@ struct RequestPlan {
 // `endpoint` is the resource type the URL names ("Observation" for [base]/Observation) or "" for
 // [base]. InputError when the body is no resource this endpoint takes at all.
 RequestPlan plan_request(const Json& body, std::string_view endpoint, const MapperOptions& options);
+
+// Marks the plan's id-only notification entries as deferred: with [fhir.upstream] the search there
+// reads the resources they name, so they are answered 202 and refuse nothing. Returns how many.
+std::size_t defer_id_only_entries(RequestPlan& plan);
 
 // What the writer did with each entry (same order as the plan's).
 struct EntryOutcome {

@@ -573,7 +573,7 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
       }
     } else {
       for (std::size_t i = 0; i < plan.entries.size(); ++i) {
-        if (plan.entries[i].error) continue;
+        if (plan.entries[i].error || plan.entries[i].deferred) continue;
         store::Savepoint one(db_);
         try {
           store_entry(plan.entries[i], results[i]);

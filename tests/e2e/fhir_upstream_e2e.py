@@ -166,6 +166,25 @@ def main(a, tmp):
                 "the start of the next run stays where the last complete run ended")
         upstream.foreign_next = False
 
+        # An id-only notification (R4B backport history Bundle) names what changed without
+        # carrying it: its entries are answered 202 and the search runs as for a ping.
+        upstream.add("2026-01-13T09:00:00Z", afp(8, "2026-01-13", "12.9"))
+        id_only = {"resourceType": "Bundle", "id": "notification-1", "type": "history", "entry": [
+            {"fullUrl": "urn:uuid:9e41ff6d-5be6-4e6a-8b85-abd4e7f58400",
+             "resource": {"resourceType": "Parameters", "parameter": [
+                 {"name": "type", "valueCode": "event-notification"}]}},
+            {"fullUrl": "%s/Observation/afp-8" % upstream.base,
+             "request": {"method": "PUT", "url": "Observation/afp-8"}}]}
+        r, data = request(port, "POST", "/fhir", token=hook, body=json.dumps(id_only).encode(),
+                          headers={"Content-Type": "application/fhir+json"})
+        reply = json.loads(data)
+        h.check(r.status == 200 and reply["entry"][1]["response"]["status"] == "202 Accepted",
+                "an id-only entry is accepted for the search: %d %r" % (r.status, data[:300]))
+        h.check(h.wait_until(lambda: ("2026-01-13", 12.9) in stored_values(d.db)),
+                "and the search there stores what it names")
+        h.check(h.wait_until(lambda: "event=fhir_subscription_ping" in d.log_text() and
+                             "id_only=true" in d.log_text()), "the follow-up is logged")
+
         # Without a body and without a Content-Type, as rest-hook pings come; a body is a
         # notification with content, stored as before.
         r, data = request(port, "POST", "/fhir", token=hook,

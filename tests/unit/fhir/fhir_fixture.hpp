@@ -25,6 +25,15 @@ struct FhirFixture : PipelineFixture {
   ingest::FhirOutcome post(const Json& body, std::string_view endpoint = "") {
     return post(body.dump(), endpoint);
   }
+  // As markerwatchd posts with [fhir.upstream] set: id-only notification entries are deferred.
+  ingest::FhirOutcome post_with_upstream(const Json& body, std::size_t& deferred) {
+    auto prepared = pipeline->prepare_fhir(body.dump(), "");
+    deferred = prepared.plan ? fhir::defer_id_only_entries(*prepared.plan) : 0;
+    store::Transaction txn(db);
+    auto out = pipeline->store_fhir(prepared, "fhir:test", "127.0.0.1:1");
+    txn.commit();
+    return out;
+  }
   std::string last_outcome() {
     auto q = db.prepare("SELECT outcome FROM messages ORDER BY id DESC LIMIT 1");
     q.step();

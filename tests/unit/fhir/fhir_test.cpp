@@ -348,6 +348,31 @@ TEST_CASE("fhir: subscription notifications (R4B backport history Bundles)", "[f
     CHECK(f.count("SELECT count(*) FROM results") == 0);
     CHECK(f.last_outcome() == "partial");  // the status entry is fine
   }
+  SECTION("with [fhir.upstream] an id-only notification is left to the search there") {
+    const Json id_only = {{"fullUrl", "https://fhir.example.org/Observation/77"},
+                          {"request", {{"method", "POST"}, {"url", "Observation"}}}};
+    const Json broken = {{"fullUrl", "urn:uuid:1"}, {"resource", {{"id", "no-type"}}}};
+    std::size_t deferred = 0;
+    const auto out = f.post_with_upstream(bundle("history", {status, id_only, broken}), deferred);
+    CHECK(deferred == 1);
+    CHECK(out.reply.status == 200);
+    const auto& left = out.reply.body["entry"][1]["response"];
+    CHECK(left["status"] == "202 Accepted");
+    CHECK_THAT(diagnostics(left["outcome"]), Catch::Contains("search on the upstream server"));
+    // Only a missing resource is deferred: a broken one is still refused.
+    CHECK(out.reply.body["entry"][2]["response"]["status"] == "422 Unprocessable Entity");
+    CHECK(f.count("SELECT count(*) FROM results") == 0);
+    CHECK(f.last_outcome() == "partial");
+  }
+  SECTION("only a notification's entries are deferred: a batch entry without resource is not") {
+    const Json bare = {{"fullUrl", "https://fhir.example.org/Observation/78"},
+                       {"request", {{"method", "POST"}, {"url", "Observation"}}}};
+    std::size_t deferred = 0;
+    const auto out = f.post_with_upstream(bundle("batch", {bare}), deferred);
+    CHECK(deferred == 0);
+    CHECK(out.reply.body["entry"][0]["response"]["status"] == "422 Unprocessable Entity");
+    CHECK(f.last_outcome() == "rejected");
+  }
 }
 
 TEST_CASE("fhir: corrections, removals and re-posting", "[fhir]") {
