@@ -562,11 +562,7 @@ net::HttpResponse ApiHandler::patient_chart_svg(const std::string& written,
 }
 
 store::Database& ApiHandler::database() {
-  if (!db_) {
-    store::OpenOptions options;
-    options.read_only = true;
-    db_.emplace(settings()->storage.path, options);
-  }
+  if (!db_) db_.emplace(settings()->storage.path, store::read_only_options());
   return *db_;
 }
 

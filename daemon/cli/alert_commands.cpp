@@ -63,9 +63,7 @@ std::vector<std::string> event_cells(const ingest::ReplayedEvent& r) {
 // are those a file replay of the same inputs prints, whatever order they were imported in.
 void replay_database(const settings::Settings& s, const std::string& patient,
                      ingest::Replayer& replayer) {
-  store::OpenOptions options;
-  options.read_only = true;
-  store::Database db(s.storage.path, options);
+  store::Database db(s.storage.path, store::read_only_options());
   store::check_schema_version(db);
   store::ResultStore results(db);
   for (const auto& [id, key] : results.patients(patient)) {

@@ -11,15 +11,11 @@ namespace markerwatch::cli {
 int cmd_backup(const Common& c, const BackupArgs& args) {
   if (args.file.empty() == args.folder.empty())
     throw InputError("give either the new file or --into FOLDER");
-  if (args.keep > 0 && args.folder.empty()) throw InputError("--keep needs --into FOLDER");
   const auto s = load_settings(c);
   if (!std::filesystem::exists(s.storage.path))
     throw InputError("no database at " + s.storage.path + " (use --db or [storage] path)");
   // Read only and not upgraded: a backup taken before an upgrade is the one that can undo it.
-  store::OpenOptions read_only;
-  read_only.read_only = true;
-  read_only.wal_autocheckpoint = 0;
-  store::Database source(s.storage.path, read_only);
+  store::Database source(s.storage.path, store::read_only_options());
   std::string target = args.file;
   store::BackupReport report;
   std::vector<std::string> removed;

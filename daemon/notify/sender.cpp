@@ -150,10 +150,7 @@ Sender::Sender(const settings::Settings& settings, const Clock& clock, SubmitWri
       clock_(clock),
       submit_(std::move(submit)) {
   ensure_curl();
-  store::OpenOptions options;
-  options.read_only = true;
-  options.wal_autocheckpoint = 0;
-  db_ = std::make_unique<store::Database>(settings.storage.path, options);
+  db_ = std::make_unique<store::Database>(settings.storage.path, store::read_only_options());
   store_ = std::make_unique<store::DeliveryStore>(*db_);
   multi_ = curl_multi_init();
 }

@@ -34,10 +34,7 @@ std::int64_t count(Database& db, const char* table) {
 }
 
 BackupReport check_copy(const std::string& target) {
-  OpenOptions read_only;
-  read_only.read_only = true;
-  read_only.wal_autocheckpoint = 0;
-  Database copy(target, read_only);
+  Database copy(target, read_only_options());
   auto check = copy.prepare("PRAGMA quick_check");
   if (!check.step() || check.text(0) != "ok")
     throw StoreError("the copy fails SQLite's quick_check: " + check.text(0));

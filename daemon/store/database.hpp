@@ -79,6 +79,11 @@ struct OpenOptions {
   bool batched_log_writes = false;
 };
 
+// A connection that only reads: SQLITE_OPEN_READONLY, never creates, upgrades or checkpoints.
+inline OpenOptions read_only_options() {
+  return OpenOptions{.read_only = true};
+}
+
 class Database {
  public:
   // Creates the file with mode 0600 when missing (and its folder), then enables WAL, foreign keys

@@ -484,6 +484,13 @@ def backup_while_receiving(a, tmp):
         h.check(all(re.fullmatch(r"markerwatch-\d{8}T\d{6}\.\d{3}Z\.db", os.path.basename(w))
                     for w in written), "named after their time: %s" % written)
         h.check(consistent_copy(written[2]) == 800, "the newest holds every result")
+        for args, said in ((["--keep", "2", os.path.join(tmp, "k.db")], b"--keep requires --into"),
+                           ([], b"give either the new file or --into FOLDER"),
+                           ([os.path.join(tmp, "k.db"), "--into", folder], b"excludes")):
+            p = h.cli(a.bin, "backup", "--db", d.db, *args, check_rc=False)
+            h.check(p.returncode == 2 and said in p.stderr and
+                    not os.path.exists(os.path.join(tmp, "k.db")),
+                    "backup %s: exit 2 saying %r: %r" % (args, said, p.stderr))
     finally:
         h.check(d.stop() == 0, "clean stop")
 

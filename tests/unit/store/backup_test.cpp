@@ -18,13 +18,6 @@ using namespace markerwatch::store;
 
 namespace {
 
-OpenOptions read_only() {
-  OpenOptions o;
-  o.read_only = true;
-  o.wal_autocheckpoint = 0;
-  return o;
-}
-
 void store_afp(ResultStore& s, const std::string& patient, const std::string& date, double value) {
   const auto r = test::result_record(patient, "AFP", date, value);
   s.store_result(r, s.patient(r.patient, "t"), {}, "t");
@@ -41,7 +34,7 @@ std::string database_with_one_result(const test::TempDir& dir) {
 }
 
 std::int64_t count_results(const std::string& path) {
-  Database db(path, read_only());
+  Database db(path, read_only_options());
   auto q = db.prepare("SELECT count(*) FROM results");
   q.step();
   return q.int64(0);
@@ -63,7 +56,7 @@ TEST_CASE("backup: the copy holds what was committed, not what a writer has open
   Transaction open_write(writer);  // the daemon in the middle of a group commit
   store_afp(results, "p3", "2016-03-01", 99.0);
 
-  Database source(source_path, read_only());
+  Database source(source_path, read_only_options());
   const auto report = backup_database(source, copy_path);
   CHECK(report.results == 3);
   CHECK(report.messages == 0);
@@ -81,7 +74,7 @@ TEST_CASE("backup: the copy holds what was committed, not what a writer has open
   CHECK(count_results(copy_path) == 3);  // a copy of its moment, not a view of the source
 
   // The copy opens as a markerwatch database: its values are the source's.
-  Database reopened(copy_path, read_only());
+  Database reopened(copy_path, read_only_options());
   ResultStore copied(reopened);
   const auto p1 = copied.results("p1", "AFP", true);
   REQUIRE(p1.size() == 2);
@@ -92,7 +85,7 @@ TEST_CASE("backup: the copy holds what was committed, not what a writer has open
 TEST_CASE("backup: an existing file or a missing folder is refused and nothing is written") {
   test::TempDir dir;
   const auto source_path = database_with_one_result(dir);
-  Database source(source_path, read_only());
+  Database source(source_path, read_only_options());
 
   const auto existing = (dir.path() / "old.db").string();
   std::ofstream(existing) << "yesterday's backup";
@@ -119,7 +112,7 @@ TEST_CASE("backup: a source that is not a markerwatch database leaves no file be
   const auto garbage_path = (dir.path() / "garbage.db").string();
   std::ofstream(garbage_path) << std::string(8192, 'x');
   {
-    Database garbage(garbage_path, read_only());
+    Database garbage(garbage_path, read_only_options());
     CHECK_THROWS_WITH(backup_database(garbage, copy_path),
                       Catch::Contains("cannot copy") && Catch::Contains("not a database"));
   }
@@ -130,7 +123,7 @@ TEST_CASE("backup: a source that is not a markerwatch database leaves no file be
     Database other(other_path, OpenOptions{});
     other.exec("CREATE TABLE notes (text TEXT)");
   }
-  Database other(other_path, read_only());
+  Database other(other_path, read_only_options());
   CHECK_THROWS_WITH(backup_database(other, copy_path),
                     Catch::Contains("not a markerwatch database"));
   CHECK_FALSE(std::filesystem::exists(copy_path));
@@ -143,7 +136,7 @@ TEST_CASE("backup into a folder: named after its time, the newest N kept, other 
   std::filesystem::create_directory(folder);
   for (const char* other : {"notes.txt", "markerwatch-latest.db", "markerwatch-2016.db"})
     std::ofstream(folder / other) << "kept";
-  Database source(source_path, read_only());
+  Database source(source_path, read_only_options());
   // 2016-12-15T08:30:05.007Z
   const auto at = [](int seconds_later) {
     return std::chrono::system_clock::time_point(std::chrono::milliseconds(1481790605007LL)) +
