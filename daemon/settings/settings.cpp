@@ -68,6 +68,11 @@ class Reader {
     return v;
   }
 
+  bool boolean(const toml::node& n, const std::string& key) const {
+    if (!n.is_boolean()) fail(n, key, "must be true or false");
+    return n.as_boolean()->get();
+  }
+
   double number(const toml::node& n, const std::string& key, double min, double max) const {
     double v = 0;
     if (n.is_integer())
@@ -361,10 +366,7 @@ void read_fhir_upstream(const Reader& r, const toml::node& node, FhirUpstreamSet
         *search, "fhir.upstream.search",
         "must be a search relative to base_url, e.g. \"Observation?code=http://loinc.org|1834-1\"");
   if (auto* n = t.get("headers")) s.headers = read_headers(r, *n, "fhir.upstream.headers");
-  if (auto* n = t.get("tls_verify")) {
-    if (!n->is_boolean()) r.fail(*n, "fhir.upstream.tls_verify", "must be true or false");
-    s.tls_verify = n->as_boolean()->get();
-  }
+  if (auto* n = t.get("tls_verify")) s.tls_verify = r.boolean(*n, "fhir.upstream.tls_verify");
   if (auto* n = t.get("ca_file")) {
     s.ca_file = r.string(*n, "fhir.upstream.ca_file", 1024);
     require_readable(r, n, "fhir.upstream.ca_file", s.ca_file);
@@ -451,11 +453,8 @@ void read_rule_params(const Reader& r, const toml::table& t, const std::string& 
               if (auto* n = rt.get("abs")) rule.abs = r.number(*n, k + "abs", 0, 1e12);
               if (auto* n = rt.get("confirm_days"))
                 rule.confirm_days = days(r, *n, k + "confirm_days");
-              if (auto* n = rt.get("only_if_never_normalized")) {
-                if (!n->is_boolean())
-                  r.fail(*n, k + "only_if_never_normalized", "must be true or false");
-                rule.only_if_never_normalized = n->as_boolean()->get();
-              }
+              if (auto* n = rt.get("only_if_never_normalized"))
+                rule.only_if_never_normalized = r.boolean(*n, k + "only_if_never_normalized");
             });
   read_rule(r, t, "renorm", prefix, p.renorm,
             [&](const toml::table& rt, const std::string& k, engine::RenormRule& rule) {
@@ -483,10 +482,8 @@ void read_rule_params(const Reader& r, const toml::table& t, const std::string& 
     p.doubling_time_high_days = number_or_off(r, *n, prefix + "doubling_time_high_days", 1, 36500);
   if (auto* n = t.get("flare_guard_days"))
     p.flare_guard_days = days(r, *n, prefix + "flare_guard_days");
-  if (auto* n = t.get("vka_suppressor")) {
-    if (!n->is_boolean()) r.fail(*n, prefix + "vka_suppressor", "must be true or false");
-    p.vka_suppressor = n->as_boolean()->get();
-  }
+  if (auto* n = t.get("vka_suppressor"))
+    p.vka_suppressor = r.boolean(*n, prefix + "vka_suppressor");
 }
 
 void read_profiles(const Reader& r, const toml::table& t, const std::string& prefix,
@@ -711,10 +708,7 @@ void read_webhook(const Reader& r, const toml::node& node, std::size_t index,
     if (w.patient_id == PatientIdMode::pseudonym && settings.notify.pseudonym_key.empty())
       r.fail(*n, prefix + "patient_id", "\"pseudonym\" needs [notify] pseudonym_key");
   }
-  if (auto* n = t.get("tls_verify")) {
-    if (!n->is_boolean()) r.fail(*n, prefix + "tls_verify", "must be true or false");
-    w.tls_verify = n->as_boolean()->get();
-  }
+  if (auto* n = t.get("tls_verify")) w.tls_verify = r.boolean(*n, prefix + "tls_verify");
   if (auto* n = t.get("ca_file")) w.ca_file = r.string(*n, prefix + "ca_file", 1024);
 }
 

@@ -209,6 +209,8 @@ TEST_CASE("webhook configuration errors name the key and line; secrets stay out 
        "notify.renotify_after: must be \"off\" or a duration"},
       {"[notify]\nmax_age_days = -1\n", "notify.max_age_days: must be between 0 and 36500"},
       {"webhooks = 3\n", "webhooks: must be an array of tables"},
+      {"[[webhooks]]\nname = \"a\"\nurl = \"https://x/\"\nformat = \"slack\"\ntls_verify = 0\n",
+       "test.toml:5:14: webhooks[0].tls_verify: must be true or false"},
   };
   for (const auto& c : cases) {
     INFO(c.toml);

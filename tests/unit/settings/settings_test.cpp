@@ -154,6 +154,9 @@ TEST_CASE("fhir.upstream: the server to search when its subscription pings") {
        "ca_file = \"/nonexistent/ca.pem\"\n",
        "fhir.upstream.ca_file: cannot read '/nonexistent/ca.pem'"},
       {"[fhir]\nupstream = \"https://x/fhir\"\n", "fhir.upstream: must be a table"},
+      {"[fhir.upstream]\nbase_url = \"https://x/fhir\"\nsearch = \"Observation\"\n"
+       "tls_verify = \"no\"\n",
+       "test.toml:4:14: fhir.upstream.tls_verify: must be true or false"},
   };
   for (const auto& [toml, message] : errors) {
     INFO(toml);
@@ -212,6 +215,8 @@ TEST_CASE("config errors name the key and its line") {
       {"[markers.AFP]\nflare_guard_days = 5000\n",
        "markers.AFP.flare_guard_days: must be between 0 and 3650"},
       {"[markers.AFP]\nvka_suppressor = 1\n", "markers.AFP.vka_suppressor: must be true or false"},
+      {"[markers.AFP]\nrise = { only_if_never_normalized = \"yes\" }\n",
+       "markers.AFP.rise.only_if_never_normalized: must be true or false"},
       {"[markers.PSA.profiles.imaging]\nuln = 1\n",
        "test.toml:1:1: markers.PSA.profiles.imaging: 'imaging' is not an anchor milestone kind"},
       {"[markers.PSA.profiles.radical_prostatectomy]\nulnn = 1\n",
