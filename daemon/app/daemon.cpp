@@ -408,6 +408,7 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
   std::fflush(stdout);
   spdlog::info("event=ready mllp_port={} http_port={}", mllp.port(), http.port());
   tls_watch.start();
+  if (upstream) upstream->start();
 
   // A handler that throws must not take the service down: log it and keep running the loop
   // (the connection concerned is lost, the others carry on).

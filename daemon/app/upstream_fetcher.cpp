@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <optional>
@@ -75,6 +76,15 @@ void UpstreamFetcher::notify() {
   wake_.notify_one();
 }
 
+void UpstreamFetcher::start() {
+  if (settings_.poll_every_s == 0) return;
+  {
+    std::lock_guard lock(mutex_);
+    polling_ = starting_ = pending_ = true;
+  }
+  wake_.notify_one();
+}
+
 void UpstreamFetcher::request_stop() {
   {
     std::lock_guard lock(mutex_);
@@ -93,19 +103,26 @@ UpstreamFetcher::Stats UpstreamFetcher::stats() const {
 }
 
 void UpstreamFetcher::loop() {
+  const auto poll_every = std::chrono::seconds(settings_.poll_every_s);
   for (;;) {
     // Taken while the decision to run is made under the lock that request_stop takes: a stop
     // that comes later finds the loop held, so the writer's answers to this run still arrive.
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> hold;
+    const char* trigger = "notification";
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return pending_ || stopping_; });
+      const auto woken = [this] { return pending_ || stopping_; };
+      if (!polling_)
+        wake_.wait(lock, woken);
+      else if (!wake_.wait_for(lock, poll_every, woken))
+        trigger = "schedule";
       if (stopping_) return;
+      if (std::exchange(starting_, false)) trigger = "start";
       pending_ = false;
       hold.emplace(io_.get_executor());
     }
     try {
-      run();
+      run(trigger);
       ++completed_;
     } catch (const std::exception& e) {
       if (stopping_) {  // the daemon stops: what was stored stays, the next start goes on
@@ -120,7 +137,7 @@ void UpstreamFetcher::loop() {
   }
 }
 
-void UpstreamFetcher::run() {
+void UpstreamFetcher::run(const char* trigger) {
   // Where the last complete run ended, read in the writer's order (after anything it stored).
   auto since = std::make_shared<std::optional<std::string>>();
   std::promise<ingest::WriteOutcome> read;
@@ -133,8 +150,8 @@ void UpstreamFetcher::run() {
   if (const auto o = read.get_future().get(); !o.committed)
     throw RunFailed("the database does not answer: " + o.error);
 
-  spdlog::info("event=fhir_upstream_run_started server={} since={}",
-               settings::url_origin(settings_.base_url), since->value_or("start"));
+  spdlog::info("event=fhir_upstream_run_started server={} trigger={} since={}",
+               settings::url_origin(settings_.base_url), trigger, since->value_or("start"));
   std::string latest = since->value_or("");
   std::string url = fhir::search_url(settings_.base_url, settings_.search, latest);
   for (int page_number = 1;; ++page_number) {

@@ -339,12 +339,30 @@ std::map<std::string, std::string> read_code_kinds(const Reader& r, const toml::
   return out;
 }
 
+// "off", or a duration: a number with s, m, h or d ("30m", "12h", "2d").
+int duration_or_off(const Reader& r, const toml::node& n, const std::string& key) {
+  const auto text = r.string(n, key, 20);
+  if (text == "off") return 0;
+  auto number = parse_numeric(text.substr(0, text.empty() ? 0 : text.size() - 1));
+  const char unit = text.empty() ? '?' : text.back();
+  const int factor = unit == 's'   ? 1
+                     : unit == 'm' ? 60
+                     : unit == 'h' ? 3600
+                     : unit == 'd' ? 86400
+                                   : 0;
+  if (!number || number->comparator != Comparator::none || factor == 0 ||
+      number->value * factor < 1 || number->value * factor > 365.0 * 86400)
+    r.fail(n, key,
+           "must be \"off\" or a duration such as \"30m\", \"12h\" or \"2d\" (at most 365d)");
+  return static_cast<int>(number->value * factor);
+}
+
 void read_fhir_upstream(const Reader& r, const toml::node& node, FhirUpstreamSettings& s) {
   if (!node.is_table()) r.fail(node, "fhir.upstream", "must be a table");
   const auto& t = *node.as_table();
-  r.check_keys(
-      t, "fhir.upstream.",
-      {"base_url", "search", "headers", "tls_verify", "ca_file", "timeout_s", "max_pages"});
+  r.check_keys(t, "fhir.upstream.",
+               {"base_url", "search", "headers", "tls_verify", "ca_file", "timeout_s", "max_pages",
+                "poll_every"});
   auto* base = t.get("base_url");
   if (!base) r.fail(t, "fhir.upstream.base_url", "is required");
   s.base_url = r.string(*base, "fhir.upstream.base_url", 1024);
@@ -375,6 +393,8 @@ void read_fhir_upstream(const Reader& r, const toml::node& node, FhirUpstreamSet
     s.timeout_s = static_cast<int>(r.integer(*n, "fhir.upstream.timeout_s", 1, 600));
   if (auto* n = t.get("max_pages"))
     s.max_pages = static_cast<int>(r.integer(*n, "fhir.upstream.max_pages", 1, 100000));
+  if (auto* n = t.get("poll_every"))
+    s.poll_every_s = duration_or_off(r, *n, "fhir.upstream.poll_every");
 }
 
 void read_fhir(const Reader& r, const toml::table& t, FhirSettings& s,
@@ -589,24 +609,6 @@ void read_milestone_kinds(const Reader& r, const toml::table& t, MilestoneKinds&
     else
       r.fail(node, key, "must be \"anchor\", \"curative\" or \"context\"");
   }
-}
-
-// "off", or a duration: a number with s, m, h or d ("30m", "12h", "2d").
-int duration_or_off(const Reader& r, const toml::node& n, const std::string& key) {
-  const auto text = r.string(n, key, 20);
-  if (text == "off") return 0;
-  auto number = parse_numeric(text.substr(0, text.empty() ? 0 : text.size() - 1));
-  const char unit = text.empty() ? '?' : text.back();
-  const int factor = unit == 's'   ? 1
-                     : unit == 'm' ? 60
-                     : unit == 'h' ? 3600
-                     : unit == 'd' ? 86400
-                                   : 0;
-  if (!number || number->comparator != Comparator::none || factor == 0 || number->value <= 0 ||
-      number->value * factor > 365.0 * 86400)
-    r.fail(n, key,
-           "must be \"off\" or a duration such as \"30m\", \"12h\" or \"2d\" (at most 365d)");
-  return static_cast<int>(number->value * factor);
 }
 
 void read_notify(const Reader& r, const toml::table& t, NotifySettings& s) {
@@ -936,6 +938,9 @@ std::string describe(const Settings& s) {
       << " http.tls=" << (s.http.cert_file.empty() ? "off" : "on")
       << " http.tokens=" << s.http.tokens.size() << " fhir.upstream="
       << (s.fhir.upstream.base_url.empty() ? "off" : url_origin(s.fhir.upstream.base_url) + "/...")
+      << (s.fhir.upstream.poll_every_s > 0
+              ? " fhir.upstream.poll_every=" + std::to_string(s.fhir.upstream.poll_every_s) + "s"
+              : "")
       << " log.level=" << s.log.level
       << " ingest.default_timezone=" << (s.zone ? s.zone->name() : s.ingest.default_timezone)
       << " markers=" << s.markers.all().size() << " webhooks=" << s.webhooks.size();

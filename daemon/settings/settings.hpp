@@ -105,6 +105,9 @@ struct FhirUpstreamSettings {
   std::string ca_file;
   int timeout_s = 30;   // per page
   int max_pages = 100;  // per run
+  // 0 = off: runs follow notifications only. Else also one at the start and one this long after
+  // the last run ended, so a notification lost (or a server that sends none) delays, never loses.
+  int poll_every_s = 0;
   bool operator==(const FhirUpstreamSettings&) const = default;
 };
 

@@ -215,6 +215,33 @@ def main(a, tmp):
     finally:
         h.check(d.stop() == 0, "clean stop")
 
+    # poll_every: a server that sends no notification is searched at the start and on schedule.
+    os.mkdir(os.path.join(tmp, "polling"))
+    d = h.Daemon(a.bin, os.path.join(tmp, "polling"), "")
+    with open(d.config, "a") as f:
+        f.write(reader_cfg)
+        f.write('[fhir.upstream]\nbase_url = "%s"\nsearch = "Observation"\npoll_every = "1s"\n'
+                % upstream.base)
+    del upstream.requests[:]
+    d.start()
+    try:
+        h.check(h.wait_until(lambda: "trigger=start since=start" in d.log_text()),
+                "the first run comes at the start")
+        h.check(h.wait_until(lambda: ("2026-01-13", 12.9) in stored_values(d.db)),
+                "and stores the whole search")
+        upstream.add("2026-01-14T09:00:00Z", afp(10, "2026-01-14", "14.1"))
+        h.check(h.wait_until(lambda: ("2026-01-14", 14.1) in stored_values(d.db)),
+                "what the server adds later arrives with a scheduled run")
+        h.check(re.search(r"event=fhir_upstream_run_started server=\S+ trigger=schedule since=2026-",
+                          d.log_text()), "logged as scheduled, from the cursor")
+        starts = [p for p, _ in upstream.requests if "_getpages" not in p]
+        h.check(starts[0] == "/fhir/Observation" and
+                all(p.startswith("/fhir/Observation?_lastUpdated=ge2026-01-") for p in starts[1:]),
+                "each run asks for the search, the later ones from the cursor: %r" % starts[:3])
+    finally:
+        started = time.time()
+        h.check(d.stop() == 0 and time.time() - started < 10, "a clean stop between runs")
+
     # A stop while a run waits on a server that does not answer ends the run at once.
     hanging = threading.Event()
 

@@ -119,7 +119,7 @@ TEST_CASE("fhir.upstream: the server to search when its subscription pings") {
       "[fhir.upstream]\nbase_url = \"https://lab:secret@fhir.example.org/r4/\"\n"
       "search = \"Observation?code=http://loinc.org|1834-1\"\n"
       "headers = { Authorization = \"Bearer abc\" }\ntimeout_s = 5\nmax_pages = 7\n"
-      "tls_verify = false\n");
+      "tls_verify = false\npoll_every = \"15m\"\n");
   CHECK(s.fhir.upstream.base_url == "https://lab:secret@fhir.example.org/r4");  // no trailing /
   CHECK(s.fhir.upstream.search == "Observation?code=http://loinc.org|1834-1");
   CHECK(s.fhir.upstream.headers ==
@@ -127,8 +127,13 @@ TEST_CASE("fhir.upstream: the server to search when its subscription pings") {
   CHECK(s.fhir.upstream.timeout_s == 5);
   CHECK(s.fhir.upstream.max_pages == 7);
   CHECK_FALSE(s.fhir.upstream.tls_verify);
+  CHECK(s.fhir.upstream.poll_every_s == 900);
+  CHECK(test::settings_from(
+            "[fhir.upstream]\nbase_url = \"https://x/fhir\"\nsearch = \"Observation\"\n")
+            .fhir.upstream.poll_every_s == 0);  // off: runs follow notifications only
   const auto described = settings::describe(s);
-  CHECK_THAT(described, Catch::Contains("fhir.upstream=https://fhir.example.org/..."));
+  CHECK_THAT(described, Catch::Contains("fhir.upstream=https://fhir.example.org/... "
+                                        "fhir.upstream.poll_every=900s"));
   CHECK_THAT(described, !Catch::Contains("secret"));
   CHECK(settings::describe(test::settings_from("")).find("fhir.upstream=off") != std::string::npos);
 
@@ -157,6 +162,12 @@ TEST_CASE("fhir.upstream: the server to search when its subscription pings") {
       {"[fhir.upstream]\nbase_url = \"https://x/fhir\"\nsearch = \"Observation\"\n"
        "tls_verify = \"no\"\n",
        "test.toml:4:14: fhir.upstream.tls_verify: must be true or false"},
+      {"[fhir.upstream]\nbase_url = \"https://x/fhir\"\nsearch = \"Observation\"\n"
+       "poll_every = \"0.5s\"\n",
+       "test.toml:4:14: fhir.upstream.poll_every: must be \"off\" or a duration"},
+      {"[fhir.upstream]\nbase_url = \"https://x/fhir\"\nsearch = \"Observation\"\n"
+       "poll_every = 60\n",
+       "fhir.upstream.poll_every: must be a string"},
   };
   for (const auto& [toml, message] : errors) {
     INFO(toml);
