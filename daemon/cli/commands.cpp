@@ -316,17 +316,22 @@ int cmd_message_show(const Common& c, std::int64_t id, bool raw) {
   return 0;
 }
 
-int cmd_messages_prune(const Common& c, const std::string& before,
-                       const std::vector<std::string>& outcomes, bool dry_run) {
+int cmd_messages_prune(const Common& c, const PruneArgs& args) {
+  if (args.before.empty() == (args.older_than_days == 0))
+    throw InputError("give either --before YYYY-MM-DD or --older-than DAYS");
+  const auto now = unix_seconds(SystemClock());
+  const auto before = args.older_than_days > 0
+                          ? format_day(static_cast<int>(now / 86400) - args.older_than_days)
+                          : args.before;
   if (before.size() != 10 || !day_number(before))
     throw InputError("--before: '" + text::printable(before, 40) + "' is not a date (YYYY-MM-DD)");
+  const auto& outcomes = args.outcomes;
+  const bool dry_run = args.dry_run;
   auto s = load_settings(c);
   // Checkpoints as it goes: with the daemon stopped, nothing else copies the log back.
   auto db = open_database(s, true);
-  store::PruneRequest request{.before = before,
-                              .outcomes = outcomes,
-                              .now = format_utc(unix_seconds(SystemClock())),
-                              .dry_run = dry_run};
+  store::PruneRequest request{
+      .before = before, .outcomes = outcomes, .now = format_utc(now), .dry_run = dry_run};
   const auto report = store::prune_message_bytes(*db, request);
   std::string listed;
   for (const auto& o : outcomes) listed += (listed.empty() ? "" : ",") + o;

@@ -35,10 +35,16 @@ struct MilestoneArgs {
 int cmd_milestones_add(const Common& c, const MilestoneArgs& m);
 int cmd_messages(const Common& c, const std::string& outcome, int limit, const std::string& format);
 int cmd_message_show(const Common& c, std::int64_t id, bool raw);
-// Removes the raw bytes of the messages received before `before` (YYYY-MM-DD) with one of
-// `outcomes` (store/message_pruning.hpp); `dry_run` only counts them.
-int cmd_messages_prune(const Common& c, const std::string& before,
-                       const std::vector<std::string>& outcomes, bool dry_run);
+// Removes the raw bytes of the messages received before `before` (YYYY-MM-DD), or more than
+// `older_than_days` days before today (UTC), with one of `outcomes` (store/message_pruning.hpp);
+// `dry_run` only counts them.
+struct PruneArgs {
+  std::string before;
+  int older_than_days = 0;
+  std::vector<std::string> outcomes = {"ignored"};
+  bool dry_run = false;
+};
+int cmd_messages_prune(const Common& c, const PruneArgs& args);
 struct ReplayArgs {
   std::string results, milestones, patient, format = "table";
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());

@@ -95,20 +95,24 @@ int main(int argc, char** argv) {
   add_common(show);
   show->add_option("id", message_id, "message id")->required();
   show->add_flag("--raw", show_raw, "print the message as received (segments on their own lines)");
-  std::string prune_before;
-  std::vector<std::string> prune_outcomes = {"ignored"};
-  bool prune_dry_run = false;
+  cli::PruneArgs prune_args;
   auto* prune = messages->add_subcommand(
       "prune", "remove the raw bytes of old messages (the rows, results and alerts stay)");
   add_common(prune);
-  prune->add_option("--before", prune_before, "messages received before this day (YYYY-MM-DD, UTC)")
-      ->required();
+  auto* prune_before = prune->add_option("--before", prune_args.before,
+                                         "messages received before this day (YYYY-MM-DD, UTC)");
+  auto* prune_older =
+      prune
+          ->add_option("--older-than", prune_args.older_than_days,
+                       "messages received more than DAYS days before today (UTC), for a timer")
+          ->check(CLI::Range(1, 36500));
+  prune_before->excludes(prune_older);
   prune
-      ->add_option("--outcome", prune_outcomes,
+      ->add_option("--outcome", prune_args.outcomes,
                    "outcomes whose bytes go, comma-separated (default ignored)")
       ->delimiter(',')
       ->check(CLI::IsMember({"accepted", "partial", "ignored", "rejected"}));
-  prune->add_flag("--dry-run", prune_dry_run, "only count them");
+  prune->add_flag("--dry-run", prune_args.dry_run, "only count them");
 
   cli::ReplayArgs replay_args;
   auto* replay = app.add_subcommand(
@@ -263,7 +267,7 @@ int main(int argc, char** argv) {
     if (*add) return cli::cmd_milestones_add(common, m);
     if (*list) return cli::cmd_milestones_list(common, list_patient, list_format);
     if (*show) return cli::cmd_message_show(common, message_id, show_raw);
-    if (*prune) return cli::cmd_messages_prune(common, prune_before, prune_outcomes, prune_dry_run);
+    if (*prune) return cli::cmd_messages_prune(common, prune_args);
     if (*messages) return cli::cmd_messages(common, outcome, limit, messages_format);
     if (*replay) {
       cli::prefer_huge_pages_for_heap();  // a replay's heap grows to gigabytes

@@ -201,9 +201,23 @@ def messages_prune(a, db):
     h.check({t: h.query(db, "SELECT * FROM %s ORDER BY rowid" % t) for t in tables} == before and
             h.query(db, "SELECT id, outcome, error, control_id FROM messages ORDER BY id") == log_before,
             "results, alerts, milestones, patients and the message log's rows are unchanged")
+    # As systemd/markerwatch-prune.service runs it: the date counted back from today (UTC).
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    for days in (1, 90, 36500):
+        p = run(a, "messages", "prune", "--db", db, "--older-than", str(days), "--outcome",
+                "accepted", "--dry-run")
+        # (or a day later, when midnight UTC passes in between)
+        dates = [(today - datetime.timedelta(days=days - d)).isoformat() for d in (0, 1)]
+        h.check(p.returncode == 0 and any(
+            p.stdout.decode().startswith("would remove the raw bytes of 0 message(s) received before "
+                                         "%s with outcome accepted" % date) for date in dates),
+                "--older-than %d: before %s (what came today is newer): %r" % (days, dates[0], p.stdout))
     for argv, says in [(["--before", "2016-02-30"], b"not a date"), (["--before", "yesterday"], b"not a date"),
                        (["--before", tomorrow, "--outcome", "duplicate"], b"duplicate not in"),
-                       ([], b"--before is required")]:
+                       ([], b"give either --before YYYY-MM-DD or --older-than DAYS"),
+                       (["--older-than", "0"], b"not in range"),
+                       (["--older-than", "ninety"], b"--older-than"),
+                       (["--before", tomorrow, "--older-than", "5"], b"excludes")]:
         p = run(a, "messages", "prune", "--db", db, *argv)
         h.check(p.returncode == 2 and says in p.stderr, "prune %s: exit 2 (%r)" % (argv, p.stderr))
 
