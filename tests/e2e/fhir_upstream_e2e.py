@@ -84,6 +84,16 @@ def stored_values(db):
                        "ORDER BY collected_date")
 
 
+def started_daemon(a, tmp, name, tokens_cfg, upstream_cfg):
+    """A daemon of its own folder under tmp, with these tokens and [fhir.upstream] keys."""
+    os.mkdir(os.path.join(tmp, name))
+    d = h.Daemon(a.bin, os.path.join(tmp, name), "")
+    with open(d.config, "a") as f:
+        f.write(tokens_cfg + "[fhir.upstream]\n" + upstream_cfg)
+    d.start()
+    return d
+
+
 def main(a, tmp):
     upstream = Upstream()
     for i, (updated, date, value) in enumerate([
@@ -197,13 +207,8 @@ def main(a, tmp):
         h.check(d.stop() == 0, "clean stop")
 
     # A search with more pages than max_pages: the pages read are stored, the start stays.
-    os.mkdir(os.path.join(tmp, "truncated"))
-    d = h.Daemon(a.bin, os.path.join(tmp, "truncated"), "")
-    with open(d.config, "a") as f:
-        f.write(hook_cfg)
-        f.write('[fhir.upstream]\nbase_url = "%s"\nsearch = "Observation"\nmax_pages = 1\n'
-                % upstream.base)
-    d.start()
+    d = started_daemon(a, tmp, "truncated", hook_cfg,
+                       'base_url = "%s"\nsearch = "Observation"\nmax_pages = 1\n' % upstream.base)
     try:
         r, _ = request(d.http_port, "POST", "/fhir", token=hook, body=b"", headers={})
         h.check(r.status == 200, "pinged")
@@ -216,14 +221,9 @@ def main(a, tmp):
         h.check(d.stop() == 0, "clean stop")
 
     # poll_every: a server that sends no notification is searched at the start and on schedule.
-    os.mkdir(os.path.join(tmp, "polling"))
-    d = h.Daemon(a.bin, os.path.join(tmp, "polling"), "")
-    with open(d.config, "a") as f:
-        f.write(reader_cfg)
-        f.write('[fhir.upstream]\nbase_url = "%s"\nsearch = "Observation"\npoll_every = "1s"\n'
-                % upstream.base)
     del upstream.requests[:]
-    d.start()
+    d = started_daemon(a, tmp, "polling", reader_cfg,
+                       'base_url = "%s"\nsearch = "Observation"\npoll_every = "1s"\n' % upstream.base)
     try:
         h.check(h.wait_until(lambda: "trigger=start since=start" in d.log_text()),
                 "the first run comes at the start")
@@ -255,13 +255,9 @@ def main(a, tmp):
 
     silent = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Silent)
     threading.Thread(target=silent.serve_forever, daemon=True).start()
-    os.mkdir(os.path.join(tmp, "silent"))
-    d = h.Daemon(a.bin, os.path.join(tmp, "silent"), "")
-    with open(d.config, "a") as f:
-        f.write(hook_cfg)
-        f.write('[fhir.upstream]\nbase_url = "http://127.0.0.1:%d/fhir"\nsearch = "Observation"\n'
-                'timeout_s = 30\n' % silent.server_address[1])
-    d.start()
+    d = started_daemon(a, tmp, "silent", hook_cfg,
+                       'base_url = "http://127.0.0.1:%d/fhir"\nsearch = "Observation"\n'
+                       'timeout_s = 30\n' % silent.server_address[1])
     r, _ = request(d.http_port, "POST", "/fhir", token=hook, body=b"", headers={})
     h.check(r.status == 200 and hanging.wait(10), "a run waits on the silent server")
     started = time.time()
