@@ -325,19 +325,17 @@ int cmd_messages_prune(const Common& c, const PruneArgs& args) {
                           : args.before;
   if (before.size() != 10 || !day_number(before))
     throw InputError("--before: '" + text::printable(before, 40) + "' is not a date (YYYY-MM-DD)");
-  const auto& outcomes = args.outcomes;
-  const bool dry_run = args.dry_run;
   auto s = load_settings(c);
   // Checkpoints as it goes: with the daemon stopped, nothing else copies the log back.
   auto db = open_database(s, true);
   store::PruneRequest request{
-      .before = before, .outcomes = outcomes, .now = format_utc(now), .dry_run = dry_run};
+      .before = before, .outcomes = args.outcomes, .now = format_utc(now), .dry_run = args.dry_run};
   const auto report = store::prune_message_bytes(*db, request);
   std::string listed;
-  for (const auto& o : outcomes) listed += (listed.empty() ? "" : ",") + o;
-  std::cout << (dry_run ? "would remove" : "removed") << " the raw bytes of " << report.messages
-            << " message(s) received before " << before << " with outcome " << listed << " ("
-            << report.bytes << " bytes)\n";
+  for (const auto& o : args.outcomes) listed += (listed.empty() ? "" : ",") + o;
+  std::cout << (args.dry_run ? "would remove" : "removed") << " the raw bytes of "
+            << report.messages << " message(s) received before " << before << " with outcome "
+            << listed << " (" << report.bytes << " bytes)\n";
   return 0;
 }
 
