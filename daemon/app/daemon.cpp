@@ -279,6 +279,9 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
         {"markerwatch_database_bytes", database_bytes(settings.storage.path)},
         {"markerwatch_config_last_reload_successful",
          !reloader || reloader->stats().last_applied ? 1.0 : 0.0}};
+    for (const auto& [transport, at] : writer.stats().last_message_at)
+      gauges["markerwatch_last_message_timestamp_seconds{transport=\"" + transport + "\"}"] =
+          static_cast<double>(at);
     for (const auto& [listener, tls] : listener_tls().by_name()) {
       const auto validity = net::tls_validity(*tls);
       const auto labels = "{listener=\"" + listener + "\"}";

@@ -346,6 +346,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
   // Other parts' writes (submit_write) are neither messages nor a person's actions.
   const auto messages = static_cast<std::uint64_t>(std::count_if(
       batch.begin(), batch.end(), [](const Job& job) { return !job.done_on_writer; }));
+  const auto committed_at = unix_seconds(clock_);
   {
     std::lock_guard lock(mutex_);
     stats_.messages += messages;
@@ -362,6 +363,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
         ++stats_.messages_by_outcome[{transport, hl7 ? o.hl7.outcome : o.task.outcome}];
         stats_.results_by_transport[transport] +=
             static_cast<std::uint64_t>(hl7 ? o.hl7.stored : o.task.results_stored);
+        stats_.last_message_at[transport] = committed_at;
       }
       for (const auto* events : {&o.hl7.alert_events, &o.task.alert_events})
         for (const auto& e : *events)

@@ -50,6 +50,8 @@ struct WriterStats {
   // alert-log entries.
   std::map<std::pair<std::string, std::string>, std::uint64_t> messages_by_outcome;
   std::map<std::string, std::uint64_t> results_by_transport;
+  // transport -> Unix seconds of the latest commit with one of its messages: a feed gone silent.
+  std::map<std::string, std::int64_t> last_message_at;
   std::map<std::string, std::uint64_t> alert_events_by_type;
   Histogram::Snapshot batch_sizes;  // jobs per group commit
   Histogram::Snapshot ack_latency;  // seconds from an MLLP frame's arrival to its ACK's release

@@ -112,12 +112,16 @@ def main(a, tmp):
                  'markerwatch_accept_failures_total{listener="http"} 0',
                  'markerwatch_messages_total{transport="mllp",outcome="accepted"} 2',
                  'markerwatch_results_stored_total{transport="mllp"} 2',
+                 "# TYPE markerwatch_last_message_timestamp_seconds gauge",
                  "# TYPE markerwatch_mllp_ack_latency_seconds histogram",
                  'markerwatch_mllp_ack_latency_seconds_bucket{le="+Inf"} 2',
                  "markerwatch_mllp_ack_latency_seconds_count 2",
                  "markerwatch_commit_batch_size_bucket{le=\"1\"} ", "markerwatch_outbox_depth 0",
                  "markerwatch_database_bytes "]:
         h.check(line in text, "metrics show %r" % line)
+    last = re.search(r'^markerwatch_last_message_timestamp_seconds\{transport="mllp"\} (\S+)$', text, re.M)
+    h.check(last and abs(float(last.group(1)) - time.time()) < 300,
+            "the latest MLLP message's commit time, in Unix seconds: %r" % (last and last.group(0)))
     sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="[^"\n]*"(,[a-z_]+="[^"\n]*")*\})? '
                         r'(-?[0-9.e+]+|\+Inf|NaN)$')
     bad = [l for l in text.splitlines() if l and not l.startswith("# ") and not sample.match(l)]

@@ -64,6 +64,38 @@ TEST_CASE("writer: committed messages, results and batches are counted", "[write
   CHECK(stats.last_commit_error.empty());
 }
 
+TEST_CASE("writer: the latest commit of each transport's messages is kept", "[writer]") {
+  test::TempDir dir;
+  auto s = test::utc_settings();
+  s.storage.path = (dir.path() / "w.db").string();
+  ManualClock clock(std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000)));
+  ingest::StoreWriter writer(s, clock);
+  writer.start();
+  const auto run = [&](ingest::StoreWriter::Task task) {
+    std::promise<ingest::WriteOutcome> done;
+    writer.submit_task(std::move(task), "test", [&](ingest::WriteOutcome o) { done.set_value(o); });
+    return done.get_future().get();
+  };
+  REQUIRE(run([](ingest::Pipeline&) {
+            return ingest::TaskReport{{}, "api", "ignored", 0};
+          }).committed);
+  clock.advance(std::chrono::seconds(90));
+  REQUIRE(run([](ingest::Pipeline&) {
+            return ingest::TaskReport{{}, "fhir", "accepted", 1};
+          }).committed);
+  // A person's action (no transport) and a failed commit are no message of a feed.
+  REQUIRE(run([](ingest::Pipeline&) { return ingest::TaskReport{}; }).committed);
+  clock.advance(std::chrono::seconds(90));
+  CHECK_FALSE(run([](ingest::Pipeline& p) {
+                p.database().exec("ROLLBACK");
+                return ingest::TaskReport{{}, "api", "accepted", 1};
+              }).committed);
+  const auto last = writer.stats().last_message_at;
+  writer.stop();
+  CHECK(last ==
+        std::map<std::string, std::int64_t>{{"api", 1'800'000'000}, {"fhir", 1'800'000'090}});
+}
+
 TEST_CASE("writer: a failed commit is reported until the next one succeeds", "[writer]") {
   WriterFixture f;
   // A task that ends the transaction under the writer: its COMMIT then fails.
