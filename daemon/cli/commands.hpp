@@ -45,6 +45,9 @@ struct PruneArgs {
   bool dry_run = false;
 };
 int cmd_messages_prune(const Common& c, const PruneArgs& args);
+// Each sender of the messages received since `since` (24h, 7d, a UTC date or time) with counts
+// by outcome, its latest message and its latest error (store/sender_activity.hpp).
+int cmd_senders(const Common& c, const std::string& since, const std::string& format);
 struct ReplayArgs {
   std::string results, milestones, patient, format = "table";
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());

@@ -114,6 +114,15 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"accepted", "partial", "ignored", "rejected"}));
   prune->add_flag("--dry-run", prune_args.dry_run, "only count them");
 
+  std::string senders_since = "7d", senders_format = "table";
+  auto* senders = app.add_subcommand(
+      "senders", "each sender's recent messages by outcome, its latest one and its latest error");
+  add_common(senders);
+  senders->add_option("--since", senders_since,
+                      "messages received since: 24h, 7d, a UTC date or time (default 7d)");
+  senders->add_option("--format", senders_format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+
   cli::ReplayArgs replay_args;
   auto* replay = app.add_subcommand(
       "replay",
@@ -269,6 +278,7 @@ int main(int argc, char** argv) {
     if (*show) return cli::cmd_message_show(common, message_id, show_raw);
     if (*prune) return cli::cmd_messages_prune(common, prune_args);
     if (*messages) return cli::cmd_messages(common, outcome, limit, messages_format);
+    if (*senders) return cli::cmd_senders(common, senders_since, senders_format);
     if (*replay) {
       cli::prefer_huge_pages_for_heap();  // a replay's heap grows to gigabytes
       return cli::cmd_replay(common, replay_args);

@@ -166,7 +166,36 @@ def main(a, tmp):
             "markerwatchd refuses a newer database before it gets ready")
     h.check(b"READY" not in d.stdout, "and never reports ready")
 
+    senders(a, db)
     messages_prune(a, db)
+
+
+def senders(a, db):
+    """Each sender's recent messages by outcome, as the message log holds them."""
+    log = json.loads(run(a, "messages", "--db", db, "--limit", "100000", "--format", "json").stdout)
+    p = run(a, "senders", "--db", db, "--format", "json")
+    h.check(p.returncode == 0, "senders: exit 0 (%r)" % p.stderr)
+    rows = json.loads(p.stdout)
+    expected = {}
+    for m in log:
+        e = expected.setdefault((m["transport"], m["sender"]), {"messages": 0, "rejected": 0, "last": ""})
+        e["messages"] += 1
+        e["rejected"] += m["outcome"] == "rejected"
+        e["last"] = max(e["last"], m["received_at"])
+    got = {(r["transport"], r["sender"]): {"messages": r["messages"], "rejected": r["rejected"],
+                                           "last": r["last_received_at"]} for r in rows}
+    h.check(got == expected and len(rows) > 1, "every sender of the last 7 days with its counts: %r" % rows[:2])
+    h.check([r["last_received_at"] for r in rows] == sorted((r["last_received_at"] for r in rows), reverse=True),
+            "the latest sender first")
+    refused = [r for r in rows if r["rejected"]]
+    h.check(refused and all(r["last_error"] for r in refused), "with the latest error of a refusing sender")
+    h.check(json.loads(run(a, "senders", "--db", db, "--since", "2099-01-01", "--format", "json").stdout) == [],
+            "none since a day to come")
+    table = run(a, "senders", "--db", db, "--since", "24h").stdout.decode()
+    h.check(table.startswith("messages received since 20") and "last_error" in table, "a table for people")
+    for since in ("yesterday", "0d", "-5h", "2026-13-01"):
+        p = run(a, "senders", "--db", db, "--since", since)
+        h.check(p.returncode == 2 and b"--since: " in p.stderr, "senders --since %s: exit 2 (%r)" % (since, p.stderr))
 
 
 def messages_prune(a, db):
