@@ -1,10 +1,10 @@
 // `markerwatch senders`: each sender's messages in a recent window and what became of them.
-#include <charconv>
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "core/clock.hpp"
+#include "core/duration.hpp"
 #include "core/text.hpp"
 #include "core/timestamp.hpp"
 #include "store/sender_activity.hpp"
@@ -15,14 +15,8 @@ namespace {
 // "24h" or "7d" back from now, or a UTC date or time ("2026-12-01", "2026-12-01T08:00:00+01:00";
 // without an offset, UTC): the window's start as the message log writes times.
 std::string window_start(const std::string& since, std::int64_t now) {
-  if (since.size() >= 2 && (since.back() == 'h' || since.back() == 'd')) {
-    int count = 0;
-    const auto digits = std::string_view(since).substr(0, since.size() - 1);
-    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
-    if (error == std::errc() && end == digits.data() + digits.size() && count > 0 &&
-        count <= 36500 * (since.back() == 'h' ? 24 : 1))
-      return format_utc(now - std::int64_t{count} * (since.back() == 'h' ? 3600 : 86400));
-  }
+  if (const auto span = parse_duration_seconds(since); span && *span > 0 && *span <= now)
+    return format_utc(now - *span);
   if (const auto parsed = parse_iso_timestamp(since))
     if (const auto resolved = resolve(*parsed, FixedOffsetZone(0))) return resolved->utc;
   throw InputError("--since: '" + text::printable(since, 40) +

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "core/duration.hpp"
 #include "core/numeric_value.hpp"
 #include "core/text.hpp"
 
@@ -339,22 +340,15 @@ std::map<std::string, std::string> read_code_kinds(const Reader& r, const toml::
   return out;
 }
 
-// "off", or a duration: a number with s, m, h or d ("30m", "12h", "2d").
+// "off", or a duration of one second to a year ("30m", "12h", "2d").
 int duration_or_off(const Reader& r, const toml::node& n, const std::string& key) {
   const auto text = r.string(n, key, 20);
   if (text == "off") return 0;
-  auto number = parse_numeric(text.substr(0, text.empty() ? 0 : text.size() - 1));
-  const char unit = text.empty() ? '?' : text.back();
-  const int factor = unit == 's'   ? 1
-                     : unit == 'm' ? 60
-                     : unit == 'h' ? 3600
-                     : unit == 'd' ? 86400
-                                   : 0;
-  if (!number || number->comparator != Comparator::none || factor == 0 ||
-      number->value * factor < 1 || number->value * factor > 365.0 * 86400)
+  const auto seconds = parse_duration_seconds(text);
+  if (!seconds || *seconds < 1 || *seconds > 365 * 86400)
     r.fail(n, key,
            "must be \"off\" or a duration such as \"30m\", \"12h\" or \"2d\" (at most 365d)");
-  return static_cast<int>(number->value * factor);
+  return static_cast<int>(*seconds);
 }
 
 void read_fhir_upstream(const Reader& r, const toml::node& node, FhirUpstreamSettings& s) {

@@ -193,7 +193,9 @@ def senders(a, db):
             "none since a day to come")
     table = run(a, "senders", "--db", db, "--since", "24h").stdout.decode()
     h.check(table.startswith("messages received since 20") and "last_error" in table, "a table for people")
-    for since in ("yesterday", "0d", "-5h", "2026-13-01"):
+    minutes = run(a, "senders", "--db", db, "--since", "90m", "--format", "json")
+    h.check(minutes.returncode == 0 and isinstance(json.loads(minutes.stdout), list), "a span in minutes too")
+    for since in ("yesterday", "0d", "-5h", "7 d", "1e3h", "2026-13-01"):
         p = run(a, "senders", "--db", db, "--since", since)
         h.check(p.returncode == 2 and b"--since: " in p.stderr, "senders --since %s: exit 2 (%r)" % (since, p.stderr))
 
