@@ -12,6 +12,7 @@
 #include "ingest/alert_review.hpp"
 #include "logging/module_logger.hpp"
 #include "store/migrations.hpp"
+#include "store/sender_activity.hpp"
 
 namespace markerwatch::ingest {
 
@@ -60,6 +61,8 @@ StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock,
   auto report =
       store::migrate(*db_, store::embedded_schema(), {.still_working = std::move(upgrading)});
   schema_version_ = report.to_version;
+  // The last-message times start from the log: a feed silent since before a restart still shows.
+  stats_.last_message_at = store::latest_message_by_transport(*db_);
   if (report.to_version != report.from_version)
     log()->info("event=schema_migrated from={} to={} path={}", report.from_version,
                 report.to_version, settings.storage.path);

@@ -3,6 +3,7 @@
 // silent, the one whose messages are refused. Read from the message log, in the window only: the
 // log keeps every message with its bytes, so it is found by arrival order (ids), not scanned.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,5 +25,12 @@ struct SenderActivity {
 // far out of arrival order (an import that ran beside the daemon, a clock set back) near the
 // window's start may be missed.
 std::vector<SenderActivity> sender_activity(Database& db, const std::string& since);
+
+// The Unix time of the latest message each of markerwatchd's transports stored (`mllp`, `fhir`:
+// FHIR pushes and upstream searches, `api`), among the log's last `recent` messages: what the
+// daemon's last-message gauge starts from, so a feed that went silent before a restart still
+// shows. Imports are not a transport of the daemon. A bounded read, whatever the log's size.
+std::map<std::string, std::int64_t> latest_message_by_transport(Database& db,
+                                                                std::int64_t recent = 10000);
 
 }  // namespace markerwatch::store

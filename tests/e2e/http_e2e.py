@@ -329,6 +329,17 @@ def main(a, tmp):
     h.check(d.stop() == 0, "clean stop with an idle HTTP connection open")
     c.close()
 
+    # After a restart the last-message time comes from the message log: a feed that went silent
+    # before it still shows as silent, not as no feed at all.
+    d.start()
+    _, data = request(d.http_port, "GET", "/metrics", token=reader)
+    again = re.search(r'^markerwatch_last_message_timestamp_seconds\{transport="mllp"\} (\S+)$',
+                      data.decode(), re.M)
+    h.check(again and 0 <= float(last.group(1)) - float(again.group(1)) <= 5,
+            "after a restart, the latest MLLP message's time from the log: %r, before %r"
+            % (again and again.group(0), last.group(0)))
+    h.check(d.stop() == 0, "clean stop after the restart")
+
     # Config errors name the key and line.
     bad = os.path.join(tmp, "bad.toml")
     with open(bad, "w") as f:

@@ -88,3 +88,22 @@ TEST_CASE("senders: the window is found by arrival order in a long log") {
   CHECK(std::min(rows[0].first_received_at, rows[1].first_received_at) == "2026-11-29T00:00:00Z");
   CHECK(sender_activity(db, "2026-11-01").at(0).messages == 15000);
 }
+
+TEST_CASE("senders: the latest message of each daemon transport as a Unix time") {
+  Database db(":memory:", OpenOptions{});
+  migrate(db);
+  ResultStore store(db);
+  CHECK(latest_message_by_transport(db).empty());
+  add_message(store, "mllp", "LAB|HOSP", "2026-12-01T00:00:00Z", "accepted");
+  add_message(store, "mllp", "OTHER|LAB", "2026-12-01T00:00:10Z", "rejected");
+  add_message(store, "http", "fhir:lis", "2026-12-02T00:00:00.250Z", "accepted");
+  add_message(store, "http", "fhir-upstream", "2026-12-02T00:01:00Z", "accepted");
+  add_message(store, "http", "api:ward", "2026-12-03T00:00:00Z", "accepted");
+  add_message(store, "file", "results.csv", "2026-12-04T00:00:00Z", "accepted");  // not a feed
+  const auto latest = latest_message_by_transport(db);
+  CHECK(latest == std::map<std::string, std::int64_t>{
+                      {"mllp", 1796083210}, {"fhir", 1796169660}, {"api", 1796256000}});
+  // Bounded: only the last `recent` messages are read.
+  CHECK(latest_message_by_transport(db, 2) ==
+        std::map<std::string, std::int64_t>{{"api", 1796256000}});
+}
