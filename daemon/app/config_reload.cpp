@@ -12,12 +12,6 @@ std::shared_ptr<spdlog::logger> log() {
   static auto logger = logging::module_logger("config");
   return logger;
 }
-
-std::string joined(const std::vector<std::string>& keys) {
-  std::string out;
-  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
-  return out;
-}
 }  // namespace
 
 ConfigReloader::ConfigReloader(std::string path, std::shared_ptr<const settings::Settings> running,
@@ -76,10 +70,10 @@ void ConfigReloader::reload(Done done) {
     return finish(false, std::string("config error: ") + e.what() + "; nothing was changed", done);
   }
   if (const auto keys = settings::restart_only_changes(*running, *next); !keys.empty())
-    return finish(
-        false,
-        "these keys take effect only at a restart: " + joined(keys) + "; nothing was changed",
-        done);
+    return finish(false,
+                  "these keys take effect only at a restart: " + text::join(keys, ", ") +
+                      "; nothing was changed",
+                  done);
   try {
     apply_(next, [this, next, done](std::optional<std::string> failure) {
       if (failure)

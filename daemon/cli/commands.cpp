@@ -187,6 +187,22 @@ int cmd_results(const Common& c, const std::string& patient, const std::string& 
   return 0;
 }
 
+namespace {
+
+void print_alert_log_lines(const std::vector<engine::Event>& events) {
+  for (const auto& e : events)
+    std::cout << "alert log: " << engine::to_string(e.type)
+              << (e.alert ? " alert " + std::to_string(e.alert_id) + ": " + e.alert->summary
+                          : ": " + e.note->summary)
+              << "\n";
+}
+
+std::string markers_text(const std::vector<std::string>& markers) {
+  return markers.empty() ? "all markers" : text::join(markers, ";");
+}
+
+}  // namespace
+
 int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
   auto s = load_settings(c);
   auto record = ingest::make_milestone(a.patient, a.kind, a.date, a.end_date, a.note, a.markers,
@@ -207,11 +223,50 @@ int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
   txn.commit();
   std::cout << (result == store::StoreResult::stored ? "added " : "already present: ")
             << record.kind << " " << record.date << " for patient " << record.patient.id << "\n";
-  for (const auto& e : events)
-    std::cout << "alert log: " << engine::to_string(e.type)
-              << (e.alert ? " alert " + std::to_string(e.alert_id) + ": " + e.alert->summary
-                          : ": " + e.note->summary)
-              << "\n";
+  print_alert_log_lines(events);
+  return 0;
+}
+
+int cmd_milestones_remove(const Common& c, const MilestoneArgs& a) {
+  auto s = load_settings(c);
+  const auto wanted = ingest::make_milestone(a.patient, a.kind, a.date, "", "", a.markers,
+                                             ingest::record_context(s));
+  auto db = open_database(s);
+  store::ResultStore store(*db);
+  const auto now = format_utc(unix_seconds(SystemClock()));
+  store::Transaction txn(*db);
+  const auto patient_id = store.find_patient(wanted.patient);
+  if (!patient_id) throw InputError("no patient '" + a.patient + "' is stored");
+  // Without --markers, the one milestone of that kind on that date, whatever markers it names.
+  std::vector<MilestoneRecord> matching;
+  for (auto& m : store.milestone_records(*patient_id))
+    if (m.kind == wanted.kind && m.date == wanted.date &&
+        (a.markers.empty() || m.markers == wanted.markers))
+      matching.push_back(std::move(m));
+  if (matching.empty())
+    throw InputError("patient '" + a.patient + "' has no " + wanted.kind + " milestone on " +
+                     wanted.date +
+                     (a.markers.empty() ? "" : " for " + markers_text(wanted.markers)) +
+                     " (markerwatch milestones list --patient " + a.patient + ")");
+  if (matching.size() > 1) {
+    std::vector<std::string> each;
+    for (const auto& m : matching) each.push_back(markers_text(m.markers));
+    throw InputError("patient '" + a.patient + "' has " + std::to_string(matching.size()) + " " +
+                     wanted.kind + " milestones on " + wanted.date + ", for " +
+                     text::join(each, " | ") + ": say which with --markers");
+  }
+  auto removed = matching.front();
+  removed.patient = wanted.patient;
+  store.remove_milestone(*patient_id, removed);
+  // Episodes that began at it end, alerts it grounded are retracted: in the same transaction.
+  SystemClock clock;
+  ingest::AlertEvaluator evaluator(*db, s, clock);
+  const auto events =
+      evaluator.evaluate(*patient_id, removed.markers, "cli:milestone_removed", now);
+  txn.commit();
+  std::cout << "removed " << removed.kind << " " << removed.date << " ("
+            << markers_text(removed.markers) << ") for patient " << a.patient << "\n";
+  print_alert_log_lines(events);
   return 0;
 }
 

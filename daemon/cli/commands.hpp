@@ -33,6 +33,9 @@ struct MilestoneArgs {
   std::string patient, kind, date, end_date, note, markers;
 };
 int cmd_milestones_add(const Common& c, const MilestoneArgs& m);
+// Removes a milestone entered in error (patient, kind, date, and markers when several match) and
+// re-evaluates the patient in the same transaction.
+int cmd_milestones_remove(const Common& c, const MilestoneArgs& m);
 int cmd_messages(const Common& c, const std::string& outcome, int limit, const std::string& format);
 int cmd_message_show(const Common& c, std::int64_t id, bool raw);
 // Removes the raw bytes of the messages received before `before` (YYYY-MM-DD), or more than

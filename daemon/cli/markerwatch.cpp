@@ -58,17 +58,28 @@ int main(int argc, char** argv) {
 
   auto* milestones = app.add_subcommand("milestones", "therapy milestones");
   milestones->require_subcommand(1);
+  // What names a milestone: its patient, kind and date.
+  const auto add_milestone_identity = [&](CLI::App* sub, cli::MilestoneArgs& args) {
+    add_common(sub);
+    sub->add_option("--patient", args.patient, "patient: ID or ID^AUTHORITY")
+        ->required()
+        ->transform(kPatient);
+    sub->add_option("--kind", args.kind, "milestone kind, e.g. resection")->required();
+    sub->add_option("--date", args.date, "YYYY-MM-DD")->required();
+  };
   cli::MilestoneArgs m;
   auto* add = milestones->add_subcommand("add", "add a milestone");
-  add_common(add);
-  add->add_option("--patient", m.patient, "patient: ID or ID^AUTHORITY")
-      ->required()
-      ->transform(kPatient);
-  add->add_option("--kind", m.kind, "milestone kind, e.g. resection")->required();
-  add->add_option("--date", m.date, "YYYY-MM-DD")->required();
+  add_milestone_identity(add, m);
   add->add_option("--end-date", m.end_date, "YYYY-MM-DD, for a course");
   add->add_option("--note", m.note, "free text");
   add->add_option("--markers", m.markers, "markers it concerns, ';'-separated (default: all)");
+  cli::MilestoneArgs removal;
+  auto* remove = milestones->add_subcommand(
+      "remove", "remove a milestone entered in error; the patient's alerts are re-evaluated");
+  add_milestone_identity(remove, removal);
+  remove->add_option("--markers", removal.markers,
+                     "the markers it names, ';'-separated: needed only when several milestones "
+                     "of that kind share the date");
   std::string list_patient, list_format = "table";
   auto* list = milestones->add_subcommand("list", "list milestones");
   add_common(list);
@@ -274,6 +285,7 @@ int main(int argc, char** argv) {
     }
     if (*results) return cli::cmd_results(common, patient, marker, format, all_versions);
     if (*add) return cli::cmd_milestones_add(common, m);
+    if (*remove) return cli::cmd_milestones_remove(common, removal);
     if (*list) return cli::cmd_milestones_list(common, list_patient, list_format);
     if (*show) return cli::cmd_message_show(common, message_id, show_raw);
     if (*prune) return cli::cmd_messages_prune(common, prune_args);

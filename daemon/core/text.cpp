@@ -29,6 +29,15 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (const auto& part : parts) {
+    if (&part != &parts.front()) out += sep;
+    out += part;
+  }
+  return out;
+}
+
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
   // Counted first: one allocation instead of one per doubling (an HL7 segment has ~20 fields).

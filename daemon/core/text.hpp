@@ -28,6 +28,7 @@ std::string_view trim(std::string_view s);
 std::string to_lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 std::vector<std::string_view> split(std::string_view s, char sep);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
 // split(s, sep)[index] without building the parts; nullopt when there are fewer parts.
 std::optional<std::string_view> nth_part(std::string_view s, char sep, std::size_t index);
 bool is_valid_utf8(std::string_view s);

@@ -12,9 +12,7 @@ namespace markerwatch::store {
 namespace {
 
 std::string join_markers(const std::vector<std::string>& markers) {
-  std::string out;
-  for (const auto& m : markers) out += (out.empty() ? "" : ";") + m;
-  return out;
+  return text::join(markers, ";");
 }
 
 constexpr const char* kResultColumns =
@@ -120,14 +118,24 @@ ResultStore::ResultStore(Database& db, SeriesCache* series)
           db.prepare("SELECT kind, date, end_date, note, markers FROM milestones WHERE "
                      "patient_id = ?1 ORDER BY id")) {}
 
-ResultStore::PatientLookup ResultStore::find_or_add_patient(const PatientKey& key,
-                                                            const std::string& now) {
+PatientChoice ResultStore::choose_stored_patient(const PatientKey& key) {
   std::vector<PatientCandidate> candidates;
   auto& q = find_patient_candidates_;
   q.bind(1, key.id).bind(2, key.authority);
   while (q.step()) candidates.push_back({q.int64(0), q.text(1)});
   q.reset();
-  const auto choice = choose_patient(key, candidates);
+  return choose_patient(key, candidates);
+}
+
+std::optional<std::int64_t> ResultStore::find_patient(const PatientKey& key) {
+  const auto choice = choose_stored_patient(key);
+  if (choice.kind == PatientChoice::Kind::create) return std::nullopt;
+  return choice.id;
+}
+
+ResultStore::PatientLookup ResultStore::find_or_add_patient(const PatientKey& key,
+                                                            const std::string& now) {
+  const auto choice = choose_stored_patient(key);
   switch (choice.kind) {
     case PatientChoice::Kind::existing:
       return {choice.id, false};
@@ -308,7 +316,11 @@ StoreResult ResultStore::store_milestone(const MilestoneRecord& m, const std::st
 }
 
 StoreResult ResultStore::remove_milestone(const MilestoneRecord& m, const std::string& now) {
-  delete_milestone_.bind(1, patient(m.patient, now))
+  return remove_milestone(patient(m.patient, now), m);
+}
+
+StoreResult ResultStore::remove_milestone(std::int64_t patient_id, const MilestoneRecord& m) {
+  delete_milestone_.bind(1, patient_id)
       .bind(2, m.kind)
       .bind(3, m.date)
       .bind(4, join_markers(m.markers))

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/patient_choice.hpp"
 #include "core/records.hpp"
 #include "core/version_resolution.hpp"
 #include "engine/alert_json.hpp"
@@ -79,6 +80,8 @@ class ResultStore {
   // several patients.
   PatientLookup find_or_add_patient(const PatientKey& key, const std::string& now);
   std::int64_t patient(const PatientKey& key, const std::string& now);
+  // The same choice, writing nothing: nullopt when the key names no stored patient.
+  std::optional<std::int64_t> find_patient(const PatientKey& key);
 
   // The message row with its outcome: the final one, or the one expected when storing its
   // contents could still change it (then settle_outcome). A duplicate's bytes are those of the
@@ -110,6 +113,7 @@ class ResultStore {
   // Removes the milestone with this patient, kind, date and markers (FHIR entered-in-error);
   // unchanged when there is none.
   StoreResult remove_milestone(const MilestoneRecord& m, const std::string& now);
+  StoreResult remove_milestone(std::int64_t patient_id, const MilestoneRecord& m);
 
   std::vector<ResultRow> results(const std::string& patient_id, const std::string& marker,
                                  bool effective_only);
@@ -128,6 +132,7 @@ class ResultStore {
   static constexpr std::size_t kRowsPerInsert = 16;
 
  private:
+  PatientChoice choose_stored_patient(const PatientKey& key);
   std::vector<StoredResultVersion> versions_on_date(std::int64_t patient_id, const ResultRecord& r);
   // The insert of `rows` rows (1 to kRowsPerInsert), prepared when first needed.
   Statement& insert_of(std::size_t rows);

@@ -168,6 +168,75 @@ def main(a, tmp):
 
     senders(a, db)
     messages_prune(a, db)
+    milestones_remove(a, tmp, seed)
+
+
+def milestones_remove(a, tmp, seed):
+    """A milestone entered in error is removed, and the alerts it grounded are retracted."""
+    db = os.path.join(tmp, "remove.db")
+    run(a, "import", "--db", db, os.path.join(seed, "milestones.csv"), os.path.join(seed, "results.csv"))
+
+    def alerts():
+        return {x["alert_id"]: (x["state"], x["rules"]) for x in
+                json.loads(run(a, "alerts", "--db", db, "--state", "all", "--format", "json").stdout)}
+
+    before = alerts()
+    h.check(sorted(rules for _, rules in before.values()) ==
+            [["R_NODECLINE"], ["R_RISE"], ["R_RISE", "R_RENORM"]], "the seed's three alerts: %r" % before)
+    tables = ("results", "alerts", "alert_events", "milestones", "patients")
+    stored = {t: h.query(db, "SELECT * FROM %s ORDER BY rowid" % t) for t in tables}
+    for argv, reason in (
+            (["--patient", "nobody"], b"no patient 'nobody' is stored"),
+            (["--patient", "case-001", "--kind", "tace"], b"patient 'case-001' has no tace milestone on 2016-10-20 "
+                                                          b"(markerwatch milestones list --patient case-001)"),
+            (["--patient", "case-001", "--markers", "AFP"], b"has no resection milestone on 2016-10-20 for AFP"),
+            (["--patient", "case-001", "--kind", "surgery"], b"unknown milestone kind 'surgery'"),
+            (["--patient", "case-001", "--date", "2016-02-30"], b"is not a date"),
+            (["--patient", "case-001", "--markers", "XYZ"], b"unknown marker 'XYZ'"),
+            (["--patient", "case-001\x1b[31m"], b"--patient: patient contains control characters")):
+        args = {"--kind": "resection", "--date": "2016-10-20"}
+        args.update(dict(zip(argv[::2], argv[1::2])))
+        p = run(a, "milestones", "remove", "--db", db, *[x for kv in args.items() for x in kv])
+        h.check(p.returncode == 2 and reason in p.stderr and
+                (len(p.stderr.splitlines()) == 1 or b"Run with --help" in p.stderr),
+                "milestones remove %r: exit 2, one line: %r" % (argv, p.stderr))
+    h.check({t: h.query(db, "SELECT * FROM %s ORDER BY rowid" % t) for t in tables} == stored,
+            "refused removals change nothing, no patient is added")
+
+    p = run(a, "milestones", "remove", "--db", db, "--patient", "case-001", "--kind", "resection",
+            "--date", "2016-10-20")
+    out = p.stdout.decode()
+    h.check(p.returncode == 0 and out.startswith("removed resection 2016-10-20 (all markers) for patient case-001\n"),
+            "the 2016 resection removed: %r" % out)
+    nodecline = [i for i, (_, rules) in before.items() if rules == ["R_NODECLINE"]][0]
+    h.check("alert log: retract alert %d: AFP not declining after resection" % nodecline in out,
+            "the failure to fall after it is retracted, and said so")
+    after = alerts()
+    h.check(after[nodecline][0] == "retracted" and
+            all(after[i][0] == before[i][0] for i in before if i != nodecline),
+            "only that alert changed state: %r" % after)
+    log = json.loads(run(a, "log", "--db", db, "--patient", "case-001", "--format", "json").stdout)
+    h.check(any(e["event"] == "retract" and e["alert_id"] == nodecline and e["cause"] == "cli:milestone_removed"
+                for e in log), "the retraction is in the alert log with its cause")
+    h.check(not any(m["kind"] == "resection" for m in json.loads(
+        run(a, "milestones", "list", "--db", db, "--patient", "case-001", "--format", "json").stdout)),
+        "and the milestone is gone")
+
+    # Two resections that day, for different markers: the one to remove is named by its markers.
+    for markers in ("AFP", "AFP;PIVKA-II"):
+        run(a, "milestones", "add", "--db", db, "--patient", "case-001", "--kind", "resection",
+            "--date", "2016-10-20", "--markers", markers)
+    p = run(a, "milestones", "remove", "--db", db, "--patient", "case-001", "--kind", "resection",
+            "--date", "2016-10-20")
+    h.check(p.returncode == 2 and b"has 2 resection milestones on 2016-10-20, for AFP | AFP;PIVKA-II: "
+            b"say which with --markers" in p.stderr, "several match: refused, naming them: %r" % p.stderr)
+    p = run(a, "milestones", "remove", "--db", db, "--patient", "case-001", "--kind", "resection",
+            "--date", "2016-10-20", "--markers", "pivka-ii;afp")
+    h.check(p.returncode == 0 and b"removed resection 2016-10-20 (AFP;PIVKA-II)" in p.stdout,
+            "markers given in any order and spelling: %r" % p.stdout)
+    left = [m["markers"] for m in json.loads(run(a, "milestones", "list", "--db", db, "--patient", "case-001",
+                                                 "--format", "json").stdout) if m["kind"] == "resection"]
+    h.check(left == ["AFP"], "the other one stays: %r" % left)
 
 
 def senders(a, db):

@@ -77,3 +77,10 @@ TEST_CASE("trim and case folding are ASCII, whatever the locale") {
           static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
   }
 }
+
+TEST_CASE("Joining parts puts the separator only between them") {
+  CHECK(text::join({}, ", ").empty());
+  CHECK(text::join({"AFP"}, ";") == "AFP");
+  CHECK(text::join({"AFP", "", "PIVKA-II"}, ";") == "AFP;;PIVKA-II");
+  CHECK(text::join({"a", "b"}, "") == "ab");
+}

@@ -344,6 +344,17 @@ TEST_CASE("patients: an identifier without an authority finds the one patient it
   CHECK(count("SELECT count(*) FROM patients") == before);
   // An identifier never seen: a new patient without an authority.
   CHECK(store.find_or_add_patient({"mrn3", ""}, now).created);
+
+  // Looking up makes the same choice and writes nothing: no patient added, no authority claimed.
+  const auto patients = count("SELECT count(*) FROM patients");
+  CHECK(store.find_patient({"mrn1", ""}) == lab.id);
+  CHECK(store.find_patient({"mrn2", "CLINIC"}) == other.id);
+  CHECK(store.find_patient({"mrn3", "LAB"}).has_value());  // would be claimed
+  CHECK(count("SELECT count(*) FROM patients WHERE identifier = 'mrn3' AND authority = ''") == 1);
+  CHECK_FALSE(store.find_patient({"mrn4", ""}).has_value());
+  CHECK_FALSE(store.find_patient({"mrn1", "CLINIC"}).has_value());
+  CHECK_THROWS_WITH(store.find_patient({"mrn2", ""}), Catch::Contains("several assigning"));
+  CHECK(count("SELECT count(*) FROM patients") == patients);
 }
 
 // Schema 6: a series is one range of the series index, with no table row read per value, and its
