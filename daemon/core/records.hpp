@@ -58,6 +58,9 @@ struct MilestoneRecord {
   std::string end_date;  // YYYY-MM-DD or empty
   std::string note;
   std::vector<std::string> markers;  // empty: all markers
+  // A removal (status entered-in-error): of the milestone with this patient, kind, date and
+  // markers; its end date and note do not count.
+  bool entered_in_error = false;
 };
 
 }  // namespace markerwatch

@@ -174,6 +174,14 @@ bool PatientLedger::add_result(const ResultRecord& r) {
 bool PatientLedger::add_milestone(const MilestoneRecord& m) {
   history_.patient = m.patient.id;
   auto milestone = to_milestone(m);
+  if (m.entered_in_error) {
+    if (!milestone_keys_.erase({milestone.kind, milestone.day, milestone.markers})) return false;
+    std::erase_if(history_.milestones, [&](const Milestone& kept) {
+      return kept.kind == milestone.kind && kept.day == milestone.day &&
+             kept.markers == milestone.markers;
+    });
+    return true;
+  }
   if (!milestone_keys_.emplace(milestone.kind, milestone.day, milestone.markers).second)
     return false;
   history_.milestones.push_back(std::move(milestone));

@@ -23,7 +23,8 @@ class PatientLedger {
  public:
   // False when the row repeats a version already received. Throws InputError (E3 ambiguity).
   bool add_result(const ResultRecord& r);
-  // False when the same milestone (kind, date, markers) is already known.
+  // False when the same milestone (kind, date, markers) is already known, or, for a removal
+  // (entered_in_error), when there is none to remove.
   bool add_milestone(const MilestoneRecord& m);
   // The effective, countable values and the milestones, kept up to date on every add.
   const PatientHistory& history() const { return history_; }

@@ -8,6 +8,7 @@
 #include "core/patient_choice.hpp"
 #include "core/quantity.hpp"
 #include "core/reference_range.hpp"
+#include "core/result_status.hpp"
 #include "core/text.hpp"
 
 namespace markerwatch::ingest {
@@ -25,7 +26,7 @@ const std::vector<std::string> kResultRequired = {"patient_id", "marker", "colle
 const std::vector<std::string> kResultOptional = {"status", "obs_id", "received_at", "method",
                                                   "reference_range"};
 const std::vector<std::string> kMilestoneRequired = {"patient_id", "kind", "date"};
-const std::vector<std::string> kMilestoneOptional = {"end_date", "note", "markers"};
+const std::vector<std::string> kMilestoneOptional = {"end_date", "note", "markers", "status"};
 
 std::string iso_date(const std::string& value, const std::string& column) {
   auto t = parse_iso_timestamp(value);
@@ -183,8 +184,19 @@ MilestoneRecord parse_milestone_row(const CsvHeader& h, const CsvRow& row,
     throw InputError("row has " + std::to_string(row.fields.size()) + " fields, the header " +
                      std::to_string(h.width()));
   auto field = [&](Column column) { return std::string(h.get(row, column)); };
-  return make_milestone(field(Column::patient_id), field(Column::kind), field(Column::date),
-                        field(Column::end_date), field(Column::note), field(Column::markers), ctx);
+  auto m =
+      make_milestone(field(Column::patient_id), field(Column::kind), field(Column::date),
+                     field(Column::end_date), field(Column::note), field(Column::markers), ctx);
+  // The statuses that remove a result remove a milestone (a procedure recorded in error, or that
+  // did not happen); a milestone has no preliminary or corrected version.
+  const auto status_text = text::trim(h.get(row, Column::status));
+  const auto status = status_from_string(status_text);
+  if (status && removes_value(*status))
+    m.entered_in_error = true;
+  else if (status != ResultStatus::final_result)
+    throw InputError("status '" + text::printable(status_text, 40) +
+                     "' of a milestone: final (or empty), or entered-in-error to remove it");
+  return m;
 }
 
 }  // namespace markerwatch::ingest

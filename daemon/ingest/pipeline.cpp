@@ -693,6 +693,14 @@ store::StoreResult Pipeline::store_row(const MilestoneRecord& m,
                                        std::optional<std::int64_t>& patient,
                                        const std::string& source, const std::string& now,
                                        PendingEvaluations& pending) {
+  if (m.entered_in_error) {
+    // A removal adds no patient: there is nothing to remove from one never stored.
+    if (!patient) patient = store_.find_patient(m.patient);
+    if (!patient) return store::StoreResult::unchanged;
+    const auto removed = store_.remove_milestone(*patient, m);
+    if (removed == store::StoreResult::stored) pending.add(*patient, m.markers);
+    return removed;
+  }
   const auto stored = store_.store_milestone(m, source, now);
   if (!patient) patient = store_.patient(m.patient, now);
   if (stored == store::StoreResult::stored) pending.add(*patient, m.markers);

@@ -245,6 +245,32 @@ TEST_CASE("milestone rows: kinds, dates, markers") {
                     Catch::Contains("unknown marker 'XYZ'"));
 }
 
+TEST_CASE("milestone rows: a removing status makes a removal and nothing else is a status") {
+  auto s = test::utc_settings();
+  const auto ctx = record_context(s);
+  const auto header =
+      milestones_header(CsvRow{1, {"patient_id", "kind", "date", "markers", "status"}});
+  auto row = [&](const std::string& status) {
+    return parse_milestone_row(header, CsvRow{2, {"p", "resection", "2016-10-20", "AFP", status}},
+                               ctx);
+  };
+  CHECK_FALSE(row("").entered_in_error);
+  CHECK_FALSE(row("final").entered_in_error);
+  for (const char* removing : {"entered-in-error", " Entered-In-Error ", "cancelled", "deleted"}) {
+    INFO(removing);
+    const auto m = row(removing);
+    CHECK(m.entered_in_error);
+    CHECK(m.markers == std::vector<std::string>{"AFP"});  // the identity is still validated
+  }
+  for (const char* bad : {"preliminary", "corrected", "removed", "\x1b[31m"})
+    CHECK_THROWS_WITH(row(bad), Catch::Contains("of a milestone: final (or empty), or "
+                                                "entered-in-error to remove it"));
+  CHECK_THROWS_WITH(
+      parse_milestone_row(header, CsvRow{2, {"p", "surgery", "2016-10-20", "", "deleted"}}, ctx),
+      Catch::Contains("unknown milestone kind"));
+  CHECK_THROWS_WITH(row("\x1b[31m"), !Catch::Contains("\x1b"));  // not echoed raw
+}
+
 TEST_CASE("CSV patient rows: grouped by patient in order of first appearance, file order within") {
   PatientRowsOf f(
       "patient_id,marker,collected_at,value,unit\n"

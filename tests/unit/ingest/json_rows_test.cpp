@@ -34,6 +34,12 @@ TEST_CASE("json rows: results and milestones with the CSV fields", "[json-rows]"
       R"([{"patient_id": "case-001", "marker": "AFP", "collected_at": "2016-02-01", "value": 250, "unit": "ng/mL"}])");
   CHECK(again.stored == 0);
   CHECK(again.unchanged == 1);
+  // A milestone entered in error: removed, which counts as stored; then nothing to remove.
+  const auto removal =
+      R"([{"patient_id": "case-001", "kind": "resection", "date": "2016-03-10", "status": "entered-in-error"}])";
+  CHECK(f.post_rows(removal, ingest::FileKind::milestones_csv).stored == 1);
+  CHECK(f.count("SELECT count(*) FROM milestones") == 0);
+  CHECK(f.post_rows(removal, ingest::FileKind::milestones_csv).unchanged == 1);
 }
 
 TEST_CASE("json rows: bad bodies and rows change nothing", "[json-rows][bad-input]") {

@@ -222,6 +222,47 @@ TEST_CASE("a milestone after same-day values of one finding logs the finding onc
   CHECK(f.count("SELECT count(*) FROM alert_events WHERE note_key LIKE 'flare_guard|%'") == 1);
 }
 
+TEST_CASE("a milestones row entered in error removes the milestone and retracts its alert") {
+  Fixture f;
+  f.import(test::read_file(test::shared_dir() / "seed/milestones.csv"), "milestones.csv");
+  f.import(test::read_file(test::shared_dir() / "seed/results.csv"), "results.csv");
+  REQUIRE(f.count("SELECT count(*) FROM alerts WHERE rules = 'R_NODECLINE' AND "
+                  "state <> 'retracted'") == 1);
+  const auto patients = f.count("SELECT count(*) FROM patients");
+  const auto milestones = f.count("SELECT count(*) FROM milestones");
+
+  // Not removals: another patient's, another day's, one naming other markers, a bad status.
+  auto none = f.import(
+      "patient_id,kind,date,markers,status\n"
+      "ghost,resection,2016-10-20,,entered-in-error\n"
+      "case-001,resection,2016-10-21,,entered-in-error\n"
+      "case-001,resection,2016-10-20,AFP,entered-in-error\n"
+      "case-001,resection,2016-10-20,,removed\n",
+      "none.csv");
+  CHECK(none.accepted == 0);
+  CHECK(none.unchanged == 3);
+  REQUIRE(none.rejections.size() == 1);
+  CHECK(none.rejections[0].line == 5);
+  CHECK(f.count("SELECT count(*) FROM patients") == patients);  // no patient "ghost" added
+  CHECK(f.count("SELECT count(*) FROM milestones") == milestones);
+
+  auto removal = f.import(
+      "patient_id,kind,date,end_date,note,status\n"
+      "case-001,resection,2016-10-20,,typed on the wrong chart,entered-in-error\n",
+      "removal.csv");
+  CHECK(removal.accepted == 1);
+  CHECK(f.count("SELECT count(*) FROM milestones") == milestones - 1);
+  CHECK(f.count("SELECT count(*) FROM milestones WHERE kind = 'resection'") == 0);
+  CHECK(f.count("SELECT count(*) FROM alerts WHERE rules = 'R_NODECLINE' AND "
+                "state = 'retracted'") == 1);
+  CHECK(f.count("SELECT count(*) FROM alert_events WHERE event = 'retract' AND "
+                "cause = 'file:removal.csv'") == 1);
+  // Again: nothing left to remove, nothing changes.
+  CHECK(
+      f.import("patient_id,kind,date,status\ncase-001,resection,2016-10-20,deleted\n", "again.csv")
+          .unchanged == 1);
+}
+
 TEST_CASE("a milestone without an authority and the lab's results name one patient") {
   Fixture f;
   // Entered before the lab's first result: the HL7 patient (case-001 from HOSP) is that patient.

@@ -329,6 +329,35 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("replay removes a milestone entered in error as an import does") {
+  std::string milestones = "patient_id,kind,date,end_date,note,status\n";
+  for (const auto& line : data_lines(test::read_file(test::shared_dir() / "seed/milestones.csv")))
+    milestones += line + ",\n";  // the seed's columns are those before status
+  milestones += "case-001,resection,2016-10-20,,,entered-in-error\n";
+  const auto results = test::read_file(test::shared_dir() / "seed/results.csv");
+
+  const auto settings = test::utc_settings();
+  ingest::Replayer replayer(
+      settings, [&](const ingest::ReplayedEvent&) {}, 2);
+  replayer.feed_csv(milestones, "m.csv");
+  replayer.feed_csv(results, "r.csv");
+  REQUIRE(replayer.rejections().empty());
+  std::vector<engine::Alert> replayed;
+  for (const auto& t : replayer.alerts_of("case-001"))
+    if (t.state != engine::AlertState::retracted) replayed.push_back(t.alert);
+  // Without the 2016 resection there is no failure to fall after it: the two rises remain.
+  REQUIRE(replayed.size() == 2);
+  for (const auto& a : replayed) CHECK(a.identity.cls == engine::AlertClass::progression);
+
+  test::PipelineFixture imported;
+  CHECK(imported.import(milestones, "m.csv").rejections.empty());
+  CHECK(imported.import(results, "r.csv").rejections.empty());
+  const auto stored = store::AlertStore(imported.db).alerts({});
+  REQUIRE(stored.size() == replayed.size());
+  for (std::size_t i = 0; i < stored.size(); ++i)
+    CHECK(engine::same_state(stored[i].alert, replayed[i]));
+}
+
 TEST_CASE(
     "replay refuses an identifier that names several patients, once per file, as an "
     "import does") {
