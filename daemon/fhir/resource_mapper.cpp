@@ -467,7 +467,8 @@ void map_procedure(const Json& proc, const std::string& path, const MapperOption
     if (m.end_date < m.date) fail(path + ".performedPeriod.end", "is before its start");
   }
   m.note = concept_text(*code, path + ".code");
-  (removal ? out.removed_milestones : out.milestones).push_back(std::move(m));
+  m.entered_in_error = removal;
+  out.milestones.push_back(std::move(m));
 }
 
 // MedicationStatement / MedicationAdministration: the start (and the stop, when the period ends
@@ -528,7 +529,8 @@ void map_medication(const Json& med, const std::string& type, const std::string&
   start.kind = *kind;
   start.date = span.start->resolved.local_date;
   start.note = concept_text(*codeable, codeable_path);
-  auto& target = removal ? out.removed_milestones : out.milestones;
+  start.entered_in_error = removal;
+  auto& target = out.milestones;
   if (span.end) {
     const auto stop_kind = kind->substr(0, kind->size() - 6) + "_stop";
     if (o.kinds->role(stop_kind)) {

@@ -42,10 +42,9 @@ struct Context {
 // FHIRPath of the offending element ("Observation.valueQuantity.unit: ...").
 struct Mapped {
   std::vector<ResultRecord> results;
-  std::vector<MilestoneRecord> milestones;          // to add
-  std::vector<MilestoneRecord> removed_milestones;  // entered-in-error
-  int ignored = 0;                                  // observations for no configured marker
-  std::vector<std::string> notes;                   // why something was ignored, fallbacks used
+  std::vector<MilestoneRecord> milestones;  // to add, or to remove (entered_in_error)
+  int ignored = 0;                          // observations for no configured marker
+  std::vector<std::string> notes;           // why something was ignored, fallbacks used
 };
 
 // `path` names the resource in error texts ("Observation", "Bundle.entry[2].resource").

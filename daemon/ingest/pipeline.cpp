@@ -514,8 +514,7 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
       // The same request again: nothing changes, and the reply says so.
       for (std::size_t i = 0; i < plan.entries.size(); ++i) {
         const auto& m = plan.entries[i].mapped;
-        results[i].unchanged =
-            static_cast<int>(m.results.size() + m.milestones.size() + m.removed_milestones.size());
+        results[i].unchanged = static_cast<int>(m.results.size() + m.milestones.size());
       }
       outcome.outcome = "duplicate";
       outcome.duplicate_of = original;
@@ -539,16 +538,8 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
       if (stored == store::StoreResult::stored) pending.add(patient, {r.marker});
     }
     for (const auto& m : e.mapped.milestones) {
-      const auto stored = store_.store_milestone(m, "fhir", now);
-      count(stored);
-      if (stored == store::StoreResult::stored)
-        pending.add(store_.patient(m.patient, now), m.markers);
-    }
-    for (const auto& m : e.mapped.removed_milestones) {
-      const auto removed = store_.remove_milestone(m, now);
-      count(removed);
-      if (removed == store::StoreResult::stored)
-        pending.add(store_.patient(m.patient, now), m.markers);
+      std::optional<std::int64_t> patient;
+      count(store_row(m, patient, "fhir", now, pending));
     }
   };
 

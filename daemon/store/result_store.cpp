@@ -315,10 +315,6 @@ StoreResult ResultStore::store_milestone(const MilestoneRecord& m, const std::st
   return db_.changes() > 0 ? StoreResult::stored : StoreResult::unchanged;
 }
 
-StoreResult ResultStore::remove_milestone(const MilestoneRecord& m, const std::string& now) {
-  return remove_milestone(patient(m.patient, now), m);
-}
-
 StoreResult ResultStore::remove_milestone(std::int64_t patient_id, const MilestoneRecord& m) {
   delete_milestone_.bind(1, patient_id)
       .bind(2, m.kind)

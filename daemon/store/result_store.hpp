@@ -110,9 +110,8 @@ class ResultStore {
   void write_new_rows(std::int64_t patient_id, const NewPatientRows& rows, const std::string& now);
   StoreResult store_milestone(const MilestoneRecord& m, const std::string& source,
                               const std::string& now);
-  // Removes the milestone with this patient, kind, date and markers (FHIR entered-in-error);
+  // Removes the patient's milestone with this kind, date and markers (entered in error);
   // unchanged when there is none.
-  StoreResult remove_milestone(const MilestoneRecord& m, const std::string& now);
   StoreResult remove_milestone(std::int64_t patient_id, const MilestoneRecord& m);
 
   std::vector<ResultRow> results(const std::string& patient_id, const std::string& marker,

@@ -430,6 +430,11 @@ TEST_CASE("fhir: Procedures and medications become milestones", "[fhir]") {
     procedure["status"] = "entered-in-error";
     REQUIRE(f.post(procedure).reply.status == 201);
     CHECK(f.count("SELECT count(*) FROM milestones WHERE kind = 'resection'") == 0);
+    // A removal for a patient never stored removes nothing and adds no patient.
+    const auto patients = f.count("SELECT count(*) FROM patients");
+    procedure["subject"]["identifier"]["value"] = "P-unknown";
+    CHECK(f.post(procedure).reply.status == 200);
+    CHECK(f.count("SELECT count(*) FROM patients") == patients);
   }
   SECTION("a procedure that was not done, or is not configured, is no milestone") {
     procedure["status"] = "not-done";
