@@ -323,16 +323,20 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
     if (slash != std::string_view::npos) action = std::string(rest.substr(slash + 1));
   }
   const bool review = alert_path && (action == "ack" || action == "resolve");
-  // /api/v1/patients/{id}/results
-  constexpr std::string_view kPatients = "/api/v1/patients/", kResults = "/results";
-  const bool patient_results = path.starts_with(kPatients) && path.ends_with(kResults) &&
-                               path.size() > kPatients.size() + kResults.size();
-  // /api/v1/patients/{id}/chart.svg
-  constexpr std::string_view kChart = "/chart.svg";
-  const bool patient_chart = path.starts_with(kPatients) && path.ends_with(kChart) &&
-                             path.size() > kPatients.size() + kChart.size();
+  // /api/v1/patients/{id}/{results|milestones|chart.svg}: `what` is the part after the id.
+  constexpr std::string_view kPatients = "/api/v1/patients/";
+  std::string_view what, patient_written;
+  if (path.starts_with(kPatients)) {
+    const auto rest = path.substr(kPatients.size());
+    const auto slash = rest.rfind('/');
+    if (slash != std::string_view::npos && slash > 0) {
+      patient_written = rest.substr(0, slash);
+      what = rest.substr(slash + 1);
+    }
+  }
+  const bool patient_path = what == "results" || what == "milestones" || what == "chart.svg";
   if (path != "/metrics" && !alerts_list && !(alert_path && (action.empty() || review)) &&
-      !patient_results && !patient_chart)
+      !patient_path)
     return problem(404, "no such resource: " + text::printable(path, 200));
   if (auto denied = forbidden(review ? settings::Role::review : settings::Role::read))
     return *denied;
@@ -354,14 +358,11 @@ std::optional<net::HttpResponse> ApiHandler::handle(const net::HttpRequest& requ
       const auto patient = query.find("patient");
       return audited("alerts", patient == query.end() ? "*" : patient->second, list_alerts(query));
     }
-    if (patient_chart) {
-      const auto patient = percent_decode(
-          path.substr(kPatients.size(), path.size() - kPatients.size() - kChart.size()));
-      return audited("chart", patient, patient_chart_svg(patient, query));
-    }
-    if (patient_results) {
-      const auto patient = percent_decode(
-          path.substr(kPatients.size(), path.size() - kPatients.size() - kResults.size()));
+    if (patient_path) {
+      const auto patient = percent_decode(patient_written);
+      if (what == "chart.svg") return audited("chart", patient, patient_chart_svg(patient, query));
+      if (what == "milestones")
+        return audited("milestones", patient, list_milestones(patient, query));
       return audited("results", patient, list_results(patient, query));
     }
     if (id_text.empty() || id_text.size() > 18 ||
@@ -649,6 +650,27 @@ net::HttpResponse ApiHandler::list_results(const std::string& written,
                                  {"results", nlohmann::ordered_json::array()}};
   for (const auto& r : results.results(patient, marker, !all_versions))
     body["results"].push_back(store::to_json(r));
+  return json_response(200, body);
+}
+
+net::HttpResponse ApiHandler::list_milestones(const std::string& written,
+                                              const std::map<std::string, std::string>& query) {
+  if (!query.empty())
+    throw BadParameter("unknown parameter '" + text::printable(query.begin()->first, 40) +
+                       "' (none are taken)");
+  const auto patient = checked_patient(written, "the patient id");
+  std::lock_guard lock(db_mutex_);
+  store::ResultStore results(database());
+  if (results.patients(patient).empty())
+    return problem(404, "no such patient: " + text::printable(patient, 60));
+  // The milestones and their log from one snapshot, whatever commits meanwhile.
+  store::Savepoint snapshot(database());
+  nlohmann::ordered_json body = {{"patient_id", patient},
+                                 {"milestones", nlohmann::ordered_json::array()},
+                                 {"changes", nlohmann::ordered_json::array()}};
+  for (const auto& m : results.milestones(patient)) body["milestones"].push_back(store::to_json(m));
+  for (const auto& c : store::MilestoneLog(database()).changes(patient))
+    body["changes"].push_back(store::to_json(c));
   return json_response(200, body);
 }
 

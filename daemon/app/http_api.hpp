@@ -102,6 +102,9 @@ class ApiHandler final : public net::HttpHandler {
   net::HttpResponse alert_detail(std::int64_t id, std::string* patient = nullptr);
   net::HttpResponse list_results(const std::string& patient,
                                  const std::map<std::string, std::string>& query);
+  // The patient's milestones and the milestone log's changes of them (who added or removed which).
+  net::HttpResponse list_milestones(const std::string& patient,
+                                    const std::map<std::string, std::string>& query);
   net::HttpResponse patient_chart_svg(const std::string& patient,
                                       const std::map<std::string, std::string>& query);
   store::Database& database();  // the read connection, opened on first use; hold db_mutex_

@@ -1,5 +1,7 @@
 #include "cli/commands.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -201,17 +203,34 @@ std::string markers_text(const std::vector<std::string>& markers) {
   return markers.empty() ? "all markers" : text::join(markers, ";");
 }
 
+// Who makes a change at the CLI, for the milestone log: as given, else the login that runs the
+// command; under sudo the person behind it (operators run the CLI as the service's user).
+std::string person_making_change(const std::string& by) {
+  std::string name = by;
+  if (name.empty()) {
+    if (const char* sudo_user = std::getenv("SUDO_USER"); sudo_user && *sudo_user)
+      name = sudo_user;
+    else if (const passwd* account = getpwuid(geteuid()); account && account->pw_name)
+      name = account->pw_name;
+    else
+      name = "uid " + std::to_string(geteuid());
+  }
+  if (text::trim(name).empty()) throw InputError("--by needs a name");
+  return std::string(text::checked_text(name, "--by", 200));
+}
+
 }  // namespace
 
 int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
   auto s = load_settings(c);
   auto record = ingest::make_milestone(a.patient, a.kind, a.date, a.end_date, a.note, a.markers,
                                        ingest::record_context(s));
+  const store::MilestoneOrigin origin{"cli", std::nullopt, person_making_change(a.by)};
   auto db = open_database(s);
   store::ResultStore store(*db);
   const auto now = format_utc(unix_seconds(SystemClock()));
   store::Transaction txn(*db);
-  auto result = store.store_milestone(record, "cli", now);
+  auto result = store.store_milestone(record, origin, now);
   // A new milestone changes the patient's episodes: re-evaluate in the same transaction.
   std::vector<engine::Event> events;
   if (result == store::StoreResult::stored) {
@@ -231,6 +250,7 @@ int cmd_milestones_remove(const Common& c, const MilestoneArgs& a) {
   auto s = load_settings(c);
   const auto wanted = ingest::make_milestone(a.patient, a.kind, a.date, "", "", a.markers,
                                              ingest::record_context(s));
+  const store::MilestoneOrigin origin{"cli", std::nullopt, person_making_change(a.by)};
   auto db = open_database(s);
   store::ResultStore store(*db);
   const auto now = format_utc(unix_seconds(SystemClock()));
@@ -257,7 +277,7 @@ int cmd_milestones_remove(const Common& c, const MilestoneArgs& a) {
   }
   auto removed = matching.front();
   removed.patient = wanted.patient;
-  store.remove_milestone(*patient_id, removed);
+  store.remove_milestone(*patient_id, removed, origin, now);
   // Episodes that began at it end, alerts it grounded are retracted: in the same transaction.
   SystemClock clock;
   ingest::AlertEvaluator evaluator(*db, s, clock);
@@ -278,22 +298,36 @@ int cmd_milestones_list(const Common& c, const std::string& patient,
   store::ResultStore store(*db);
   const auto rows = store.milestones(patient);
   if (format == Format::json) {
-    auto out = nlohmann::json::array();
-    for (const auto& m : rows)
-      out.push_back({{"patient_id", m.patient_id},
-                     {"kind", m.kind},
-                     {"date", m.date},
-                     {"end_date", m.end_date},
-                     {"note", m.note},
-                     {"markers", m.markers},
-                     {"source", m.source}});
-    std::cout << out.dump() << "\n";
+    print_json_rows(rows);
     return 0;
   }
   std::vector<std::string> headers = {"patient_id", "date", "kind", "end_date", "markers", "note"};
   std::vector<std::vector<std::string>> table;
   for (const auto& m : rows)
     table.push_back({m.patient_id, m.date, m.kind, m.end_date, m.markers, m.note});
+  std::cout << render(format, headers, table);
+  return 0;
+}
+
+int cmd_milestones_history(const Common& c, const std::string& patient,
+                           const std::string& format_name) {
+  auto s = load_settings(c);
+  const auto format = parse_format(format_name);
+  auto db = open_database(s, true);
+  const auto rows = store::MilestoneLog(*db).changes(patient);
+  if (format == Format::json) {
+    print_json_rows(rows);
+    return 0;
+  }
+  const auto message_text = [](const std::optional<std::int64_t>& id) {
+    return id ? std::to_string(*id) : std::string();
+  };
+  std::vector<std::string> headers = {"at",      "patient_id", "change",  "kind", "date",
+                                      "markers", "source",     "message", "by"};
+  std::vector<std::vector<std::string>> table;
+  for (const auto& r : rows)
+    table.push_back({r.at, patient_text({r.patient_id, r.authority}), r.change, r.kind, r.date,
+                     r.markers, r.source, message_text(r.message_id), r.changed_by});
   std::cout << render(format, headers, table);
   return 0;
 }

@@ -31,11 +31,15 @@ int cmd_results(const Common& c, const std::string& patient, const std::string& 
                 const std::string& format, bool all_versions);
 struct MilestoneArgs {
   std::string patient, kind, date, end_date, note, markers;
+  std::string by;  // who makes the change; "" = the login that runs the command
 };
 int cmd_milestones_add(const Common& c, const MilestoneArgs& m);
 // Removes a milestone entered in error (patient, kind, date, and markers when several match) and
 // re-evaluates the patient in the same transaction.
 int cmd_milestones_remove(const Common& c, const MilestoneArgs& m);
+// The milestone log (store/milestone_log.hpp) of one patient, or of all.
+int cmd_milestones_history(const Common& c, const std::string& patient,
+                           const std::string& format_name);
 int cmd_messages(const Common& c, const std::string& outcome, int limit, const std::string& format);
 int cmd_message_show(const Common& c, std::int64_t id, bool raw);
 // Removes the raw bytes of the messages received before `before` (YYYY-MM-DD), or more than

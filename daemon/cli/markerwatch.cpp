@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
         ->transform(kPatient);
     sub->add_option("--kind", args.kind, "milestone kind, e.g. resection")->required();
     sub->add_option("--date", args.date, "YYYY-MM-DD")->required();
+    sub->add_option("--by", args.by,
+                    "who makes the change, for the milestone log (default: the login, or "
+                    "SUDO_USER under sudo)");
   };
   cli::MilestoneArgs m;
   auto* add = milestones->add_subcommand("add", "add a milestone");
@@ -86,6 +89,14 @@ int main(int argc, char** argv) {
   list->add_option("--patient", list_patient, "patient: ID or ID^AUTHORITY (default: all)")
       ->transform(kPatient);
   list->add_option("--format", list_format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  std::string history_patient, history_format = "table";
+  auto* history = milestones->add_subcommand(
+      "history", "the milestone log: every milestone added or removed, from where and by whom");
+  add_common(history);
+  history->add_option("--patient", history_patient, "patient: ID or ID^AUTHORITY (default: all)")
+      ->transform(kPatient);
+  history->add_option("--format", history_format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
 
   std::string outcome;
@@ -287,6 +298,7 @@ int main(int argc, char** argv) {
     if (*add) return cli::cmd_milestones_add(common, m);
     if (*remove) return cli::cmd_milestones_remove(common, removal);
     if (*list) return cli::cmd_milestones_list(common, list_patient, list_format);
+    if (*history) return cli::cmd_milestones_history(common, history_patient, history_format);
     if (*show) return cli::cmd_message_show(common, message_id, show_raw);
     if (*prune) return cli::cmd_messages_prune(common, prune_args);
     if (*messages) return cli::cmd_messages(common, outcome, limit, messages_format);

@@ -539,7 +539,7 @@ FhirOutcome Pipeline::store_fhir(const PreparedFhir& prepared, const std::string
     }
     for (const auto& m : e.mapped.milestones) {
       std::optional<std::int64_t> patient;
-      count(store_row(m, patient, "fhir", now, pending));
+      count(store_row(m, patient, {"fhir", out.message_id, ""}, now, pending));
     }
   };
 
@@ -656,9 +656,9 @@ void Pipeline::store_csv_group(CsvPatientGroup& group, std::int64_t message_id,
     }
     try {
       const auto* milestone = std::get_if<MilestoneRecord>(&row.record);
-      const auto stored = milestone
-                              ? store_row(*milestone, patient, "csv", now, pending)
-                              : store_row(group.result_of(row), patient, message_id, now, pending);
+      const auto stored =
+          milestone ? store_row(*milestone, patient, {"csv", message_id, ""}, now, pending)
+                    : store_row(group.result_of(row), patient, message_id, now, pending);
       (stored == store::StoreResult::stored ? report.accepted : report.unchanged)++;
     } catch (const InputError& e) {
       reject(row.line, e.what());
@@ -682,17 +682,17 @@ store::StoreResult Pipeline::store_row(const ResultRecord& r, std::optional<std:
 
 store::StoreResult Pipeline::store_row(const MilestoneRecord& m,
                                        std::optional<std::int64_t>& patient,
-                                       const std::string& source, const std::string& now,
+                                       const store::MilestoneOrigin& origin, const std::string& now,
                                        PendingEvaluations& pending) {
   if (m.entered_in_error) {
     // A removal adds no patient: there is nothing to remove from one never stored.
     if (!patient) patient = store_.find_patient(m.patient);
     if (!patient) return store::StoreResult::unchanged;
-    const auto removed = store_.remove_milestone(*patient, m);
+    const auto removed = store_.remove_milestone(*patient, m, origin, now);
     if (removed == store::StoreResult::stored) pending.add(*patient, m.markers);
     return removed;
   }
-  const auto stored = store_.store_milestone(m, source, now);
+  const auto stored = store_.store_milestone(m, origin, now);
   if (!patient) patient = store_.patient(m.patient, now);
   if (stored == store::StoreResult::stored) pending.add(*patient, m.markers);
   return stored;
@@ -747,11 +747,11 @@ RowsOutcome Pipeline::store_rows(const PreparedRows& prepared, const std::string
     for (std::size_t i = 0; i < records.size(); ++i) {
       std::optional<std::int64_t> patient;
       try {
-        const auto stored =
-            std::holds_alternative<ResultRecord>(records[i])
-                ? store_row(std::get<ResultRecord>(records[i]), patient, out.message_id, now,
-                            pending)
-                : store_row(std::get<MilestoneRecord>(records[i]), patient, "api", now, pending);
+        const auto stored = std::holds_alternative<ResultRecord>(records[i])
+                                ? store_row(std::get<ResultRecord>(records[i]), patient,
+                                            out.message_id, now, pending)
+                                : store_row(std::get<MilestoneRecord>(records[i]), patient,
+                                            {"api", out.message_id, ""}, now, pending);
         (stored == store::StoreResult::stored ? out.stored : out.unchanged)++;
       } catch (const InputError& e) {
         out.stored = out.unchanged = 0;

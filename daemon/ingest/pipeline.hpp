@@ -160,7 +160,7 @@ class Pipeline {
                                std::int64_t message_id, const std::string& now,
                                PendingEvaluations& pending);
   store::StoreResult store_row(const MilestoneRecord& m, std::optional<std::int64_t>& patient,
-                               const std::string& source, const std::string& now,
+                               const store::MilestoneOrigin& origin, const std::string& now,
                                PendingEvaluations& pending);
   std::string next_ack_id(std::int64_t message_id) const;
   std::string hl7_now() const;

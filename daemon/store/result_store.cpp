@@ -55,6 +55,17 @@ engine::Json to_json(const ResultRow& r) {
           {"uln", r.uln ? engine::Json(*r.uln) : engine::Json(nullptr)}};
 }
 
+engine::Json to_json(const MilestoneRow& row) {
+  return {{"patient_id", row.patient_id},
+          {"authority", row.authority},
+          {"kind", row.kind},
+          {"date", row.date},
+          {"end_date", row.end_date},
+          {"note", row.note},
+          {"markers", row.markers},
+          {"source", row.source}};
+}
+
 ResultStore::ResultStore(Database& db, SeriesCache* series)
     : db_(db),
       series_(series),
@@ -87,8 +98,9 @@ ResultStore::ResultStore(Database& db, SeriesCache* series)
       insert_milestone_(db.prepare(
           "INSERT OR IGNORE INTO milestones (patient_id, kind, date, end_date, note, markers, "
           "source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")),
-      delete_milestone_(db.prepare(
-          "DELETE FROM milestones WHERE patient_id = ? AND kind = ? AND date = ? AND markers = ?")),
+      delete_milestone_(
+          db.prepare("DELETE FROM milestones WHERE patient_id = ? AND kind = ? AND date = ? AND "
+                     "markers = ? RETURNING end_date, note")),
       select_results_(db.prepare(std::string("SELECT ") + kResultColumns +
                                  " FROM results r JOIN patients p ON p.id = r.patient_id "
                                  "WHERE p.identifier = ?1 AND (?4 = '' OR p.authority = ?4) "
@@ -116,7 +128,8 @@ ResultStore::ResultStore(Database& db, SeriesCache* series)
           "FROM results WHERE patient_id = ?1 ORDER BY id")),
       select_patient_milestones_(
           db.prepare("SELECT kind, date, end_date, note, markers FROM milestones WHERE "
-                     "patient_id = ?1 ORDER BY id")) {}
+                     "patient_id = ?1 ORDER BY id")),
+      milestone_log_(db) {}
 
 PatientChoice ResultStore::choose_stored_patient(const PatientKey& key) {
   std::vector<PatientCandidate> candidates;
@@ -300,7 +313,7 @@ void ResultStore::write_new_rows(std::int64_t patient_id, const NewPatientRows& 
   if (series_current) series_->note_written(patient_id);
 }
 
-StoreResult ResultStore::store_milestone(const MilestoneRecord& m, const std::string& source,
+StoreResult ResultStore::store_milestone(const MilestoneRecord& m, const MilestoneOrigin& origin,
                                          const std::string& now) {
   const auto patient_id = patient(m.patient, now);
   insert_milestone_.bind(1, patient_id)
@@ -309,19 +322,29 @@ StoreResult ResultStore::store_milestone(const MilestoneRecord& m, const std::st
       .bind(4, m.end_date)
       .bind(5, m.note)
       .bind(6, join_markers(m.markers))
-      .bind(7, source)
+      .bind(7, origin.source)
       .bind(8, now)
       .run();
-  return db_.changes() > 0 ? StoreResult::stored : StoreResult::unchanged;
+  if (db_.changes() == 0) return StoreResult::unchanged;
+  milestone_log_.append(patient_id, MilestoneChange::added, m, origin, now);
+  return StoreResult::stored;
 }
 
-StoreResult ResultStore::remove_milestone(std::int64_t patient_id, const MilestoneRecord& m) {
-  delete_milestone_.bind(1, patient_id)
-      .bind(2, m.kind)
-      .bind(3, m.date)
-      .bind(4, join_markers(m.markers))
-      .run();
-  return db_.changes() > 0 ? StoreResult::stored : StoreResult::unchanged;
+StoreResult ResultStore::remove_milestone(std::int64_t patient_id, const MilestoneRecord& m,
+                                          const MilestoneOrigin& origin, const std::string& now) {
+  const auto markers = join_markers(m.markers);
+  auto& q = delete_milestone_;
+  q.bind(1, patient_id).bind(2, m.kind).bind(3, m.date).bind(4, markers);
+  std::optional<MilestoneRecord> removed;
+  if (q.step()) {  // the unique key: one row at most
+    removed = m;
+    removed->end_date = q.text(0);
+    removed->note = q.text(1);
+  }
+  q.reset();
+  if (!removed) return StoreResult::unchanged;
+  milestone_log_.append(patient_id, MilestoneChange::removed, *removed, origin, now);
+  return StoreResult::stored;
 }
 
 std::vector<ResultRow> ResultStore::results(const std::string& patient_id,

@@ -12,6 +12,7 @@
 #include "core/version_resolution.hpp"
 #include "engine/alert_json.hpp"
 #include "store/database.hpp"
+#include "store/milestone_log.hpp"
 #include "store/new_patient_rows.hpp"
 #include "store/series_cache.hpp"
 
@@ -66,6 +67,9 @@ struct MilestoneRow {
   std::string patient_id, authority, kind, date, end_date, note, markers, source;
 };
 
+// The machine form of a stored milestone (CLI --format json and the HTTP API).
+engine::Json to_json(const MilestoneRow& row);
+
 class ResultStore {
  public:
   // `series`, when given, is told of every result stored here (the writer's cache of series).
@@ -108,11 +112,13 @@ class ResultStore {
   // Writes the rows kept for a patient created in this transaction, in their arrival order, with
   // their current flags; `now` is their stored_at.
   void write_new_rows(std::int64_t patient_id, const NewPatientRows& rows, const std::string& now);
-  StoreResult store_milestone(const MilestoneRecord& m, const std::string& source,
+  // A milestone stored, or removed (entered in error: the patient's milestone with this kind, date
+  // and markers), is also a row of the milestone log with its origin; unchanged (the same one
+  // already stored, none to remove) writes nothing.
+  StoreResult store_milestone(const MilestoneRecord& m, const MilestoneOrigin& origin,
                               const std::string& now);
-  // Removes the patient's milestone with this kind, date and markers (entered in error);
-  // unchanged when there is none.
-  StoreResult remove_milestone(std::int64_t patient_id, const MilestoneRecord& m);
+  StoreResult remove_milestone(std::int64_t patient_id, const MilestoneRecord& m,
+                               const MilestoneOrigin& origin, const std::string& now);
 
   std::vector<ResultRow> results(const std::string& patient_id, const std::string& marker,
                                  bool effective_only);
@@ -147,6 +153,7 @@ class ResultStore {
       insert_milestone_, delete_milestone_, select_results_, select_milestones_, select_messages_,
       select_message_, select_patients_, select_versions_, select_patient_milestones_;
   std::array<std::optional<Statement>, kRowsPerInsert - 1> insert_rows_;  // 2 to kRowsPerInsert
+  MilestoneLog milestone_log_;
 };
 
 }  // namespace markerwatch::store

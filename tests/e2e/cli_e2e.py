@@ -3,6 +3,7 @@ one-line errors with file and line, output formats, and bad input that changes n
 import datetime
 import json
 import os
+import pwd
 import subprocess
 
 import harness as h
@@ -193,7 +194,10 @@ def milestones_remove(a, tmp, seed):
             (["--patient", "case-001", "--kind", "surgery"], b"unknown milestone kind 'surgery'"),
             (["--patient", "case-001", "--date", "2016-02-30"], b"is not a date"),
             (["--patient", "case-001", "--markers", "XYZ"], b"unknown marker 'XYZ'"),
-            (["--patient", "case-001\x1b[31m"], b"--patient: patient contains control characters")):
+            (["--patient", "case-001\x1b[31m"], b"--patient: patient contains control characters"),
+            (["--patient", "case-001", "--by", "   "], b"--by needs a name"),
+            (["--patient", "case-001", "--by", "x" * 201], b"--by is longer than 200 characters"),
+            (["--patient", "case-001", "--by", "eve\x1b[31m"], b"--by contains control characters")):
         args = {"--kind": "resection", "--date": "2016-10-20"}
         args.update(dict(zip(argv[::2], argv[1::2])))
         p = run(a, "milestones", "remove", "--db", db, *[x for kv in args.items() for x in kv])
@@ -225,7 +229,7 @@ def milestones_remove(a, tmp, seed):
     # Two resections that day, for different markers: the one to remove is named by its markers.
     for markers in ("AFP", "AFP;PIVKA-II"):
         run(a, "milestones", "add", "--db", db, "--patient", "case-001", "--kind", "resection",
-            "--date", "2016-10-20", "--markers", markers)
+            "--date", "2016-10-20", "--markers", markers, "--by", "Dr. Ana Núñez")
     p = run(a, "milestones", "remove", "--db", db, "--patient", "case-001", "--kind", "resection",
             "--date", "2016-10-20")
     h.check(p.returncode == 2 and b"has 2 resection milestones on 2016-10-20, for AFP | AFP;PIVKA-II: "
@@ -237,6 +241,28 @@ def milestones_remove(a, tmp, seed):
     left = [m["markers"] for m in json.loads(run(a, "milestones", "list", "--db", db, "--patient", "case-001",
                                                  "--format", "json").stdout) if m["kind"] == "resection"]
     h.check(left == ["AFP"], "the other one stays: %r" % left)
+
+    # The milestone log: every change, where from and by whom, the removed ones as they were.
+    login = os.environ.get("SUDO_USER") or pwd.getpwuid(os.geteuid()).pw_name
+    history = json.loads(run(a, "milestones", "history", "--db", db, "--patient", "case-001",
+                             "--format", "json").stdout)
+    imported = [c for c in history if c["source"] == "csv"]
+    with open(os.path.join(seed, "milestones.csv")) as f:
+        seed_milestones = len(f.read().splitlines()) - 1
+    h.check(len(imported) == seed_milestones and all(c["change"] == "added" and c["message_id"] and c["by"] == ""
+                                       for c in imported), "the imported milestones, each with its file: %r" % imported)
+    h.check([(c["change"], c["kind"], c["markers"], c["by"]) for c in history if c["source"] == "cli"] ==
+            [("removed", "resection", "", login), ("added", "resection", "AFP", "Dr. Ana Núñez"),
+             ("added", "resection", "AFP;PIVKA-II", "Dr. Ana Núñez"),
+             ("removed", "resection", "AFP;PIVKA-II", login)],
+            "the CLI's changes in order, by --by or the login (%s): %r" % (login, history[-4:]))
+    h.check(history == sorted(history, key=lambda c: c["at"]), "in the order they were made")
+    table = run(a, "milestones", "history", "--db", db).stdout.decode()
+    h.check(table.splitlines()[0].split() == ["at", "patient_id", "change", "kind", "date", "markers", "source",
+                                              "message", "by"] and len(table.splitlines()) == len(history) + 2,
+            "a table for people: %r" % table)
+    h.check(json.loads(run(a, "milestones", "history", "--db", db, "--patient", "nobody",
+                           "--format", "json").stdout) == [], "nobody's history is empty")
 
 
 def senders(a, db):

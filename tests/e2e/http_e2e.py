@@ -207,6 +207,26 @@ def main(a, tmp):
     for bad in ("case-001%5E", "a%5Eb%5Ec", "%5EHOSP", "x%01"):
         body = problem(*request(port, "GET", "/api/v1/patients/%s/results" % bad, token=reader), 400)
         h.check("patient id" in body["detail"], "/patients/%s: the 400 names the patient id" % bad)
+    # The patient's milestones and the milestone log, as the CLI lists them.
+    r, data = request(port, "GET", "/api/v1/patients/case-001/milestones", token=reader)
+    milestones = json.loads(data)
+    cli_milestones = json.loads(h.cli(a.bin, "milestones", "list", "--config", d.config, "--patient",
+                                      "case-001", "--format", "json").stdout)
+    cli_changes = json.loads(h.cli(a.bin, "milestones", "history", "--config", d.config, "--patient",
+                                   "case-001", "--format", "json").stdout)
+    h.check(r.status == 200 and milestones["patient_id"] == "case-001" and
+            milestones["milestones"] == cli_milestones and len(cli_milestones) > 5 and
+            milestones["changes"] == cli_changes and
+            [c["change"] for c in cli_changes] == ["added"] * len(cli_milestones),
+            "the API lists the patient's milestones and their log exactly as the CLI does: %r" %
+            milestones["changes"][:1])
+    problem(*request(port, "GET", "/api/v1/patients/nobody/milestones", token=reader), 404)
+    problem(*request(port, "GET", "/api/v1/patients/case-001/milestones?kind=tace", token=reader), 400)
+    problem(*request(port, "GET", "/api/v1/patients/case-001%5E/milestones", token=reader), 400)
+    problem(*request(port, "GET", "/api/v1/patients/case-001/milestones", token=ingester), 403)
+    problem(*request(port, "POST", "/api/v1/patients/case-001/milestones", token=reader), 405)
+    problem(*request(port, "GET", "/api/v1/patients/case-001/notes", token=reader), 404)
+    problem(*request(port, "GET", "/api/v1/patients//milestones", token=reader), 404)
     body = problem(*request(port, "GET", "/api/v1/patients/case-001%5E/chart.svg", token=reader), 400)
     h.check("neither id nor id^authority" in body["detail"], "chart.svg of a malformed patient: 400")
     # Every read of a patient's data leaves a line of the audit trail: who, what, which patient.
@@ -220,7 +240,8 @@ def main(a, tmp):
             ("alert", "", "/api/v1/alerts/999999", 404),
             ("alerts", "*", "/api/v1/alerts?state=all&limit=2", 200),
             ("alerts", "case-002", "/api/v1/alerts?state=all&patient=case-002", 200),
-            ("chart", "case-001", "/api/v1/patients/case-001/chart.svg?marker=AFP", 200)]:
+            ("chart", "case-001", "/api/v1/patients/case-001/chart.svg?marker=AFP", 200),
+            ("milestones", "case-001", "/api/v1/patients/case-001/milestones", 200)]:
         line = re.compile(r"event=data_read peer=127\.0\.0\.1:\d+ token=dashboard what=%s "
                           r'patient="%s" target="%s" status=%d' %
                           (what, re.escape(patient), re.escape(target), status))

@@ -383,6 +383,7 @@ def as_schema_5_with_results(db_path, results):
     values of 5,000 patients: what an upgrade from an older version finds."""
     db = sqlite3.connect(db_path, isolation_level=None)
     db.execute("BEGIN")
+    db.execute("DROP TABLE milestone_changes")  # schema 9
     db.execute("DROP TABLE search_cursors")  # schema 8
     db.execute("ALTER TABLE messages DROP COLUMN raw_pruned_at")  # schema 7
     db.execute("DROP INDEX results_by_series")

@@ -430,6 +430,9 @@ TEST_CASE("fhir: Procedures and medications become milestones", "[fhir]") {
     procedure["status"] = "entered-in-error";
     REQUIRE(f.post(procedure).reply.status == 201);
     CHECK(f.count("SELECT count(*) FROM milestones WHERE kind = 'resection'") == 0);
+    CHECK(f.count("SELECT count(*) FROM milestone_changes c JOIN messages m ON "
+                  "m.id = c.message_id WHERE c.change = 'removed' AND c.kind = 'resection' AND "
+                  "c.note = 'hepatectomy' AND c.source = 'fhir' AND m.transport = 'http'") == 1);
     // A removal for a patient never stored removes nothing and adds no patient.
     const auto patients = f.count("SELECT count(*) FROM patients");
     procedure["subject"]["identifier"]["value"] = "P-unknown";

@@ -40,6 +40,10 @@ TEST_CASE("json rows: results and milestones with the CSV fields", "[json-rows]"
   CHECK(f.post_rows(removal, ingest::FileKind::milestones_csv).stored == 1);
   CHECK(f.count("SELECT count(*) FROM milestones") == 0);
   CHECK(f.post_rows(removal, ingest::FileKind::milestones_csv).unchanged == 1);
+  // Both changes are in the milestone log, each with the request that carried it.
+  CHECK(f.count("SELECT count(*) FROM milestone_changes c JOIN messages m ON m.id = c.message_id "
+                "WHERE c.source = 'api' AND m.sender = 'api:test'") == 2);
+  CHECK(f.count("SELECT count(*) FROM milestone_changes WHERE change = 'removed'") == 1);
 }
 
 TEST_CASE("json rows: bad bodies and rows change nothing", "[json-rows][bad-input]") {

@@ -257,10 +257,16 @@ TEST_CASE("a milestones row entered in error removes the milestone and retracts 
                 "state = 'retracted'") == 1);
   CHECK(f.count("SELECT count(*) FROM alert_events WHERE event = 'retract' AND "
                 "cause = 'file:removal.csv'") == 1);
-  // Again: nothing left to remove, nothing changes.
+  // The milestone log keeps the resection as it was, and the file that removed it.
+  CHECK(f.count("SELECT count(*) FROM milestone_changes c JOIN messages m ON m.id = c.message_id "
+                "WHERE c.change = 'removed' AND c.kind = 'resection' AND c.date = '2016-10-20' AND "
+                "c.source = 'csv' AND m.peer LIKE '%removal.csv'") == 1);
+  CHECK(f.count("SELECT count(*) FROM milestone_changes WHERE change = 'added'") == milestones);
+  // Again: nothing left to remove, nothing changes, nothing is logged.
   CHECK(
       f.import("patient_id,kind,date,status\ncase-001,resection,2016-10-20,deleted\n", "again.csv")
           .unchanged == 1);
+  CHECK(f.count("SELECT count(*) FROM milestone_changes") == milestones + 1);
 }
 
 TEST_CASE("a milestone without an authority and the lab's results name one patient") {

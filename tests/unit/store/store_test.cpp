@@ -128,15 +128,97 @@ TEST_CASE("an id-less correction needs a single value on its date") {
   CHECK(effective_values(s) == std::vector<double>{30.0, 340, 341});
 }
 
-TEST_CASE("milestones are stored once") {
+TEST_CASE("milestones are stored once, and the milestone log has each addition once") {
   Database db(":memory:", {});
   migrate(db);
   ResultStore s(db);
   MilestoneRecord m{{"case-001", ""}, "resection", "2016-10-20", "", "wedge", {}};
-  CHECK(s.store_milestone(m, "cli", "t") == StoreResult::stored);
-  CHECK(s.store_milestone(m, "cli", "t") == StoreResult::unchanged);
+  CHECK(s.store_milestone(m, {"cli", std::nullopt, "alice"}, "t1") == StoreResult::stored);
+  CHECK(s.store_milestone(m, {"cli", std::nullopt, "bob"}, "t2") == StoreResult::unchanged);
   CHECK(s.milestones("case-001").size() == 1);
   CHECK(s.milestones("").size() == 1);
+  const auto log = MilestoneLog(db).changes("case-001");
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].at == "t1");
+  CHECK(log[0].change == "added");
+  CHECK(log[0].kind == "resection");
+  CHECK(log[0].date == "2016-10-20");
+  CHECK(log[0].note == "wedge");
+  CHECK(log[0].source == "cli");
+  CHECK_FALSE(log[0].message_id.has_value());
+  CHECK(log[0].changed_by == "alice");
+}
+
+TEST_CASE("a removed milestone stays in the milestone log as it was, with who removed it") {
+  Database db(":memory:", {});
+  migrate(db);
+  ResultStore s(db);
+  const auto message = s.insert_message({"http", "peer", "api:lab", "c1", "sha", "t0", "{}"},
+                                        {"accepted", "", "", 0, 0, {}});
+  MilestoneRecord m{{"case-001", ""}, "resection", "2016-10-20",
+                    "2016-10-21",     "wedge",     {"AFP", "PIVKA-II"}};
+  s.store_milestone(m, {"api", message, ""}, "t1");
+  const auto patient = s.find_patient(m.patient);
+  REQUIRE(patient);
+  // A removal names patient, kind, date and markers; its end date and note do not count.
+  MilestoneRecord removal{{"case-001", ""}, "resection", "2016-10-20", "", "", {"AFP"}};
+  CHECK(s.remove_milestone(*patient, removal, {"cli", std::nullopt, "carol"}, "t2") ==
+        StoreResult::unchanged);  // other markers: not this milestone
+  removal.markers = {"AFP", "PIVKA-II"};
+  CHECK(s.remove_milestone(*patient, removal, {"cli", std::nullopt, "carol"}, "t3") ==
+        StoreResult::stored);
+  CHECK(s.milestones("case-001").empty());
+  CHECK(s.remove_milestone(*patient, removal, {"cli", std::nullopt, "carol"}, "t4") ==
+        StoreResult::unchanged);
+  const auto log = MilestoneLog(db).changes("case-001");
+  REQUIRE(log.size() == 2);
+  CHECK(log[0].change == "added");
+  CHECK(log[0].source == "api");
+  CHECK(log[0].message_id == message);
+  CHECK(log[0].changed_by.empty());
+  CHECK(log[1].change == "removed");
+  CHECK(log[1].at == "t3");
+  CHECK(log[1].end_date == "2016-10-21");  // what was stored, not what the removal said
+  CHECK(log[1].note == "wedge");
+  CHECK(log[1].markers == "AFP;PIVKA-II");
+  CHECK(log[1].source == "cli");
+  CHECK(log[1].changed_by == "carol");
+  CHECK(MilestoneLog(db).changes("someone-else").empty());
+  CHECK(MilestoneLog(db).changes("").size() == 2);
+  CHECK(to_json(log[1])["by"] == "carol");
+  CHECK(to_json(log[1])["message_id"].is_null());
+}
+
+TEST_CASE("milestones stored before the milestone log existed enter it as additions") {
+  test::TempDir dir;
+  const auto path = (dir.path() / "mw.db").string();
+  std::vector<SchemaFile> before_the_log;
+  for (const auto& f : embedded_schema())
+    if (f.version < 9) before_the_log.push_back(f);
+  {
+    Database db(path, {});
+    migrate(db, before_the_log);
+    db.exec(
+        "INSERT INTO patients (id, identifier, authority, created_at) VALUES "
+        "(7, 'case-001', 'H', 'x')");
+    db.exec(
+        "INSERT INTO milestones (patient_id, kind, date, end_date, note, markers, source, "
+        "created_at) VALUES (7, 'tace', '2013-06-12', '', 'n', 'AFP', 'csv', "
+        "'2020-01-02T03:04:05Z'), (7, 'resection', '2016-10-20', '', '', '', 'cli', "
+        "'2020-02-03T04:05:06Z')");
+  }
+  Database db(path, {});
+  migrate(db);
+  const auto log = MilestoneLog(db).changes("case-001^H");
+  REQUIRE(log.size() == 2);
+  CHECK(log[0].change == "added");
+  CHECK(log[0].kind == "tace");
+  CHECK(log[0].at == "2020-01-02T03:04:05Z");
+  CHECK(log[0].markers == "AFP");
+  CHECK(log[0].source == "csv");
+  CHECK(log[1].kind == "resection");
+  CHECK(log[1].source == "cli");
+  CHECK(log[1].changed_by.empty());  // not known before the log
 }
 
 TEST_CASE("statements are parameterised: hostile strings are data") {
