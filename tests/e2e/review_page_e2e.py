@@ -131,6 +131,25 @@ def main(a, tmp):
         h.check(logged == [("Nurse Kim",)], "the action is in the alert log")
         h.check(not driver.find_element(By.ID, "ack").is_enabled(), "acknowledge is done once")
 
+        # The patient's milestone log beside the alert: a milestone removed at the CLI is there,
+        # as it was and by whom, once the alert is opened again.
+        def milestone_rows(dr):
+            return [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+                    for tr in dr.find_elements(By.CSS_SELECTOR, "#milestones tbody tr")]
+        changes = json.loads(request(port, "GET", "/api/v1/patients/case-002/milestones", reviewer)[1])["changes"]
+        shown = milestone_rows(driver)
+        h.check(len(shown) == len(changes) > 5 and all(r[1] == "added" for r in shown) and
+                [r[2] for r in shown] == [c["kind"] for c in changes],
+                "the patient's milestones are listed with the alert: %r" % shown[:2])
+        p = h.cli(a.bin, "milestones", "remove", "--config", d.config, "--patient", "case-002", "--kind",
+                  "haic_cycle", "--date", "2010-10-06", "--by", "Dr. Lee", check_rc=False)
+        h.check(p.returncode == 0, "a milestone removed at the CLI (%r)" % p.stderr)
+        driver.execute_script("showAlert(%d);" % target["alert_id"])
+        wait.until(lambda dr: len(milestone_rows(dr)) == len(changes) + 1)
+        last = milestone_rows(driver)[-1]
+        h.check(last[1:] == ["removed", "haic_cycle", "2010-10-06", "all", "cycle 2", "cli", "Dr. Lee"],
+                "the removal is shown, with its note and who removed it: %r" % last)
+
         artefacts = os.path.join(os.path.dirname(os.path.abspath(a.bin)), "test-artifacts")
         os.makedirs(artefacts, exist_ok=True)
         shot = os.path.join(artefacts, "review-page.png")

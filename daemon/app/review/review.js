@@ -170,7 +170,7 @@ async function showAlert(id) {
     fillTable('events', a.events, (e) => [e.at, e.event, e.actor, e.cause, e.note || e.summary || '']);
     fillTable('deliveries', a.deliveries,
               (d) => [d.receiver, d.type, d.state + (d.reason ? ': ' + d.reason : ''), d.attempts]);
-    await showChart(a.patient_id, a.marker);
+    await Promise.all([showChart(a.patient_id, a.marker), showMilestones(a.patient_id)]);
     $('detail').scrollIntoView({ block: 'start' });
   } catch (e) {
     if (e.status !== 401) setStatus('action-status', e.message, true);
@@ -185,6 +185,14 @@ async function showChart(patient, marker) {
                                '/chart.svg?marker=' + encodeURIComponent(marker))).blob();
   if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src);
   img.src = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }));
+}
+
+// The patient's milestone log: what anchored the alert, and who added or removed which milestone
+// (a removal is why an alert can be retracted).
+async function showMilestones(patient) {
+  const body = await (await api('/api/v1/patients/' + encodeURIComponent(patient) + '/milestones')).json();
+  fillTable('milestones', body.changes,
+            (c) => [c.at, c.change, c.kind, c.date, c.markers || 'all', c.note, c.source, c.by]);
 }
 
 async function act(action) {
