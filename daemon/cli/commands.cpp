@@ -241,7 +241,8 @@ int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
   }
   txn.commit();
   std::cout << (result == store::StoreResult::stored ? "added " : "already present: ")
-            << record.kind << " " << record.date << " for patient " << record.patient.id << "\n";
+            << record.kind << " " << record.date << " for patient " << patient_text(record.patient)
+            << "\n";
   print_alert_log_lines(events);
   return 0;
 }
@@ -285,7 +286,8 @@ int cmd_milestones_remove(const Common& c, const MilestoneArgs& a) {
       evaluator.evaluate(*patient_id, removed.markers, "cli:milestone_removed", now);
   txn.commit();
   std::cout << "removed " << removed.kind << " " << removed.date << " ("
-            << markers_text(removed.markers) << ") for patient " << a.patient << "\n";
+            << markers_text(removed.markers) << ") for patient " << patient_text(wanted.patient)
+            << "\n";
   print_alert_log_lines(events);
   return 0;
 }

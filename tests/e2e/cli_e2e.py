@@ -125,6 +125,9 @@ def main(a, tmp):
     p = run(a, "milestones", "add", "--db", db, "--patient", "case-002", "--kind", "resection", "--date", "2020-02-15",
             "--note", "segment 6", "--markers", "AFP;DCP")
     h.check(b"already present" in p.stdout, "adding it twice changes nothing")
+    p = run(a, "milestones", "add", "--db", db, "--patient", " case-003^HOSP ", "--kind", "tace", "--date", "2020-03-01")
+    h.check(p.stdout == b"added tace 2020-03-01 for patient case-003^HOSP\n",
+            "the patient is printed with its authority, trimmed: %r" % p.stdout)
     for argv, reason in ((["--kind", "surgery", "--date", "2020-01-01"], b"unknown milestone kind 'surgery'"),
                          (["--kind", "tace", "--date", "01/02/2020"], b"is not a date"),
                          (["--kind", "tace", "--date", "2020-01-01", "--markers", "XYZ"], b"unknown marker 'XYZ'")):
@@ -132,7 +135,7 @@ def main(a, tmp):
         h.check(p.returncode == 2 and reason in p.stderr, "bad milestone: " + reason.decode())
     listed = json.loads(run(a, "milestones", "list", "--db", db, "--patient", "case-002", "--format", "json").stdout)
     h.check(len(listed) == 1 and listed[0]["markers"] == "AFP;PIVKA-II", "milestone listed with canonical markers")
-    h.check(len(json.loads(run(a, "milestones", "list", "--db", db, "--format", "json").stdout)) == 12, "all milestones listed")
+    h.check(len(json.loads(run(a, "milestones", "list", "--db", db, "--format", "json").stdout)) == 13, "all milestones listed")
 
     # --db wins over the config's path; usage errors exit 2.
     other = os.path.join(tmp, "other.db")
