@@ -133,9 +133,10 @@ def main(a, tmp):
 
         # The patient's milestone log beside the alert: a milestone removed at the CLI is there,
         # as it was and by whom, once the alert is opened again.
-        def milestone_rows(dr):
-            return [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
-                    for tr in dr.find_elements(By.CSS_SELECTOR, "#milestones tbody tr")]
+        def milestone_rows(dr):  # read at once: the page rebuilds the table when the alert opens
+            return dr.execute_script(
+                "return Array.from(document.querySelectorAll('#milestones tbody tr'),"
+                " (tr) => Array.from(tr.cells, (td) => td.textContent));")
         changes = json.loads(request(port, "GET", "/api/v1/patients/case-002/milestones", reviewer)[1])["changes"]
         shown = milestone_rows(driver)
         h.check(len(shown) == len(changes) > 5 and all(r[1] == "added" for r in shown) and
