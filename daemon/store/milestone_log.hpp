@@ -31,7 +31,7 @@ struct MilestoneChangeRow {
   std::string changed_by;
 };
 
-// The machine form of a change (CLI --format json).
+// The machine form of a change (CLI --format json and the HTTP API).
 engine::Json to_json(const MilestoneChangeRow& row);
 
 class MilestoneLog {
