@@ -279,8 +279,13 @@ int run_daemon(std::shared_ptr<const settings::Settings> initial, const std::str
         {"markerwatch_database_bytes", database_bytes(settings.storage.path)},
         {"markerwatch_config_last_reload_successful",
          !reloader || reloader->stats().last_applied ? 1.0 : 0.0}};
-    for (const auto& [transport, at] : writer.stats().last_message_at)
+    const auto stored = writer.stats();
+    for (const auto& [transport, at] : stored.last_message_at)
       gauges["markerwatch_last_message_timestamp_seconds{transport=\"" + transport + "\"}"] =
+          static_cast<double>(at);
+    for (const auto& [sender, at] : stored.last_message_by_sender)
+      gauges["markerwatch_sender_last_message_timestamp_seconds{transport=\"" + sender.first +
+             "\",sender=\"" + prometheus_label_value(sender.second) + "\"}"] =
           static_cast<double>(at);
     for (const auto& [listener, tls] : listener_tls().by_name()) {
       const auto validity = net::tls_validity(*tls);

@@ -481,7 +481,8 @@ std::optional<net::HttpResponse> ApiHandler::ingest_fhir(const net::HttpRequest&
       [prepared, sender = "fhir:" + token.name, peer](ingest::Pipeline& pipeline,
                                                       ingest::FhirOutcome& stored) {
         stored = pipeline.store_fhir(*prepared, sender, peer);
-        return ingest::TaskReport{stored.alert_events, "fhir", stored.outcome, stored.stored};
+        return ingest::TaskReport{stored.alert_events, "fhir", stored.outcome, stored.stored,
+                                  sender};
       },
       [peer, token_name = token.name,
        search_upstream = std::move(search_upstream)](const ingest::FhirOutcome& stored) {
@@ -512,7 +513,8 @@ std::optional<net::HttpResponse> ApiHandler::ingest_rows(const net::HttpRequest&
       [prepared, sender = "api:" + token.name, peer](ingest::Pipeline& pipeline,
                                                      ingest::RowsOutcome& stored) {
         stored = pipeline.store_rows(*prepared, sender, peer);
-        return ingest::TaskReport{stored.alert_events, "api", stored.outcome, stored.stored};
+        return ingest::TaskReport{stored.alert_events, "api", stored.outcome, stored.stored,
+                                  sender};
       },
       [peer, token_name = token.name](const ingest::RowsOutcome& stored) {
         log()->info("event=api_rows peer={} token={} message_id={} outcome={} stored={}", peer,
@@ -708,11 +710,9 @@ net::HttpResponse ApiHandler::readyz() {
   return json_response(200, {{"status", "ready"}});
 }
 
-namespace {
-// A Prometheus label value: backslash, quote and newline escaped.
-std::string label_value(const std::string& v) {
+std::string prometheus_label_value(std::string_view value) {
   std::string out;
-  for (char c : v) {
+  for (char c : value) {
     if (c == '\\' || c == '"') out += '\\';
     if (c == '\n') {
       out += "\\n";
@@ -722,7 +722,6 @@ std::string label_value(const std::string& v) {
   }
   return out;
 }
-}  // namespace
 
 net::HttpResponse ApiHandler::metrics() {
   std::ostringstream out;
@@ -785,8 +784,8 @@ net::HttpResponse ApiHandler::metrics() {
     auto deliveries =
         database().prepare("SELECT receiver, state, count(*) FROM deliveries GROUP BY 1, 2");
     while (deliveries.step()) {
-      emit("markerwatch_deliveries{receiver=\"" + label_value(deliveries.text(0)) + "\",state=\"" +
-               deliveries.text(1) + "\"}",
+      emit("markerwatch_deliveries{receiver=\"" + prometheus_label_value(deliveries.text(0)) +
+               "\",state=\"" + deliveries.text(1) + "\"}",
            deliveries.int64(2), "gauge");
       if (deliveries.text(1) == "pending") pending += deliveries.int64(2);
     }

@@ -42,6 +42,9 @@ struct NamedHistogram {
   ingest::Histogram::Snapshot data;
 };
 
+// A Prometheus label value for the series names below: backslash, quote and newline escaped.
+std::string prometheus_label_value(std::string_view value);
+
 struct StatusSources {
   std::function<std::map<std::string, std::uint64_t>()> counters;  // name{labels} -> value
   std::function<std::map<std::string, double>()> gauges;

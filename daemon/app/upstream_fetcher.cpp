@@ -234,7 +234,8 @@ void UpstreamFetcher::store_page(std::string body, const std::optional<std::stri
        now = format_utc(unix_seconds(clock_))](ingest::Pipeline& pipeline) {
         const auto stored = pipeline.store_fhir(*prepared, kSender, peer);
         if (cursor) store::set_search_cursor(pipeline.database(), key, *cursor, now);
-        return ingest::TaskReport{stored.alert_events, "fhir", stored.outcome, stored.stored};
+        return ingest::TaskReport{stored.alert_events, "fhir", stored.outcome, stored.stored,
+                                  kSender};
       },
       peer, [&done](ingest::WriteOutcome o) { done.set_value(std::move(o)); });
   const auto outcome = done.get_future().get();

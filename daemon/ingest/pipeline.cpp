@@ -249,6 +249,7 @@ Hl7Outcome Pipeline::store_hl7(const PreparedHl7& prepared, const std::string& t
     store_.settle_outcome(out.message_id, expected, outcome);
 
   out.control_id = entry.control_id;
+  out.sender = entry.sender;
   out.outcome = outcome.outcome;
   out.ack_code = ack.code;
   out.error = outcome.error;
@@ -282,6 +283,7 @@ Hl7Outcome Pipeline::reject_oversized(std::string_view head, std::size_t limit,
   outcome.error = reason + "; only the first " + std::to_string(head.size()) + " bytes are kept";
   out.message_id = store_.insert_message(entry, outcome);
   out.control_id = entry.control_id;
+  out.sender = entry.sender;
   out.outcome = outcome.outcome;
   out.ack_code = hl7::AckCode::AR;
   out.error = reason;

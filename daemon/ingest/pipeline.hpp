@@ -24,6 +24,7 @@ namespace markerwatch::ingest {
 struct Hl7Outcome {
   std::int64_t message_id = 0;
   std::string control_id;
+  std::string sender;   // MSH-3|MSH-4 as stored (salvaged from a message that did not parse)
   std::string outcome;  // accepted | partial | ignored | rejected | duplicate
   hl7::AckCode ack_code = hl7::AckCode::AA;
   bool acknowledge = true;  // false for an inbound ACK, which is never answered

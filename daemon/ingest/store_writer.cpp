@@ -62,7 +62,9 @@ StoreWriter::StoreWriter(const settings::Settings& settings, const Clock& clock,
       store::migrate(*db_, store::embedded_schema(), {.still_working = std::move(upgrading)});
   schema_version_ = report.to_version;
   // The last-message times start from the log: a feed silent since before a restart still shows.
-  stats_.last_message_at = store::latest_message_by_transport(*db_);
+  auto latest = store::latest_messages(*db_);
+  stats_.last_message_at = std::move(latest.by_transport);
+  for (const auto& m : latest.by_sender) note_sender(m.transport, m.sender, m.at);
   if (report.to_version != report.from_version)
     log()->info("event=schema_migrated from={} to={} path={}", report.from_version,
                 report.to_version, settings.storage.path);
@@ -225,6 +227,20 @@ void StoreWriter::stop() {
   for (auto& job : left) refuse(job);
 }
 
+bool StoreWriter::note_sender(const std::string& transport, std::string_view sender,
+                              std::int64_t at) {
+  auto& gauges = stats_.last_message_by_sender;
+  // Printable ASCII: a label of any byte would spoil the whole /metrics text.
+  auto key = std::make_pair(transport, text::printable(sender, WriterStats::kSenderLabelBytes));
+  if (auto it = gauges.find(key); it != gauges.end()) {
+    it->second = std::max(it->second, at);
+    return true;
+  }
+  if (gauges.size() >= WriterStats::kMaxSenderGauges) return false;
+  gauges.emplace(std::move(key), at);
+  return true;
+}
+
 WriterStats StoreWriter::stats() const {
   WriterStats out;
   {
@@ -350,6 +366,7 @@ void StoreWriter::process(std::deque<Job>& batch) {
   const auto messages = static_cast<std::uint64_t>(std::count_if(
       batch.begin(), batch.end(), [](const Job& job) { return !job.done_on_writer; }));
   const auto committed_at = unix_seconds(clock_);
+  bool sender_left_out = false;  // the first sender without a gauge: logged after the lock
   {
     std::lock_guard lock(mutex_);
     stats_.messages += messages;
@@ -367,6 +384,10 @@ void StoreWriter::process(std::deque<Job>& batch) {
         stats_.results_by_transport[transport] +=
             static_cast<std::uint64_t>(hl7 ? o.hl7.stored : o.task.results_stored);
         stats_.last_message_at[transport] = committed_at;
+        const auto& sender = hl7 ? o.hl7.sender : o.task.sender;
+        if (!sender.empty() && !note_sender(transport, sender, committed_at) &&
+            !std::exchange(sender_gauges_full_, true))
+          sender_left_out = true;
       }
       for (const auto* events : {&o.hl7.alert_events, &o.task.alert_events})
         for (const auto& e : *events)
@@ -375,6 +396,11 @@ void StoreWriter::process(std::deque<Job>& batch) {
         ack_latency_.observe(std::chrono::duration<double>(finished - batch[i].enqueued).count());
     }
   }
+  if (sender_left_out)
+    log()->warn(
+        "event=sender_gauges_full limit={} reason=\"senders after the first {} get no "
+        "last-message gauge; markerwatch senders lists them all\"",
+        WriterStats::kMaxSenderGauges, WriterStats::kMaxSenderGauges);
   std::vector<Delivery> deliveries, here;
   deliveries.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {

@@ -12,7 +12,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 #include "core/clock.hpp"
 #include "ingest/histogram.hpp"
@@ -27,6 +29,7 @@ struct TaskReport {
   std::string transport;  // "" when the task stored no message (a person's action)
   std::string outcome;
   int results_stored = 0;
+  std::string sender;  // as in the message log (fhir:<token>, api:<token>, fhir-upstream)
 };
 
 struct WriteOutcome {
@@ -52,6 +55,12 @@ struct WriterStats {
   std::map<std::string, std::uint64_t> results_by_transport;
   // transport -> Unix seconds of the latest commit with one of its messages: a feed gone silent.
   std::map<std::string, std::int64_t> last_message_at;
+  // The same per (transport, sender label): one lab of several gone silent. The label is the
+  // sender in printable ASCII, at most kSenderLabelBytes; at most kMaxSenderGauges senders, the
+  // first seen (at the start: the latest), so a sender that invents names cannot crowd out a
+  // lab's gauge.
+  static constexpr std::size_t kSenderLabelBytes = 100, kMaxSenderGauges = 100;
+  std::map<std::pair<std::string, std::string>, std::int64_t> last_message_by_sender;
   std::map<std::string, std::uint64_t> alert_events_by_type;
   Histogram::Snapshot batch_sizes;  // jobs per group commit
   Histogram::Snapshot ack_latency;  // seconds from an MLLP frame's arrival to its ACK's release
@@ -155,6 +164,9 @@ class StoreWriter {
   // statements are finalised on the thread that owns the connection (opened without SQLite's
   // mutex).
   void release_retired();
+  // Records `at` as the latest message of `sender` over `transport` (stats_, under mutex_); false
+  // when the sender has no gauge and no more may be added.
+  bool note_sender(const std::string& transport, std::string_view sender, std::int64_t at);
 
   const settings::Settings& settings_;
   const Clock& clock_;
@@ -174,6 +186,7 @@ class StoreWriter {
   bool stopping_ = false;
   bool finished_ = false;  // the thread has drained the queue and ended: nothing is taken any more
   WriterStats stats_;
+  bool sender_gauges_full_ = false;  // logged once: a sender was left without a gauge
   Histogram batch_sizes_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
   Histogram ack_latency_{
       {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};

@@ -71,19 +71,25 @@ std::vector<SenderActivity> sender_activity(Database& db, const std::string& sin
   return out;
 }
 
-std::map<std::string, std::int64_t> latest_message_by_transport(Database& db, std::int64_t recent) {
+LatestMessages latest_messages(Database& db, std::int64_t recent) {
   // The senders the daemon writes for HTTP: fhir:<token>, fhir-upstream, api:<token>.
   auto select = db.prepare(
       "SELECT CASE WHEN transport = 'mllp' THEN 'mllp' WHEN sender LIKE 'api:%' THEN 'api' "
-      "ELSE 'fhir' END AS metric_transport, max(CAST(strftime('%s', received_at) AS INTEGER)) "
+      "ELSE 'fhir' END AS metric_transport, sender, "
+      "max(CAST(strftime('%s', received_at) AS INTEGER)) AS latest "
       "FROM messages WHERE id > (SELECT coalesce(max(id), 0) FROM messages) - ?1 AND "
       "(transport = 'mllp' OR (transport = 'http' AND "
       "(sender LIKE 'api:%' OR sender LIKE 'fhir:%' OR sender = 'fhir-upstream'))) "
-      "GROUP BY metric_transport");
+      "GROUP BY metric_transport, sender ORDER BY latest DESC, metric_transport, sender");
   select.bind(1, recent);
-  std::map<std::string, std::int64_t> latest;
-  while (select.step())
-    if (!select.is_null(1)) latest[select.text(0)] = select.int64(1);
+  LatestMessages latest;
+  while (select.step()) {
+    if (select.is_null(2)) continue;
+    const auto at = select.int64(2);
+    auto& of_transport = latest.by_transport[select.text(0)];
+    of_transport = std::max(of_transport, at);
+    latest.by_sender.push_back({select.text(0), select.text(1), at});
+  }
   return latest;
 }
 

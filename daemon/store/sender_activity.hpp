@@ -26,11 +26,18 @@ struct SenderActivity {
 // window's start may be missed.
 std::vector<SenderActivity> sender_activity(Database& db, const std::string& since);
 
-// The Unix time of the latest message each of markerwatchd's transports stored (`mllp`, `fhir`:
-// FHIR pushes and upstream searches, `api`), among the log's last `recent` messages: what the
-// daemon's last-message gauge starts from, so a feed that went silent before a restart still
-// shows. Imports are not a transport of the daemon. A bounded read, whatever the log's size.
-std::map<std::string, std::int64_t> latest_message_by_transport(Database& db,
-                                                                std::int64_t recent = 10000);
+// The Unix times of the latest messages of markerwatchd's transports (`mllp`, `fhir`: FHIR pushes
+// and upstream searches, `api`), among the log's last `recent` messages: what the daemon's
+// last-message gauges start from, so a feed that went silent before a restart still shows.
+// Imports are not a transport of the daemon. A bounded read, whatever the log's size.
+struct LatestMessages {
+  struct OfSender {
+    std::string transport, sender;
+    std::int64_t at = 0;
+  };
+  std::map<std::string, std::int64_t> by_transport;
+  std::vector<OfSender> by_sender;  // latest first
+};
+LatestMessages latest_messages(Database& db, std::int64_t recent = 10000);
 
 }  // namespace markerwatch::store

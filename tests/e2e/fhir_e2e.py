@@ -136,7 +136,12 @@ def main(a, tmp):
         for line in ['markerwatch_messages_total{transport="fhir",outcome="accepted"} 36',
                      'markerwatch_messages_total{transport="api",outcome="accepted"} 1',
                      'markerwatch_results_stored_total{transport="fhir"} 37',
-                     'markerwatch_alert_events_total{type="new"} ']:
+                     'markerwatch_alert_events_total{type="new"} ',
+                     # each sender's latest message: the token's name, per transport
+                     'markerwatch_sender_last_message_timestamp_seconds{transport="fhir",'
+                     'sender="fhir:lab-feed"} 1',
+                     'markerwatch_sender_last_message_timestamp_seconds{transport="api",'
+                     'sender="api:lab-feed"} 1']:
             h.check(line in text, "metrics show %r" % line)
 
         # --- the seed case's chart over HTTP: a self-contained SVG -----------------------------

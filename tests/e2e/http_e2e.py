@@ -97,32 +97,42 @@ def main(a, tmp):
     problem(*request(port, "GET", "/no/such/thing", token=reader), 404)
     problem(*request(port, "GET", "/no/such/thing"), 401)  # nothing revealed without a token
 
-    # Two messages over MLLP, then the counters show them.
-    for i in range(2):
-        code, _, _ = h.exchange(d.port, h.oru("H%d" % i, "p1", [h.afp_obx(1, "5")]))
+    # Three messages over MLLP, two senders, then the counters show them.
+    for i in range(3):
+        message = h.oru("H%d" % i, "p1", [h.afp_obx(1, "5")])
+        if i == 2:  # a sender whose name needs escaping in a label
+            message = message.replace(b"|LAB|HOSP|", b'|Q"LAB|HOSP|')
+        code, _, _ = h.exchange(d.port, message)
         h.check(code == "AA", "MLLP message %d accepted" % i)
     r, data = request(port, "GET", "/metrics", token=reader)
     text = data.decode()
     h.check(r.status == 200 and r.getheader("Content-Type").startswith("text/plain; version=0.0.4"),
             "metrics in Prometheus text format")
-    for line in ['markerwatch_mllp_messages_total{ack="AA"} 2', "markerwatch_store_messages_total 2",
+    for line in ['markerwatch_mllp_messages_total{ack="AA"} 3', "markerwatch_store_messages_total 3",
                  "# TYPE markerwatch_store_commits_total counter", "markerwatch_build_info{version=",
                  "markerwatch_http_connections 1", 'markerwatch_http_responses_total{code="401"} 5',
                  'markerwatch_accept_failures_total{listener="mllp"} 0',
                  'markerwatch_accept_failures_total{listener="http"} 0',
-                 'markerwatch_messages_total{transport="mllp",outcome="accepted"} 2',
-                 'markerwatch_results_stored_total{transport="mllp"} 2',
+                 'markerwatch_messages_total{transport="mllp",outcome="accepted"} 3',
+                 'markerwatch_results_stored_total{transport="mllp"} 3',
                  "# TYPE markerwatch_last_message_timestamp_seconds gauge",
                  "# TYPE markerwatch_mllp_ack_latency_seconds histogram",
-                 'markerwatch_mllp_ack_latency_seconds_bucket{le="+Inf"} 2',
-                 "markerwatch_mllp_ack_latency_seconds_count 2",
+                 'markerwatch_mllp_ack_latency_seconds_bucket{le="+Inf"} 3',
+                 "markerwatch_mllp_ack_latency_seconds_count 3",
+                 "# TYPE markerwatch_sender_last_message_timestamp_seconds gauge",
                  "markerwatch_commit_batch_size_bucket{le=\"1\"} ", "markerwatch_outbox_depth 0",
                  "markerwatch_database_bytes "]:
         h.check(line in text, "metrics show %r" % line)
     last = re.search(r'^markerwatch_last_message_timestamp_seconds\{transport="mllp"\} (\S+)$', text, re.M)
     h.check(last and abs(float(last.group(1)) - time.time()) < 300,
             "the latest MLLP message's commit time, in Unix seconds: %r" % (last and last.group(0)))
-    sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="[^"\n]*"(,[a-z_]+="[^"\n]*")*\})? '
+    senders = dict(re.findall(r'^markerwatch_sender_last_message_timestamp_seconds'
+                              r'\{transport="mllp",sender="((?:[^"\\\n]|\\.)*)"\} (\S+)$', text, re.M))
+    h.check(sorted(senders) == ["LAB|HOSP", 'Q\\"LAB|HOSP'] and
+            all(abs(float(t) - time.time()) < 300 for t in senders.values()),
+            "each MLLP sender's latest message, its name escaped: %r" % senders)
+    value = r'"(?:[^"\\\n]|\\.)*"'
+    sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+=' + value + r'(,[a-z_]+=' + value + r')*\})? '
                         r'(-?[0-9.e+]+|\+Inf|NaN)$')
     bad = [l for l in text.splitlines() if l and not l.startswith("# ") and not sample.match(l)]
     h.check(bad == [], "every sample line is valid exposition format: %r" % bad[:3])
@@ -359,6 +369,9 @@ def main(a, tmp):
     h.check(again and 0 <= float(last.group(1)) - float(again.group(1)) <= 5,
             "after a restart, the latest MLLP message's time from the log: %r, before %r"
             % (again and again.group(0), last.group(0)))
+    h.check(re.search(r'^markerwatch_sender_last_message_timestamp_seconds'
+                      r'\{transport="mllp",sender="Q\\"LAB\|HOSP"\} \S+$', data.decode(), re.M),
+            "after a restart, each sender's latest message from the log")
     h.check(d.stop() == 0, "clean stop after the restart")
 
     # Config errors name the key and line.

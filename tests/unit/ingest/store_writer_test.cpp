@@ -51,7 +51,7 @@ TEST_CASE("writer: committed messages, results and batches are counted", "[write
   WriterFixture f;
   REQUIRE(f.hl7(test::oru({test::afp_obx("45985")}, "W-1")).committed);
   REQUIRE(f.task([](ingest::Pipeline&) {
-             return ingest::TaskReport{{}, "api", "accepted", 3};
+             return ingest::TaskReport{{}, "api", "accepted", 3, "api:ward"};
            }).committed);
   const auto stats = f.writer->stats();
   CHECK(stats.messages_by_outcome.at({"mllp", "accepted"}) == 1);
@@ -77,18 +77,18 @@ TEST_CASE("writer: the latest commit of each transport's messages is kept", "[wr
     return done.get_future().get();
   };
   REQUIRE(run([](ingest::Pipeline&) {
-            return ingest::TaskReport{{}, "api", "ignored", 0};
+            return ingest::TaskReport{{}, "api", "ignored", 0, "api:ward"};
           }).committed);
   clock.advance(std::chrono::seconds(90));
   REQUIRE(run([](ingest::Pipeline&) {
-            return ingest::TaskReport{{}, "fhir", "accepted", 1};
+            return ingest::TaskReport{{}, "fhir", "accepted", 1, "fhir:lis"};
           }).committed);
   // A person's action (no transport) and a failed commit are no message of a feed.
   REQUIRE(run([](ingest::Pipeline&) { return ingest::TaskReport{}; }).committed);
   clock.advance(std::chrono::seconds(90));
   CHECK_FALSE(run([](ingest::Pipeline& p) {
                 p.database().exec("ROLLBACK");
-                return ingest::TaskReport{{}, "api", "accepted", 1};
+                return ingest::TaskReport{{}, "api", "accepted", 1, "api:ward"};
               }).committed);
   const auto last = writer.stats().last_message_at;
   writer.stop();
@@ -96,12 +96,83 @@ TEST_CASE("writer: the latest commit of each transport's messages is kept", "[wr
         std::map<std::string, std::int64_t>{{"api", 1'800'000'000}, {"fhir", 1'800'000'090}});
 }
 
+TEST_CASE("writer: the latest commit of each sender's messages is kept under a printable label",
+          "[writer]") {
+  test::TempDir dir;
+  auto s = test::utc_settings();
+  s.storage.path = (dir.path() / "w.db").string();
+  s.storage.synchronous_full = false;
+  ManualClock clock(std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000)));
+  using Gauges = std::map<std::pair<std::string, std::string>, std::int64_t>;
+  const auto from_sender = [](const std::string& sender, const std::string& control_id) {
+    auto message = test::oru({test::afp_obx("45985")}, control_id);
+    return message.replace(message.find("LAB|HOSP"), 8, sender);
+  };
+  const std::string long_name(300, 'L');
+  {
+    ingest::StoreWriter writer(s, clock);
+    writer.start();
+    const auto submit = [&](auto&& call) {
+      std::promise<ingest::WriteOutcome> done;
+      call([&](ingest::WriteOutcome o) { done.set_value(o); });
+      return done.get_future().get();
+    };
+    const auto hl7 = [&](const std::string& text) {
+      return submit([&](auto done) { writer.submit_hl7(text, "test", done); });
+    };
+    const auto task = [&](const std::string& sender) {
+      return submit([&](auto done) {
+        writer.submit_task(
+            [sender](ingest::Pipeline&) {
+              return ingest::TaskReport{{}, "api", "accepted", 1, sender};
+            },
+            "test", done);
+      });
+    };
+    REQUIRE(hl7(test::oru({test::afp_obx("45985")}, "S-1")).committed);
+    clock.advance(std::chrono::seconds(60));
+    // A quote, bytes that are not ASCII (UTF-8 and not), a name of 300 bytes; a frame too large.
+    REQUIRE(hl7(from_sender("LAB\"X|H\xC3\xB4pital\xFF", "S-2")).committed);
+    REQUIRE(hl7(from_sender(long_name + "|HOSP", "S-3")).committed);
+    REQUIRE(submit([&](auto done) {
+              writer.submit_oversized("MSH|^~\\&|BIG|LAB|MW|ONC|20161215093000||ORU^R01|S-4|P|2.5",
+                                      100, "test", done);
+            }).committed);
+    clock.advance(std::chrono::seconds(60));
+    REQUIRE(task("api:ward").committed);
+    REQUIRE(task("").committed);  // a write with no sender has no gauge
+    CHECK(writer.stats().last_message_by_sender ==
+          Gauges{{{"mllp", "LAB|HOSP"}, 1'800'000'000},
+                 {{"mllp", "LAB\"X|H??pital?"}, 1'800'000'060},
+                 {{"mllp", std::string(100, 'L') + "..."}, 1'800'000'060},
+                 {{"mllp", "BIG|LAB"}, 1'800'000'060},
+                 {{"api", "api:ward"}, 1'800'000'120}});
+    // At most kMaxSenderGauges: the senders already shown keep theirs, later ones get none.
+    for (int i = 0; i < 100; ++i) REQUIRE(task("api:token-" + std::to_string(i)).committed);
+    clock.advance(std::chrono::seconds(60));
+    REQUIRE(hl7(test::oru({test::afp_obx("45985")}, "S-5")).committed);
+    const auto full = writer.stats().last_message_by_sender;
+    CHECK(full.size() == ingest::WriterStats::kMaxSenderGauges);
+    CHECK(full.at({"mllp", "LAB|HOSP"}) == 1'800'000'180);
+    CHECK(full.count({"api", "api:token-94"}) == 1);
+    CHECK(full.count({"api", "api:token-95"}) == 0);
+    writer.stop();
+  }
+  // A restart starts from the message log's arrival times (these tasks stored no message).
+  ingest::StoreWriter again(s, clock);
+  CHECK(again.stats().last_message_by_sender ==
+        Gauges{{{"mllp", "LAB|HOSP"}, 1'800'000'180},
+               {{"mllp", "LAB\"X|H??pital?"}, 1'800'000'060},
+               {{"mllp", std::string(100, 'L') + "..."}, 1'800'000'060},
+               {{"mllp", "BIG|LAB"}, 1'800'000'060}});
+}
+
 TEST_CASE("writer: a failed commit is reported until the next one succeeds", "[writer]") {
   WriterFixture f;
   // A task that ends the transaction under the writer: its COMMIT then fails.
   const auto failed = f.task([](ingest::Pipeline& p) {
     p.database().exec("ROLLBACK");
-    return ingest::TaskReport{{}, "api", "accepted", 1};
+    return ingest::TaskReport{{}, "api", "accepted", 1, "api:ward"};
   });
   CHECK_FALSE(failed.committed);
   auto stats = f.writer->stats();

@@ -89,21 +89,33 @@ TEST_CASE("senders: the window is found by arrival order in a long log") {
   CHECK(sender_activity(db, "2026-11-01").at(0).messages == 15000);
 }
 
-TEST_CASE("senders: the latest message of each daemon transport as a Unix time") {
+TEST_CASE("senders: the latest message of each daemon transport and sender as a Unix time") {
   Database db(":memory:", OpenOptions{});
   migrate(db);
   ResultStore store(db);
-  CHECK(latest_message_by_transport(db).empty());
+  CHECK(latest_messages(db).by_transport.empty());
+  CHECK(latest_messages(db).by_sender.empty());
   add_message(store, "mllp", "LAB|HOSP", "2026-12-01T00:00:00Z", "accepted");
   add_message(store, "mllp", "OTHER|LAB", "2026-12-01T00:00:10Z", "rejected");
+  add_message(store, "mllp", "LAB|HOSP", "2026-11-30T00:00:00Z", "accepted");  // stored late
   add_message(store, "http", "fhir:lis", "2026-12-02T00:00:00.250Z", "accepted");
   add_message(store, "http", "fhir-upstream", "2026-12-02T00:01:00Z", "accepted");
   add_message(store, "http", "api:ward", "2026-12-03T00:00:00Z", "accepted");
   add_message(store, "file", "results.csv", "2026-12-04T00:00:00Z", "accepted");  // not a feed
-  const auto latest = latest_message_by_transport(db);
-  CHECK(latest == std::map<std::string, std::int64_t>{
-                      {"mllp", 1796083210}, {"fhir", 1796169660}, {"api", 1796256000}});
+  const auto latest = latest_messages(db);
+  CHECK(latest.by_transport == std::map<std::string, std::int64_t>{{"mllp", 1796083210},
+                                                                   {"fhir", 1796169660},
+                                                                   {"api", 1796256000}});
+  std::vector<std::string> senders;
+  for (const auto& s : latest.by_sender)
+    senders.push_back(s.transport + " " + s.sender + " " + std::to_string(s.at));
+  CHECK(senders == std::vector<std::string>{"api api:ward 1796256000",
+                                            "fhir fhir-upstream 1796169660",
+                                            "fhir fhir:lis 1796169600", "mllp OTHER|LAB 1796083210",
+                                            "mllp LAB|HOSP 1796083200"});
   // Bounded: only the last `recent` messages are read.
-  CHECK(latest_message_by_transport(db, 2) ==
-        std::map<std::string, std::int64_t>{{"api", 1796256000}});
+  const auto last_two = latest_messages(db, 2);
+  CHECK(last_two.by_transport == std::map<std::string, std::int64_t>{{"api", 1796256000}});
+  REQUIRE(last_two.by_sender.size() == 1);
+  CHECK(last_two.by_sender[0].sender == "api:ward");
 }
