@@ -530,18 +530,18 @@ void map_medication(const Json& med, const std::string& type, const std::string&
   start.date = span.start->resolved.local_date;
   start.note = concept_text(*codeable, codeable_path);
   start.entered_in_error = removal;
-  auto& target = out.milestones;
+  std::optional<MilestoneRecord> stop;
   if (span.end) {
     const auto stop_kind = kind->substr(0, kind->size() - 6) + "_stop";
     if (o.kinds->role(stop_kind)) {
-      MilestoneRecord stop = start;
-      stop.kind = stop_kind;
-      stop.date = span.end->resolved.local_date;
-      if (stop.date < start.date) fail(path + ".effectivePeriod.end", "is before its start");
-      target.push_back(std::move(stop));
+      stop = start;
+      stop->kind = stop_kind;
+      stop->date = span.end->resolved.local_date;
+      if (stop->date < start.date) fail(path + ".effectivePeriod.end", "is before its start");
     }
   }
-  target.insert(target.begin(), std::move(start));
+  out.milestones.push_back(std::move(start));
+  if (stop) out.milestones.push_back(std::move(*stop));
 }
 
 }  // namespace

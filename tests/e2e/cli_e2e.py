@@ -144,8 +144,8 @@ def main(a, tmp):
     h.check(os.path.exists(os.path.join(tmp, "winner.db")) and not os.path.exists(other), "--db wins over [storage] path")
     h.check(run(a, "frobnicate").returncode == 2, "unknown subcommand: exit 2")
     h.check(run(a, "results", "--db", db).returncode == 2, "missing --patient: exit 2")
-    for sub in (["results"], ["alerts"], ["log"], ["milestones", "list"], ["chart"],
-                ["replay", "--format", "json"]):
+    for sub in (["results"], ["alerts"], ["log"], ["milestones", "list"], ["milestones", "history"],
+                ["chart"], ["replay", "--format", "json"]):
         for bad in ("case-001^", "^HOSP", "a^b^c", ""):
             p = run(a, *sub, "--db", db, "--patient", bad)
             h.check(p.returncode == 2 and (b"neither id nor id^authority" in p.stderr

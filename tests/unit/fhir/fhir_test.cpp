@@ -425,6 +425,11 @@ TEST_CASE("fhir: Procedures and medications become milestones", "[fhir]") {
                 "'2010-09-08'") == 1);
   CHECK(f.count("SELECT count(*) FROM milestones WHERE kind = 'systemic_stop' AND date = "
                 "'2012-01-15'") == 1);
+  // The period's start is stored before its end: the milestone log reads in that order.
+  auto log = f.db.prepare("SELECT kind FROM milestone_changes ORDER BY id");
+  std::vector<std::string> logged;
+  while (log.step()) logged.push_back(log.text(0));
+  CHECK(logged == std::vector<std::string>{"resection", "systemic_start", "systemic_stop"});
 
   SECTION("entered-in-error removes the milestone") {
     procedure["status"] = "entered-in-error";
