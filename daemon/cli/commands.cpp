@@ -220,6 +220,12 @@ std::string person_making_change(const std::string& by) {
   return std::string(text::checked_text(name, "--by", 200));
 }
 
+// What the alert log names as the cause of a change's re-evaluation: its entry in the milestone
+// log, which says who made it and when (as "message:<id>" names a message of the message log).
+std::string milestone_change_cause(const store::ResultStore& store) {
+  return "milestone_change:" + std::to_string(store.last_milestone_change());
+}
+
 }  // namespace
 
 int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
@@ -237,8 +243,8 @@ int cmd_milestones_add(const Common& c, const MilestoneArgs& a) {
   if (result == store::StoreResult::stored) {
     SystemClock clock;
     ingest::AlertEvaluator evaluator(*db, s, clock);
-    events = evaluator.evaluate(store.patient(record.patient, now), record.markers, "cli:milestone",
-                                now);
+    events = evaluator.evaluate(store.patient(record.patient, now), record.markers,
+                                milestone_change_cause(store), now);
   }
   txn.commit();
   std::cout << (result == store::StoreResult::stored ? "added " : "already present: ")
@@ -284,7 +290,7 @@ int cmd_milestones_remove(const Common& c, const MilestoneArgs& a) {
   SystemClock clock;
   ingest::AlertEvaluator evaluator(*db, s, clock);
   const auto events =
-      evaluator.evaluate(*patient_id, removed.markers, "cli:milestone_removed", now);
+      evaluator.evaluate(*patient_id, removed.markers, milestone_change_cause(store), now);
   txn.commit();
   std::cout << "removed " << removed.kind << " " << removed.date << " ("
             << markers_text(removed.markers) << ") for patient " << patient_text(wanted.patient)
@@ -325,12 +331,13 @@ int cmd_milestones_history(const Common& c, const std::string& patient,
   const auto message_text = [](const std::optional<std::int64_t>& id) {
     return id ? std::to_string(*id) : std::string();
   };
-  std::vector<std::string> headers = {"at",      "patient_id", "change",  "kind", "date",
-                                      "markers", "source",     "message", "by"};
+  std::vector<std::string> headers = {"id",   "at",      "patient_id", "change",  "kind",
+                                      "date", "markers", "source",     "message", "by"};
   std::vector<std::vector<std::string>> table;
   for (const auto& r : rows)
-    table.push_back({r.at, patient_text({r.patient_id, r.authority}), r.change, r.kind, r.date,
-                     r.markers, r.source, message_text(r.message_id), r.changed_by});
+    table.push_back({std::to_string(r.id), r.at, patient_text({r.patient_id, r.authority}),
+                     r.change, r.kind, r.date, r.markers, r.source, message_text(r.message_id),
+                     r.changed_by});
   std::cout << render(format, headers, table);
   return 0;
 }

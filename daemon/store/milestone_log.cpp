@@ -9,7 +9,8 @@ const char* to_string(MilestoneChange change) {
 }
 
 engine::Json to_json(const MilestoneChangeRow& row) {
-  return {{"at", row.at},
+  return {{"id", row.id},
+          {"at", row.at},
           {"patient_id", row.patient_id},
           {"authority", row.authority},
           {"change", row.change},
@@ -26,15 +27,17 @@ engine::Json to_json(const MilestoneChangeRow& row) {
 MilestoneLog::MilestoneLog(Database& db)
     : insert_(db.prepare(
           "INSERT INTO milestone_changes (at, patient_id, change, kind, date, end_date, note, "
-          "markers, source, message_id, changed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+          "markers, source, message_id, changed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+          "RETURNING id")),
       select_(db.prepare(
           "SELECT c.id, c.at, p.identifier, p.authority, c.change, c.kind, c.date, c.end_date, "
           "c.note, c.markers, c.source, c.message_id, c.changed_by FROM milestone_changes c "
           "JOIN patients p ON p.id = c.patient_id WHERE (?1 = '' OR p.identifier = ?1) AND "
           "(?2 = '' OR p.authority = ?2) ORDER BY c.id")) {}
 
-void MilestoneLog::append(std::int64_t patient_id, MilestoneChange change, const MilestoneRecord& m,
-                          const MilestoneOrigin& origin, const std::string& at) {
+std::int64_t MilestoneLog::append(std::int64_t patient_id, MilestoneChange change,
+                                  const MilestoneRecord& m, const MilestoneOrigin& origin,
+                                  const std::string& at) {
   const auto markers = text::join(m.markers, ";");  // bound without a copy: outlives run()
   insert_.bind(1, at)
       .bind(2, patient_id)
@@ -50,7 +53,10 @@ void MilestoneLog::append(std::int64_t patient_id, MilestoneChange change, const
     insert_.bind(10, *origin.message_id);
   else
     insert_.bind_null(10);
-  insert_.run();
+  insert_.step();
+  const auto id = insert_.int64(0);
+  insert_.reset();
+  return id;
 }
 
 std::vector<MilestoneChangeRow> MilestoneLog::changes(const std::string& patient) {

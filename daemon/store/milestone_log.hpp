@@ -39,9 +39,9 @@ class MilestoneLog {
   explicit MilestoneLog(Database& db);
 
   // `m` as it was stored (for a removal: with the end date and note it had); its patient key is
-  // not read, `patient_id` is.
-  void append(std::int64_t patient_id, MilestoneChange change, const MilestoneRecord& m,
-              const MilestoneOrigin& origin, const std::string& at);
+  // not read, `patient_id` is. Returns the change's id.
+  std::int64_t append(std::int64_t patient_id, MilestoneChange change, const MilestoneRecord& m,
+                      const MilestoneOrigin& origin, const std::string& at);
   // The changes of the patients `patient` names ("id" or "id^authority"; "" = every patient), in
   // the order they were made.
   std::vector<MilestoneChangeRow> changes(const std::string& patient);

@@ -326,7 +326,8 @@ StoreResult ResultStore::store_milestone(const MilestoneRecord& m, const Milesto
       .bind(8, now)
       .run();
   if (db_.changes() == 0) return StoreResult::unchanged;
-  milestone_log_.append(patient_id, MilestoneChange::added, m, origin, now);
+  last_milestone_change_ =
+      milestone_log_.append(patient_id, MilestoneChange::added, m, origin, now);
   return StoreResult::stored;
 }
 
@@ -343,7 +344,8 @@ StoreResult ResultStore::remove_milestone(std::int64_t patient_id, const Milesto
   }
   q.reset();
   if (!removed) return StoreResult::unchanged;
-  milestone_log_.append(patient_id, MilestoneChange::removed, *removed, origin, now);
+  last_milestone_change_ =
+      milestone_log_.append(patient_id, MilestoneChange::removed, *removed, origin, now);
   return StoreResult::stored;
 }
 

@@ -119,6 +119,9 @@ class ResultStore {
                               const std::string& now);
   StoreResult remove_milestone(std::int64_t patient_id, const MilestoneRecord& m,
                                const MilestoneOrigin& origin, const std::string& now);
+  // The milestone log's id of the latest change the two above made (0 before any): the cause
+  // the alert log names for what that change re-evaluates.
+  std::int64_t last_milestone_change() const { return last_milestone_change_; }
 
   std::vector<ResultRow> results(const std::string& patient_id, const std::string& marker,
                                  bool effective_only);
@@ -154,6 +157,7 @@ class ResultStore {
       select_message_, select_patients_, select_versions_, select_patient_milestones_;
   std::array<std::optional<Statement>, kRowsPerInsert - 1> insert_rows_;  // 2 to kRowsPerInsert
   MilestoneLog milestone_log_;
+  std::int64_t last_milestone_change_ = 0;
 };
 
 }  // namespace markerwatch::store

@@ -223,8 +223,13 @@ def milestones_remove(a, tmp, seed):
             all(after[i][0] == before[i][0] for i in before if i != nodecline),
             "only that alert changed state: %r" % after)
     log = json.loads(run(a, "log", "--db", db, "--patient", "case-001", "--format", "json").stdout)
-    h.check(any(e["event"] == "retract" and e["alert_id"] == nodecline and e["cause"] == "cli:milestone_removed"
-                for e in log), "the retraction is in the alert log with its cause")
+    removal = json.loads(run(a, "milestones", "history", "--db", db, "--patient", "case-001",
+                             "--format", "json").stdout)[-1]
+    h.check(removal["change"] == "removed" and
+            any(e["event"] == "retract" and e["alert_id"] == nodecline and
+                e["cause"] == "milestone_change:%d" % removal["id"] for e in log),
+            "the retraction is in the alert log, caused by the removal's entry in the milestone log: %r"
+            % removal)
     h.check(not any(m["kind"] == "resection" for m in json.loads(
         run(a, "milestones", "list", "--db", db, "--patient", "case-001", "--format", "json").stdout)),
         "and the milestone is gone")
@@ -259,9 +264,13 @@ def milestones_remove(a, tmp, seed):
              ("added", "resection", "AFP;PIVKA-II", "Dr. Ana Núñez"),
              ("removed", "resection", "AFP;PIVKA-II", login)],
             "the CLI's changes in order, by --by or the login (%s): %r" % (login, history[-4:]))
-    h.check(history == sorted(history, key=lambda c: c["at"]), "in the order they were made")
+    h.check(history == sorted(history, key=lambda c: (c["at"], c["id"])), "in the order they were made")
+    readded = [c["id"] for c in history if c["source"] == "cli" and c["markers"] == "AFP"]
+    log = json.loads(run(a, "log", "--db", db, "--patient", "case-001", "--format", "json").stdout)
+    h.check(len(readded) == 1 and any(e["cause"] == "milestone_change:%d" % readded[0] for e in log),
+            "what an added milestone raises names its entry in the milestone log as the cause")
     table = run(a, "milestones", "history", "--db", db).stdout.decode()
-    h.check(table.splitlines()[0].split() == ["at", "patient_id", "change", "kind", "date", "markers", "source",
+    h.check(table.splitlines()[0].split() == ["id", "at", "patient_id", "change", "kind", "date", "markers", "source",
                                               "message", "by"] and len(table.splitlines()) == len(history) + 2,
             "a table for people: %r" % table)
     h.check(json.loads(run(a, "milestones", "history", "--db", db, "--patient", "nobody",

@@ -139,8 +139,9 @@ def main(a, tmp):
                 " (tr) => Array.from(tr.cells, (td) => td.textContent));")
         changes = json.loads(request(port, "GET", "/api/v1/patients/case-002/milestones", reviewer)[1])["changes"]
         shown = milestone_rows(driver)
-        h.check(len(shown) == len(changes) > 5 and all(r[1] == "added" for r in shown) and
-                [r[2] for r in shown] == [c["kind"] for c in changes],
+        h.check(len(shown) == len(changes) > 5 and all(r[2] == "added" for r in shown) and
+                [r[3] for r in shown] == [c["kind"] for c in changes] and
+                [r[0] for r in shown] == [str(c["id"]) for c in changes],
                 "the patient's milestones are listed with the alert: %r" % shown[:2])
         p = h.cli(a.bin, "milestones", "remove", "--config", d.config, "--patient", "case-002", "--kind",
                   "haic_cycle", "--date", "2010-10-06", "--by", "Dr. Lee", check_rc=False)
@@ -148,8 +149,9 @@ def main(a, tmp):
         driver.execute_script("showAlert(%d);" % target["alert_id"])
         wait.until(lambda dr: len(milestone_rows(dr)) == len(changes) + 1)
         last = milestone_rows(driver)[-1]
-        h.check(last[1:] == ["removed", "haic_cycle", "2010-10-06", "all", "cycle 2", "cli", "Dr. Lee"],
-                "the removal is shown, with its note and who removed it: %r" % last)
+        h.check(last[2:] == ["removed", "haic_cycle", "2010-10-06", "all", "cycle 2", "cli", "Dr. Lee"]
+                and int(last[0]) > int(shown[-1][0]),
+                "the removal is shown, with its id, its note and who removed it: %r" % last)
 
         artefacts = os.path.join(os.path.dirname(os.path.abspath(a.bin)), "test-artifacts")
         os.makedirs(artefacts, exist_ok=True)

@@ -192,7 +192,8 @@ async function showChart(patient, marker) {
 async function showMilestones(patient) {
   const body = await (await api('/api/v1/patients/' + encodeURIComponent(patient) + '/milestones')).json();
   fillTable('milestones', body.changes,
-            (c) => [c.at, c.change, c.kind, c.date, c.markers || 'all', c.note, c.source, c.by]);
+            (c) => [String(c.id), c.at, c.change, c.kind, c.date, c.markers || 'all', c.note, c.source,
+                    c.by]);
 }
 
 async function act(action) {

@@ -133,8 +133,11 @@ TEST_CASE("milestones are stored once, and the milestone log has each addition o
   migrate(db);
   ResultStore s(db);
   MilestoneRecord m{{"case-001", ""}, "resection", "2016-10-20", "", "wedge", {}};
+  CHECK(s.last_milestone_change() == 0);
   CHECK(s.store_milestone(m, {"cli", std::nullopt, "alice"}, "t1") == StoreResult::stored);
+  const auto added = s.last_milestone_change();
   CHECK(s.store_milestone(m, {"cli", std::nullopt, "bob"}, "t2") == StoreResult::unchanged);
+  CHECK(s.last_milestone_change() == added);  // nothing changed, nothing logged
   CHECK(s.milestones("case-001").size() == 1);
   CHECK(s.milestones("").size() == 1);
   const auto log = MilestoneLog(db).changes("case-001");
@@ -147,6 +150,7 @@ TEST_CASE("milestones are stored once, and the milestone log has each addition o
   CHECK(log[0].source == "cli");
   CHECK_FALSE(log[0].message_id.has_value());
   CHECK(log[0].changed_by == "alice");
+  CHECK(log[0].id == added);
 }
 
 TEST_CASE("a removed milestone stays in the milestone log as it was, with who removed it") {
@@ -167,6 +171,7 @@ TEST_CASE("a removed milestone stays in the milestone log as it was, with who re
   removal.markers = {"AFP", "PIVKA-II"};
   CHECK(s.remove_milestone(*patient, removal, {"cli", std::nullopt, "carol"}, "t3") ==
         StoreResult::stored);
+  const auto removed = s.last_milestone_change();
   CHECK(s.milestones("case-001").empty());
   CHECK(s.remove_milestone(*patient, removal, {"cli", std::nullopt, "carol"}, "t4") ==
         StoreResult::unchanged);
@@ -183,10 +188,13 @@ TEST_CASE("a removed milestone stays in the milestone log as it was, with who re
   CHECK(log[1].markers == "AFP;PIVKA-II");
   CHECK(log[1].source == "cli");
   CHECK(log[1].changed_by == "carol");
+  CHECK(log[1].id == removed);
+  CHECK(log[1].id > log[0].id);
   CHECK(MilestoneLog(db).changes("someone-else").empty());
   CHECK(MilestoneLog(db).changes("").size() == 2);
   CHECK(to_json(log[1])["by"] == "carol");
   CHECK(to_json(log[1])["message_id"].is_null());
+  CHECK(to_json(log[1])["id"] == removed);
 }
 
 TEST_CASE("milestones stored before the milestone log existed enter it as additions") {
