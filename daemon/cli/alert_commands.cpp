@@ -335,11 +335,12 @@ int cmd_alert_action(const Common& c, const std::string& action, std::int64_t id
 
 int cmd_log(const Common& c, const std::string& since, const std::string& patient, int limit,
             const std::string& format_name) {
+  const auto start = since.empty() ? since : since_time(since, unix_seconds(SystemClock()));
   auto s = load_settings(c);
   const auto format = parse_format(format_name);
   auto db = open_database(s, true);
   store::AlertStore alerts(*db);
-  const auto rows = alerts.log(since, patient, limit);
+  const auto rows = alerts.log(start, patient, limit);
   if (format == Format::json) {
     print_json_rows(rows);
     return 0;

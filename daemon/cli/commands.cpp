@@ -12,6 +12,7 @@
 #include "cli/output.hpp"
 #include "core/calendar.hpp"
 #include "core/clock.hpp"
+#include "core/duration.hpp"
 #include "core/text.hpp"
 #include "core/timestamp.hpp"
 #include "ingest/alert_evaluator.hpp"
@@ -60,6 +61,16 @@ std::string read_input_file(const std::string& path) {
   std::string content(size, '\0');
   in.read(content.data(), static_cast<std::streamsize>(size));
   return content;
+}
+
+std::string since_time(const std::string& since, std::int64_t now) {
+  if (const auto span = parse_duration_seconds(since); span && *span > 0 && *span <= now)
+    return format_utc(now - *span);
+  if (const auto parsed = parse_iso_timestamp(since))
+    if (const auto resolved = resolve(*parsed, FixedOffsetZone(0))) return resolved->utc;
+  throw InputError("--since: '" + text::printable(since, 40) +
+                   "' is neither a span back from now (24h, 7d) nor a date or time "
+                   "(2026-12-01, 2026-12-01T08:00:00Z)");
 }
 
 settings::Settings load_settings(const Common& c) {

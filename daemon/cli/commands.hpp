@@ -24,6 +24,10 @@ std::unique_ptr<store::Database> open_database(const settings::Settings& s, bool
                                                int wal_autocheckpoint = 1000);
 // A file given on the command line, up to 512 MiB. Throws InputError.
 std::string read_input_file(const std::string& path);
+// A --since value: a span back from `now` (Unix seconds) such as 24h or 7d, or a date or time
+// (2026-12-01, 2026-12-01T08:00:00+01:00; without an offset, UTC); returned as the logs write
+// times ("2026-12-01T00:00:00Z"), so it compares with them as text. Throws InputError.
+std::string since_time(const std::string& since, std::int64_t now);
 
 int cmd_check_config(const Common& c);
 int cmd_import(const Common& c, const std::vector<std::string>& files);

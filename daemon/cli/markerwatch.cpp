@@ -212,7 +212,8 @@ int main(int argc, char** argv) {
   int log_limit = 200;
   auto* log = app.add_subcommand("log", "the alert log, newest first");
   add_common(log);
-  log->add_option("--since", log_since, "events at or after this UTC time or date");
+  log->add_option("--since", log_since,
+                  "events since: 24h, 7d, a date or a time (without an offset, UTC)");
   log->add_option("--patient", log_patient, "patient: ID or ID^AUTHORITY")->transform(kPatient);
   log->add_option("--limit", log_limit, "newest N")->check(CLI::Range(1, 1000000));
   log->add_option("--format", log_format, "table, json or csv")

@@ -4,31 +4,13 @@
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "core/clock.hpp"
-#include "core/duration.hpp"
-#include "core/text.hpp"
-#include "core/timestamp.hpp"
 #include "store/sender_activity.hpp"
 
 namespace markerwatch::cli {
-namespace {
-
-// "24h" or "7d" back from now, or a UTC date or time ("2026-12-01", "2026-12-01T08:00:00+01:00";
-// without an offset, UTC): the window's start as the message log writes times.
-std::string window_start(const std::string& since, std::int64_t now) {
-  if (const auto span = parse_duration_seconds(since); span && *span > 0 && *span <= now)
-    return format_utc(now - *span);
-  if (const auto parsed = parse_iso_timestamp(since))
-    if (const auto resolved = resolve(*parsed, FixedOffsetZone(0))) return resolved->utc;
-  throw InputError("--since: '" + text::printable(since, 40) +
-                   "' is neither a span back from now (24h, 7d) nor a date or time "
-                   "(2026-12-01, 2026-12-01T08:00:00Z)");
-}
-
-}  // namespace
 
 int cmd_senders(const Common& c, const std::string& since, const std::string& format_name) {
   const auto format = parse_format(format_name);
-  const auto start = window_start(since, unix_seconds(SystemClock()));
+  const auto start = since_time(since, unix_seconds(SystemClock()));
   auto s = load_settings(c);
   auto db = open_database(s, true);
   const auto rows = store::sender_activity(*db, start);

@@ -171,6 +171,7 @@ def main(a, tmp):
     h.check(b"READY" not in d.stdout, "and never reports ready")
 
     senders(a, db)
+    log_since(a, db)
     messages_prune(a, db)
     milestones_remove(a, tmp, seed)
 
@@ -305,6 +306,30 @@ def senders(a, db):
     for since in ("yesterday", "0d", "-5h", "7 d", "1e3h", "2026-13-01"):
         p = run(a, "senders", "--db", db, "--since", since)
         h.check(p.returncode == 2 and b"--since: " in p.stderr, "senders --since %s: exit 2 (%r)" % (since, p.stderr))
+
+
+def log_since(a, db):
+    """The alert log since a span back from now, a date or a time; anything else refused."""
+    def log(*since):
+        p = run(a, "log", "--db", db, "--limit", "100000", "--format", "json", *since)
+        h.check(p.returncode == 0, "log %r: exit 0 (%r)" % (since, p.stderr))
+        return json.loads(p.stdout)
+    everything = log()
+    h.check(len(everything) > 3 and log("--since", "7d") == everything,
+            "log --since 7d: the week's entries, here all of them (%d)" % len(everything))
+    h.check(log("--since", "2099-01-01") == [], "none since a day to come")
+    # A time with an offset is that instant: the newest entry's second, written at +01:00.
+    newest = datetime.datetime.strptime(everything[0]["at"], "%Y-%m-%dT%H:%M:%SZ")
+    plus_one = datetime.timezone(datetime.timedelta(hours=1))
+    at = newest.replace(tzinfo=datetime.timezone.utc).astimezone(plus_one)
+    same = log("--since", at.isoformat())
+    h.check(same and all(e["at"] == everything[0]["at"] for e in same) and
+            log("--since", (at + datetime.timedelta(seconds=1)).isoformat()) == [],
+            "--since %s: the entries of that second, none after it" % at.isoformat())
+    for since in ("yesterday", "0d", "7 d", "2026-13-01", "2026-12-01T25:00:00Z"):
+        p = run(a, "log", "--db", db, "--since", since)
+        h.check(p.returncode == 2 and b"--since: " in p.stderr and len(p.stderr.splitlines()) == 1,
+                "log --since %r: exit 2, one line (%r)" % (since, p.stderr))
 
 
 def messages_prune(a, db):
