@@ -56,9 +56,9 @@ struct WriterStats {
   // transport -> Unix seconds of the latest commit with one of its messages: a feed gone silent.
   std::map<std::string, std::int64_t> last_message_at;
   // The same per (transport, sender label): one lab of several gone silent. The label is the
-  // sender in printable ASCII, at most kSenderLabelBytes; at most kMaxSenderGauges senders, the
-  // first seen (at the start: the latest), so a sender that invents names cannot crowd out a
-  // lab's gauge.
+  // sender in printable ASCII, a longer one cut to kSenderLabelBytes and "..."; at most
+  // kMaxSenderGauges senders, the first seen (at the start: the latest), so a sender that invents
+  // names cannot crowd out a lab's gauge.
   static constexpr std::size_t kSenderLabelBytes = 100, kMaxSenderGauges = 100;
   std::map<std::pair<std::string, std::string>, std::int64_t> last_message_by_sender;
   std::map<std::string, std::uint64_t> alert_events_by_type;

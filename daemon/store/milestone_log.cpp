@@ -38,7 +38,7 @@ MilestoneLog::MilestoneLog(Database& db)
 std::int64_t MilestoneLog::append(std::int64_t patient_id, MilestoneChange change,
                                   const MilestoneRecord& m, const MilestoneOrigin& origin,
                                   const std::string& at) {
-  const auto markers = text::join(m.markers, ";");  // bound without a copy: outlives run()
+  const auto markers = text::join(m.markers, ";");  // bound without a copy: outlives the step
   insert_.bind(1, at)
       .bind(2, patient_id)
       .bind(3, to_string(change))
